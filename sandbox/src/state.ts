@@ -1,0 +1,167 @@
+// The sandbox's in-memory world: tenants, users, app registrations, consents, tokens and mailboxes.
+// Every module of the sandbox reads and writes this one object; nothing here knows about HTTP.
+import { EventEmitter } from "node:events";
+
+/** Microsoft's fixed tenant id for personal Microsoft accounts (MSA). */
+export const CONSUMERS_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad";
+
+export type SignInAudience =
+  | "AzureADMyOrg"
+  | "AzureADMultipleOrgs"
+  | "AzureADandPersonalMicrosoftAccount"
+  | "PersonalMicrosoftAccount";
+
+export interface Tenant {
+  id: string; // GUID
+  displayName: string;
+  domain: string; // e.g. contoso.onmicrosoft.com
+  /** Users may not consent to apps themselves: an admin must (AADSTS65001 / "Need admin approval"). */
+  requiresAdminConsent: boolean;
+  /** Apps an admin consented to for the whole tenant (client ids). */
+  adminConsentedApps: Set<string>;
+}
+
+export type UserKind = "work" | "personal" | "no_mailbox" | "admin";
+
+export interface SandboxUser {
+  id: string; // oid / Graph user id (GUID)
+  tenantId: string;
+  email: string; // userPrincipalName / preferred_username
+  password: string;
+  displayName: string;
+  givenName: string;
+  surname: string;
+  kind: UserKind;
+  hasMailbox: boolean;
+  isTenantAdmin: boolean;
+  /** Bumped by "change password": refresh tokens issued before it fail with AADSTS50173. */
+  passwordChangedAt: number;
+  disabled: boolean;
+}
+
+export interface AppSecret {
+  id: string;
+  value: string;
+  hint: string; // first 3 chars, as Azure shows
+  expiresAt: number; // epoch ms
+}
+
+export interface AppRegistration {
+  clientId: string;
+  name: string;
+  redirectUris: string[];
+  signInAudience: SignInAudience;
+  /** Delegated Graph permissions configured on the app, e.g. ["Mail.ReadWrite","Mail.Send","Mail.Read","User.Read"]. */
+  permissions: string[];
+  secrets: AppSecret[];
+  homeTenantId: string;
+  createdAt: number;
+}
+
+/** A user's consent to an app: the scopes granted. Remembered per user+app. */
+export interface Consent {
+  userId: string;
+  clientId: string;
+  scopes: Set<string>;
+  grantedAt: number;
+  revoked: boolean;
+}
+
+export interface AccessTokenRecord {
+  token: string;
+  userId: string;
+  clientId: string;
+  scopes: string[]; // Graph scopes in short form: "Mail.Read", "User.Read", ...
+  expiresAt: number; // epoch ms
+  revoked: boolean;
+}
+
+export interface RefreshTokenRecord {
+  token: string;
+  userId: string;
+  clientId: string;
+  scopes: string[];
+  issuedAt: number;
+  expiresAt: number;
+  /** Set when the token was redeemed (rotation) or revoked. */
+  usedAt: number | null;
+  revoked: boolean;
+}
+
+/** Per-user or per-app switches that tests flip through /_sandbox/scenarios. */
+export interface FaultSwitches {
+  /** Next N Graph calls answer 429 with this Retry-After (seconds; may be fractional). */
+  throttleNext?: { count: number; retryAfterSeconds: number };
+  /** Next N Graph calls answer this 5xx status. */
+  failNext?: { count: number; status: 500 | 502 | 503 | 504 };
+  /** Added latency for every Graph call, ms (lets tests observe concurrency). */
+  latencyMs?: number;
+}
+
+/** Events emitted on `state.events` so the subscription engine can notify without coupling to the mail module. */
+export interface MailChangeEvent {
+  userId: string;
+  changeType: "created" | "updated" | "deleted";
+  messageId: string; // the message's immutable id
+  folderId: string;
+  at: number;
+}
+
+export interface Counters {
+  requests: Map<string, number>; // key `${clientId}|${userId}` → Graph requests served
+  inFlight: Map<string, number>;
+  peakConcurrency: Map<string, number>;
+  throttled: Map<string, number>;
+  tokenGrants: number; // authorization_code grants redeemed
+  tokenRefreshes: number; // refresh_token grants redeemed
+  tokenErrors: Map<string, number>; // AADSTS code → count
+}
+
+export interface SandboxOptions {
+  /** Public base URL of the sandbox origin, e.g. http://localhost:3001 (issuer/authorize URLs use it). */
+  baseUrl: string;
+  now?: () => number;
+  /** Allow http notification URLs for subscriptions (Microsoft requires https). */
+  allowHttpNotifications?: boolean;
+  /** Number of corpus messages to seed per mailbox (default ~300 for the first work user). */
+  corpusSize?: number;
+  /** Skip the corpus (tests that want empty mailboxes). */
+  seedCorpus?: boolean;
+}
+
+export class SandboxState {
+  readonly tenants = new Map<string, Tenant>();
+  readonly users = new Map<string, SandboxUser>(); // by id
+  readonly apps = new Map<string, AppRegistration>(); // by clientId
+  readonly consents = new Map<string, Consent>(); // key `${userId}|${clientId}`
+  readonly accessTokens = new Map<string, AccessTokenRecord>();
+  readonly refreshTokens = new Map<string, RefreshTokenRecord>();
+  readonly userFaults = new Map<string, FaultSwitches>(); // by userId
+  readonly appFaults = new Map<string, FaultSwitches>(); // by clientId
+  readonly events = new EventEmitter();
+  readonly counters: Counters = {
+    requests: new Map(),
+    inFlight: new Map(),
+    peakConcurrency: new Map(),
+    throttled: new Map(),
+    tokenGrants: 0,
+    tokenRefreshes: 0,
+    tokenErrors: new Map(),
+  };
+  readonly now: () => number;
+
+  constructor(readonly options: SandboxOptions) {
+    this.now = options.now ?? Date.now;
+    this.events.setMaxListeners(100);
+  }
+
+  userByEmail(email: string): SandboxUser | undefined {
+    const needle = email.trim().toLowerCase();
+    for (const user of this.users.values()) if (user.email.toLowerCase() === needle) return user;
+    return undefined;
+  }
+
+  emitMailChange(event: Omit<MailChangeEvent, "at">): void {
+    this.events.emit("mail-change", { ...event, at: this.now() } satisfies MailChangeEvent);
+  }
+}
