@@ -1,0 +1,34 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+export interface Metrics {
+  registry: Registry;
+  httpRequests: Histogram<"method" | "route" | "status">;
+  ready: Gauge;
+  jobs: Counter<"kind" | "outcome">;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "mailroom_" });
+  return {
+    registry,
+    httpRequests: new Histogram({
+      name: "mailroom_http_request_duration_seconds",
+      help: "HTTP requests by route and status",
+      labelNames: ["method", "route", "status"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    ready: new Gauge({
+      name: "mailroom_ready",
+      help: "1 when the database answers, 0 otherwise",
+      registers: [registry],
+    }),
+    jobs: new Counter({
+      name: "mailroom_jobs_total",
+      help: "Background jobs finished, by kind and outcome (completed, retried, dead)",
+      labelNames: ["kind", "outcome"],
+      registers: [registry],
+    }),
+  };
+}

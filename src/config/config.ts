@@ -1,0 +1,254 @@
+// The one place that reads the environment. Every variable is declared here once, with its meaning,
+// default and parser; `loadConfig` reports every problem at once and names the variable at fault.
+import { resolve } from "node:path";
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  publicUrl: string;
+  database: { kind: "sqlite"; path: string } | { kind: "postgres"; url: string };
+  encryptionKeys: string | undefined;
+  logLevel: LogLevel;
+  logFormat: "pretty" | "json" | undefined;
+  microsoft: {
+    loginUrl: string;
+    graphUrl: string;
+  };
+  sandbox: { enabled: boolean; port: number };
+  shutdownTimeoutMs: number;
+}
+
+type Parser<T> = (raw: string) => T;
+
+interface VariableSpec<T> {
+  /** One line for .env.example and error messages. */
+  description: string;
+  /** What a valid value looks like, for error messages. */
+  expected: string;
+  /** Default as written in .env.example; undefined = no default (optional or derived). */
+  example: string;
+  default?: string;
+  parse: Parser<T>;
+}
+
+function integer(min: number, max: number): Parser<number> {
+  return (raw) => {
+    if (!/^\d+$/.test(raw)) throw new Error("not an integer");
+    const value = Number(raw);
+    if (value < min || value > max) throw new Error(`out of range ${min}–${max}`);
+    return value;
+  };
+}
+
+function httpUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error("not a URL");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new Error("must start with http:// or https://");
+  return raw.replace(/\/+$/, "");
+}
+
+const string: Parser<string> = (raw) => {
+  if (raw.trim() === "") throw new Error("empty");
+  return raw;
+};
+
+/** Every environment variable Mailroom reads. `.env.example` documents exactly these (a test checks). */
+export const VARIABLES = {
+  HOST: {
+    description: "Interface the HTTP server binds to.",
+    expected: "a host name or IP address",
+    example: "0.0.0.0",
+    default: "0.0.0.0",
+    parse: string,
+  },
+  PORT: {
+    description: "Port of the HTTP server (API, hosted auth, dashboard).",
+    expected: "an integer from 1 to 65535 (0 picks a free port)",
+    example: "3000",
+    default: "3000",
+    parse: integer(0, 65535),
+  },
+  DATA_DIR: {
+    description: "Directory for the SQLite database and the generated encryption key.",
+    expected: "a writable directory path",
+    example: "./data",
+    default: "./data",
+    parse: string,
+  },
+  PUBLIC_URL: {
+    description:
+      "URL at which browsers and Microsoft reach Mailroom; redirect URIs and links are built from it. Defaults to http://localhost:PORT.",
+    expected: "an http:// or https:// URL without a path, e.g. https://mail.example.com",
+    example: "http://localhost:3000",
+    parse: httpUrl,
+  },
+  DATABASE_URL: {
+    description:
+      "Empty for the embedded SQLite database in DATA_DIR; a postgres:// URL switches to PostgreSQL (same migrations).",
+    expected: "postgres://user:password@host:5432/database, or sqlite:///path/to/file.db",
+    example: "",
+    parse: (raw: string) => {
+      if (/^postgres(ql)?:\/\//.test(raw)) return raw;
+      if (raw.startsWith("sqlite://")) return raw;
+      throw new Error("unsupported scheme");
+    },
+  },
+  MAILROOM_ENCRYPTION_KEY: {
+    description:
+      "Key(s) that encrypt stored tokens and secrets (AES-256-GCM): base64 of 32 random bytes; several, comma-separated, during a rotation (the first encrypts). Empty: a key is generated once into DATA_DIR/encryption.key — back it up.",
+    expected:
+      "base64 of exactly 32 bytes (generate with: openssl rand -base64 32), comma-separated for several",
+    example: "",
+    parse: (raw: string) => {
+      for (const part of raw.split(",")) {
+        const key = Buffer.from(part.trim(), "base64");
+        if (key.length !== 32) throw new Error("a key does not decode to 32 bytes");
+      }
+      return raw;
+    },
+  },
+  LOG_LEVEL: {
+    description: "Log verbosity.",
+    expected: LOG_LEVELS.join(", "),
+    example: "info",
+    default: "info",
+    parse: (raw: string) => {
+      if (!(LOG_LEVELS as readonly string[]).includes(raw)) throw new Error("unknown level");
+      return raw as LogLevel;
+    },
+  },
+  LOG_FORMAT: {
+    description:
+      "Log output: 'pretty' (readable lines) or 'json' (one JSON object per line, for log collectors). Default: pretty on a terminal, json otherwise.",
+    expected: "pretty or json",
+    example: "",
+    parse: (raw: string) => {
+      if (raw !== "pretty" && raw !== "json") throw new Error("not pretty/json");
+      return raw;
+    },
+  },
+  MICROSOFT_LOGIN_URL: {
+    description:
+      "Base URL of the Microsoft identity platform. Defaults to the local sandbox when it runs, else https://login.microsoftonline.com.",
+    expected: "an http:// or https:// URL",
+    example: "https://login.microsoftonline.com",
+    parse: httpUrl,
+  },
+  MICROSOFT_GRAPH_URL: {
+    description:
+      "Base URL of Microsoft Graph (without /v1.0). Defaults to the local sandbox when it runs, else https://graph.microsoft.com.",
+    expected: "an http:// or https:// URL",
+    example: "https://graph.microsoft.com",
+    parse: httpUrl,
+  },
+  SANDBOX: {
+    description:
+      "'on' runs the Microsoft sandbox (a local emulator of Microsoft sign-in and Graph) in-process; 'off' disables it. Default: on, unless MICROSOFT_LOGIN_URL or MICROSOFT_GRAPH_URL is set.",
+    expected: "on or off",
+    example: "on",
+    parse: (raw: string) => {
+      if (raw !== "on" && raw !== "off") throw new Error("not on/off");
+      return raw === "on";
+    },
+  },
+  SANDBOX_PORT: {
+    description: "Port of the in-process sandbox (login and Graph on one origin).",
+    expected: "an integer from 0 to 65535",
+    example: "3001",
+    default: "3001",
+    parse: integer(0, 65535),
+  },
+  SHUTDOWN_TIMEOUT_MS: {
+    description: "How long SIGTERM waits for in-flight requests and jobs before exiting.",
+    expected: "an integer number of milliseconds",
+    example: "10000",
+    default: "10000",
+    parse: integer(0, 600_000),
+  },
+} satisfies Record<string, VariableSpec<unknown>>;
+
+export type VariableName = keyof typeof VARIABLES;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Parsed = { [K in VariableName]: ReturnType<(typeof VARIABLES)[K]["parse"]> | undefined };
+
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  cwd = process.cwd(),
+): Config {
+  const problems: string[] = [];
+  const parsed = {} as Record<string, unknown>;
+  for (const [name, spec] of Object.entries(VARIABLES) as [VariableName, VariableSpec<unknown>][]) {
+    const given = env[name];
+    const raw = given === undefined || given === "" ? spec.default : given;
+    if (raw === undefined) continue;
+    try {
+      parsed[name] = spec.parse(raw);
+    } catch (error) {
+      problems.push(
+        `${name}=${JSON.stringify(redactIfSecret(name, raw))} is invalid (${(error as Error).message}): expected ${spec.expected}.`,
+      );
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const p = parsed as Parsed;
+
+  const port = p.PORT ?? 3000;
+  const dataDir = resolve(cwd, p.DATA_DIR ?? "./data");
+  let publicUrl = p.PUBLIC_URL ?? `http://localhost:${port}`;
+  if (new URL(publicUrl).pathname !== "/") {
+    throw new ConfigError([
+      `PUBLIC_URL=${JSON.stringify(publicUrl)} has a path: expected ${VARIABLES.PUBLIC_URL.expected}.`,
+    ]);
+  }
+  publicUrl = publicUrl.replace(/\/+$/, "");
+
+  let database: Config["database"];
+  const dbUrl = p.DATABASE_URL;
+  if (dbUrl?.startsWith("postgres")) database = { kind: "postgres", url: dbUrl };
+  else if (dbUrl?.startsWith("sqlite://"))
+    database = { kind: "sqlite", path: resolve(cwd, dbUrl.slice("sqlite://".length)) };
+  else database = { kind: "sqlite", path: resolve(dataDir, "mailroom.db") };
+
+  const microsoftConfigured = p.MICROSOFT_LOGIN_URL !== undefined || p.MICROSOFT_GRAPH_URL !== undefined;
+  const sandboxEnabled = p.SANDBOX ?? !microsoftConfigured;
+  const sandboxPort = p.SANDBOX_PORT ?? 3001;
+  const sandboxUrl = `http://localhost:${sandboxPort}`;
+
+  return {
+    host: p.HOST ?? "0.0.0.0",
+    port,
+    dataDir,
+    publicUrl,
+    database,
+    encryptionKeys: p.MAILROOM_ENCRYPTION_KEY,
+    logLevel: p.LOG_LEVEL ?? "info",
+    logFormat: p.LOG_FORMAT as "pretty" | "json" | undefined,
+    microsoft: {
+      loginUrl: p.MICROSOFT_LOGIN_URL ?? (sandboxEnabled ? sandboxUrl : "https://login.microsoftonline.com"),
+      graphUrl: p.MICROSOFT_GRAPH_URL ?? (sandboxEnabled ? sandboxUrl : "https://graph.microsoft.com"),
+    },
+    sandbox: { enabled: sandboxEnabled, port: sandboxPort },
+    shutdownTimeoutMs: p.SHUTDOWN_TIMEOUT_MS ?? 10_000,
+  };
+}
+
+function redactIfSecret(name: string, raw: string): string {
+  if (name === "MAILROOM_ENCRYPTION_KEY") return "<redacted>";
+  return raw.replace(/\/\/([^:/@]+):[^@/]*@/, "//$1:<redacted>@");
+}

@@ -1,0 +1,99 @@
+// Builds the Fastify app from services. Only src/main/server.ts listens; tests use app.inject().
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import type { Services } from "../app/services.ts";
+import { installErrorHandling, JSON_CONTENT_TYPE } from "./error-handler.ts";
+import { apiKeyAuth } from "./plugins/api-key-auth.ts";
+import { listAccountsRoute } from "./routes/accounts/list.ts";
+import { systemRoutes } from "./routes/system/system.ts";
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** Route needs no API key (health, docs, hosted auth pages, callbacks). */
+    public?: boolean;
+  }
+}
+
+export interface AppOptions {
+  /** Extra routes later capabilities register (kept here so the factory stays the one place that wires HTTP). */
+  plugins?: ((app: FastifyInstance) => Promise<void>)[];
+}
+
+export async function buildApp(services: Services, options: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: services.log.child({ component: "http" }) as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: true,
+    bodyLimit: 160 * 1024 * 1024,
+    return503OnClosing: true,
+    ajv: { customOptions: { coerceTypes: "array", removeAdditional: false, allErrors: false } },
+    // Unipile's SDK may send `//api/v1/...` when its base URL ends with a slash.
+    routerOptions: { ignoreDuplicateSlashes: true, ignoreTrailingSlash: true },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  installErrorHandling(app, services.log);
+
+  app.addHook("onSend", async (_request, reply, payload) => {
+    const type = reply.getHeader("content-type");
+    if (typeof type === "string" && type.startsWith("application/json") && !type.includes("charset")) {
+      reply.header("content-type", JSON_CONTENT_TYPE);
+    }
+    return payload;
+  });
+
+  app.addHook("onResponse", async (request, reply) => {
+    services.metrics.httpRequests.observe(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? "unmatched",
+        status: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    );
+    const line = {
+      reqId: request.id,
+      method: request.method,
+      route: request.routeOptions.url,
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime),
+    };
+    if (reply.statusCode >= 500) services.log.warn(line, "request answered with a server error");
+    else services.log.debug(line, "request");
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "Mailroom API",
+        version: "1",
+        description:
+          "Self-hosted email API for Microsoft accounts, wire-compatible with Unipile's v1 email API. Authenticate with the `X-API-KEY` header.",
+      },
+      servers: [{ url: services.config.publicUrl }],
+      components: {
+        securitySchemes: { "Access-Token": { type: "apiKey", in: "header", name: "X-API-KEY" } },
+      },
+      security: [{ "Access-Token": [] }],
+    },
+    hideUntagged: true,
+  });
+  await app.register(swaggerUi, {
+    routePrefix: "/docs",
+    uiConfig: { docExpansion: "list", deepLinking: true },
+  });
+
+  await app.register(apiKeyAuth(services));
+  await app.register(systemRoutes(services));
+  await app.register(listAccountsRoute(services));
+  for (const plugin of options.plugins ?? []) await app.register(plugin);
+
+  app.get(
+    "/api/v1/openapi.json",
+    { config: { public: true }, schema: { hide: true } },
+    async (_request, reply) => reply.type(JSON_CONTENT_TYPE).send(app.swagger()),
+  );
+  return app as unknown as FastifyInstance;
+}

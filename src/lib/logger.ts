@@ -1,0 +1,50 @@
+import pino, { type Logger } from "pino";
+import pretty from "pino-pretty";
+
+/** Paths never written to logs, whatever logs them. */
+export const REDACT_PATHS = [
+  'req.headers["x-api-key"]',
+  "req.headers.authorization",
+  "req.headers.cookie",
+  'res.headers["set-cookie"]',
+  "*.password",
+  "*.client_secret",
+  "*.clientSecret",
+  "*.secret",
+  "*.access_token",
+  "*.refresh_token",
+  "*.accessToken",
+  "*.refreshToken",
+  "*.apiKey",
+  "*.api_key",
+  "*.key",
+  "*.token",
+];
+
+export type { Logger };
+
+export function createLogger(options: {
+  level: string;
+  destination?: pino.DestinationStream;
+  pretty?: boolean;
+}): Logger {
+  const destination =
+    options.pretty === true
+      ? pretty({
+          colorize: true,
+          translateTime: "SYS:HH:MM:ss",
+          ignore: "pid,hostname,service",
+          destination: options.destination ?? 1,
+          sync: true,
+        })
+      : options.destination;
+  return pino(
+    {
+      level: options.level,
+      redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+      base: { service: "mailroom" },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    destination,
+  );
+}

@@ -1,0 +1,117 @@
+// The only place that listens. Wires config → services → HTTP, prints what a new operator needs,
+// and drains on SIGTERM.
+import type { FastifyInstance } from "fastify";
+import { buildServices, type Services } from "../app/services.ts";
+import type { Config } from "../config/config.ts";
+import { buildApp } from "../http/app.ts";
+import type { Logger } from "../lib/logger.ts";
+
+/** The sandbox is composed in by the launcher (bin/), so src/ never imports it. */
+export interface SandboxHandle {
+  url: string;
+  users: { email: string; password: string; kind: string }[];
+  close(): Promise<void>;
+}
+export type SandboxStarter = (options: { port: number; host: string }) => Promise<SandboxHandle>;
+
+export interface RunningServer {
+  app: FastifyInstance;
+  services: Services;
+  url: string;
+  sandbox: SandboxHandle | undefined;
+  shutdown(reason?: string): Promise<void>;
+}
+
+export async function startServer(
+  config: Config,
+  log: Logger,
+  options: { startSandbox?: SandboxStarter; handleSignals?: boolean; quiet?: boolean } = {},
+): Promise<RunningServer> {
+  const startedAt = performance.now();
+  const services = await buildServices(config, log);
+  let sandbox: SandboxHandle | undefined;
+  if (config.sandbox.enabled && options.startSandbox) {
+    sandbox = await options.startSandbox({ port: config.sandbox.port, host: "127.0.0.1" });
+  }
+  const app = await buildApp(services);
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === "object" && address ? address.port : config.port;
+  const url = `http://localhost:${port}`;
+
+  let closing: Promise<void> | undefined;
+  const shutdown = (reason = "shutdown"): Promise<void> => {
+    closing ??= (async () => {
+      log.info({ reason }, "Shutting down: finishing in-flight requests");
+      const timer = setTimeout(() => {
+        log.error({ timeoutMs: config.shutdownTimeoutMs }, "Shutdown timed out; exiting");
+        process.exit(1);
+      }, config.shutdownTimeoutMs);
+      timer.unref();
+      await app.close();
+      await sandbox?.close();
+      await services.close();
+      clearTimeout(timer);
+      log.info("Stopped");
+    })();
+    return closing;
+  };
+
+  if (options.handleSignals !== false) {
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+      process.once(signal, () => {
+        shutdown(signal).then(
+          () => process.exit(0),
+          (error) => {
+            log.error({ err: error }, "Error during shutdown");
+            process.exit(1);
+          },
+        );
+      });
+    }
+  }
+
+  log.info(
+    {
+      url,
+      publicUrl: config.publicUrl,
+      database: services.storage.location,
+      sandbox: sandbox?.url ?? "off",
+      startupMs: Math.round(performance.now() - startedAt),
+    },
+    "Mailroom is ready",
+  );
+  if (!options.quiet) printBanner(config, services, url, sandbox);
+  return { app, services, url, sandbox, shutdown };
+}
+
+function printBanner(
+  config: Config,
+  services: Services,
+  url: string,
+  sandbox: SandboxHandle | undefined,
+): void {
+  const lines = [
+    "",
+    `  Mailroom is running at ${url}`,
+    `  Public URL:     ${config.publicUrl}`,
+    `  Data:           ${services.storage.location}${services.storage.dialect === "sqlite" ? ` (key: ${services.secrets.source === "env" ? "MAILROOM_ENCRYPTION_KEY" : `${config.dataDir}/encryption.key`})` : ""}`,
+    `  API reference:  ${config.publicUrl}/docs`,
+    `  Health:         ${config.publicUrl}/health, ${config.publicUrl}/ready, ${config.publicUrl}/metrics`,
+    "",
+    "  Next steps:",
+    "    Create an API key:   npx mailroom api-key create --name my-backend",
+    `    Call the API:        curl -H "X-API-KEY: <key>" ${config.publicUrl}/api/v1/accounts`,
+  ];
+  if (sandbox) {
+    lines.push(
+      "",
+      `  Microsoft sandbox (offline emulator of Microsoft sign-in and Graph) at ${sandbox.url}`,
+      "  Sign in with any of these test users:",
+      ...sandbox.users.slice(0, 6).map((u) => `    ${u.email.padEnd(40)} ${u.password}  (${u.kind})`),
+      "  Set SANDBOX=off and MICROSOFT_* settings to use real Microsoft.",
+    );
+  }
+  lines.push("");
+  process.stdout.write(`${lines.join("\n")}\n`);
+}

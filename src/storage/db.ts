@@ -1,0 +1,224 @@
+// Opens the database for either dialect, applies migrations and answers readiness probes.
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readSync } from "node:fs";
+import { dirname } from "node:path";
+import SQLite from "better-sqlite3";
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
+import pg from "pg";
+import { migrationProvider } from "./migrations/index.ts";
+import type { Database } from "./schema.ts";
+
+export type DatabaseConfig = { kind: "sqlite"; path: string } | { kind: "postgres"; url: string };
+
+export class StorageError extends Error {
+  constructor(
+    message: string,
+    readonly code: "unavailable" | "corrupt" | "foreign" | "readonly" | "migration_failed",
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "StorageError";
+  }
+}
+
+export interface Storage {
+  db: Kysely<Database>;
+  dialect: "sqlite" | "postgres";
+  /** Where the data lives, for operators (file path, or the PostgreSQL URL without password). */
+  location: string;
+  ping(): Promise<void>;
+  migrate(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+// PostgreSQL returns int8 as strings by default; our int8 columns are epoch milliseconds, safe as numbers.
+pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
+
+const SQLITE_MAGIC = "SQLite format 3\u0000";
+
+export function openStorage(config: DatabaseConfig): Storage {
+  return config.kind === "sqlite" ? openSqlite(config.path) : openPostgres(config.url);
+}
+
+function openSqlite(path: string): Storage {
+  const dir = dirname(path);
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch (cause) {
+    throw new StorageError(
+      `The data directory ${dir} is not writable. Fix its permissions or set DATA_DIR to a writable directory.`,
+      "readonly",
+      { cause },
+    );
+  }
+  if (existsSync(path)) checkSqliteHeader(path);
+  let sqlite: SQLite.Database;
+  try {
+    sqlite = new SQLite(path);
+    sqlite.pragma("journal_mode = WAL");
+    sqlite.pragma("busy_timeout = 5000");
+    sqlite.pragma("synchronous = NORMAL");
+    sqlite.pragma("foreign_keys = ON");
+  } catch (cause) {
+    throw new StorageError(
+      `Cannot open the SQLite database at ${path}: ${(cause as Error).message}. It may be corrupt; restore it from a backup.`,
+      "corrupt",
+      { cause },
+    );
+  }
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return {
+    db,
+    dialect: "sqlite",
+    location: path,
+    async ping() {
+      sqlite.prepare("select 1").get();
+    },
+    migrate: () => migrate(db, path),
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+function checkSqliteHeader(path: string): void {
+  const fd = openSync(path, "r");
+  try {
+    const header = Buffer.alloc(16);
+    const read = readSync(fd, header, 0, 16, 0);
+    if (read === 0) return; // empty file: SQLite initialises it
+    if (read < 16 || header.toString("latin1") !== SQLITE_MAGIC) {
+      throw new StorageError(
+        `${path} is not a SQLite database (corrupt or a different kind of file). Mailroom did not touch it. Move it away or restore it from a backup.`,
+        "corrupt",
+      );
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function openPostgres(url: string): Storage {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+  });
+  // An idle client losing its connection (server restart) must not crash the process.
+  pool.on("error", () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const location = redactUrl(url);
+  return {
+    db,
+    dialect: "postgres",
+    location,
+    async ping() {
+      try {
+        await sql`select 1`.execute(db);
+      } catch (cause) {
+        throw new StorageError(
+          `PostgreSQL at ${location} is unreachable: ${(cause as Error).message}`,
+          "unavailable",
+          {
+            cause,
+          },
+        );
+      }
+    },
+    migrate: () => migrate(db, location),
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+async function migrate(db: Kysely<Database>, location: string): Promise<string[]> {
+  await assertMailroomDatabase(db, location);
+  const migrator = new Migrator({ db, provider: migrationProvider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    if (isUnavailable(error)) {
+      throw new StorageError(
+        `The database at ${location} is unreachable: ${(error as Error).message}`,
+        "unavailable",
+        {
+          cause: error,
+        },
+      );
+    }
+    const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
+    throw new StorageError(
+      `Migration ${failed} failed on ${location}: ${(error as Error).message}`,
+      "migration_failed",
+      {
+        cause: error,
+      },
+    );
+  }
+  return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}
+
+/** Refuse a database that holds tables but was never migrated by Mailroom: it belongs to something else. */
+async function assertMailroomDatabase(db: Kysely<Database>, location: string): Promise<void> {
+  let tables: string[];
+  try {
+    tables = (await db.introspection.getTables({ withInternalKyselyTables: true })).map((t) => t.name);
+  } catch (cause) {
+    if (isUnavailable(cause)) {
+      throw new StorageError(
+        `The database at ${location} is unreachable: ${(cause as Error).message}`,
+        "unavailable",
+        {
+          cause,
+        },
+      );
+    }
+    throw new StorageError(
+      `Cannot read the database at ${location}: ${(cause as Error).message}. It may be corrupt; restore it from a backup.`,
+      "corrupt",
+      { cause },
+    );
+  }
+  const own = new Set(["kysely_migration", "kysely_migration_lock"]);
+  if (tables.length > 0 && !tables.includes("kysely_migration")) {
+    const foreign = tables.filter((t) => !own.has(t)).slice(0, 5);
+    throw new StorageError(
+      `The database at ${location} already holds tables that are not Mailroom's (${foreign.join(", ")}). Mailroom did not touch them. Point DATABASE_URL or DATA_DIR at an empty or Mailroom database.`,
+      "foreign",
+    );
+  }
+}
+
+const UNAVAILABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "ENOTFOUND",
+  "EPIPE",
+  "EHOSTUNREACH",
+]);
+
+/** Whether an error means "the database cannot be reached right now" (as opposed to a bad query). */
+export function isUnavailable(error: unknown): boolean {
+  if (error instanceof StorageError) return error.code === "unavailable";
+  const e = error as { code?: string; message?: string; errors?: unknown[] } | undefined;
+  if (!e) return false;
+  if (e.code && UNAVAILABLE_CODES.has(e.code)) return true;
+  if (e.code && /^(08|57P)/.test(e.code)) return true; // connection exception / operator intervention
+  if (Array.isArray(e.errors) && e.errors.some(isUnavailable)) return true; // AggregateError (IPv4+IPv6 connect)
+  const message = e.message ?? "";
+  return /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|Client has encountered a connection error|database is locked/i.test(
+    message,
+  );
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "<invalid url>";
+  }
+}

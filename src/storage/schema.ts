@@ -1,0 +1,78 @@
+// Table types for Kysely. Times are epoch milliseconds (integers) in both dialects; JSON is text.
+import type { Generated } from "kysely";
+
+export interface MetaTable {
+  key: string;
+  value: string;
+}
+
+export interface ApiKeyTable {
+  id: string;
+  name: string;
+  /** First characters of the key, shown in listings so operators can tell keys apart. */
+  prefix: string;
+  hash: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface SettingTable {
+  key: string;
+  /** Non-secret JSON value. */
+  value: string | null;
+  /** Secret value, encrypted (see lib/crypto.ts). */
+  secret: string | null;
+  updated_at: number;
+}
+
+export interface AccountTable {
+  id: string;
+  type: string;
+  name: string;
+  email: string;
+  provider_user_id: string;
+  tenant_id: string | null;
+  status: string;
+  status_reason: string | null;
+  access_token: string | null;
+  refresh_token: string | null;
+  access_token_expires_at: number | null;
+  scopes: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface JobTable {
+  id: string;
+  kind: string;
+  payload: string;
+  idempotency_key: string | null;
+  status: "queued" | "running" | "done" | "dead";
+  run_at: number;
+  attempts: number;
+  max_attempts: number;
+  locked_by: string | null;
+  locked_until: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+}
+
+export interface Database {
+  meta: MetaTable;
+  api_keys: ApiKeyTable;
+  settings: SettingTable;
+  accounts: AccountTable;
+  jobs: JobTable;
+  kysely_migration: { name: string; timestamp: string };
+  _seq?: { id: Generated<number> };
+}
+
+/** Every column holding an encrypted secret: key rotation and the start-up key check walk this list. */
+export const SECRET_COLUMNS = [
+  { table: "settings", key: "key", column: "secret" },
+  { table: "accounts", key: "id", column: "access_token" },
+  { table: "accounts", key: "id", column: "refresh_token" },
+] as const;
