@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 // Launcher: loads the TypeScript sources through tsx and composes Mailroom with the Microsoft sandbox
 // (src/ never imports sandbox/; this file is where the two meet).
+import { existsSync } from "node:fs";
 import { register } from "tsx/esm/api";
+
+// A .env file in the working directory is read like the environment (variables already set win).
+if (existsSync(".env")) process.loadEnvFile(".env");
 
 register();
 

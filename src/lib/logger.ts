@@ -2,23 +2,29 @@ import pino, { type Logger } from "pino";
 import pretty from "pino-pretty";
 
 /** Paths never written to logs, whatever logs them. */
+const SECRET_KEYS = [
+  "password",
+  "client_secret",
+  "clientSecret",
+  "secret",
+  "access_token",
+  "refresh_token",
+  "accessToken",
+  "refreshToken",
+  "apiKey",
+  "api_key",
+  "token",
+  "code_verifier",
+];
+
 export const REDACT_PATHS = [
   'req.headers["x-api-key"]',
   "req.headers.authorization",
   "req.headers.cookie",
   'res.headers["set-cookie"]',
-  "*.password",
-  "*.client_secret",
-  "*.clientSecret",
-  "*.secret",
-  "*.access_token",
-  "*.refresh_token",
-  "*.accessToken",
-  "*.refreshToken",
-  "*.apiKey",
-  "*.api_key",
-  "*.key",
-  "*.token",
+  'headers["x-api-key"]',
+  "headers.authorization",
+  ...SECRET_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`]),
 ];
 
 export type { Logger };

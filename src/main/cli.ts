@@ -163,6 +163,11 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
         out(
           `Done: ${result.reencrypted} re-encrypted, ${result.alreadyCurrent} already current${result.skippedConcurrentWrite ? `, ${result.skippedConcurrentWrite} changed meanwhile (run again to finish)` : ""}.\n`,
         );
+        if (result.unreadable.length > 0) {
+          throw new CliFailure(
+            `${result.unreadable.length} stored secret(s) could not be decrypted with any configured key and were left as they are: ${result.unreadable.slice(0, 10).join(", ")}`,
+          );
+        }
       });
     });
 

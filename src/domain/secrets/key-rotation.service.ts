@@ -6,6 +6,8 @@ export interface RotationProgress {
   reencrypted: number;
   alreadyCurrent: number;
   skippedConcurrentWrite: number;
+  /** Rows whose secret no configured key opens (`table.column#row`); left untouched. */
+  unreadable: string[];
 }
 
 /**
@@ -22,6 +24,7 @@ export async function reencryptAll(
     reencrypted: 0,
     alreadyCurrent: 0,
     skippedConcurrentWrite: 0,
+    unreadable: [],
   };
   for await (const secret of secrets.all()) {
     progress.scanned++;
@@ -30,7 +33,13 @@ export async function reencryptAll(
       progress.alreadyCurrent++;
       continue;
     }
-    const plaintext = keyring.decrypt(secret.envelope);
+    let plaintext: string;
+    try {
+      plaintext = keyring.decrypt(secret.envelope);
+    } catch {
+      progress.unreadable.push(`${secret.table}.${secret.column}#${secret.rowKey}`);
+      continue;
+    }
     if (await secrets.replace(secret, keyring.encrypt(plaintext))) progress.reencrypted++;
     else progress.skippedConcurrentWrite++;
     if (progress.scanned % 100 === 0) onProgress?.(progress);

@@ -1,0 +1,70 @@
+// Builds a real Mailroom (real database, real services) for app.inject() tests, with logs captured.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import type { FastifyInstance } from "fastify";
+import { buildServices, type Services } from "../../src/app/services.ts";
+import { type Config, loadConfig } from "../../src/config/config.ts";
+import { buildApp } from "../../src/http/app.ts";
+import { createLogger } from "../../src/lib/logger.ts";
+import { createTestDatabase, type TestDatabase } from "./databases.ts";
+
+export class LogCapture extends Writable {
+  readonly lines: string[] = [];
+  override _write(chunk: Buffer, _encoding: string, callback: () => void): void {
+    this.lines.push(...chunk.toString("utf8").split("\n").filter(Boolean));
+    callback();
+  }
+  get text(): string {
+    return this.lines.join("\n");
+  }
+}
+
+export interface TestApp {
+  app: FastifyInstance;
+  services: Services;
+  config: Config;
+  database: TestDatabase;
+  logs: LogCapture;
+  apiKey: string;
+  dataDir: string;
+  dispose(): Promise<void>;
+}
+
+export async function createTestApp(
+  dialect: "sqlite" | "postgres" = "sqlite",
+  env: Record<string, string> = {},
+  options: { routes?: (app: FastifyInstance) => Promise<void> } = {},
+): Promise<TestApp> {
+  const database = await createTestDatabase(dialect);
+  const dataDir = mkdtempSync(join(tmpdir(), "mailroom-data-"));
+  const config = loadConfig({
+    DATA_DIR: dataDir,
+    SANDBOX: "off",
+    DATABASE_URL:
+      database.config.kind === "postgres" ? database.config.url : `sqlite://${database.sqlitePath}`,
+    LOG_LEVEL: "debug",
+    ...env,
+  });
+  const logs = new LogCapture();
+  const services = await buildServices(config, createLogger({ level: "debug", destination: logs }));
+  const app = await buildApp(services, options.routes ? { plugins: [options.routes] } : {});
+  await app.ready();
+  const { key } = await services.apiKeys.create("test");
+  return {
+    app,
+    services,
+    config,
+    database,
+    logs,
+    apiKey: key,
+    dataDir,
+    async dispose() {
+      await app.close();
+      await services.close();
+      await database.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
