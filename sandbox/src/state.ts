@@ -127,6 +127,25 @@ export interface SandboxOptions {
   corpusSize?: number;
   /** Skip the corpus (tests that want empty mailboxes). */
   seedCorpus?: boolean;
+  /** Change-notification timings; Microsoft's values by default (tests shorten them). */
+  subscriptions?: SubscriptionTimings;
+}
+
+export interface SubscriptionTimings {
+  /** Validation handshake deadline (Microsoft: 10 s). */
+  validationTimeoutMs?: number;
+  /** Time a receiver has to answer a notification with 2xx (Microsoft: 3 s). */
+  notificationTimeoutMs?: number;
+  /** First retry delay, doubled on each further attempt (sandbox default 1 s). */
+  retryBaseMs?: number;
+  /** Stop retrying a notification after this long (Microsoft: 4 h; sandbox default 3 min). */
+  retryWindowMs?: number;
+  /** Changes within this window are delivered together in one POST (default 150 ms). */
+  batchWindowMs?: number;
+  /** How often expiry and reauthorization are checked (default 1 s). */
+  sweepIntervalMs?: number;
+  /** reauthorizationRequired is sent this long before a subscription expires (default 15 min). */
+  reauthorizationLeadMs?: number;
 }
 
 export class SandboxState {
@@ -149,6 +168,12 @@ export class SandboxState {
     tokenErrors: new Map(),
   };
   readonly now: () => number;
+  /**
+   * Set by the Graph module: resolves a folder id or well-known name ("inbox") of a user's
+   * mailbox to the folder id used in "mail-change" events. Subscriptions on
+   * `mailFolders('inbox')/messages` need it to match events to folders.
+   */
+  resolveMailFolderId: ((userId: string, idOrWellKnownName: string) => string | undefined) | null = null;
 
   constructor(readonly options: SandboxOptions) {
     this.now = options.now ?? Date.now;
