@@ -171,34 +171,43 @@ export function checkValue(
   switch (type) {
     case "Edm.String":
     case "Edm.Duration":
-      return expect(typeof value === "string", "a string");
+      expect(typeof value === "string", "a string");
+      return;
     case "Edm.Boolean":
-      return expect(typeof value === "boolean", "a boolean");
+      expect(typeof value === "boolean", "a boolean");
+      return;
     case "Edm.Int16":
     case "Edm.Int32":
     case "Edm.Int64":
     case "Edm.Byte":
     case "Edm.SByte":
-      return expect(typeof value === "number" && Number.isInteger(value), "an integer number");
+      expect(typeof value === "number" && Number.isInteger(value), "an integer number");
+      return;
     case "Edm.Double":
     case "Edm.Single":
     case "Edm.Decimal":
-      return expect(typeof value === "number", "a number");
+      expect(typeof value === "number", "a number");
+      return;
     case "Edm.DateTimeOffset":
-      return expect(typeof value === "string" && ISO_DATE_TIME.test(value), "an ISO-8601 date-time string");
+      expect(typeof value === "string" && ISO_DATE_TIME.test(value), "an ISO-8601 date-time string");
+      return;
     case "Edm.Date":
-      return expect(typeof value === "string" && /^\d{4}-\d{2}-\d{2}$/.test(value), "a YYYY-MM-DD string");
+      expect(typeof value === "string" && /^\d{4}-\d{2}-\d{2}$/.test(value), "a YYYY-MM-DD string");
+      return;
     case "Edm.TimeOfDay":
       return expect(
         typeof value === "string" && /^\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(value),
         "a time string",
       );
     case "Edm.Guid":
-      return expect(typeof value === "string" && GUID.test(value), "a GUID string");
+      expect(typeof value === "string" && GUID.test(value), "a GUID string");
+      return;
     case "Edm.Binary":
-      return expect(typeof value === "string" && BASE64.test(value), "a base64 string");
+      expect(typeof value === "string" && BASE64.test(value), "a base64 string");
+      return;
     case "Edm.Stream":
-      return expect(typeof value === "string", "a stream URL string");
+      expect(typeof value === "string", "a stream URL string");
+      return;
   }
   const enumType = model.enums.get(type.toLowerCase());
   if (enumType) {
@@ -206,7 +215,8 @@ export function checkValue(
     const ok =
       typeof value === "string" &&
       (enumType.isFlags ? members.every((m) => enumType.members.has(m)) : enumType.members.has(value));
-    return expect(ok, `one of ${[...enumType.members].join("|")}`);
+    expect(ok, `one of ${[...enumType.members].join("|")}`);
+    return;
   }
   if (!model.types.has(type.toLowerCase())) {
     out.push({ path, problem: `CSDL has no type ${type}` });
