@@ -195,10 +195,8 @@ export function checkValue(
       expect(typeof value === "string" && /^\d{4}-\d{2}-\d{2}$/.test(value), "a YYYY-MM-DD string");
       return;
     case "Edm.TimeOfDay":
-      return expect(
-        typeof value === "string" && /^\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(value),
-        "a time string",
-      );
+      expect(typeof value === "string" && /^\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(value), "a time string");
+      return;
     case "Edm.Guid":
       expect(typeof value === "string" && GUID.test(value), "a GUID string");
       return;
