@@ -1,12 +1,11 @@
 // Composition root: builds every service from config. HTTP, jobs and the CLI all take what they need
 // from here; nothing is hung on the Fastify instance.
-import { mkdirSync } from "node:fs";
 import type { Config } from "../config/config.ts";
 import { AccountService } from "../domain/accounts/account.service.ts";
 import { ApiKeyService } from "../domain/api-keys/api-key.service.ts";
 import { type Clock, systemClock } from "../lib/clock.ts";
 import type { Logger } from "../lib/logger.ts";
-import { openStorage, type Storage } from "../storage/db.ts";
+import { ensureWritableDir, openStorage, type Storage } from "../storage/db.ts";
 import { AccountRepository } from "../storage/repositories/account.repository.ts";
 import { ApiKeyRepository } from "../storage/repositories/api-key.repository.ts";
 import { SecretRepository } from "../storage/repositories/secret.repository.ts";
@@ -44,7 +43,7 @@ export async function buildServices(
   log: Logger,
   options: BuildOptions = {},
 ): Promise<Services> {
-  if (config.database.kind === "sqlite") mkdirSync(config.dataDir, { recursive: true });
+  ensureWritableDir(config.dataDir);
   const storage = openStorage(config.database);
   try {
     if (options.migrate !== false) {

@@ -39,27 +39,40 @@ export function openStorage(config: DatabaseConfig): Storage {
   return config.kind === "sqlite" ? openSqlite(config.path) : openPostgres(config.url);
 }
 
-function openSqlite(path: string): Storage {
-  const dir = dirname(path);
+/** Creates `dir` if needed and checks it can be written, or explains how to fix it. */
+export function ensureWritableDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true });
     accessSync(dir, constants.W_OK);
   } catch (cause) {
     throw new StorageError(
-      `The data directory ${dir} is not writable. Fix its permissions or set DATA_DIR to a writable directory.`,
+      `The data directory ${dir} is not writable (${(cause as NodeJS.ErrnoException).code ?? "error"}). Fix its permissions or set DATA_DIR to a writable directory.`,
       "readonly",
       { cause },
     );
   }
+}
+
+function openSqlite(path: string): Storage {
+  ensureWritableDir(dirname(path));
   if (existsSync(path)) checkSqliteHeader(path);
   let sqlite: SQLite.Database;
   try {
     sqlite = new SQLite(path);
+    // Before anything writes (WAL mode rewrites the header): refuse another application's database.
+    const tables = (
+      sqlite.prepare("select name from sqlite_master where type = 'table'").all() as { name: string }[]
+    ).map((t) => t.name);
+    if (tables.length > 0 && !tables.includes("kysely_migration")) {
+      sqlite.close();
+      throw new StorageError(foreignMessage(path, tables), "foreign");
+    }
     sqlite.pragma("journal_mode = WAL");
     sqlite.pragma("busy_timeout = 5000");
     sqlite.pragma("synchronous = NORMAL");
     sqlite.pragma("foreign_keys = ON");
   } catch (cause) {
+    if (cause instanceof StorageError) throw cause;
     throw new StorageError(
       `Cannot open the SQLite database at ${path}: ${(cause as Error).message}. It may be corrupt; restore it from a backup.`,
       "corrupt",
@@ -105,8 +118,12 @@ function openPostgres(url: string): Storage {
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
   });
-  // An idle client losing its connection (server restart) must not crash the process.
+  // A client losing its connection (server restart, network cut) must not crash the process: the
+  // failing query rejects on its own and the pool replaces the client.
   pool.on("error", () => {});
+  pool.on("connect", (client) => {
+    client.on("error", () => {});
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const location = redactUrl(url);
   return {
@@ -182,12 +199,18 @@ async function assertMailroomDatabase(db: Kysely<Database>, location: string): P
   }
   const own = new Set(["kysely_migration", "kysely_migration_lock"]);
   if (tables.length > 0 && !tables.includes("kysely_migration")) {
-    const foreign = tables.filter((t) => !own.has(t)).slice(0, 5);
     throw new StorageError(
-      `The database at ${location} already holds tables that are not Mailroom's (${foreign.join(", ")}). Mailroom did not touch them. Point DATABASE_URL or DATA_DIR at an empty or Mailroom database.`,
+      foreignMessage(
+        location,
+        tables.filter((t) => !own.has(t)),
+      ),
       "foreign",
     );
   }
+}
+
+function foreignMessage(location: string, tables: string[]): string {
+  return `The database at ${location} already holds tables that are not Mailroom's (${tables.slice(0, 5).join(", ")}). Mailroom did not touch them. Point DATABASE_URL or DATA_DIR at an empty or Mailroom database.`;
 }
 
 const UNAVAILABLE_CODES = new Set([
