@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // Runs every *.test.ts under test/ and sandbox/test/ with Node's test runner (tsx loader).
-// Usage: npm test [-- <substring filter>...]
+// Usage: npm test [-- <substring filter>...]; npm run test:e2e runs test/e2e (real processes, real browser).
 import { spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 
-const roots = ["test", "sandbox/test"];
-const filters = process.argv.slice(2);
+const e2e = process.argv.includes("--e2e");
+const roots = e2e ? ["test/e2e"] : ["test", "sandbox/test"];
+const filters = process.argv.slice(2).filter((a) => a !== "--e2e");
 const files = [];
 function walk(dir) {
   let entries;
@@ -18,7 +19,7 @@ function walk(dir) {
   for (const name of entries) {
     const full = join(dir, name);
     if (statSync(full).isDirectory()) {
-      if (name !== "e2e" && name !== "node_modules") walk(full);
+      if ((e2e || name !== "e2e") && name !== "node_modules") walk(full);
     } else if (name.endsWith(".test.ts")) files.push(relative(process.cwd(), full));
   }
 }
