@@ -118,7 +118,7 @@ export class Browser {
     for (let hops = 0; hops < 10; hops++) {
       const headers: Record<string, string> = { cookie: this.cookieHeader() };
       if (body !== undefined) headers["content-type"] = "application/x-www-form-urlencoded";
-      const res = await fetch(current, { method, headers, body, redirect: "manual" });
+      const res = await fetch(current, { method, headers, body: body ?? null, redirect: "manual" });
       this.remember(res);
       const location = res.headers.get("location");
       if (res.status >= 300 && res.status < 400 && location) {
