@@ -1,0 +1,404 @@
+// One Graph request from arrival to response, independent of the transport so that `$batch`
+// sub-requests take exactly the same path: authentication (401), mailbox resolution, Outlook's
+// per app+mailbox limits and the fault switches (reference §5), permissions (403), routing.
+import { authenticateGraphRequest } from "../identity/authenticate.ts";
+import type { FaultSwitches, SandboxState, SandboxUser } from "../state.ts";
+import {
+  addAttachment,
+  createUploadSession,
+  deleteAttachment,
+  getAttachment,
+  getAttachmentValue,
+  listAttachments,
+} from "./attachments.ts";
+import { type GraphRequest, type GraphResponse, type HandlerContext, parsePrefer } from "./context.ts";
+import { messageDelta } from "./delta.ts";
+import { GRAPH_MESSAGES, GraphError, graphErrorBody, resourceNotFound } from "./errors.ts";
+import { newRequestId } from "./ids.ts";
+import { mailboxes } from "./mailbox-store.ts";
+import {
+  copyMessage,
+  createDraft,
+  createFolder,
+  deleteFolder,
+  deleteMessage,
+  findFolder,
+  getFolder,
+  getMessage,
+  listFolders,
+  listMessages,
+  moveFolder,
+  moveMessage,
+  patchFolder,
+  patchMessage,
+  permanentDeleteMessage,
+} from "./messages.ts";
+import { createResponseDraft, sendDraft, sendMail, sendResponse } from "./send.ts";
+import { renderUser, translateExchangeIds } from "./users.ts";
+
+/** Outlook limits per app id + mailbox (reference §5). */
+export const MAX_CONCURRENT_REQUESTS = 4;
+export const MAX_REQUESTS_PER_WINDOW = 10_000;
+export const WINDOW_MS = 10 * 60 * 1000;
+
+type Permission = "read" | "write" | "send" | "user";
+type Handler = (ctx: HandlerContext) => GraphResponse;
+
+interface Route {
+  method: string;
+  pattern: string[];
+  permission: Permission;
+  handler: Handler;
+}
+
+const ROUTES: Route[] = [];
+function route(method: string, path: string, permission: Permission, handler: Handler): void {
+  ROUTES.push({ method, pattern: path === "" ? [] : path.split("/"), permission, handler });
+}
+
+route("GET", "", "user", renderUser);
+route("GET", "messages", "read", (ctx) => listMessages(ctx, null));
+route("POST", "messages", "write", (ctx) => createDraft(ctx, null));
+route("GET", "messages/:id", "read", getMessage);
+route("PATCH", "messages/:id", "write", patchMessage);
+route("DELETE", "messages/:id", "write", deleteMessage);
+route("POST", "messages/:id/permanentDelete", "write", permanentDeleteMessage);
+route("POST", "messages/:id/move", "write", moveMessage);
+route("POST", "messages/:id/copy", "write", copyMessage);
+route("POST", "messages/:id/send", "send", sendDraft);
+for (const action of ["createReply", "createReplyAll", "createForward"]) {
+  route("POST", `messages/:id/${action}`, "write", (ctx) => createResponseDraft(ctx, action));
+}
+for (const action of ["reply", "replyAll", "forward"]) {
+  route("POST", `messages/:id/${action}`, "send", (ctx) => sendResponse(ctx, action));
+}
+route("GET", "messages/:id/attachments", "read", listAttachments);
+route("POST", "messages/:id/attachments", "write", addAttachment);
+route("POST", "messages/:id/attachments/createUploadSession", "write", createUploadSession);
+route("GET", "messages/:id/attachments/:attachmentId", "read", getAttachment);
+route("GET", "messages/:id/attachments/:attachmentId/$value", "read", getAttachmentValue);
+route("DELETE", "messages/:id/attachments/:attachmentId", "write", deleteAttachment);
+route("POST", "sendMail", "send", sendMail);
+route("POST", "translateExchangeIds", "read", translateExchangeIds);
+route("GET", "mailFolders", "read", (ctx) => listFolders(ctx, null));
+route("POST", "mailFolders", "write", (ctx) => createFolder(ctx, null));
+route("GET", "mailFolders/:folderId", "read", getFolder);
+route("PATCH", "mailFolders/:folderId", "write", patchFolder);
+route("DELETE", "mailFolders/:folderId", "write", deleteFolder);
+route("POST", "mailFolders/:folderId/move", "write", moveFolder);
+route("GET", "mailFolders/:folderId/childFolders", "read", (ctx) =>
+  listFolders(ctx, findFolder(ctx, ctx.params.folderId)),
+);
+route("POST", "mailFolders/:folderId/childFolders", "write", (ctx) =>
+  createFolder(ctx, findFolder(ctx, ctx.params.folderId)),
+);
+route("GET", "mailFolders/:folderId/messages", "read", (ctx) =>
+  listMessages(ctx, findFolder(ctx, ctx.params.folderId)),
+);
+route("POST", "mailFolders/:folderId/messages", "write", (ctx) =>
+  createDraft(ctx, findFolder(ctx, ctx.params.folderId)),
+);
+route("GET", "mailFolders/:folderId/messages/delta", "read", messageDelta);
+
+const SCOPES: Record<Permission, string[]> = {
+  read: ["Mail.Read", "Mail.ReadWrite"],
+  write: ["Mail.ReadWrite"],
+  send: ["Mail.Send"],
+  user: ["User.Read", "User.ReadWrite", "User.ReadBasic.All", "User.Read.All", "Directory.Read.All"],
+};
+
+/** `mailFolders/{a}/childFolders/{b}/…` → `mailFolders/{b}/…`; `mailFolders/{a}/messages/{id}/…` → `messages/{id}/…`. */
+function canonical(segments: string[]): string[] {
+  let path = [...segments];
+  for (;;) {
+    if (path[0] === "mailFolders" && path[2] === "childFolders" && path.length >= 4) {
+      path = ["mailFolders", path[3]!, ...path.slice(4)];
+      continue;
+    }
+    if (path[0] === "mailFolders" && path[2] === "messages" && path.length >= 4 && path[3] !== "delta") {
+      path = ["messages", ...path.slice(3)];
+      continue;
+    }
+    return path;
+  }
+}
+
+function match(
+  method: string,
+  segments: string[],
+): { route: Route; params: Record<string, string> } | "method" | null {
+  let pathMatched = false;
+  for (const candidate of ROUTES) {
+    if (candidate.pattern.length !== segments.length) continue;
+    const params: Record<string, string> = {};
+    let ok = true;
+    for (let index = 0; index < segments.length; index++) {
+      const part = candidate.pattern[index]!;
+      const value = segments[index]!;
+      if (part.startsWith(":")) params[part.slice(1)] = value;
+      else if (part.toLowerCase() !== value.toLowerCase()) {
+        ok = false;
+        break;
+      }
+    }
+    if (!ok) continue;
+    pathMatched = true;
+    if (candidate.method === method || (method === "HEAD" && candidate.method === "GET"))
+      return { route: candidate, params };
+  }
+  return pathMatched ? "method" : null;
+}
+
+/** Splits a /v1.0 URL (path + query) into normalised segments; `name('key')` becomes `name/key`. */
+export function parseGraphUrl(url: string): { segments: string[]; rawPath: string; query: URLSearchParams } {
+  const questionMark = url.indexOf("?");
+  let rawPath = questionMark >= 0 ? url.slice(0, questionMark) : url;
+  const rawQuery = questionMark >= 0 ? url.slice(questionMark + 1) : "";
+  if (!rawPath.startsWith("/")) rawPath = `/${rawPath}`;
+  const segments: string[] = [];
+  for (const raw of rawPath.split("/")) {
+    if (raw === "") continue;
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(raw);
+    } catch {
+      decoded = raw;
+    }
+    const key = /^([A-Za-z.]+)\('([^']*)'\)$/.exec(decoded) ?? /^([A-Za-z.]+)\(([^)']*)\)$/.exec(decoded);
+    if (key) segments.push(key[1]!, key[2]!);
+    else segments.push(decoded);
+  }
+  return { segments, rawPath, query: new URLSearchParams(rawQuery) };
+}
+
+// ---- throttling ----
+
+interface Window {
+  times: number[];
+  head: number;
+}
+const windowsByState = new WeakMap<SandboxState, Map<string, Window>>();
+
+function bump(map: Map<string, number>, key: string, delta: number): number {
+  const value = (map.get(key) ?? 0) + delta;
+  map.set(key, value);
+  return value;
+}
+
+function takeFault<K extends "throttleNext" | "failNext">(
+  switches: FaultSwitches | undefined,
+  name: K,
+): FaultSwitches[K] | undefined {
+  const fault = switches?.[name];
+  if (!fault || fault.count <= 0) return undefined;
+  fault.count -= 1;
+  if (fault.count <= 0) delete switches[name];
+  return fault;
+}
+
+const FAILURES: Record<number, { code: string; message: string }> = {
+  500: { code: "generalException", message: "An unspecified error has occurred." },
+  502: { code: "BadGateway", message: "Bad Gateway" },
+  503: {
+    code: "serviceNotAvailable",
+    message:
+      "The service is temporarily unavailable for maintenance or is overloaded. You may repeat the request after a delay, which may be specified in a Retry-After header.",
+  },
+  504: {
+    code: "GatewayTimeout",
+    message: "The server, while acting as a proxy, did not receive a timely response.",
+  },
+};
+
+function tooManyRequests(retryAfterSeconds: number | string): GraphError {
+  return new GraphError(
+    429,
+    "TooManyRequests",
+    GRAPH_MESSAGES.tooManyRequests,
+    { "Retry-After": String(retryAfterSeconds) },
+    { code: "429", message: "Please retry after", status: "429" },
+  );
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+// ---- pipeline ----
+
+function resolveMailboxUser(
+  state: SandboxState,
+  caller: SandboxUser,
+  segments: string[],
+): { user: SandboxUser; prefix: string; rest: string[] } {
+  const first = segments[0]?.toLowerCase();
+  if (first === "me") return { user: caller, prefix: "/me", rest: segments.slice(1) };
+  if (first === "users" && segments[1] !== undefined) {
+    const reference = segments[1];
+    const user = state.users.get(reference) ?? state.userByEmail(reference);
+    if (!user) {
+      throw new GraphError(404, "ErrorInvalidUser", `The requested user '${reference}' is invalid.`);
+    }
+    // Delegated tokens reach only the signed-in user's own mailbox.
+    if (user.id !== caller.id) throw new GraphError(403, "ErrorAccessDenied", GRAPH_MESSAGES.accessDenied);
+    return { user, prefix: `/users/${encodeURIComponent(reference)}`, rest: segments.slice(2) };
+  }
+  throw resourceNotFound(segments[0] ?? "");
+}
+
+function finish(response: GraphResponse, requestId: string, clientRequestId: string): GraphResponse {
+  response.headers["request-id"] = requestId;
+  response.headers["client-request-id"] = clientRequestId;
+  response.headers["x-ms-ags-diagnostic"] = JSON.stringify({
+    ServerInfo: {
+      DataCenter: "West Europe",
+      Slice: "E",
+      Ring: "5",
+      ScaleUnit: "001",
+      RoleInstance: "AM2PEPF0001A2B3",
+    },
+  });
+  response.headers["OData-Version"] = "4.0";
+  if (response.json !== undefined && !response.headers["Content-Type"]) {
+    response.headers["Content-Type"] =
+      "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
+  }
+  return response;
+}
+
+export function errorResponse(
+  state: SandboxState,
+  error: GraphError,
+  requestId: string,
+  clientRequestId: string,
+): GraphResponse {
+  return {
+    status: error.status,
+    headers: { ...error.headers },
+    json: graphErrorBody(error, { requestId, clientRequestId, now: state.now() }),
+  };
+}
+
+/** Runs one Graph request (path below /v1.0). Never throws. */
+export async function executeGraphRequest(
+  state: SandboxState,
+  request: GraphRequest,
+): Promise<GraphResponse> {
+  const requestId = newRequestId();
+  const clientRequestId = request.headers["client-request-id"] ?? requestId;
+  const fail = (error: GraphError): GraphResponse =>
+    finish(errorResponse(state, error, requestId, clientRequestId), requestId, clientRequestId);
+
+  const auth = authenticateGraphRequest(state, request.headers.authorization);
+  if (!auth.ok) {
+    const response = fail(new GraphError(401, auth.code, auth.message));
+    response.headers["WWW-Authenticate"] =
+      'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"';
+    return response;
+  }
+
+  let mailbox: ReturnType<typeof resolveMailboxUser>;
+  try {
+    mailbox = resolveMailboxUser(state, auth.user, request.segments);
+  } catch (error) {
+    return fail(error instanceof GraphError ? error : new GraphError(500, "generalException", String(error)));
+  }
+  const isMailboxCall = mailbox.rest.length > 0;
+  const key = `${auth.app.clientId}|${mailbox.user.id}`;
+  const counters = state.counters;
+  let counted = false;
+  try {
+    const userFaults = state.userFaults.get(mailbox.user.id);
+    const appFaults = state.appFaults.get(auth.app.clientId);
+    if (isMailboxCall) {
+      // Arrival is counted even when rejected, so tests can see the concurrency a client produced.
+      counted = true;
+      bump(counters.requests, key, 1);
+      const inFlight = bump(counters.inFlight, key, 1);
+      if (inFlight > (counters.peakConcurrency.get(key) ?? 0)) counters.peakConcurrency.set(key, inFlight);
+      if (inFlight > MAX_CONCURRENT_REQUESTS) {
+        bump(counters.throttled, key, 1);
+        throw new GraphError(429, "ApplicationThrottled", GRAPH_MESSAGES.mailboxConcurrency, {
+          "Retry-After": "1",
+        });
+      }
+      let windows = windowsByState.get(state);
+      if (!windows) {
+        windows = new Map();
+        windowsByState.set(state, windows);
+      }
+      let window = windows.get(key);
+      if (!window) {
+        window = { times: [], head: 0 };
+        windows.set(key, window);
+      }
+      const now = state.now();
+      while (window.head < window.times.length && window.times[window.head]! <= now - WINDOW_MS)
+        window.head++;
+      if (window.head > 1024 && window.head * 2 > window.times.length) {
+        window.times = window.times.slice(window.head);
+        window.head = 0;
+      }
+      if (window.times.length - window.head >= MAX_REQUESTS_PER_WINDOW) {
+        bump(counters.throttled, key, 1);
+        const retryAfter = Math.max(1, Math.ceil((window.times[window.head]! + WINDOW_MS - now) / 1000));
+        throw tooManyRequests(retryAfter);
+      }
+      window.times.push(now);
+    }
+    const throttle = takeFault(userFaults, "throttleNext") ?? takeFault(appFaults, "throttleNext");
+    if (throttle) {
+      if (isMailboxCall) bump(counters.throttled, key, 1);
+      throw tooManyRequests(throttle.retryAfterSeconds);
+    }
+    const failure = takeFault(userFaults, "failNext") ?? takeFault(appFaults, "failNext");
+    if (failure) {
+      const detail = FAILURES[failure.status] ?? FAILURES[503]!;
+      throw new GraphError(failure.status, detail.code, detail.message);
+    }
+    const latency = (userFaults?.latencyMs ?? 0) + (appFaults?.latencyMs ?? 0);
+    if (latency > 0) await sleep(latency);
+
+    const segments = canonical(mailbox.rest);
+    const found = match(request.method, segments);
+    if (found === null) throw resourceNotFound(segments[segments.length - 1] ?? "");
+    if (found === "method") {
+      throw new GraphError(
+        405,
+        "Request_BadRequest",
+        `The HTTP method '${request.method}' is not supported for this resource.`,
+      );
+    }
+    if (found.route.permission !== "user" && !mailbox.user.hasMailbox) {
+      throw new GraphError(404, "MailboxNotEnabledForRESTAPI", GRAPH_MESSAGES.mailboxNotEnabled);
+    }
+    if (!SCOPES[found.route.permission].some((scope) => auth.scopes.includes(scope))) {
+      if (found.route.permission === "user") {
+        throw new GraphError(
+          403,
+          "Authorization_RequestDenied",
+          "Insufficient privileges to complete the operation.",
+        );
+      }
+      throw new GraphError(403, "ErrorAccessDenied", GRAPH_MESSAGES.accessDenied);
+    }
+    const ctx: HandlerContext = {
+      state,
+      request,
+      caller: auth.user,
+      app: auth.app,
+      scopes: auth.scopes,
+      user: mailbox.user,
+      store: mailboxes(state).get(mailbox.user.id),
+      prefer: parsePrefer(request.headers.prefer),
+      params: found.params,
+      mailboxPrefix: mailbox.prefix,
+      requestId,
+    };
+    return finish(found.route.handler(ctx), requestId, clientRequestId);
+  } catch (error) {
+    if (error instanceof GraphError) return fail(error);
+    state.events.emit("graph-internal-error", error);
+    return fail(new GraphError(500, "generalException", "An unspecified error has occurred."));
+  } finally {
+    if (counted) bump(counters.inFlight, key, -1);
+  }
+}
