@@ -91,9 +91,14 @@ export function button(html: string, id: string): Record<string, string> {
   return name ? { [name]: attr(m[0], "value") ?? "" } : {};
 }
 
+export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+
 export class Browser {
   readonly cookies = new Map<string, string>();
-  constructor(readonly origin: string) {}
+  constructor(
+    readonly origin: string,
+    private readonly fetcher: FetchLike = fetch,
+  ) {}
 
   private cookieHeader(): string {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
@@ -118,7 +123,7 @@ export class Browser {
     for (let hops = 0; hops < 10; hops++) {
       const headers: Record<string, string> = { cookie: this.cookieHeader() };
       if (body !== undefined) headers["content-type"] = "application/x-www-form-urlencoded";
-      const res = await fetch(current, { method, headers, body: body ?? null, redirect: "manual" });
+      const res = await this.fetcher(current, { method, headers, body: body ?? null, redirect: "manual" });
       this.remember(res);
       const location = res.headers.get("location");
       if (res.status >= 300 && res.status < 400 && location) {
