@@ -305,6 +305,8 @@ export async function executeGraphRequest(
   const key = `${auth.app.clientId}|${mailbox.user.id}`;
   const counters = state.counters;
   let counted = false;
+  // Decided on arrival, answered after the configured latency (faults delay every call, rejected ones too).
+  let rejection: GraphError | null = null;
   try {
     const userFaults = state.userFaults.get(mailbox.user.id);
     const appFaults = state.appFaults.get(auth.app.clientId);
@@ -316,7 +318,7 @@ export async function executeGraphRequest(
       if (inFlight > (counters.peakConcurrency.get(key) ?? 0)) counters.peakConcurrency.set(key, inFlight);
       if (inFlight > MAX_CONCURRENT_REQUESTS) {
         bump(counters.throttled, key, 1);
-        throw new GraphError(429, "ApplicationThrottled", GRAPH_MESSAGES.mailboxConcurrency, {
+        rejection = new GraphError(429, "ApplicationThrottled", GRAPH_MESSAGES.mailboxConcurrency, {
           "Retry-After": "1",
         });
       }
@@ -337,25 +339,30 @@ export async function executeGraphRequest(
         window.times = window.times.slice(window.head);
         window.head = 0;
       }
-      if (window.times.length - window.head >= MAX_REQUESTS_PER_WINDOW) {
+      if (!rejection && window.times.length - window.head >= MAX_REQUESTS_PER_WINDOW) {
         bump(counters.throttled, key, 1);
         const retryAfter = Math.max(1, Math.ceil((window.times[window.head]! + WINDOW_MS - now) / 1000));
-        throw tooManyRequests(retryAfter);
+        rejection = tooManyRequests(retryAfter);
       }
-      window.times.push(now);
+      if (!rejection) window.times.push(now);
     }
-    const throttle = takeFault(userFaults, "throttleNext") ?? takeFault(appFaults, "throttleNext");
-    if (throttle) {
-      if (isMailboxCall) bump(counters.throttled, key, 1);
-      throw tooManyRequests(throttle.retryAfterSeconds);
+    if (!rejection) {
+      const throttle = takeFault(userFaults, "throttleNext") ?? takeFault(appFaults, "throttleNext");
+      if (throttle) {
+        if (isMailboxCall) bump(counters.throttled, key, 1);
+        rejection = tooManyRequests(throttle.retryAfterSeconds);
+      }
     }
-    const failure = takeFault(userFaults, "failNext") ?? takeFault(appFaults, "failNext");
-    if (failure) {
-      const detail = FAILURES[failure.status] ?? FAILURES[503]!;
-      throw new GraphError(failure.status, detail.code, detail.message);
+    if (!rejection) {
+      const failure = takeFault(userFaults, "failNext") ?? takeFault(appFaults, "failNext");
+      if (failure) {
+        const detail = FAILURES[failure.status] ?? FAILURES[503]!;
+        rejection = new GraphError(failure.status, detail.code, detail.message);
+      }
     }
     const latency = (userFaults?.latencyMs ?? 0) + (appFaults?.latencyMs ?? 0);
     if (latency > 0) await sleep(latency);
+    if (rejection) throw rejection;
 
     const segments = canonical(mailbox.rest);
     const found = match(request.method, segments);
