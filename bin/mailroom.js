@@ -11,15 +11,34 @@ register();
 
 const { runCli } = await import("../src/main/cli.ts");
 
-async function startSandbox({ port, host }) {
+async function startSandbox({ port, host, redirectUris }) {
   const { startSandbox: start } = await import("../sandbox/src/server.ts");
+  const { SEEDED_APP } = await import("../sandbox/src/seed.ts");
   const sandbox = await start({ port, host, baseUrl: `http://localhost:${port}` });
+  // Register Mailroom's redirect URIs on the sandbox's app through its admin API, as an operator does in Azure.
+  const patched = await fetch(`${sandbox.url}/_sandbox/apps/${SEEDED_APP.clientId}`, {
+    method: "PATCH",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ redirect_uris: [...new Set([...SEEDED_APP.redirectUris, ...redirectUris])] }),
+  });
+  if (!patched.ok) throw new Error(`The sandbox refused Mailroom's redirect URIs: ${await patched.text()}`);
+  const app = sandbox.state.apps.get(SEEDED_APP.clientId);
   const users = [...sandbox.state.users.values()].map((u) => ({
     email: u.email,
     password: u.password,
     kind: u.kind,
   }));
-  return { url: sandbox.url, users, close: () => sandbox.close() };
+  return {
+    url: sandbox.url,
+    users,
+    app: {
+      clientId: SEEDED_APP.clientId,
+      clientSecret: SEEDED_APP.clientSecret,
+      secretExpiresAt: app?.secrets[0]?.expiresAt ?? Date.now() + 365 * 86_400_000,
+      name: SEEDED_APP.name,
+    },
+    close: () => sandbox.close(),
+  };
 }
 
 function extend(program) {
@@ -30,7 +49,7 @@ function extend(program) {
     .option("--host <host>", "interface to bind", "127.0.0.1")
     .option("--https", "serve https with a generated local CA (its path is printed)")
     .option("--state-file <path>", "persist sandbox state to this file")
-    .allowUnknownOption(false)
+    .option("--ca-dir <path>", "where the generated local CA and certificate are kept (with --https)")
     .action(async () => {
       const { runSandboxCli } = await import("../sandbox/src/cli.ts");
       await runSandboxCli(process.argv.slice(3));

@@ -2,12 +2,21 @@
 // from here; nothing is hung on the Fastify instance.
 import type { Config } from "../config/config.ts";
 import { AccountService } from "../domain/accounts/account.service.ts";
+import { AccountEventHub } from "../domain/accounts/account-events.ts";
 import { ApiKeyService } from "../domain/api-keys/api-key.service.ts";
+import { HostedAuthService } from "../domain/hosted-auth/hosted-auth.service.ts";
+import { CallbackSigningSecret, notifyJob, notifyListener } from "../domain/hosted-auth/notify.ts";
+import { MicrosoftSettingsService } from "../domain/settings/microsoft-settings.service.ts";
+import { EmbeddedJobRunner } from "../jobs/embedded-runner.ts";
+import { createJobRegistry, type JobDefinition, type JobKind, type JobQueue } from "../jobs/queue.ts";
 import { type Clock, systemClock } from "../lib/clock.ts";
 import type { Logger } from "../lib/logger.ts";
+import { IdTokenValidator, TokenClient } from "../providers/microsoft/identity.ts";
 import { ensureWritableDir, openStorage, type Storage } from "../storage/db.ts";
 import { AccountRepository } from "../storage/repositories/account.repository.ts";
 import { ApiKeyRepository } from "../storage/repositories/api-key.repository.ts";
+import { HostedAuthRepository } from "../storage/repositories/hosted-auth.repository.ts";
+import { JobRepository } from "../storage/repositories/job.repository.ts";
 import { SecretRepository } from "../storage/repositories/secret.repository.ts";
 import { SettingsRepository } from "../storage/repositories/settings.repository.ts";
 import { type KeyringProvider, setUpKeyring } from "./keyring.ts";
@@ -25,9 +34,17 @@ export interface Services {
     accounts: AccountRepository;
     settings: SettingsRepository;
     secrets: SecretRepository;
+    hostedAuth: HostedAuthRepository;
+    jobs: JobRepository;
   };
   apiKeys: ApiKeyService;
   accounts: AccountService;
+  microsoftSettings: MicrosoftSettingsService;
+  hostedAuth: HostedAuthService;
+  callbackSigning: CallbackSigningSecret;
+  accountEvents: AccountEventHub;
+  tokenClient: TokenClient;
+  jobs: JobQueue & { stop(options?: { drainTimeoutMs?: number }): Promise<void> };
   close(): Promise<void>;
 }
 
@@ -36,6 +53,10 @@ export interface BuildOptions {
   /** Open the database and check keys, but do not migrate (for commands that must not change the schema). */
   migrate?: boolean;
   allowKeyGeneration?: boolean;
+  /** `fetch` for calls to Microsoft and to operators' URLs (tests inject theirs). */
+  fetch?: typeof fetch;
+  /** Job runner tuning (tests shorten the poll interval). */
+  jobs?: { pollIntervalMs?: number; leaseMs?: number };
 }
 
 export async function buildServices(
@@ -63,18 +84,82 @@ export async function buildServices(
       accounts: new AccountRepository(storage.db),
       settings: new SettingsRepository(storage.db),
       secrets: new SecretRepository(storage.db),
+      hostedAuth: new HostedAuthRepository(storage.db),
+      jobs: new JobRepository(storage.db, storage.dialect),
     };
+    const fetchImpl = options.fetch ?? fetch;
+    const metrics = createMetrics();
+    const endpoints = { loginUrl: config.microsoft.loginUrl };
+    const tokenClient = new TokenClient({ endpoints, fetch: fetchImpl, now: () => clock.now() });
+    const hostedRedirect = `${config.publicUrl}/api/v1/hosted/microsoft_auth_request_callback`;
+    const microsoftSettings = new MicrosoftSettingsService(
+      repos.settings,
+      secrets,
+      tokenClient,
+      clock,
+      log,
+      hostedRedirect,
+    );
+    const accountEvents = new AccountEventHub((error) =>
+      log.error({ err: error }, "An account event listener failed"),
+    );
+    const callbackSigning = new CallbackSigningSecret(repos.settings, secrets, clock);
+
+    const definitions: JobDefinition<JobKind>[] = [
+      notifyJob({
+        repo: repos.hostedAuth,
+        signing: callbackSigning,
+        clock,
+        fetch: fetchImpl,
+      }) as unknown as JobDefinition<JobKind>,
+    ];
+    const jobs = new EmbeddedJobRunner({
+      repository: repos.jobs,
+      registry: createJobRegistry(definitions),
+      log: log.child({ component: "jobs" }),
+      clock,
+      drainTimeoutMs: config.shutdownTimeoutMs,
+      ...(options.jobs?.pollIntervalMs ? { pollIntervalMs: options.jobs.pollIntervalMs } : {}),
+      ...(options.jobs?.leaseMs ? { leaseMs: options.jobs.leaseMs } : {}),
+      onOutcome: (event) => metrics.jobs.inc({ kind: event.kind, outcome: event.outcome }),
+    });
+    accountEvents.add(notifyListener(jobs));
+
+    const hostedAuth = new HostedAuthService({
+      repo: repos.hostedAuth,
+      accounts: repos.accounts,
+      settings: microsoftSettings,
+      tokens: tokenClient,
+      idTokens: new IdTokenValidator(endpoints, { now: () => clock.now() }),
+      secrets,
+      events: accountEvents,
+      clock,
+      log,
+      publicUrl: config.publicUrl,
+      loginUrl: config.microsoft.loginUrl,
+      graphUrl: config.microsoft.graphUrl,
+      fetch: fetchImpl,
+    });
     return {
       config,
       clock,
       log,
       storage,
       secrets,
-      metrics: createMetrics(),
+      metrics,
       repos,
       apiKeys: new ApiKeyService(repos.apiKeys, clock),
       accounts: new AccountService(repos.accounts),
-      close: () => storage.close(),
+      microsoftSettings,
+      hostedAuth,
+      callbackSigning,
+      accountEvents,
+      tokenClient,
+      jobs,
+      close: async () => {
+        await jobs.stop();
+        await storage.close();
+      },
     };
   } catch (error) {
     await storage.close().catch(() => {});

@@ -1,4 +1,5 @@
 // Builds the Fastify app from services. Only src/main/server.ts listens; tests use app.inject().
+import formbody from "@fastify/formbody";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
@@ -7,6 +8,9 @@ import type { Services } from "../app/services.ts";
 import { installErrorHandling, JSON_CONTENT_TYPE } from "./error-handler.ts";
 import { apiKeyAuth } from "./plugins/api-key-auth.ts";
 import { listAccountsRoute } from "./routes/accounts/list.ts";
+import { createLinkRoute } from "./routes/hosted/create-link.ts";
+import { publisherFileRoute } from "./routes/hosted/publisher-file.ts";
+import { wizardRoutes } from "./routes/hosted/wizard.ts";
 import { systemRoutes } from "./routes/system/system.ts";
 
 declare module "fastify" {
@@ -85,9 +89,20 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     uiConfig: { docExpansion: "list", deepLinking: true },
   });
 
+  await app.register(formbody);
   await app.register(apiKeyAuth(services));
   await app.register(systemRoutes(services));
   await app.register(listAccountsRoute(services));
+  await app.register(createLinkRoute(services.hostedAuth));
+  await app.register(
+    wizardRoutes({
+      hosted: services.hostedAuth,
+      settings: services.microsoftSettings,
+      publicUrl: services.config.publicUrl,
+      log: services.log,
+    }),
+  );
+  await app.register(publisherFileRoute(services.microsoftSettings));
   for (const plugin of options.plugins ?? []) await app.register(plugin);
 
   app.get(

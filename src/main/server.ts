@@ -10,9 +10,15 @@ import type { Logger } from "../lib/logger.ts";
 export interface SandboxHandle {
   url: string;
   users: { email: string; password: string; kind: string }[];
+  /** The sandbox's app registration, with Mailroom's redirect URIs registered on it. */
+  app: { clientId: string; clientSecret: string; secretExpiresAt: number; name: string };
   close(): Promise<void>;
 }
-export type SandboxStarter = (options: { port: number; host: string }) => Promise<SandboxHandle>;
+export type SandboxStarter = (options: {
+  port: number;
+  host: string;
+  redirectUris: string[];
+}) => Promise<SandboxHandle>;
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -31,13 +37,19 @@ export async function startServer(
   const services = await buildServices(config, log);
   let sandbox: SandboxHandle | undefined;
   if (config.sandbox.enabled && options.startSandbox) {
-    sandbox = await options.startSandbox({ port: config.sandbox.port, host: "127.0.0.1" });
+    sandbox = await options.startSandbox({
+      port: config.sandbox.port,
+      host: "127.0.0.1",
+      redirectUris: services.hostedAuth.redirectUris(),
+    });
+    await useSandboxApp(services, sandbox, log);
   }
   const app = await buildApp(services);
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   const url = `http://localhost:${port}`;
+  await services.jobs.start();
 
   let closing: Promise<void> | undefined;
   const shutdown = (reason = "shutdown"): Promise<void> => {
@@ -49,6 +61,7 @@ export async function startServer(
       }, config.shutdownTimeoutMs);
       timer.unref();
       await app.close();
+      await services.jobs.stop({ drainTimeoutMs: config.shutdownTimeoutMs });
       await sandbox?.close();
       await services.close();
       clearTimeout(timer);
@@ -85,6 +98,29 @@ export async function startServer(
   return { app, services, url, sandbox, shutdown };
 }
 
+/** First run in sandbox mode: point the Microsoft settings at the sandbox's app, so nothing needs Azure. */
+async function useSandboxApp(services: Services, sandbox: SandboxHandle, log: Logger): Promise<void> {
+  const current = await services.microsoftSettings.get();
+  if (current && current.clientId !== sandbox.app.clientId) {
+    log.info(
+      { clientId: current.clientId },
+      "Microsoft OAuth settings name a real app; the sandbox app is not used for them",
+    );
+    return;
+  }
+  if (current?.check?.result === "valid") return;
+  const saved = await services.microsoftSettings.save({
+    clientId: sandbox.app.clientId,
+    clientSecret: sandbox.app.clientSecret,
+    secretExpiresAt: sandbox.app.secretExpiresAt,
+    displayName: current?.displayName ?? "Mailroom sandbox",
+  });
+  log.info(
+    { clientId: saved.clientId, check: saved.check?.result },
+    `Microsoft OAuth settings use the sandbox app "${sandbox.app.name}"`,
+  );
+}
+
 function printBanner(
   config: Config,
   services: Services,
@@ -102,6 +138,12 @@ function printBanner(
     "  Next steps:",
     "    Create an API key:   npx mailroom api-key create --name my-backend",
     `    Call the API:        curl -H "X-API-KEY: <key>" ${config.publicUrl}/api/v1/accounts`,
+    `    Connect a mailbox:   curl -H "X-API-KEY: <key>" -H "content-type: application/json" \\`,
+    `                           -d '{"type":"create","providers":"*","api_url":"${config.publicUrl}","expiresOn":"2099-01-01T00:00:00.000Z"}' \\`,
+    `                           ${config.publicUrl}/api/v1/hosted/accounts/link`,
+    "",
+    "  Redirect URIs to register in Azure (Web platform):",
+    ...services.hostedAuth.redirectUris().map((u) => `    ${u}`),
   ];
   if (sandbox) {
     lines.push(

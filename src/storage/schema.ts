@@ -60,7 +60,38 @@ export interface JobTable {
   finished_at: number | null;
 }
 
+export interface HostedLinkTable {
+  id: string;
+  token_hash: string;
+  type: "create" | "reconnect";
+  reconnect_account_id: string | null;
+  name: string | null;
+  notify_url: string | null;
+  success_redirect_url: string | null;
+  failure_redirect_url: string | null;
+  bypass_success_screen: number;
+  expires_at: number;
+  used_at: number | null;
+  account_id: string | null;
+  created_at: number;
+}
+
+export interface AuthAttemptTable {
+  id: string;
+  state_hash: string;
+  link_id: string;
+  nonce: string;
+  /** PKCE verifier, encrypted. */
+  code_verifier: string;
+  redirect_uri: string;
+  created_at: number;
+  expires_at: number;
+  completed_at: number | null;
+}
+
 export interface Database {
+  hosted_links: HostedLinkTable;
+  auth_attempts: AuthAttemptTable;
   meta: MetaTable;
   api_keys: ApiKeyTable;
   settings: SettingTable;
@@ -75,4 +106,5 @@ export const SECRET_COLUMNS = [
   { table: "settings", key: "key", column: "secret" },
   { table: "accounts", key: "id", column: "access_token" },
   { table: "accounts", key: "id", column: "refresh_token" },
+  { table: "auth_attempts", key: "id", column: "code_verifier" },
 ] as const;

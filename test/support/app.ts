@@ -35,7 +35,7 @@ export interface TestApp {
 export async function createTestApp(
   dialect: "sqlite" | "postgres" = "sqlite",
   env: Record<string, string> = {},
-  options: { routes?: (app: FastifyInstance) => Promise<void> } = {},
+  options: { routes?: (app: FastifyInstance) => Promise<void>; jobs?: { pollIntervalMs?: number } } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase(dialect);
   const dataDir = mkdtempSync(join(tmpdir(), "mailroom-data-"));
@@ -48,7 +48,11 @@ export async function createTestApp(
     ...env,
   });
   const logs = new LogCapture();
-  const services = await buildServices(config, createLogger({ level: "debug", destination: logs }));
+  const services = await buildServices(
+    config,
+    createLogger({ level: "debug", destination: logs }),
+    options.jobs ? { jobs: options.jobs } : {},
+  );
   const app = await buildApp(services, options.routes ? { plugins: [options.routes] } : {});
   await app.ready();
   const { key } = await services.apiKeys.create("test");

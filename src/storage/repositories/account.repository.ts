@@ -19,6 +19,16 @@ export class AccountRepository {
     return this.db.selectFrom("accounts").selectAll().where("id", "=", id).executeTakeFirst();
   }
 
+  /** One mailbox is one account: Microsoft's (tenant id, object id) is the key, never the address. */
+  async findByMailbox(tenantId: string, providerUserId: string): Promise<AccountRow | undefined> {
+    return this.db
+      .selectFrom("accounts")
+      .selectAll()
+      .where("tenant_id", "=", tenantId)
+      .where("provider_user_id", "=", providerUserId)
+      .executeTakeFirst();
+  }
+
   /** Newest first, keyset-paginated on (created_at, id) so pages stay stable while accounts are added. */
   async page(limit: number, after?: AccountPageCursor): Promise<AccountRow[]> {
     let query = this.db.selectFrom("accounts").selectAll();

@@ -1,0 +1,539 @@
+// The hosted connect wizard's logic: links, the OAuth attempt, the callback, and the account it yields.
+// HTTP renders outcomes; this module decides them.
+import { randomBytes } from "node:crypto";
+import type { KeyringProvider } from "../../app/keyring.ts";
+import type { Clock } from "../../lib/clock.ts";
+import { hashToken } from "../../lib/crypto.ts";
+import { AppError } from "../../lib/errors.ts";
+import { newId } from "../../lib/ids.ts";
+import type { Logger } from "../../lib/logger.ts";
+import {
+  adminConsentUrl,
+  appProblem,
+  authorizeUrl,
+  IdentityError,
+  type IdTokenClaims,
+  type IdTokenValidator,
+  newPkce,
+  type TokenClient,
+  type TokenSet,
+} from "../../providers/microsoft/identity.ts";
+import { fetchMe, GraphCallError, hasMailbox } from "../../providers/microsoft/me.ts";
+import type { AccountRepository, AccountRow } from "../../storage/repositories/account.repository.ts";
+import type {
+  HostedAuthRepository,
+  HostedLinkRow,
+} from "../../storage/repositories/hosted-auth.repository.ts";
+import type { AccountEvents } from "../accounts/account-events.ts";
+import type { MicrosoftSettingsService } from "../settings/microsoft-settings.service.ts";
+
+/** Machine-readable reasons sent to `failure_redirect_url` as `reason`. */
+export type FailureReason =
+  | "expired_link"
+  | "used_link"
+  | "user_cancelled"
+  | "consent_declined"
+  | "admin_consent_required"
+  | "wrong_account"
+  | "no_mailbox"
+  | "wrong_tenant"
+  | "app_misconfigured"
+  | "invalid_state"
+  | "provider_error";
+
+export interface LinkInput {
+  type: "create" | "reconnect";
+  providers: string | string[];
+  expiresOn: string;
+  reconnectAccount?: string | undefined;
+  name?: string | undefined;
+  notifyUrl?: string | undefined;
+  successRedirectUrl?: string | undefined;
+  failureRedirectUrl?: string | undefined;
+  bypassSuccessScreen?: boolean | undefined;
+}
+
+export type CallbackOutcome =
+  | { kind: "success"; link: HostedLinkRow; account: AccountRow; status: "CREATION_SUCCESS" | "RECONNECTED" }
+  | {
+      kind: "failure";
+      reason: FailureReason;
+      link: HostedLinkRow | undefined;
+      accountId?: string | undefined;
+      /** For the end user. */
+      message: string;
+      /** Tenant admin-consent URL when an admin must approve the app. */
+      adminConsentUrl?: string | undefined;
+    };
+
+const ATTEMPT_TTL_MS = 30 * 60 * 1000;
+const MAX_LINK_TTL_MS = 31 * 24 * 3600 * 1000;
+
+export interface HostedAuthDeps {
+  repo: HostedAuthRepository;
+  accounts: AccountRepository;
+  settings: MicrosoftSettingsService;
+  tokens: TokenClient;
+  idTokens: IdTokenValidator;
+  secrets: KeyringProvider;
+  events: AccountEvents;
+  clock: Clock;
+  log: Logger;
+  publicUrl: string;
+  loginUrl: string;
+  graphUrl: string;
+  fetch?: typeof fetch;
+}
+
+export function callbackPath(): string {
+  return "/api/v1/hosted/microsoft_auth_request_callback";
+}
+
+export class HostedAuthService {
+  constructor(private readonly d: HostedAuthDeps) {}
+
+  get redirectUri(): string {
+    return `${this.d.publicUrl}${callbackPath()}`;
+  }
+
+  /** Both URIs to register in Azure (Unipile also uses the port-less variant). */
+  redirectUris(): string[] {
+    // The second form drops the port from the host and names it in the path, for deployments
+    // whose public host cannot carry a port (Unipile documents both).
+    const url = new URL(this.d.publicUrl);
+    const port = url.port || (url.protocol === "https:" ? "443" : "80");
+    return [this.redirectUri, `${url.protocol}//${url.hostname}${callbackPath()}/port${port}`];
+  }
+
+  async createLink(input: LinkInput): Promise<{ url: string; id: string; expiresAt: number }> {
+    const providers = Array.isArray(input.providers) ? input.providers : [input.providers];
+    const ok = providers.some((p) => p === "*" || p === "*:MAILING" || p === "OUTLOOK");
+    if (!ok) {
+      throw new AppError("invalid_parameters", {
+        detail: `providers: Mailroom connects Microsoft accounts only; use "*", "*:MAILING" or ["OUTLOOK"] (got ${JSON.stringify(input.providers)})`,
+      });
+    }
+    const expiresAt = Date.parse(input.expiresOn);
+    const now = this.d.clock.now();
+    if (Number.isNaN(expiresAt))
+      throw new AppError("invalid_parameters", { detail: "expiresOn: must be an ISO 8601 date-time" });
+    if (expiresAt <= now)
+      throw new AppError("invalid_parameters", { detail: "expiresOn: must be in the future" });
+    if (expiresAt - now > MAX_LINK_TTL_MS)
+      throw new AppError("invalid_parameters", { detail: "expiresOn: at most 31 days ahead" });
+    for (const [field, value] of [
+      ["notify_url", input.notifyUrl],
+      ["success_redirect_url", input.successRedirectUrl],
+      ["failure_redirect_url", input.failureRedirectUrl],
+    ] as const) {
+      if (value !== undefined && !isHttpUrl(value))
+        throw new AppError("invalid_parameters", { detail: `${field}: must be an http(s) URL` });
+    }
+    let reconnect: string | null = null;
+    if (input.type === "reconnect") {
+      if (!input.reconnectAccount)
+        throw new AppError("invalid_parameters", {
+          detail: "reconnect_account: required when type is reconnect",
+        });
+      const account = await this.d.accounts.findById(input.reconnectAccount);
+      if (!account)
+        throw new AppError("resource_not_found", {
+          detail: `reconnect_account: account ${input.reconnectAccount} not found`,
+        });
+      reconnect = account.id;
+    }
+    const token = randomBytes(32).toString("base64url");
+    const id = newId();
+    await this.d.repo.insertLink({
+      id,
+      token_hash: hashToken(token),
+      type: input.type,
+      reconnect_account_id: reconnect,
+      name: input.name ?? null,
+      notify_url: input.notifyUrl ?? null,
+      success_redirect_url: input.successRedirectUrl ?? null,
+      failure_redirect_url: input.failureRedirectUrl ?? null,
+      bypass_success_screen: input.bypassSuccessScreen ? 1 : 0,
+      expires_at: expiresAt,
+      used_at: null,
+      account_id: null,
+      created_at: now,
+    });
+    return { url: `${this.d.publicUrl}/hosted/connect/${token}`, id, expiresAt };
+  }
+
+  /** The link behind a wizard URL, or why it can no longer be used. */
+  async openLink(
+    token: string,
+  ): Promise<{ link: HostedLinkRow } | { failure: CallbackOutcome & { kind: "failure" } }> {
+    const link = await this.d.repo.findLinkByTokenHash(hashToken(token));
+    if (!link) {
+      return {
+        failure: {
+          kind: "failure",
+          reason: "expired_link",
+          link: undefined,
+          message: "This connection link is not valid. Ask for a new one.",
+        },
+      };
+    }
+    if (link.used_at !== null) {
+      return {
+        failure: {
+          kind: "failure",
+          reason: "used_link",
+          link,
+          accountId: link.account_id ?? undefined,
+          message: "This connection link was already used. Ask for a new one to connect another mailbox.",
+        },
+      };
+    }
+    if (link.expires_at <= this.d.clock.now()) {
+      return {
+        failure: {
+          kind: "failure",
+          reason: "expired_link",
+          link,
+          message: "This connection link has expired. Ask for a new one.",
+        },
+      };
+    }
+    return { link };
+  }
+
+  async reconnectEmail(link: HostedLinkRow): Promise<string | undefined> {
+    return link.reconnect_account_id
+      ? (await this.d.accounts.findById(link.reconnect_account_id))?.email
+      : undefined;
+  }
+
+  /** Starts the Microsoft sign-in: returns where to send the browser and the attempt id to bind to it. */
+  async startMicrosoft(link: HostedLinkRow): Promise<{ authorizeUrl: string; attemptId: string }> {
+    const app = await this.d.settings.app();
+    const state = randomBytes(32).toString("base64url");
+    const nonce = randomBytes(16).toString("base64url");
+    const pkce = newPkce();
+    const now = this.d.clock.now();
+    const attemptId = newId();
+    await this.d.repo.insertAttempt({
+      id: attemptId,
+      state_hash: hashToken(state),
+      link_id: link.id,
+      nonce,
+      code_verifier: this.d.secrets.encrypt(pkce.verifier),
+      redirect_uri: this.redirectUri,
+      created_at: now,
+      expires_at: now + ATTEMPT_TTL_MS,
+      completed_at: null,
+    });
+    let loginHint: string | undefined;
+    if (link.type === "reconnect" && link.reconnect_account_id) {
+      loginHint = (await this.d.accounts.findById(link.reconnect_account_id))?.email;
+    }
+    return {
+      attemptId,
+      authorizeUrl: authorizeUrl({ loginUrl: this.d.loginUrl }, app, {
+        redirectUri: this.redirectUri,
+        state,
+        nonce,
+        codeChallenge: pkce.challenge,
+        loginHint,
+      }),
+    };
+  }
+
+  async handleCallback(
+    query: Record<string, string | undefined>,
+    boundAttemptId: string | undefined,
+  ): Promise<CallbackOutcome> {
+    const state = query.state;
+    const attempt = state ? await this.d.repo.findAttemptByStateHash(hashToken(state)) : undefined;
+    if (!attempt) {
+      return {
+        kind: "failure",
+        reason: "invalid_state",
+        link: undefined,
+        message:
+          "This sign-in could not be matched to a connection request. Start again from the link you were given.",
+      };
+    }
+    const link = await this.d.repo.findLink(attempt.link_id);
+    if (!link)
+      return {
+        kind: "failure",
+        reason: "expired_link",
+        link: undefined,
+        message: "This connection link is no longer valid.",
+      };
+    const fail = (
+      reason: FailureReason,
+      message: string,
+      extra: Partial<CallbackOutcome & { kind: "failure" }> = {},
+    ): CallbackOutcome => ({
+      kind: "failure",
+      reason,
+      link,
+      accountId: link.reconnect_account_id ?? undefined,
+      message,
+      ...extra,
+    });
+    // Binding to the browser that started the attempt stops a forged callback from logging a victim
+    // into an attacker's mailbox (RFC 9700 §4.7).
+    if (boundAttemptId !== attempt.id) {
+      return fail(
+        "invalid_state",
+        "This sign-in was started in another browser or has already finished. Start again from your link.",
+      );
+    }
+    if (
+      attempt.expires_at <= this.d.clock.now() ||
+      !(await this.d.repo.completeAttempt(attempt.id, this.d.clock.now()))
+    ) {
+      return fail(
+        "invalid_state",
+        "This sign-in has expired or was already used. Start again from your link.",
+      );
+    }
+    if (link.used_at !== null) return fail("used_link", "This connection link was already used.");
+    if (link.expires_at <= this.d.clock.now())
+      return fail("expired_link", "This connection link has expired. Ask for a new one.");
+
+    if (query.error) return await this.authorizeError(query, fail);
+    if (!query.code) return fail("provider_error", "Microsoft did not return an authorization code.");
+
+    let app: Awaited<ReturnType<MicrosoftSettingsService["app"]>>;
+    try {
+      app = await this.d.settings.app();
+    } catch {
+      this.d.log.error(
+        "A user reached the hosted auth callback but Microsoft OAuth is not configured (Settings → Microsoft OAuth).",
+      );
+      return fail("app_misconfigured", "This service is not set up to connect Microsoft accounts yet.");
+    }
+    let tokens: TokenSet;
+    let claims: IdTokenClaims;
+    try {
+      tokens = await this.d.tokens.redeemCode(app, {
+        code: query.code,
+        redirectUri: attempt.redirect_uri,
+        codeVerifier: this.d.secrets.decrypt(attempt.code_verifier),
+      });
+      if (!tokens.idToken)
+        throw new IdentityError(
+          "invalid_response",
+          "Microsoft returned no id_token (is the openid scope allowed?)",
+          {},
+        );
+      if (!tokens.refreshToken)
+        throw new IdentityError(
+          "invalid_response",
+          "Microsoft returned no refresh token (offline_access not granted)",
+          {},
+        );
+      claims = await this.d.idTokens.validate(tokens.idToken, {
+        clientId: app.clientId,
+        nonce: attempt.nonce,
+      });
+    } catch (error) {
+      return this.tokenFailure(error, fail);
+    }
+
+    const oid = claims.oid ?? claims.sub;
+    let email: string;
+    let displayName: string;
+    try {
+      const me = await fetchMe(this.d.graphUrl, tokens.accessToken, this.d.fetch);
+      // Personal accounts and some work accounts have no `mail`: fall back to the UPN, then the token.
+      email = me.mail || me.userPrincipalName || claims.email || claims.preferred_username || oid;
+      displayName = me.displayName || claims.name || email;
+      if (!(await hasMailbox(this.d.graphUrl, tokens.accessToken, this.d.fetch))) {
+        return fail(
+          "no_mailbox",
+          `${email} has no Outlook mailbox that can be connected. Use an account with an Exchange Online or Outlook.com mailbox.`,
+        );
+      }
+    } catch (error) {
+      this.d.log.warn({ err: error }, "Reading the signed-in user from Graph failed during connect");
+      return fail(
+        "provider_error",
+        "Microsoft could not be reached to finish connecting your mailbox. Please try again in a minute.",
+      );
+    }
+    return this.storeAccount(link, claims.tid, oid, email, displayName, tokens, fail);
+  }
+
+  private async storeAccount(
+    link: HostedLinkRow,
+    tenantId: string,
+    oid: string,
+    email: string,
+    displayName: string,
+    tokens: TokenSet,
+    fail: (reason: FailureReason, message: string) => CallbackOutcome,
+  ): Promise<CallbackOutcome> {
+    const now = this.d.clock.now();
+    const encrypted = {
+      access_token: this.d.secrets.encrypt(tokens.accessToken),
+      refresh_token: this.d.secrets.encrypt(tokens.refreshToken!),
+      access_token_expires_at: tokens.expiresAt,
+      scopes: tokens.scopes.join(" "),
+    };
+    const existing = await this.d.accounts.findByMailbox(tenantId, oid);
+    if (link.type === "reconnect") {
+      const target = link.reconnect_account_id
+        ? await this.d.accounts.findById(link.reconnect_account_id)
+        : undefined;
+      if (!target) return fail("expired_link", "The account to reconnect no longer exists.");
+      if (target.tenant_id !== tenantId || target.provider_user_id !== oid) {
+        return fail(
+          "wrong_account",
+          `You signed in as ${email}, but this link reconnects ${target.email}. Sign in with ${target.email}.`,
+        );
+      }
+    }
+    const account: AccountRow = existing
+      ? {
+          ...existing,
+          ...encrypted,
+          email,
+          name: existing.name,
+          status: "OK",
+          status_reason: null,
+          updated_at: now,
+        }
+      : {
+          id: newId(),
+          type: "OUTLOOK",
+          name: email,
+          email,
+          provider_user_id: oid,
+          tenant_id: tenantId,
+          status: "OK",
+          status_reason: null,
+          ...encrypted,
+          created_at: now,
+          updated_at: now,
+        };
+    if (!(await this.d.repo.claimLink(link.id, now, account.id)))
+      return fail("used_link", "This connection link was already used.");
+    if (existing) {
+      await this.d.accounts.update(existing.id, {
+        ...encrypted,
+        email,
+        status: "OK",
+        status_reason: null,
+        updated_at: now,
+      });
+    } else {
+      await this.d.accounts.insert(account);
+    }
+    const status = existing ? "RECONNECTED" : "CREATION_SUCCESS";
+    this.d.log.info(
+      { accountId: account.id, status, tenantId },
+      existing ? "Mailbox reconnected" : "Mailbox connected",
+    );
+    await this.d.events.accountConnected({ account, status, link });
+    return { kind: "success", link: { ...link, used_at: now, account_id: account.id }, account, status };
+  }
+
+  private async authorizeError(
+    query: Record<string, string | undefined>,
+    fail: (
+      reason: FailureReason,
+      message: string,
+      extra?: Partial<CallbackOutcome & { kind: "failure" }>,
+    ) => CallbackOutcome,
+  ): Promise<CallbackOutcome> {
+    const description = query.error_description ?? "";
+    const aadsts = Number(/AADSTS(\d+)/.exec(description)?.[1]) || undefined;
+    const problem = appProblem(aadsts);
+    if (problem === "admin_consent_required" || aadsts === 65001) {
+      const app = await this.d.settings.app().catch(() => undefined);
+      return fail(
+        "admin_consent_required",
+        "Your organisation requires an administrator to approve this app before you can connect your mailbox.",
+        {
+          adminConsentUrl: app ? this.adminConsentLink(app.clientId, app.extraScopes) : undefined,
+        },
+      );
+    }
+    if (aadsts === 65004 || query.error === "consent_required") {
+      return fail(
+        "consent_declined",
+        "You declined the permissions this app needs, so your mailbox was not connected.",
+      );
+    }
+    if (query.error === "access_denied") {
+      if (/denied access to the scope/i.test(description))
+        return fail(
+          "consent_declined",
+          "You declined the permissions this app needs, so your mailbox was not connected.",
+        );
+      if (aadsts === 50020)
+        return fail("wrong_tenant", "This account cannot sign in to this app's organisation.");
+      return fail("user_cancelled", "You cancelled signing in, so your mailbox was not connected.");
+    }
+    if (problem) {
+      this.d.log.error(
+        { aadsts, error: query.error },
+        `Microsoft refused the sign-in because of the app registration (${problem}): ${description.split(/\r?\n/)[0]}`,
+      );
+      return fail(
+        "app_misconfigured",
+        "This service's Microsoft app is misconfigured, so your mailbox could not be connected. The operator has been told what to fix.",
+      );
+    }
+    this.d.log.warn(
+      { error: query.error, aadsts },
+      `Microsoft returned an error to the hosted auth callback: ${description.split(/\r?\n/)[0]}`,
+    );
+    return fail("provider_error", "Microsoft could not complete the sign-in. Please try again.");
+  }
+
+  private tokenFailure(
+    error: unknown,
+    fail: (reason: FailureReason, message: string) => CallbackOutcome,
+  ): CallbackOutcome {
+    if (!(error instanceof IdentityError)) throw error;
+    if (error.kind === "app_misconfigured") {
+      this.d.log.error(
+        { details: error.details },
+        `Microsoft rejected the app's credentials while connecting a mailbox: ${error.message}. Fix them in Settings → Microsoft OAuth.`,
+      );
+      void this.d.settings
+        .reportAppProblem(appProblem(error.details.aadsts) ?? "app_misconfigured", error.message)
+        .catch(() => {});
+      return fail(
+        "app_misconfigured",
+        "This service's Microsoft app is misconfigured, so your mailbox could not be connected. The operator has been told what to fix.",
+      );
+    }
+    if (error.kind === "unavailable")
+      return fail("provider_error", "Microsoft could not be reached. Please try again in a minute.");
+    this.d.log.warn({ err: error, details: error.details }, "The Microsoft sign-in could not be completed");
+    return fail(
+      "provider_error",
+      "Microsoft could not complete the sign-in. Please start again from your link.",
+    );
+  }
+
+  /** Where a tenant admin approves the app for the whole organisation; it returns to the callback. */
+  adminConsentLink(clientId: string, extraScopes: string[], tenant?: string): string {
+    return adminConsentUrl(
+      { loginUrl: this.d.loginUrl },
+      { clientId, extraScopes },
+      { tenant, redirectUri: this.redirectUri },
+    );
+  }
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === "http:" || url.protocol === "https:";
+  } catch {
+    return false;
+  }
+}
+
+export { GraphCallError };

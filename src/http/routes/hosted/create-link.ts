@@ -1,0 +1,77 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type } from "typebox";
+import type { HostedAuthService } from "../../../domain/hosted-auth/hosted-auth.service.ts";
+import { ErrorSchema } from "../../schemas/error.schema.ts";
+
+const HttpUrl = Type.String({ minLength: 1, pattern: "^https?://", description: "an http(s) URL" });
+
+export const CreateLinkBody = Type.Object(
+  {
+    type: Type.Union([Type.Literal("create"), Type.Literal("reconnect")]),
+    providers: Type.Optional(
+      Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })]),
+    ),
+    reconnect_account: Type.Optional(Type.String({ minLength: 1 })),
+    expiresOn: Type.String({
+      minLength: 1,
+      description: "ISO 8601 date-time at which the link stops working",
+    }),
+    api_url: Type.String({ minLength: 1, description: "Mailroom's base URL (informational)" }),
+    name: Type.Optional(
+      Type.String({ minLength: 1, description: "your identifier for the user, echoed to notify_url" }),
+    ),
+    notify_url: Type.Optional(HttpUrl),
+    success_redirect_url: Type.Optional(HttpUrl),
+    failure_redirect_url: Type.Optional(HttpUrl),
+    bypass_success_screen: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: true },
+);
+
+export function createLinkRoute(hosted: HostedAuthService): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.post(
+      "/api/v1/hosted/accounts/link",
+      {
+        schema: {
+          summary: "Create a hosted auth link",
+          description:
+            "Returns a URL of Mailroom's connect wizard. Send the end user there (full page, not an iframe); when the mailbox is connected Mailroom POSTs `{status, account_id, name}` to `notify_url` (signed with `X-Mailroom-Signature`) and redirects to `success_redirect_url`; on failure it redirects to `failure_redirect_url?reason=…`.",
+          tags: ["Hosted auth"],
+          body: CreateLinkBody,
+          response: {
+            201: Type.Object({ object: Type.Literal("HostedAuthUrl"), url: Type.String() }),
+            400: ErrorSchema,
+            401: ErrorSchema,
+            404: ErrorSchema,
+          },
+        },
+      },
+      async (request, reply) => {
+        const b = request.body;
+        if (b.type === "create" && b.providers === undefined) {
+          return reply
+            .code(400)
+            .send({
+              status: 400,
+              type: "errors/invalid_parameters",
+              title: "Bad Request",
+              detail: "body.providers: required when type is create",
+            });
+        }
+        const { url } = await hosted.createLink({
+          type: b.type,
+          providers: b.providers ?? "OUTLOOK",
+          expiresOn: b.expiresOn,
+          reconnectAccount: b.reconnect_account,
+          name: b.name,
+          notifyUrl: b.notify_url,
+          successRedirectUrl: b.success_redirect_url,
+          failureRedirectUrl: b.failure_redirect_url,
+          bypassSuccessScreen: b.bypass_success_screen,
+        });
+        return reply.code(201).send({ object: "HostedAuthUrl" as const, url });
+      },
+    );
+  };
+}

@@ -1,0 +1,448 @@
+// The embedded job queue: jobs live in the `jobs` table of the SQL database (SQLite or PostgreSQL) and
+// run in this process. A poll loop claims due jobs under a lease that a heartbeat keeps alive; a job
+// whose worker died is taken again once its lease expires. See docs/adr/0002-jobs.md.
+import { hostname } from "node:os";
+import { type Clock, systemClock } from "../lib/clock.ts";
+import { newId } from "../lib/ids.ts";
+import { isUnavailable } from "../storage/db.ts";
+import type { JobFence, JobRepository, JobRow } from "../storage/repositories/job.repository.ts";
+import { backoffDelayMs } from "./backoff.ts";
+import {
+  type EnqueueOptions,
+  type EnqueueResult,
+  JOB_DEFAULTS,
+  type JobContext,
+  type JobHandlerRegistry,
+  type JobKind,
+  type JobLogger,
+  type JobPayloads,
+  type JobQueue,
+  type JobStats,
+  PermanentJobError,
+  type ResolvedJobDefinition,
+  RetryLaterError,
+  resolveRunAt,
+  type StopOptions,
+} from "./queue.ts";
+
+/** What happened to one run, for metrics (`mailroom_jobs_total{kind,outcome}`). */
+export type JobOutcome = "completed" | "retried" | "dead";
+
+export interface JobOutcomeEvent {
+  kind: string;
+  outcome: JobOutcome;
+  jobId: string;
+  attempt: number;
+  durationMs: number;
+}
+
+export type JobCounters = Record<string, Record<JobOutcome, number>>;
+
+export interface RunnerTimers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface EmbeddedJobRunnerOptions {
+  repository: JobRepository;
+  registry: JobHandlerRegistry;
+  log: JobLogger;
+  /** Drives due times, backoff and leases. Default: the system clock. */
+  clock?: Clock;
+  /** How often the database is asked for due jobs. Enqueues in this process wake the loop at once. Default 250. */
+  pollIntervalMs?: number;
+  /** How long a claim holds a job without a heartbeat: the longest a crashed worker's job waits. Default 30 s. */
+  leaseMs?: number;
+  /** How often running jobs' leases are extended. Default leaseMs / 3. */
+  heartbeatIntervalMs?: number;
+  /** Default drain timeout of `stop()`. Default 30 s. */
+  drainTimeoutMs?: number;
+  /** Written to `locked_by`; unique per runner. Default: host, pid and a random suffix. */
+  workerId?: string;
+  /** Jitter source, [0, 1). Default Math.random. */
+  random?: () => number;
+  /** Real timers by default; the poll, heartbeat and drain waits go through these. */
+  timers?: RunnerTimers;
+  /** Called once per finished run (not for a run whose lease was lost). Must not throw. */
+  onOutcome?: (event: JobOutcomeEvent) => void;
+}
+
+interface ActiveRun {
+  row: JobRow;
+  definition: ResolvedJobDefinition;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+const MAX_ERROR_LENGTH = 2_000;
+
+const defaultTimers: RunnerTimers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+export class EmbeddedJobRunner implements JobQueue {
+  readonly workerId: string;
+  private readonly repository: JobRepository;
+  private readonly registry: JobHandlerRegistry;
+  private readonly log: JobLogger;
+  private readonly clock: Clock;
+  private readonly pollIntervalMs: number;
+  private readonly leaseMs: number;
+  private readonly heartbeatIntervalMs: number;
+  private readonly drainTimeoutMs: number;
+  private readonly random: () => number;
+  private readonly timers: RunnerTimers;
+  private readonly onOutcome: ((event: JobOutcomeEvent) => void) | undefined;
+
+  private state: "idle" | "started" | "stopping" | "stopped" = "idle";
+  private pollTimer: unknown;
+  private heartbeatTimer: unknown;
+  private pollChain: Promise<unknown> = Promise.resolve();
+  private readonly active = new Map<string, ActiveRun>();
+  private readonly activeByKind = new Map<string, number>();
+  private readonly outcomeCounts: JobCounters = {};
+
+  constructor(options: EmbeddedJobRunnerOptions) {
+    this.repository = options.repository;
+    this.registry = options.registry;
+    this.log = options.log;
+    this.clock = options.clock ?? systemClock;
+    this.pollIntervalMs = options.pollIntervalMs ?? 250;
+    this.leaseMs = options.leaseMs ?? 30_000;
+    this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? Math.max(1, Math.floor(this.leaseMs / 3));
+    this.drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
+    this.random = options.random ?? Math.random;
+    this.timers = options.timers ?? defaultTimers;
+    this.onOutcome = options.onOutcome;
+    this.workerId = (options.workerId ?? `${hostname()}:${process.pid}:${newId().slice(0, 8)}`).slice(0, 100);
+    if (this.heartbeatIntervalMs >= this.leaseMs)
+      throw new RangeError("heartbeatIntervalMs must be shorter than leaseMs, or leases lapse between beats");
+  }
+
+  async enqueue<K extends JobKind>(
+    kind: K,
+    payload: JobPayloads[K],
+    options: EnqueueOptions = {},
+  ): Promise<EnqueueResult> {
+    const now = this.clock.now();
+    const runAt = resolveRunAt(options, now);
+    const definition = this.registry.get(kind);
+    const result = await this.repository.insert({
+      id: newId(),
+      kind,
+      payload: JSON.stringify(payload ?? null),
+      idempotency_key: options.idempotencyKey ?? null,
+      status: "queued",
+      run_at: runAt,
+      attempts: 0,
+      max_attempts: options.maxAttempts ?? definition?.maxAttempts ?? JOB_DEFAULTS.maxAttempts,
+      locked_by: null,
+      locked_until: null,
+      last_error: null,
+      created_at: now,
+      updated_at: now,
+      finished_at: null,
+    });
+    this.log.debug({ jobId: result.id, kind, created: result.created, runAt }, "job enqueued");
+    if (result.created && definition && runAt <= now) this.wake();
+    return result;
+  }
+
+  async start(): Promise<void> {
+    if (this.state === "started") return;
+    if (this.state !== "idle")
+      throw new Error("A stopped job runner cannot be started again; create a new one");
+    this.state = "started";
+    this.log.info(
+      { workerId: this.workerId, kinds: this.registry.definitions().map((d) => d.kind) },
+      "job runner started",
+    );
+    this.schedulePoll(0);
+    this.scheduleHeartbeat();
+  }
+
+  async stop(options: StopOptions = {}): Promise<void> {
+    if (this.state === "idle" || this.state === "stopped") {
+      this.state = "stopped";
+      return;
+    }
+    if (this.state === "stopping") return;
+    this.state = "stopping";
+    this.clearTimer(this.pollTimer);
+    this.pollTimer = undefined;
+    // A claim in flight finishes first, so every job it took is in `active` and gets drained too.
+    await this.pollChain;
+    const drainTimeoutMs = options.drainTimeoutMs ?? this.drainTimeoutMs;
+    const drained = await this.waitForActive(drainTimeoutMs);
+    if (!drained) {
+      const unfinished = [...this.active.values()].map((run) => ({ jobId: run.row.id, kind: run.row.kind }));
+      this.log.warn(
+        { workerId: this.workerId, drainTimeoutMs, unfinished },
+        "job runner stopped with jobs still running; their leases will expire and another worker will take them",
+      );
+      for (const run of this.active.values())
+        run.controller.abort(new Error(`the job runner stopped (drain timeout ${drainTimeoutMs} ms)`));
+    }
+    this.clearTimer(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+    this.state = "stopped";
+    this.log.info({ workerId: this.workerId }, "job runner stopped");
+  }
+
+  async stats(): Promise<JobStats> {
+    return this.repository.countByStatus();
+  }
+
+  /** Finished runs by kind and outcome, since this runner was created. */
+  counters(): JobCounters {
+    return structuredClone(this.outcomeCounts);
+  }
+
+  /** Jobs this runner is running now, by kind. */
+  running(): Record<string, number> {
+    return Object.fromEntries(this.activeByKind);
+  }
+
+  /**
+   * One claim cycle, serialised with the poll loop: buries jobs whose lease expired with no attempts
+   * left, then claims due jobs for every kind with a free slot and starts them. Resolves with the
+   * number of jobs started. The loop calls it; tests call it to know a cycle ran after some change.
+   */
+  poll(): Promise<number> {
+    const cycle = this.pollChain.then(() => this.claimDue());
+    this.pollChain = cycle.catch(() => undefined);
+    return cycle;
+  }
+
+  /** Runs a claim cycle now instead of at the next poll interval. */
+  wake(): void {
+    if (this.state !== "started") return;
+    this.schedulePoll(0);
+  }
+
+  private schedulePoll(delayMs: number): void {
+    this.clearTimer(this.pollTimer);
+    this.pollTimer = this.timers.setTimeout(() => {
+      this.pollTimer = undefined;
+      void this.tick();
+    }, delayMs);
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      await this.poll();
+    } catch (error) {
+      this.log[isUnavailable(error) ? "warn" : "error"](
+        { workerId: this.workerId, error: messageOf(error) },
+        "job poll failed; retrying at the next interval",
+      );
+    }
+    if (this.state === "started" && this.pollTimer === undefined) this.schedulePoll(this.pollIntervalMs);
+  }
+
+  private async claimDue(): Promise<number> {
+    if (this.state !== "started") return 0;
+    const definitions = this.registry.definitions();
+    const now = this.clock.now();
+    const buried = await this.repository.buryExpired(
+      definitions.map((d) => d.kind),
+      now,
+    );
+    for (const job of buried) {
+      this.log.error(
+        { jobId: job.id, kind: job.kind, attempt: job.attempts },
+        "job dead-lettered: its worker stopped reporting and no attempts are left",
+      );
+      this.count(job.kind, "dead", { jobId: job.id, attempt: job.attempts, durationMs: 0 });
+    }
+    let started = 0;
+    for (const definition of definitions) {
+      if (this.state !== "started") break;
+      const free = definition.concurrency - (this.activeByKind.get(definition.kind) ?? 0);
+      if (free <= 0) continue;
+      const claimNow = this.clock.now();
+      const rows = await this.repository.claim({
+        kind: definition.kind,
+        limit: free,
+        workerId: this.workerId,
+        now: claimNow,
+        leaseUntil: claimNow + this.leaseMs,
+      });
+      for (const row of rows) this.launch(row, definition);
+      started += rows.length;
+    }
+    return started;
+  }
+
+  private launch(row: JobRow, definition: ResolvedJobDefinition): void {
+    const controller = new AbortController();
+    const run: ActiveRun = { row, definition, controller, done: Promise.resolve() };
+    this.active.set(row.id, run);
+    this.activeByKind.set(row.kind, (this.activeByKind.get(row.kind) ?? 0) + 1);
+    run.done = this.execute(run)
+      .catch((error: unknown) => {
+        // Only the database writes after the handler can get here: the lease will expire and the job
+        // will be run again, which is why handlers are idempotent.
+        this.log.error(
+          { jobId: row.id, kind: row.kind, attempt: row.attempts, error: messageOf(error) },
+          "could not record the job's outcome",
+        );
+      })
+      .finally(() => {
+        this.active.delete(row.id);
+        const left = (this.activeByKind.get(row.kind) ?? 1) - 1;
+        if (left > 0) this.activeByKind.set(row.kind, left);
+        else this.activeByKind.delete(row.kind);
+        this.wake();
+      });
+  }
+
+  private async execute({ row, definition, controller }: ActiveRun): Promise<void> {
+    const fields = { jobId: row.id, kind: row.kind, attempt: row.attempts };
+    const log = boundLogger(this.log, fields);
+    const fence: JobFence = { id: row.id, workerId: this.workerId, attempt: row.attempts };
+    const startedAt = this.clock.now();
+    log.debug({ maxAttempts: row.max_attempts }, "job started");
+
+    let failure: unknown;
+    let succeeded = false;
+    try {
+      const payload = parsePayload(row.payload);
+      const ctx: JobContext = { attempt: row.attempts, jobId: row.id, signal: controller.signal, log };
+      await definition.handler(payload, ctx);
+      succeeded = true;
+    } catch (error) {
+      failure = error;
+    }
+
+    const now = this.clock.now();
+    const durationMs = Math.max(0, now - startedAt);
+    if (succeeded) {
+      if (!(await this.repository.complete(fence, now))) return this.leaseLost(log);
+      log.debug({ durationMs }, "job completed");
+      this.count(row.kind, "completed", { jobId: row.id, attempt: row.attempts, durationMs });
+      return;
+    }
+
+    const error = describeError(failure);
+    const isPermanent = failure instanceof PermanentJobError;
+    if (isPermanent || row.attempts >= row.max_attempts) {
+      if (!(await this.repository.bury(fence, error, now))) return this.leaseLost(log);
+      log.error(
+        { error: messageOf(failure), maxAttempts: row.max_attempts, permanent: isPermanent },
+        "job dead-lettered",
+      );
+      this.count(row.kind, "dead", { jobId: row.id, attempt: row.attempts, durationMs });
+      return;
+    }
+    const delayMs =
+      failure instanceof RetryLaterError
+        ? failure.delayMs
+        : backoffDelayMs(row.attempts, definition.backoff, this.random);
+    if (!(await this.repository.reschedule(fence, now + delayMs, error, now))) return this.leaseLost(log);
+    log.warn({ error: messageOf(failure), retryInMs: delayMs }, "job failed; will retry");
+    this.count(row.kind, "retried", { jobId: row.id, attempt: row.attempts, durationMs });
+  }
+
+  private leaseLost(log: JobLogger): void {
+    log.warn(
+      { workerId: this.workerId },
+      "job outcome discarded: its lease expired and another run took the job over",
+    );
+  }
+
+  private scheduleHeartbeat(): void {
+    this.heartbeatTimer = this.timers.setTimeout(() => {
+      void this.heartbeat().finally(() => {
+        if (this.heartbeatTimer !== undefined) this.scheduleHeartbeat();
+      });
+    }, this.heartbeatIntervalMs);
+  }
+
+  /** Extends the leases of every running job in one statement; aborts runs whose lease was lost. */
+  private async heartbeat(): Promise<void> {
+    const runs = [...this.active.values()];
+    if (runs.length === 0) return;
+    const now = this.clock.now();
+    let held: Pick<JobRow, "id" | "attempts">[];
+    try {
+      held = await this.repository.extendLeases(
+        this.workerId,
+        runs.map((run) => run.row.id),
+        now,
+        now + this.leaseMs,
+      );
+    } catch (error) {
+      this.log.warn({ workerId: this.workerId, error: messageOf(error) }, "job lease heartbeat failed");
+      return;
+    }
+    const heldAttempts = new Map(held.map((job) => [job.id, job.attempts]));
+    for (const run of runs) {
+      // A run that finished while the heartbeat was in flight is no longer active and is fine.
+      if (!this.active.has(run.row.id) || heldAttempts.get(run.row.id) === run.row.attempts) continue;
+      this.log.warn(
+        { jobId: run.row.id, kind: run.row.kind, attempt: run.row.attempts },
+        "job lease lost; aborting this run",
+      );
+      run.controller.abort(new Error("the job's lease was lost to another worker"));
+    }
+  }
+
+  private async waitForActive(timeoutMs: number): Promise<boolean> {
+    if (this.active.size === 0) return true;
+    let timer: unknown;
+    const timedOut = new Promise<false>((resolve) => {
+      timer = this.timers.setTimeout(() => resolve(false), timeoutMs);
+    });
+    const drained = (async () => {
+      while (this.active.size > 0) await Promise.all([...this.active.values()].map((run) => run.done));
+      return true as const;
+    })();
+    const result = await Promise.race([drained, timedOut]);
+    this.clearTimer(timer);
+    return result;
+  }
+
+  private count(kind: string, outcome: JobOutcome, event: Omit<JobOutcomeEvent, "kind" | "outcome">): void {
+    const perKind = this.outcomeCounts[kind] ?? { completed: 0, retried: 0, dead: 0 };
+    perKind[outcome] += 1;
+    this.outcomeCounts[kind] = perKind;
+    try {
+      this.onOutcome?.({ kind, outcome, ...event });
+    } catch (error) {
+      this.log.warn({ kind, outcome, error: messageOf(error) }, "job outcome callback threw");
+    }
+  }
+
+  private clearTimer(handle: unknown): void {
+    if (handle !== undefined) this.timers.clearTimeout(handle);
+  }
+}
+
+function parsePayload(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new PermanentJobError("The job payload is not valid JSON", { cause });
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** What `last_error` keeps: the error's name and message, never the payload. */
+function describeError(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : `Thrown: ${String(error)}`;
+  return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…` : text;
+}
+
+function boundLogger(log: JobLogger, fields: Record<string, unknown>): JobLogger {
+  return {
+    debug: (obj, msg) => log.debug({ ...fields, ...obj }, msg),
+    info: (obj, msg) => log.info({ ...fields, ...obj }, msg),
+    warn: (obj, msg) => log.warn({ ...fields, ...obj }, msg),
+    error: (obj, msg) => log.error({ ...fields, ...obj }, msg),
+  };
+}

@@ -1,0 +1,214 @@
+// The job interface every caller uses. Two implementations share it: the embedded runner over the SQL
+// database (embedded-runner.ts) and, in scaled mode, a BullMQ adapter on Redis (docs/adr/0002-jobs.md).
+// Callers enqueue and handlers run; neither knows which implementation is underneath.
+
+/**
+ * Payload type of each job kind. A module adds its kinds by declaration merging:
+ *
+ *     declare module "../jobs/queue.ts" {
+ *       interface JobPayloads { "webhooks.deliver": { deliveryId: string } }
+ *     }
+ *
+ * Payloads are stored as JSON: keep them to plain data, and put ids in them rather than secrets.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging in the modules that own each kind
+export interface JobPayloads {}
+
+export type JobKind = keyof JobPayloads & string;
+
+export type JobStatus = "queued" | "running" | "done" | "dead";
+
+export interface EnqueueOptions {
+  /**
+   * Exactly-once per key: a second enqueue with the same key returns the existing job, whatever its
+   * status (a finished job is not run again). Keys are global across kinds, so namespace them
+   * ("webhook:<deliveryId>"). At most 300 characters.
+   */
+  idempotencyKey?: string;
+  /** Epoch ms before which the job does not run. Exclusive with `delayMs`. */
+  runAt?: number;
+  /** Run no earlier than this many ms from now. Exclusive with `runAt`. */
+  delayMs?: number;
+  /** Overrides the kind's `maxAttempts` for this job. */
+  maxAttempts?: number;
+}
+
+export interface EnqueueResult {
+  id: string;
+  /** False when the idempotency key already named a job; `id` is then that job's id. */
+  created: boolean;
+}
+
+export interface JobStats {
+  queued: number;
+  running: number;
+  dead: number;
+  done: number;
+}
+
+export interface StopOptions {
+  /** How long to wait for running handlers before aborting their `signal` and returning. */
+  drainTimeoutMs?: number;
+}
+
+export interface JobQueue {
+  enqueue<K extends JobKind>(
+    kind: K,
+    payload: JobPayloads[K],
+    options?: EnqueueOptions,
+  ): Promise<EnqueueResult>;
+  /** Starts taking jobs of the registered kinds. Enqueueing works without it. */
+  start(): Promise<void>;
+  /** Stops taking new jobs and waits for running ones, up to `drainTimeoutMs`. */
+  stop(options?: StopOptions): Promise<void>;
+  /** Jobs by status, across all kinds. */
+  stats(): Promise<JobStats>;
+}
+
+/** The subset of pino's logger the jobs module uses (pino's `Logger` satisfies it). */
+export interface JobLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface JobContext {
+  /** 1 on the first run, 2 on the first retry, and so on. */
+  attempt: number;
+  jobId: string;
+  /**
+   * Aborted when the runner gives up on this run: `stop()` ran past its drain timeout, or the lease
+   * was lost (another worker reclaimed the job). Pass it to `fetch` and stop work when it fires.
+   */
+  signal: AbortSignal;
+  /** Already carries the job id, kind and attempt. */
+  log: JobLogger;
+}
+
+export interface BackoffOptions {
+  baseMs: number;
+  maxMs: number;
+}
+
+export interface JobDefinition<K extends JobKind> {
+  kind: K;
+  /** Handlers of this kind running at once in one process. Default 1. */
+  concurrency?: number;
+  /** Runs (first run included) before the job is dead-lettered. Default 5. */
+  maxAttempts?: number;
+  /** Retry delay after a failed run: full jitter, capped. Default 1 s base, 5 min cap. */
+  backoff?: BackoffOptions;
+  /**
+   * Resolves: done. Throws `RetryLaterError`: retried after its delay. Throws `PermanentJobError`:
+   * dead-lettered now. Throws anything else: retried with backoff until `maxAttempts`.
+   * Runs at least once; after a crash or a lost lease it can run again, so side effects must be
+   * idempotent (pass the job id to the provider where it accepts one).
+   */
+  handler(payload: JobPayloads[K], ctx: JobContext): Promise<void>;
+}
+
+/** A definition with its defaults filled in, as the runners read it. */
+export interface ResolvedJobDefinition {
+  kind: string;
+  concurrency: number;
+  maxAttempts: number;
+  backoff: BackoffOptions;
+  handler(payload: unknown, ctx: JobContext): Promise<void>;
+}
+
+export const JOB_DEFAULTS = {
+  concurrency: 1,
+  maxAttempts: 5,
+  backoff: { baseMs: 1_000, maxMs: 5 * 60_000 },
+} as const;
+
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 300;
+
+/** Checks a definition once, where it is written, so a typo fails at start-up rather than at run time. */
+export function defineJob<K extends JobKind>(definition: JobDefinition<K>): JobDefinition<K> {
+  resolve(definition);
+  return definition;
+}
+
+export interface JobHandlerRegistry {
+  register<K extends JobKind>(definition: JobDefinition<K>): this;
+  get(kind: string): ResolvedJobDefinition | undefined;
+  definitions(): ResolvedJobDefinition[];
+}
+
+export function createJobRegistry(definitions: readonly JobDefinition<JobKind>[] = []): JobHandlerRegistry {
+  const byKind = new Map<string, ResolvedJobDefinition>();
+  const registry: JobHandlerRegistry = {
+    register(definition) {
+      if (byKind.has(definition.kind)) throw new Error(`Job kind ${definition.kind} is registered twice`);
+      byKind.set(definition.kind, resolve(definition));
+      return this;
+    },
+    get: (kind) => byKind.get(kind),
+    definitions: () => [...byKind.values()],
+  };
+  for (const definition of definitions) registry.register(definition);
+  return registry;
+}
+
+function resolve<K extends JobKind>(definition: JobDefinition<K>): ResolvedJobDefinition {
+  const concurrency = definition.concurrency ?? JOB_DEFAULTS.concurrency;
+  const maxAttempts = definition.maxAttempts ?? JOB_DEFAULTS.maxAttempts;
+  const backoff = definition.backoff ?? JOB_DEFAULTS.backoff;
+  const where = `Job kind ${definition.kind}`;
+  if (!definition.kind) throw new Error("A job definition needs a kind");
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new Error(`${where}: concurrency must be an integer ≥ 1`);
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1)
+    throw new Error(`${where}: maxAttempts must be an integer ≥ 1`);
+  if (!(backoff.baseMs >= 0) || !(backoff.maxMs >= backoff.baseMs))
+    throw new Error(`${where}: backoff needs 0 ≤ baseMs ≤ maxMs`);
+  const handler = definition.handler.bind(definition) as ResolvedJobDefinition["handler"];
+  return { kind: definition.kind, concurrency, maxAttempts, backoff: { ...backoff }, handler };
+}
+
+/**
+ * Thrown by a handler to be run again after `delayMs` instead of the computed backoff (Microsoft's
+ * `Retry-After`). The run still counts as an attempt, so a job throttled `maxAttempts` times is
+ * dead-lettered: give kinds that expect throttling a higher `maxAttempts`.
+ */
+export class RetryLaterError extends Error {
+  readonly code = "retry_later";
+  constructor(
+    readonly delayMs: number,
+    message = `retry requested in ${delayMs} ms`,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "RetryLaterError";
+    if (!Number.isFinite(delayMs) || delayMs < 0) throw new RangeError("delayMs must be a finite number ≥ 0");
+  }
+}
+
+/** Thrown by a handler when retrying cannot help (bad payload, deleted account): dead-letter now. */
+export class PermanentJobError extends Error {
+  readonly code = "permanent";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "PermanentJobError";
+  }
+}
+
+/** Checks enqueue options the same way for every implementation; returns the due time. */
+export function resolveRunAt(options: EnqueueOptions, now: number): number {
+  const { idempotencyKey, runAt, delayMs, maxAttempts } = options;
+  if (runAt !== undefined && delayMs !== undefined) throw new TypeError("Give runAt or delayMs, not both");
+  if (runAt !== undefined && !Number.isFinite(runAt))
+    throw new RangeError("runAt must be epoch milliseconds");
+  if (delayMs !== undefined && (!Number.isFinite(delayMs) || delayMs < 0))
+    throw new RangeError("delayMs must be a finite number ≥ 0");
+  if (maxAttempts !== undefined && (!Number.isInteger(maxAttempts) || maxAttempts < 1))
+    throw new RangeError("maxAttempts must be an integer ≥ 1");
+  if (
+    idempotencyKey !== undefined &&
+    (idempotencyKey.length === 0 || idempotencyKey.length > MAX_IDEMPOTENCY_KEY_LENGTH)
+  )
+    throw new RangeError(`idempotencyKey must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
+  return runAt ?? now + (delayMs ?? 0);
+}

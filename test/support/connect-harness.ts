@@ -1,0 +1,111 @@
+// Mailroom listening on a real port with the sandbox as Microsoft, configured as an operator would:
+// the sandbox app's redirect URIs registered, its client id and secret saved in Settings.
+import { createServer as createHttpServer, type IncomingMessage, type Server } from "node:http";
+import { createServer } from "node:net";
+import type { FastifyInstance } from "fastify";
+import { SEEDED_APP } from "../../sandbox/src/seed.ts";
+import { type Sandbox, startSandbox } from "../../sandbox/src/server.ts";
+import type { Services } from "../../src/app/services.ts";
+import { buildApp } from "../../src/http/app.ts";
+import { createTestApp, type TestApp } from "./app.ts";
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface ConnectHarness {
+  t: TestApp;
+  services: Services;
+  app: FastifyInstance;
+  sandbox: Sandbox;
+  baseUrl: string;
+  /** Creates a hosted auth link through the API, as the operator's backend does. */
+  createLink(body: Record<string, unknown>): Promise<{ status: number; json: Record<string, unknown> }>;
+  dispose(): Promise<void>;
+}
+
+export async function startConnectHarness(
+  dialect: "sqlite" | "postgres" = "sqlite",
+): Promise<ConnectHarness> {
+  const sandbox = await startSandbox({ port: 0, seedCorpus: false });
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const t = await createTestApp(
+    dialect,
+    {
+      PUBLIC_URL: baseUrl,
+      MICROSOFT_LOGIN_URL: sandbox.url,
+      MICROSOFT_GRAPH_URL: sandbox.url,
+    },
+    { jobs: { pollIntervalMs: 20 } },
+  );
+  await t.app.listen({ port, host: "127.0.0.1" });
+  await t.services.jobs.start();
+  const app = sandbox.state.apps.get(SEEDED_APP.clientId)!;
+  app.redirectUris.push(...t.services.hostedAuth.redirectUris());
+  await t.services.microsoftSettings.save({
+    clientId: SEEDED_APP.clientId,
+    clientSecret: SEEDED_APP.clientSecret,
+    displayName: "Acme CRM",
+  });
+  return {
+    t,
+    services: t.services,
+    app: t.app,
+    sandbox,
+    baseUrl,
+    async createLink(body) {
+      const res = await fetch(`${baseUrl}/api/v1/hosted/accounts/link`, {
+        method: "POST",
+        headers: { "x-api-key": t.apiKey, "content-type": "application/json" },
+        body: JSON.stringify({
+          api_url: baseUrl,
+          expiresOn: new Date(Date.now() + 3600_000).toISOString(),
+          ...body,
+        }),
+      });
+      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+    },
+    async dispose() {
+      await t.dispose();
+      await sandbox.close();
+    },
+  };
+}
+
+/** The operator's notify_url endpoint: records every POST with its raw body and headers. */
+export async function startReceiver(): Promise<{
+  url: string;
+  received: { body: string; headers: IncomingMessage["headers"]; url: string }[];
+  server: Server;
+  close(): Promise<void>;
+  status: number;
+}> {
+  const received: { body: string; headers: IncomingMessage["headers"]; url: string }[] = [];
+  const state = { status: 200 };
+  const server = createHttpServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => (body += d));
+    req.on("end", () => {
+      received.push({ body, headers: req.headers, url: req.url ?? "" });
+      res.writeHead(state.status).end("ok");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const port = (server.address() as { port: number }).port;
+  return Object.assign(state, {
+    url: `http://127.0.0.1:${port}/mailroom/notify?token=abc`,
+    received,
+    server,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  });
+}
+
+export { buildApp };
