@@ -16,8 +16,10 @@ export class MultiOriginBrowser {
   constructor(private readonly origins: string[]) {}
 
   private jar(origin: string): Map<string, string> {
-    let jar = this.jars.get(origin);
-    if (!jar) this.jars.set(origin, (jar = new Map()));
+    const existing = this.jars.get(origin);
+    if (existing) return existing;
+    const jar = new Map<string, string>();
+    this.jars.set(origin, jar);
     return jar;
   }
 

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import type { HostedAuthService } from "../../../domain/hosted-auth/hosted-auth.service.ts";
+import { AppError } from "../../../lib/errors.ts";
 import { ErrorSchema } from "../../schemas/error.schema.ts";
 
 const HttpUrl = Type.String({ minLength: 1, pattern: "^https?://", description: "an http(s) URL" });
@@ -50,14 +51,9 @@ export function createLinkRoute(hosted: HostedAuthService): FastifyPluginAsyncTy
       async (request, reply) => {
         const b = request.body;
         if (b.type === "create" && b.providers === undefined) {
-          return reply
-            .code(400)
-            .send({
-              status: 400,
-              type: "errors/invalid_parameters",
-              title: "Bad Request",
-              detail: "body.providers: required when type is create",
-            });
+          throw new AppError("invalid_parameters", {
+            detail: "body.providers: required when type is create",
+          });
         }
         const { url } = await hosted.createLink({
           type: b.type,
