@@ -65,10 +65,27 @@ export interface BodyPreferences {
   allowUnsafeHtml: boolean;
 }
 
-export function renderBody(
-  body: { contentType: "html" | "text"; content: string },
-  prefs: BodyPreferences,
-): { contentType: "html" | "text"; content: string } {
+type StoredBody = { contentType: "html" | "text"; content: string };
+// Bodies are immutable values (a change replaces the object), so conversions are cached per object:
+// listing pages must not re-run HTML conversion on every request.
+const renderCache = new WeakMap<StoredBody, Map<string, StoredBody>>();
+const previewCache = new WeakMap<StoredBody, string>();
+
+export function renderBody(body: StoredBody, prefs: BodyPreferences): StoredBody {
+  const key = `${prefs.contentType ?? "html"}|${prefs.allowUnsafeHtml}`;
+  let variants = renderCache.get(body);
+  const cached = variants?.get(key);
+  if (cached) return { ...cached };
+  const rendered = convertBody(body, prefs);
+  if (!variants) {
+    variants = new Map();
+    renderCache.set(body, variants);
+  }
+  variants.set(key, rendered);
+  return { ...rendered };
+}
+
+function convertBody(body: StoredBody, prefs: BodyPreferences): StoredBody {
   const wanted = prefs.contentType ?? "html";
   if (wanted === "text") {
     return {
@@ -81,7 +98,11 @@ export function renderBody(
 }
 
 /** First 255 characters of the text body, whitespace collapsed. */
-export function bodyPreview(body: { contentType: "html" | "text"; content: string }): string {
+export function bodyPreview(body: StoredBody): string {
+  const cached = previewCache.get(body);
+  if (cached !== undefined) return cached;
   const text = body.contentType === "html" ? htmlToText(body.content) : body.content;
-  return text.replace(/\s+/g, " ").trim().slice(0, 255);
+  const preview = text.replace(/\s+/g, " ").trim().slice(0, 255);
+  previewCache.set(body, preview);
+  return preview;
 }
