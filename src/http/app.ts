@@ -8,6 +8,7 @@ import type { Services } from "../app/services.ts";
 import { installErrorHandling, JSON_CONTENT_TYPE } from "./error-handler.ts";
 import { apiKeyAuth } from "./plugins/api-key-auth.ts";
 import { listAccountsRoute } from "./routes/accounts/list.ts";
+import { accountRoutes } from "./routes/accounts/one.ts";
 import { createLinkRoute } from "./routes/hosted/create-link.ts";
 import { publisherFileRoute } from "./routes/hosted/publisher-file.ts";
 import { wizardRoutes } from "./routes/hosted/wizard.ts";
@@ -93,6 +94,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(apiKeyAuth(services));
   await app.register(systemRoutes(services));
   await app.register(listAccountsRoute(services));
+  await app.register(accountRoutes(services));
   await app.register(createLinkRoute(services.hostedAuth));
   await app.register(
     wizardRoutes({

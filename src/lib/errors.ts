@@ -42,6 +42,11 @@ export const ERROR_CODES = {
     title: "Unauthorized",
     fix: "The hosted auth link expired or was already used. Create a new one with POST /api/v1/hosted/accounts/link.",
   },
+  wrong_account: {
+    status: 401,
+    title: "Unauthorized",
+    fix: "The Microsoft account that signed in (or whose tokens were sent) is not the mailbox of the account being reconnected. Sign in with that mailbox.",
+  },
   insufficient_permissions: {
     status: 403,
     title: "Forbidden",

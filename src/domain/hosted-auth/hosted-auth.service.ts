@@ -25,6 +25,7 @@ import type {
   HostedLinkRow,
 } from "../../storage/repositories/hosted-auth.repository.ts";
 import type { AccountEvents } from "../accounts/account-events.ts";
+import { type MailboxIdentity, saveConnectedMailbox } from "../accounts/connected-mailbox.ts";
 import type { MicrosoftSettingsService } from "../settings/microsoft-settings.service.ts";
 
 /** Machine-readable reasons sent to `failure_redirect_url` as `reason`. */
@@ -340,12 +341,10 @@ export class HostedAuthService {
 
     const oid = claims.oid ?? claims.sub;
     let email: string;
-    let displayName: string;
     try {
       const me = await fetchMe(this.d.graphUrl, tokens.accessToken, this.d.fetch);
       // Personal accounts and some work accounts have no `mail`: fall back to the UPN, then the token.
       email = me.mail || me.userPrincipalName || claims.email || claims.preferred_username || oid;
-      displayName = me.displayName || claims.name || email;
       if (!(await hasMailbox(this.d.graphUrl, tokens.accessToken, this.d.fetch))) {
         return fail(
           "no_mailbox",
@@ -359,78 +358,41 @@ export class HostedAuthService {
         "Microsoft could not be reached to finish connecting your mailbox. Please try again in a minute.",
       );
     }
-    return this.storeAccount(link, claims.tid, oid, email, displayName, tokens, fail);
+    return this.storeAccount(link, { tenantId: claims.tid, objectId: oid, email }, tokens, fail);
   }
 
   private async storeAccount(
     link: HostedLinkRow,
-    tenantId: string,
-    oid: string,
-    email: string,
-    displayName: string,
+    identity: MailboxIdentity,
     tokens: TokenSet,
     fail: (reason: FailureReason, message: string) => CallbackOutcome,
   ): Promise<CallbackOutcome> {
     const now = this.d.clock.now();
-    const encrypted = {
-      access_token: this.d.secrets.encrypt(tokens.accessToken),
-      refresh_token: this.d.secrets.encrypt(tokens.refreshToken!),
-      access_token_expires_at: tokens.expiresAt,
-      scopes: tokens.scopes.join(" "),
-    };
-    const existing = await this.d.accounts.findByMailbox(tenantId, oid);
-    if (link.type === "reconnect") {
-      const target = link.reconnect_account_id
-        ? await this.d.accounts.findById(link.reconnect_account_id)
-        : undefined;
-      if (!target) return fail("expired_link", "The account to reconnect no longer exists.");
-      if (target.tenant_id !== tenantId || target.provider_user_id !== oid) {
+    const result = await saveConnectedMailbox(
+      { accounts: this.d.accounts, secrets: this.d.secrets, clock: this.d.clock },
+      identity,
+      tokens,
+      {
+        reconnectAccountId: link.type === "reconnect" ? (link.reconnect_account_id ?? "") : undefined,
+        beforeWrite: (accountId) => this.d.repo.claimLink(link.id, now, accountId),
+      },
+    );
+    if (!result.ok) {
+      if (result.reason === "wrong_account") {
+        const expected = result.expected?.email ?? "the mailbox this link reconnects";
         return fail(
           "wrong_account",
-          `You signed in as ${email}, but this link reconnects ${target.email}. Sign in with ${target.email}.`,
+          `You signed in as ${identity.email}, but this link reconnects ${expected}. Sign in with ${expected}.`,
         );
       }
-    }
-    const account: AccountRow = existing
-      ? {
-          ...existing,
-          ...encrypted,
-          email,
-          name: existing.name,
-          status: "OK",
-          status_reason: null,
-          updated_at: now,
-        }
-      : {
-          id: newId(),
-          type: "OUTLOOK",
-          name: email,
-          email,
-          provider_user_id: oid,
-          tenant_id: tenantId,
-          status: "OK",
-          status_reason: null,
-          ...encrypted,
-          created_at: now,
-          updated_at: now,
-        };
-    if (!(await this.d.repo.claimLink(link.id, now, account.id)))
+      if (result.reason === "account_not_found")
+        return fail("expired_link", "The account to reconnect no longer exists.");
       return fail("used_link", "This connection link was already used.");
-    if (existing) {
-      await this.d.accounts.update(existing.id, {
-        ...encrypted,
-        email,
-        status: "OK",
-        status_reason: null,
-        updated_at: now,
-      });
-    } else {
-      await this.d.accounts.insert(account);
     }
-    const status = existing ? "RECONNECTED" : "CREATION_SUCCESS";
+    const { account, status } = result;
     this.d.log.info(
-      { accountId: account.id, status, tenantId },
-      existing ? "Mailbox reconnected" : "Mailbox connected",
+      { accountId: account.id, status, tenantId: identity.tenantId },
+      status === "RECONNECTED" ? "Mailbox reconnected" : "Mailbox connected",
     );
     await this.d.events.accountConnected({ account, status, link });
     return { kind: "success", link: { ...link, used_at: now, account_id: account.id }, account, status };

@@ -351,7 +351,11 @@ export class IdTokenValidator {
   }
   private readonly now: () => number;
 
-  async validate(idToken: string, expected: { clientId: string; nonce: string }): Promise<IdTokenClaims> {
+  /** `nonce` is checked when given; id_tokens from a refresh grant carry none. */
+  async validate(
+    idToken: string,
+    expected: { clientId: string; nonce?: string | undefined },
+  ): Promise<IdTokenClaims> {
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(idToken, this.jwks, {

@@ -1,0 +1,130 @@
+// POST /api/v1/accounts with tokens the operator already holds (Unipile's native Outlook connect).
+// The tokens must belong to the operator's Azure app: Mailroom proves they work by redeeming the
+// refresh token (which also yields an id_token naming the mailbox) before it accepts them.
+import type { KeyringProvider } from "../../app/keyring.ts";
+import type { Clock } from "../../lib/clock.ts";
+import { AppError } from "../../lib/errors.ts";
+import type { Logger } from "../../lib/logger.ts";
+import {
+  IdentityError,
+  type IdTokenValidator,
+  type TokenClient,
+} from "../../providers/microsoft/identity.ts";
+import { fetchMe, hasMailbox } from "../../providers/microsoft/me.ts";
+import type { AccountRepository, AccountRow } from "../../storage/repositories/account.repository.ts";
+import type { MicrosoftSettingsService } from "../settings/microsoft-settings.service.ts";
+import type { AccountEvents } from "./account-events.ts";
+import { saveConnectedMailbox } from "./connected-mailbox.ts";
+
+export interface NativeConnectInput {
+  accessToken: string;
+  refreshToken: string;
+  username?: string | undefined;
+}
+
+export class NativeConnectService {
+  constructor(
+    private readonly d: {
+      accounts: AccountRepository;
+      settings: MicrosoftSettingsService;
+      tokens: TokenClient;
+      idTokens: IdTokenValidator;
+      secrets: KeyringProvider;
+      events: AccountEvents;
+      clock: Clock;
+      log: Logger;
+      graphUrl: string;
+      fetch?: typeof fetch;
+    },
+  ) {}
+
+  async connect(
+    input: NativeConnectInput,
+    reconnectAccountId?: string,
+  ): Promise<{ account: AccountRow; status: "CREATION_SUCCESS" | "RECONNECTED" }> {
+    if (reconnectAccountId && !(await this.d.accounts.findById(reconnectAccountId))) {
+      throw new AppError("resource_not_found", { detail: `Account ${reconnectAccountId} not found` });
+    }
+    const app = await this.d.settings.app();
+    let tokens: Awaited<ReturnType<TokenClient["refresh"]>>;
+    try {
+      tokens = await this.d.tokens.refresh(app, input.refreshToken);
+    } catch (error) {
+      if (!(error instanceof IdentityError)) throw error;
+      if (error.kind === "unavailable") {
+        throw new AppError("service_unavailable", {
+          detail: "Microsoft's token endpoint is unreachable; retry shortly.",
+          retryAfterSeconds: 30,
+          cause: error,
+        });
+      }
+      if (error.kind === "app_misconfigured") {
+        throw new AppError("service_unavailable", {
+          detail: `Microsoft rejected this installation's app credentials (${error.message}). Fix them in Settings → Microsoft OAuth.`,
+          cause: error,
+        });
+      }
+      throw new AppError("invalid_credentials", {
+        detail: `Microsoft rejected the refresh token${error.details.aadsts ? ` (AADSTS${error.details.aadsts})` : ""}. Tokens must be issued to this installation's Azure app, with offline_access and the mail scopes Mailroom requests (Mail.ReadWrite, Mail.Send, Mail.Read, User.Read).`,
+        cause: error,
+      });
+    }
+    if (!tokens.idToken) {
+      throw new AppError("invalid_credentials", {
+        detail:
+          "The refresh did not return an id_token: the tokens must have been granted the openid and profile scopes.",
+      });
+    }
+    const claims = await this.d.idTokens
+      .validate(tokens.idToken, { clientId: app.clientId })
+      .catch((cause) => {
+        throw new AppError("invalid_credentials", {
+          detail: "Microsoft's id_token for these tokens did not validate.",
+          cause,
+        });
+      });
+    const objectId = claims.oid ?? claims.sub;
+    const me = await fetchMe(this.d.graphUrl, tokens.accessToken, this.d.fetch).catch((cause) => {
+      throw new AppError("provider_error", {
+        detail: "Reading the mailbox owner from Microsoft Graph failed.",
+        cause,
+      });
+    });
+    const email =
+      me.mail ||
+      me.userPrincipalName ||
+      claims.email ||
+      claims.preferred_username ||
+      input.username ||
+      objectId;
+    if (!(await hasMailbox(this.d.graphUrl, tokens.accessToken, this.d.fetch))) {
+      throw new AppError("insufficient_permissions", {
+        detail: `${email} has no Outlook mailbox that can be connected.`,
+      });
+    }
+    const result = await saveConnectedMailbox(
+      { accounts: this.d.accounts, secrets: this.d.secrets, clock: this.d.clock },
+      { tenantId: claims.tid, objectId, email },
+      tokens.refreshToken ? tokens : { ...tokens, refreshToken: input.refreshToken },
+      { reconnectAccountId },
+    );
+    if (!result.ok) {
+      if (result.reason === "wrong_account") {
+        throw new AppError("wrong_account", {
+          detail: `These tokens belong to ${email}, not to ${result.expected?.email ?? "this account"}.`,
+        });
+      }
+      throw new AppError("resource_not_found", { detail: `Account ${reconnectAccountId} not found` });
+    }
+    this.d.log.info(
+      { accountId: result.account.id, status: result.status },
+      "Mailbox connected with existing tokens",
+    );
+    await this.d.events.accountConnected({
+      account: result.account,
+      status: reconnectAccountId ? "RECONNECTED" : result.status,
+      link: undefined,
+    });
+    return result;
+  }
+}
