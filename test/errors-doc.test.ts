@@ -6,7 +6,7 @@ import { ERROR_CODES } from "../src/lib/errors.ts";
 describe("docs/errors.md", () => {
   const rows = new Map<string, number>();
   for (const line of readFileSync("docs/errors.md", "utf8").split("\n")) {
-    const match = /^\| `errors\/([a-z_]+)` \| (\d{3}) \|/.exec(line);
+    const match = /^\| `errors\/([a-z_]+)`\s*\| (\d{3})\s*\|/.exec(line);
     if (match) rows.set(match[1]!, Number(match[2]));
   }
 
