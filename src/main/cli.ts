@@ -132,6 +132,103 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
       });
     });
 
+  const settings = program
+    .command("settings")
+    .description("Show or change runtime settings stored in the database.");
+  settings
+    .command("microsoft")
+    .description(
+      "Set the Azure app Mailroom signs users in with, check it against Microsoft's token endpoint, and print the redirect URIs to register. Without options, shows the current settings.",
+    )
+    .option("--client-id <id>", "Application (client) ID from Azure → App registrations → Overview")
+    .option(
+      "--client-secret-stdin",
+      "read the client secret's Value from standard input (keeps it out of shell history)",
+    )
+    .option(
+      "--secret-expires <date>",
+      "the secret's expiry date as Azure shows it (YYYY-MM-DD), for expiry warnings",
+    )
+    .option("--audience <audience>", "common (default), organizations, consumers or a tenant id")
+    .option("--display-name <name>", "product name shown to end users in the connect wizard")
+    .action(
+      async (opts: {
+        clientId?: string;
+        clientSecretStdin?: boolean;
+        secretExpires?: string;
+        audience?: string;
+        displayName?: string;
+      }) => {
+        await withServices(async (s) => {
+          if (opts.clientId) {
+            let secret: string | undefined;
+            if (opts.clientSecretStdin) {
+              secret = (await readStdin()).trim();
+              if (!secret)
+                throw new CliFailure("--client-secret-stdin was given but standard input was empty.");
+            }
+            let expiresAt: number | undefined;
+            if (opts.secretExpires) {
+              expiresAt = Date.parse(`${opts.secretExpires}T23:59:59Z`);
+              if (!/^\d{4}-\d{2}-\d{2}$/.test(opts.secretExpires) || Number.isNaN(expiresAt)) {
+                throw new CliFailure(
+                  `--secret-expires must be a date like 2027-06-30 (got "${opts.secretExpires}").`,
+                );
+              }
+            }
+            const saved = await s.microsoftSettings.save({
+              clientId: opts.clientId,
+              clientSecret: secret,
+              secretExpiresAt: expiresAt,
+              audience: opts.audience,
+              displayName: opts.displayName,
+            });
+            const check = saved.check!;
+            out(
+              `Saved. Credential check: ${check.result === "valid" ? "OK" : check.result}\n  ${check.message}\n`,
+            );
+            if (check.fix) out(`  Fix: ${check.fix}\n`);
+          } else if (opts.clientSecretStdin || opts.secretExpires || opts.audience || opts.displayName) {
+            throw new CliFailure("--client-id is required when changing the Microsoft settings.");
+          }
+          const current = await s.microsoftSettings.get();
+          out("\nMicrosoft OAuth\n");
+          if (!current) {
+            out(
+              "  Not configured. Run: npx mailroom settings microsoft --client-id <id> --client-secret-stdin < secret.txt\n",
+            );
+          } else {
+            const day = (t: number) => new Date(t).toISOString().slice(0, 10);
+            out(`  Client ID:      ${current.clientId}\n`);
+            out(`  Client secret:  ${current.hasSecret ? "set (never shown)" : "missing"}\n`);
+            out(
+              `  Secret expires: ${current.secretExpiresAt ? day(current.secretExpiresAt) : "unknown (set --secret-expires)"}\n`,
+            );
+            out(`  Audience:       ${current.audience}\n`);
+            out(
+              `  Last check:     ${current.check ? `${current.check.result} (${new Date(current.check.checkedAt).toISOString()})` : "never"}\n`,
+            );
+            if (current.appProblem) out(`  Problem:        ${current.appProblem.message}\n`);
+            const warning = await s.microsoftSettings.secretExpiryWarning();
+            if (warning) {
+              out(
+                warning.daysLeft < 0
+                  ? "  WARNING: the client secret has expired. Create a new one in Azure and save it here.\n"
+                  : `  WARNING: the client secret expires in ${warning.daysLeft} day(s). Create a new one in Azure and save it here before then.\n`,
+              );
+            }
+          }
+          out(
+            "\nRegister these redirect URIs in Azure → App registrations → your app → Authentication (platform: Web):\n",
+          );
+          for (const uri of s.hostedAuth.redirectUris()) out(`  ${uri}\n`);
+          out(
+            "\nSupported account types: Accounts in any organizational directory and personal Microsoft accounts.\nDelegated Microsoft Graph permissions: Mail.ReadWrite, Mail.Send, Mail.Read (Mailroom also requests offline_access, openid, profile, email, User.Read).\n",
+          );
+        });
+      },
+    );
+
   const keys = program
     .command("keys")
     .description("Manage the encryption keys that protect stored tokens and secrets.");
@@ -187,6 +284,15 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
     err(`${describeFailure(error)}\n`);
     return 1;
   }
+}
+
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) {
+    process.stderr.write("Paste the client secret Value, then press Enter and Ctrl-D:\n");
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 export function describeFailure(error: unknown): string {
