@@ -183,7 +183,7 @@ describe("Graph mail: delta, batching, throttling", () => {
     };
     const byId = new Map(responses.map((entry) => [entry.id, entry]));
     assert.equal(byId.get("1")?.status, 200);
-    assert.equal((byId.get("1")?.body.value as unknown[]).length, 2);
+    assert.equal((byId.get("1")!.body.value as unknown[]).length, 2);
     assert.equal(byId.get("2")?.status, 400);
     assert.equal(byId.get("3")?.status, 424);
     assert.equal(byId.get("4")?.status, 201);

@@ -403,6 +403,46 @@ describe("Graph change-notification subscriptions", () => {
     assert.ok(!items.some((i) => String(i.resource).includes("other")), "other mailboxes are not notified");
   });
 
+  test('notifications carry REST ids unless the subscription was created with Prefer: IdType="ImmutableId"', async () => {
+    const restUrl = receiver.on("/ids-rest", echoThenAccept);
+    const immutableUrl = receiver.on("/ids-immutable", echoThenAccept);
+    await create({ notificationUrl: restUrl, changeType: "updated" });
+    const response = await fetch(`${h.base}/v1.0/subscriptions`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${h.token}`,
+        "content-type": "application/json",
+        prefer: 'IdType="ImmutableId"',
+      },
+      body: JSON.stringify({
+        changeType: "updated",
+        notificationUrl: immutableUrl,
+        resource: "me/messages",
+        expirationDateTime: inMinutes(h, 60),
+      }),
+    });
+    assert.equal(response.status, 201);
+    h.state.emitMailChange({
+      userId: USER_ID,
+      changeType: "updated",
+      messageId: "AAkALgImmutable=",
+      restId: "AAMkAGRest=",
+      folderId: "inbox-id",
+    });
+    const [rest] = await waitFor(() => {
+      const items = receiver.notifications("/ids-rest").flatMap((p) => p.value);
+      return items.length > 0 && items;
+    }, "the REST-id notification");
+    const [immutable] = await waitFor(() => {
+      const items = receiver.notifications("/ids-immutable").flatMap((p) => p.value);
+      return items.length > 0 && items;
+    }, "the immutable-id notification");
+    assert.equal(rest!.resource, `Users/${USER_ID}/Messages/AAMkAGRest=`);
+    assert.equal((rest!.resourceData as Record<string, string>).id, "AAMkAGRest=");
+    assert.equal(immutable!.resource, `Users/${USER_ID}/Messages/AAkALgImmutable=`);
+    assert.equal((immutable!.resourceData as Record<string, string>).id, "AAkALgImmutable=");
+  });
+
   test("only the subscribed change types and folder are notified", async () => {
     h.state.resolveMailFolderId = (_userId, ref) => (ref.toLowerCase() === "inbox" ? "inbox-id" : undefined);
     const url = receiver.on("/inbox-created", echoThenAccept);

@@ -376,8 +376,15 @@ export class MailboxStore {
     changeType: "created" | "updated" | "deleted",
     message: MessageRecord,
     folderId: string,
+    restId = message.restId,
   ): void {
-    this.state.emitMailChange({ userId: this.userId, changeType, messageId: message.immutableId, folderId });
+    this.state.emitMailChange({
+      userId: this.userId,
+      changeType,
+      messageId: message.immutableId,
+      restId,
+      folderId,
+    });
   }
 
   /** Creates a message in `folderId`; unset fields get Exchange's defaults. */
@@ -447,6 +454,7 @@ export class MailboxStore {
   moveMessage(message: MessageRecord, destination: FolderRecord): MessageRecord {
     if (destination.id === message.folderId) return message;
     const from = message.folderId;
+    const oldRestId = message.restId;
     this.unindex(message);
     message.folderId = destination.id;
     message.restId = newRestMessageId();
@@ -454,7 +462,7 @@ export class MailboxStore {
     message.lastModifiedAt = this.state.now();
     message.changeSeq = this.nextSeq();
     this.index(message);
-    this.emit("deleted", message, from);
+    this.emit("deleted", message, from, oldRestId);
     this.emit("created", message, destination.id);
     return message;
   }
@@ -473,12 +481,13 @@ export class MailboxStore {
   softDelete(message: MessageRecord): void {
     const from = message.folderId;
     const destination = this.wellKnownFolder("recoverableitemsdeletions");
+    const oldRestId = message.restId;
     this.unindex(message);
     message.folderId = destination.id;
     message.restId = newRestMessageId();
     message.changeSeq = this.nextSeq();
     this.index(message);
-    this.emit("deleted", message, from);
+    this.emit("deleted", message, from, oldRestId);
   }
 
   /** Removes a message entirely (permanentDelete, folder deletion). */

@@ -264,6 +264,7 @@ export async function registerSubscriptionRoutes(app: FastifyInstance, state: Sa
       latestSupportedTlsVersion: tls,
       expiresAt,
       createdAt: state.now(),
+      immutableIds: /IdType\s*=\s*"?ImmutableId"?/i.test(String(request.headers.prefer ?? "")),
       reauthorizationSent: false,
     };
     engine.subscriptions.set(id, subscription);

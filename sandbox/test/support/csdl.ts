@@ -237,20 +237,30 @@ export function checkObject(
   out: Mismatch[],
 ): void {
   let type = declaredType;
+  const declared = lineage(model, declaredType);
+  // An open type without declared properties (changeNotification.resourceData) is a bag whose
+  // @odata.type names the resource it describes, not a subtype of the declared type.
+  const isOpenBag = declared.every((t) => t.properties.size === 0) && declared.some((t) => t.openType);
   const odataType = object["@odata.type"];
   if (typeof odataType === "string") {
+    // Names resolve case-insensitively: Graph writes `#microsoft.graph.fileAttachment` in
+    // responses but change notifications carry `#Microsoft.Graph.Message` (reference §4.3, and
+    // the payload samples in change-notifications-delivery-webhooks.md). The CSDL namespace is
+    // `microsoft.graph`; exact casing of response annotations is asserted by the tests themselves.
     const named = odataType.replace(/^#/, "");
     const derived = model.types.get(named.toLowerCase());
     if (!derived) out.push({ path, problem: `@odata.type ${odataType} is not a CSDL type` });
+    else if (isOpenBag) type = derived.fullName;
     else if (
       !lineage(model, derived.fullName).some((t) => t.fullName.toLowerCase() === declaredType.toLowerCase())
     ) {
       out.push({ path, problem: `@odata.type ${odataType} does not derive from ${declaredType}` });
     } else type = derived.fullName;
   }
+  // Without an @odata.type an open bag accepts anything; with one, its properties are checked
+  // against the named resource type (resourceData.id must be a message property).
+  if (isOpenBag && type === declaredType) return;
   const chain = lineage(model, type);
-  const acceptsAnything = chain.every((t) => t.properties.size === 0) && chain.some((t) => t.openType);
-  if (acceptsAnything) return;
   for (const [key, value] of Object.entries(object)) {
     if (key.includes("@")) continue; // instance annotations: @odata.etag, contentBytes@odata.mediaContentType …
     const property = findProperty(model, type, key);
