@@ -2,6 +2,7 @@
 // runs the Microsoft sandbox alone and prints how to point Mailroom (or anything else) at it.
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { provisionMailbox } from "./graph/routes.ts";
 import { ensureLocalCertificates } from "./local-ca.ts";
 import { loadState, saveState } from "./persistence.ts";
 import { type Sandbox, startSandbox } from "./server.ts";
@@ -77,6 +78,8 @@ export async function startSandboxFromCli(
     ...(certificates ? { https: { key: certificates.key, cert: certificates.cert } } : {}),
   });
   const restored = options.stateFile ? loadState(sandbox.state, options.stateFile) : false;
+  // Users added through the admin API in an earlier run come back without mail (mailboxes are not saved).
+  if (restored) for (const user of sandbox.state.users.values()) provisionMailbox(sandbox.state, user);
   const save = (): void => {
     if (options.stateFile) saveState(sandbox.state, options.stateFile);
   };

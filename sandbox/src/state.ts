@@ -103,6 +103,12 @@ export interface MailChangeEvent {
   userId: string;
   changeType: "created" | "updated" | "deleted";
   messageId: string; // the message's immutable id
+  /**
+   * The message's REST id the change refers to (the old one for a move-out or delete). Change
+   * notifications carry it unless the subscription was created with `Prefer: IdType="ImmutableId"`
+   * (reference §3.7). Absent → `messageId` is used.
+   */
+  restId?: string;
   folderId: string;
   at: number;
 }
@@ -157,6 +163,8 @@ export class SandboxState {
   readonly refreshTokens = new Map<string, RefreshTokenRecord>();
   readonly userFaults = new Map<string, FaultSwitches>(); // by userId
   readonly appFaults = new Map<string, FaultSwitches>(); // by clientId
+  /** Switches for one user through one app, key `${clientId}|${userId}` (as in `counters`). */
+  readonly pairFaults = new Map<string, FaultSwitches>();
   readonly events = new EventEmitter();
   readonly counters: Counters = {
     requests: new Map(),

@@ -15,6 +15,8 @@ import {
   type SignInAudience,
   type UserKind,
 } from "../state.ts";
+import { isLifecycleEvent, LIFECYCLE_EVENTS } from "../subscriptions/engine.ts";
+import { subscriptionEngineOf } from "../subscriptions/routes.ts";
 
 const AUDIENCES: readonly SignInAudience[] = [
   "AzureADandPersonalMicrosoftAccount",
@@ -23,6 +25,19 @@ const AUDIENCES: readonly SignInAudience[] = [
   "PersonalMicrosoftAccount",
 ];
 const KINDS: readonly UserKind[] = ["work", "personal", "no_mailbox", "admin"];
+const SCENARIO_ACTIONS = [
+  "revoke_consent",
+  "change_password",
+  "expire_refresh_tokens",
+  "revoke_tokens",
+  "expire_secret",
+  "disable_user",
+  "throttle",
+  "fail",
+  "latency",
+  "clear_faults",
+  "subscription_lifecycle",
+] as const;
 const DEFAULT_PERMISSIONS = ["User.Read", "Mail.Read", "Mail.ReadWrite", "Mail.Send", "offline_access"];
 /** Entra caps client secrets at 24 months (reference §2). */
 const MAX_SECRET_LIFETIME_MS = 2 * 366 * 24 * 3600 * 1000;
@@ -342,7 +357,7 @@ function registerRoutes(app: FastifyInstance, state: SandboxState): void {
   });
 
   // ---------- scenarios ----------
-  app.post("/_sandbox/scenarios", async (req, reply) => {
+  app.post("/_sandbox/scenarios", async (req) => {
     const body = asBody(req.body);
     const action = optString(body, "action");
     if (!action) bad("'action' is required.");
@@ -429,25 +444,33 @@ function registerRoutes(app: FastifyInstance, state: SandboxState): void {
       case "clear_faults": {
         const user = userRef ? findUser(state, userRef) : undefined;
         if (clientId) findApp(state, clientId);
-        const targets: Map<string, FaultSwitches>[] = [];
-        const keys: string[] = [];
-        if (user) {
-          targets.push(state.userFaults);
-          keys.push(user.id);
-        }
-        if (clientId) {
-          targets.push(state.appFaults);
-          keys.push(clientId);
-        }
+        // One scope per switch: a user (any app), an app (any user), or that user through that app.
+        const [map, key] =
+          user && clientId
+            ? [state.pairFaults, `${clientId}|${user.id}`]
+            : user
+              ? [state.userFaults, user.id]
+              : clientId
+                ? [state.appFaults, clientId]
+                : [null, ""];
         if (action === "clear_faults") {
-          if (!user && !clientId) {
+          if (!map) {
             state.userFaults.clear();
             state.appFaults.clear();
+            state.pairFaults.clear();
+            return { ok: true, action };
           }
-          for (const [i, map] of targets.entries()) map.delete(keys[i] ?? "");
+          map.delete(key);
+          // Clearing a user (or an app) also clears its per-pair switches.
+          if (map !== state.pairFaults) {
+            for (const pair of [...state.pairFaults.keys()]) {
+              const [pairClient, pairUser] = pair.split("|");
+              if (pairUser === user?.id || pairClient === clientId) state.pairFaults.delete(pair);
+            }
+          }
           return { ok: true, action };
         }
-        if (!user && !clientId) bad("'user' or 'client_id' is required for this action.");
+        if (!map) bad("'user' or 'client_id' is required for this action.");
         let patch: FaultSwitches;
         if (action === "throttle") {
           const count = optNumber(body, "count") ?? 1;
@@ -467,16 +490,36 @@ function registerRoutes(app: FastifyInstance, state: SandboxState): void {
           if (ms === undefined || ms < 0) bad("'ms' (≥ 0) is required.");
           patch = { latencyMs: ms };
         }
-        targets.forEach((map, i) => {
-          const key = keys[i] ?? "";
-          map.set(key, { ...(map.get(key) ?? {}), ...patch });
-        });
+        map.set(key, { ...(map.get(key) ?? {}), ...patch });
         return { ok: true, action };
       }
+      case "subscription_lifecycle": {
+        const event = optString(body, "event");
+        if (!isLifecycleEvent(event)) bad(`'event' must be one of ${LIFECYCLE_EVENTS.join(", ")}.`);
+        const engine = subscriptionEngineOf(state);
+        if (!engine) bad("Change notifications are not enabled in this sandbox.");
+        const user = userRef ? findUser(state, userRef) : undefined;
+        if (clientId) findApp(state, clientId);
+        const subscriptionId = optString(body, "subscription_id");
+        if (subscriptionId && !engine.get(subscriptionId)) bad(`Unknown subscription '${subscriptionId}'.`);
+        const matched = engine.fireLifecycle(event, {
+          ...(subscriptionId ? { subscriptionId } : {}),
+          ...(user ? { userId: user.id } : {}),
+          ...(clientId ? { clientId } : {}),
+        });
+        return {
+          ok: true,
+          action,
+          event,
+          subscriptions: matched.map((s) => ({
+            id: s.id,
+            notified: s.lifecycleNotificationUrl !== null,
+          })),
+        };
+      }
       default:
-        // Actions owned by other modules (e.g. subscription_lifecycle) are handled by listeners.
-        state.events.emit("scenario", body);
-        return reply.code(202).send({ ok: true, action, accepted: true });
+        // A typo must not look like a scenario that ran.
+        return bad(`Unknown action '${action}'. Known actions: ${SCENARIO_ACTIONS.join(", ")}.`);
     }
   });
 

@@ -308,6 +308,7 @@ export async function executeGraphRequest(
   // Decided on arrival, answered after the configured latency (faults delay every call, rejected ones too).
   let rejection: GraphError | null = null;
   try {
+    const pairFaults = state.pairFaults.get(key);
     const userFaults = state.userFaults.get(mailbox.user.id);
     const appFaults = state.appFaults.get(auth.app.clientId);
     if (isMailboxCall) {
@@ -347,20 +348,26 @@ export async function executeGraphRequest(
       if (!rejection) window.times.push(now);
     }
     if (!rejection) {
-      const throttle = takeFault(userFaults, "throttleNext") ?? takeFault(appFaults, "throttleNext");
+      const throttle =
+        takeFault(pairFaults, "throttleNext") ??
+        takeFault(userFaults, "throttleNext") ??
+        takeFault(appFaults, "throttleNext");
       if (throttle) {
         if (isMailboxCall) bump(counters.throttled, key, 1);
         rejection = tooManyRequests(throttle.retryAfterSeconds);
       }
     }
     if (!rejection) {
-      const failure = takeFault(userFaults, "failNext") ?? takeFault(appFaults, "failNext");
+      const failure =
+        takeFault(pairFaults, "failNext") ??
+        takeFault(userFaults, "failNext") ??
+        takeFault(appFaults, "failNext");
       if (failure) {
         const detail = FAILURES[failure.status] ?? FAILURES[503]!;
         rejection = new GraphError(failure.status, detail.code, detail.message);
       }
     }
-    const latency = (userFaults?.latencyMs ?? 0) + (appFaults?.latencyMs ?? 0);
+    const latency = (pairFaults?.latencyMs ?? 0) + (userFaults?.latencyMs ?? 0) + (appFaults?.latencyMs ?? 0);
     if (latency > 0) await sleep(latency);
     if (rejection) throw rejection;
 

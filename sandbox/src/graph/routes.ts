@@ -34,6 +34,11 @@ function lowerHeaders(
 
 export async function registerGraphRoutes(app: FastifyInstance, state: SandboxState): Promise<void> {
   await seedMailboxes(state);
+  // Users added at runtime (POST /_sandbox/users) get their mailbox at once, like a licensed
+  // Exchange Online user: the generated starter mail, or empty when the world is seeded without mail.
+  const onUserCreated = (user: SandboxUser): void => provisionMailbox(state, user);
+  state.events.on("user-created", onUserCreated);
+  state.events.once("close", () => state.events.off("user-created", onUserCreated));
 
   await app.register(async (scope) => {
     // Raw bodies: the handlers parse JSON themselves to answer with Graph's error bodies.
@@ -121,6 +126,19 @@ export async function registerGraphRoutes(app: FastifyInstance, state: SandboxSt
   registerAdminMailRoutes(app, state);
 }
 
+/**
+ * Gives a user added after start (admin API, restored state file) a mailbox if they should have
+ * one and do not yet: a dozen generated messages, or none when `seedCorpus` is false. No change
+ * events are emitted (the mail was there before anyone subscribed). Idempotent.
+ */
+export function provisionMailbox(state: SandboxState, user: SandboxUser): void {
+  if (!user.hasMailbox) return;
+  const registry = mailboxes(state);
+  if (registry.has(user.id)) return;
+  if (state.options.seedCorpus === false) registry.get(user.id);
+  else registry.seedMailbox(user.id, starterMessages(state, user));
+}
+
 /** Seeds every user with a mailbox: the corpus when enabled, else a few generated messages. */
 async function seedMailboxes(state: SandboxState): Promise<void> {
   const registry = mailboxes(state);
@@ -175,7 +193,17 @@ async function loadCorpusFor(
 function starterMessages(state: SandboxState, user: SandboxUser): CorpusMessage[] {
   const now = state.now();
   const domain = user.email.split("@")[1] ?? "example.com";
-  const colleague = { name: "Alex Wilber", address: `alexw@${domain}` };
+  // A real colleague when the tenant has one, so replies reach a sandbox mailbox.
+  const peer = [...state.users.values()].find(
+    (candidate) =>
+      candidate.id !== user.id &&
+      candidate.hasMailbox &&
+      candidate.tenantId === user.tenantId &&
+      candidate.kind !== "admin",
+  );
+  const colleague = peer
+    ? { name: peer.displayName, address: peer.email }
+    : { name: "Alex Wilber", address: `alexw@${domain}` };
   const messages: CorpusMessage[] = [];
   for (let index = 0; index < 12; index++) {
     const thread = index % 4;

@@ -22,7 +22,12 @@ export const MAX_MESSAGE_SUBSCRIPTION_MINUTES = 10_080;
 export const MAX_SUBSCRIPTIONS_PER_MAILBOX = 1_000;
 
 export type ChangeType = MailChangeEvent["changeType"];
-export type LifecycleEvent = "reauthorizationRequired" | "subscriptionRemoved" | "missed";
+export const LIFECYCLE_EVENTS = ["reauthorizationRequired", "subscriptionRemoved", "missed"] as const;
+export type LifecycleEvent = (typeof LIFECYCLE_EVENTS)[number];
+
+export function isLifecycleEvent(value: unknown): value is LifecycleEvent {
+  return (LIFECYCLE_EVENTS as readonly unknown[]).includes(value);
+}
 
 export interface StoredSubscription {
   id: string;
@@ -40,6 +45,8 @@ export interface StoredSubscription {
   latestSupportedTlsVersion: string;
   expiresAt: number;
   createdAt: number;
+  /** Created with `Prefer: IdType="ImmutableId"`: notifications carry immutable ids (reference §3.7). */
+  immutableIds: boolean;
   /** Set once reauthorizationRequired was sent for the current expiry/grant; cleared by renew/reauthorize. */
   reauthorizationSent: boolean;
 }
@@ -195,7 +202,8 @@ export class SubscriptionEngine {
     user: SandboxUser,
     event: MailChangeEvent,
   ): Record<string, unknown> {
-    const resource = `Users/${user.id}/Messages/${event.messageId}`;
+    const messageId = subscription.immutableIds ? event.messageId : (event.restId ?? event.messageId);
+    const resource = `Users/${user.id}/Messages/${messageId}`;
     // The etag is the message's changeKey in weak form; derive a stable stand-in per change.
     const changeKey = createHash("sha256")
       .update(`${event.messageId}|${event.at}|${event.changeType}`)
@@ -209,7 +217,7 @@ export class SubscriptionEngine {
         "@odata.type": "#Microsoft.Graph.Message",
         "@odata.id": resource,
         "@odata.etag": `W/"CQAAABYAAA${changeKey.slice(0, 22)}"`,
-        id: event.messageId,
+        id: messageId,
       },
       clientState: subscription.clientState,
       tenantId: subscription.tenantId,
@@ -313,27 +321,48 @@ export class SubscriptionEngine {
     this.subscriptions.delete(subscription.id);
   }
 
-  private readonly onScenario = (body: unknown): void => {
-    if (this.closed || typeof body !== "object" || body === null) return;
-    const scenario = body as { action?: unknown; subscription_id?: unknown; user?: unknown; event?: unknown };
-    if (scenario.action !== "subscription_lifecycle") return;
-    const event = scenario.event;
-    if (event !== "reauthorizationRequired" && event !== "subscriptionRemoved" && event !== "missed") return;
-    const user =
-      typeof scenario.user === "string"
-        ? (this.state.users.get(scenario.user) ?? this.state.userByEmail(scenario.user))
-        : undefined;
-    if (typeof scenario.user === "string" && !user) return;
-    for (const subscription of this.active()) {
-      if (typeof scenario.subscription_id === "string" && subscription.id !== scenario.subscription_id)
-        continue;
-      if (user && subscription.userId !== user.id) continue;
+  /**
+   * The admin scenario `subscription_lifecycle`: sends `event` for every active subscription
+   * matching the filter (all of them without one). Returns the matched subscriptions; those
+   * without a lifecycleNotificationUrl are matched but nothing is sent (Microsoft sends nothing).
+   */
+  fireLifecycle(
+    event: LifecycleEvent,
+    filter: { subscriptionId?: string; userId?: string; clientId?: string } = {},
+  ): StoredSubscription[] {
+    if (this.closed) return [];
+    const matched = this.active().filter(
+      (subscription) =>
+        (filter.subscriptionId === undefined || subscription.id === filter.subscriptionId) &&
+        (filter.userId === undefined || subscription.userId === filter.userId) &&
+        (filter.clientId === undefined || subscription.clientId === filter.clientId),
+    );
+    for (const subscription of matched) {
       if (event === "subscriptionRemoved") this.remove(subscription, true);
       else {
         this.sendLifecycle(subscription, event);
         if (event === "reauthorizationRequired") subscription.reauthorizationSent = true;
       }
     }
+    return matched;
+  }
+
+  /** The same scenario emitted directly on `state.events` (tests without the admin API). */
+  private readonly onScenario = (body: unknown): void => {
+    if (this.closed || typeof body !== "object" || body === null) return;
+    const scenario = body as { action?: unknown; subscription_id?: unknown; user?: unknown; event?: unknown };
+    if (scenario.action !== "subscription_lifecycle") return;
+    const event = scenario.event;
+    if (!isLifecycleEvent(event)) return;
+    const user =
+      typeof scenario.user === "string"
+        ? (this.state.users.get(scenario.user) ?? this.state.userByEmail(scenario.user))
+        : undefined;
+    if (typeof scenario.user === "string" && !user) return;
+    this.fireLifecycle(event, {
+      ...(typeof scenario.subscription_id === "string" ? { subscriptionId: scenario.subscription_id } : {}),
+      ...(user ? { userId: user.id } : {}),
+    });
   };
 
   /**
