@@ -1,19 +1,27 @@
 #!/usr/bin/env node
-// Launcher: loads the TypeScript sources through tsx and composes Mailroom with the Microsoft sandbox
-// (src/ never imports sandbox/; this file is where the two meet).
+// Launcher: composes Mailroom with the Microsoft sandbox (src/ never imports sandbox/; this file is
+// where the two meet). Runs the bundle in dist/ when it is up to date (built by `npm install` and
+// `npm start`), else compiles the TypeScript sources on the fly with tsx.
 import { existsSync } from "node:fs";
-import { register } from "tsx/esm/api";
+import { isBundleFresh } from "../scripts/build.mjs";
 
 // A .env file in the working directory is read like the environment (variables already set win).
 if (existsSync(".env")) process.loadEnvFile(".env");
 
-register();
-
-const { runCli } = await import("../src/main/cli.ts");
+let cli;
+let sandboxModule;
+if (isBundleFresh()) {
+  cli = await import("../dist/cli.mjs");
+  sandboxModule = () => import("../dist/sandbox.mjs");
+} else {
+  const { register } = await import("tsx/esm/api");
+  register();
+  cli = await import("../src/main/cli.ts");
+  sandboxModule = () => import("../sandbox/src/index.ts");
+}
 
 async function startSandbox({ port, host, redirectUris }) {
-  const { startSandbox: start } = await import("../sandbox/src/server.ts");
-  const { SEEDED_APP } = await import("../sandbox/src/seed.ts");
+  const { startSandbox: start, SEEDED_APP } = await sandboxModule();
   const sandbox = await start({ port, host, baseUrl: `http://localhost:${port}` });
   // Register Mailroom's redirect URIs on the sandbox's app through its admin API, as an operator does in Azure.
   const patched = await fetch(`${sandbox.url}/_sandbox/apps/${SEEDED_APP.clientId}`, {
@@ -51,10 +59,10 @@ function extend(program) {
     .option("--state-file <path>", "persist sandbox state to this file")
     .option("--ca-dir <path>", "where the generated local CA and certificate are kept (with --https)")
     .action(async () => {
-      const { runSandboxCli } = await import("../sandbox/src/cli.ts");
+      const { runSandboxCli } = await sandboxModule();
       await runSandboxCli(process.argv.slice(3));
     });
 }
 
-const code = await runCli(process.argv.slice(2), { startSandbox, extend });
+const code = await cli.runCli(process.argv.slice(2), { startSandbox, extend });
 if (code !== 0) process.exit(code);

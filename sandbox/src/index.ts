@@ -13,3 +13,4 @@ export { buildSandboxApp, startSandbox } from "./server.ts";
 export type * from "./state.ts";
 export { SandboxState } from "./state.ts";
 export { subscriptionEngineOf } from "./subscriptions/routes.ts";
+export { SEEDED_APP, SEEDED_USERS } from "./seed.ts";

@@ -30,6 +30,8 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   const app = Fastify({
     loggerInstance: services.log.child({ component: "http" }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
+    // No child logger per request: Mailroom logs its own request line with the request id.
+    childLoggerFactory: (logger) => logger,
     trustProxy: true,
     bodyLimit: 160 * 1024 * 1024,
     return503OnClosing: true,

@@ -1,5 +1,8 @@
+import { createRequire } from "node:module";
 import pino, { type Logger } from "pino";
-import pretty from "pino-pretty";
+import type PinoPretty from "pino-pretty";
+
+const requireModule = createRequire(import.meta.url);
 
 /** Paths never written to logs, whatever logs them. */
 const SECRET_KEYS = [
@@ -36,7 +39,7 @@ export function createLogger(options: {
 }): Logger {
   const destination =
     options.pretty === true
-      ? pretty({
+      ? (requireModule("pino-pretty") as typeof PinoPretty)({
           colorize: true,
           translateTime: "SYS:HH:MM:ss",
           ignore: "pid,hostname,service",

@@ -1,9 +1,10 @@
 // Opens the database for either dialect, applies migrations and answers readiness probes.
 import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
-import pg from "pg";
+import type PgModule from "pg";
 import { migrationProvider } from "./migrations/index.ts";
 import type { Database } from "./schema.ts";
 
@@ -30,8 +31,18 @@ export interface Storage {
   close(): Promise<void>;
 }
 
-// PostgreSQL returns int8 as strings by default; our int8 columns are epoch milliseconds, safe as numbers.
-pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
+const requireModule = createRequire(import.meta.url);
+let pgModule: typeof PgModule | undefined;
+
+/** `pg` is loaded only when PostgreSQL is configured: the embedded default starts faster without it. */
+function loadPg(): typeof PgModule {
+  if (!pgModule) {
+    pgModule = requireModule("pg") as typeof PgModule;
+    // PostgreSQL returns int8 as strings by default; our int8 columns are epoch milliseconds, safe as numbers.
+    pgModule.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
+  }
+  return pgModule;
+}
 
 const SQLITE_MAGIC = "SQLite format 3\u0000";
 
@@ -79,7 +90,7 @@ function openSqlite(path: string): Storage {
       { cause },
     );
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return {
     db,
     dialect: "sqlite",
@@ -92,6 +103,31 @@ function openSqlite(path: string): Storage {
       await db.destroy();
     },
   };
+}
+
+/**
+ * Kysely prepares every query anew; better-sqlite3 statements are reusable, and preparing is the
+ * larger part of a small query's cost. Mailroom's queries come from a fixed set of shapes, so the
+ * cache stays small; it is bounded anyway.
+ */
+function withStatementCache(sqlite: SQLite.Database): SQLite.Database {
+  const cache = new Map<string, SQLite.Statement>();
+  const prepare = (source: string) => {
+    let statement = cache.get(source);
+    if (!statement) {
+      statement = sqlite.prepare(source);
+      if (cache.size >= 500) cache.delete(cache.keys().next().value as string);
+      cache.set(source, statement);
+    }
+    return statement;
+  };
+  return new Proxy(sqlite, {
+    get(target, property, receiver) {
+      if (property === "prepare") return prepare;
+      const value = Reflect.get(target, property, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }
 
 function checkSqliteHeader(path: string): void {
@@ -112,6 +148,7 @@ function checkSqliteHeader(path: string): void {
 }
 
 function openPostgres(url: string): Storage {
+  const pg = loadPg();
   const pool = new pg.Pool({
     connectionString: url,
     max: 10,
