@@ -36,6 +36,15 @@ export async function buildSandboxApp(
   await registerGraphRoutes(app, state);
   await registerSubscriptionRoutes(app, state);
   await registerAdminRoutes(app, state);
+  // Browsers ask every origin for an icon: the four squares, as on Microsoft's sign-in pages.
+  app.get("/favicon.ico", async (_request, reply) =>
+    reply
+      .type("image/svg+xml")
+      .header("cache-control", "public, max-age=86400")
+      .send(
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 23 23"><path fill="#f25022" d="M1 1h10v10H1z"/><path fill="#7fba00" d="M12 1h10v10H12z"/><path fill="#00a4ef" d="M1 12h10v10H1z"/><path fill="#ffb900" d="M12 12h10v10H12z"/></svg>',
+      ),
+  );
   return { app, state };
 }
 

@@ -4,7 +4,7 @@ import { html, type Raw } from "./html.ts";
 const STYLE = `
 *{box-sizing:border-box}
 body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;background:#f3f4f6;
-font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:#111827}
+font-family:"Segoe UI",-apple-system,BlinkMacSystemFont,Roboto,"Helvetica Neue",Arial,"Liberation Sans","DejaVu Sans",sans-serif;color:#111827}
 main{width:100%;max-width:440px;margin:24px;background:#fff;border-radius:12px;box-shadow:0 1px 3px rgba(0,0,0,.08),0 8px 24px rgba(0,0,0,.06);padding:36px 32px}
 h1{font-size:22px;margin:0 0 8px}
 p{line-height:1.5;margin:0 0 16px;color:#374151}

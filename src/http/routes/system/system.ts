@@ -24,6 +24,16 @@ export function systemRoutes(services: Services): FastifyPluginAsyncTypebox {
       }
     });
 
+    // Browsers ask every origin for an icon; answer with Mailroom's rather than a 404.
+    app.get("/favicon.ico", { config: { public: true }, schema: { hide: true } }, async (_request, reply) =>
+      reply
+        .type("image/svg+xml")
+        .header("cache-control", "public, max-age=86400")
+        .send(
+          '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#2563eb"/><path d="M7 11h18v11H7z" fill="none" stroke="#fff" stroke-width="2"/><path d="M7 11l9 7 9-7" fill="none" stroke="#fff" stroke-width="2"/></svg>',
+        ),
+    );
+
     app.get("/metrics", { config: { public: true } }, async (_request, reply) =>
       reply.type(services.metrics.registry.contentType).send(await services.metrics.registry.metrics()),
     );
