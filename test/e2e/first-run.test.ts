@@ -16,9 +16,7 @@ import { freePort } from "../support/connect-harness.ts";
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SCREENSHOTS = join(import.meta.dirname, "../../docs/screenshots");
 
-describe("first run: npm start, an API key, and a mailbox connected in Chromium", {
-  skip: !existsSync(CHROMIUM) && "Chromium is not installed (apt-get install chromium)",
-}, () => {
+describe("first run: npm start, an API key, and a mailbox connected in Chromium", () => {
   let dataDir: string;
   let child: ChildProcess;
   let stdout = "";
@@ -28,6 +26,10 @@ describe("first run: npm start, an API key, and a mailbox connected in Chromium"
   let env: Record<string, string>;
 
   before(async () => {
+    assert.ok(
+      existsSync(CHROMIUM),
+      `Chromium is needed at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`,
+    );
     dataDir = mkdtempSync(join(tmpdir(), "mailroom-e2e-"));
     port = await freePort();
     sandboxPort = await freePort();
