@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import type { ExpressionBuilder, Kysely } from "kysely";
 import type { Database, JobTable } from "../schema.ts";
 
 export type JobRow = JobTable;
@@ -62,25 +62,29 @@ export class JobRepository {
    */
   async claim({ kind, limit, workerId, now, leaseUntil }: ClaimRequest): Promise<JobRow[]> {
     if (limit <= 0) return [];
-    let candidates = this.db
-      .selectFrom("jobs")
-      .select("id")
-      .where("kind", "=", kind)
-      .where((eb) =>
-        eb.or([
-          eb.and([eb("status", "=", "queued"), eb("run_at", "<=", now)]),
-          eb.and([
-            eb("status", "=", "running"),
-            eb("locked_until", "<", now),
-            eb("attempts", "<", eb.ref("max_attempts")),
-          ]),
+    const due = (eb: ExpressionBuilder<Database, "jobs">) =>
+      eb.or([
+        eb.and([eb("status", "=", "queued"), eb("run_at", "<=", now)]),
+        eb.and([
+          eb("status", "=", "running"),
+          eb("locked_until", "<", now),
+          eb("attempts", "<", eb.ref("max_attempts")),
         ]),
-      )
-      .orderBy("run_at")
-      .orderBy("id")
-      .limit(limit);
-    if (this.dialect === "postgres") candidates = candidates.forUpdate().skipLocked();
+      ]);
     const rows = await this.db
+      // A CTE, not `id IN (SELECT ... LIMIT n)`: PostgreSQL may evaluate such a subquery once per
+      // outer row, and then claims more than `limit` jobs. A locking CTE is evaluated exactly once.
+      .with("picked", (db) => {
+        const query = db
+          .selectFrom("jobs")
+          .select("id")
+          .where("kind", "=", kind)
+          .where(due)
+          .orderBy("run_at")
+          .orderBy("id")
+          .limit(limit);
+        return this.dialect === "postgres" ? query.forUpdate().skipLocked() : query;
+      })
       .updateTable("jobs")
       .set((eb) => ({
         status: "running",
@@ -89,17 +93,8 @@ export class JobRepository {
         locked_until: leaseUntil,
         updated_at: now,
       }))
-      .where("id", "in", candidates)
-      .where((eb) =>
-        eb.or([
-          eb.and([eb("status", "=", "queued"), eb("run_at", "<=", now)]),
-          eb.and([
-            eb("status", "=", "running"),
-            eb("locked_until", "<", now),
-            eb("attempts", "<", eb.ref("max_attempts")),
-          ]),
-        ]),
-      )
+      .where("id", "in", (eb) => eb.selectFrom("picked").select("picked.id"))
+      .where(due)
       .returningAll()
       .execute();
     return rows.sort((a, b) => a.run_at - b.run_at || (a.id < b.id ? -1 : 1));
