@@ -5,6 +5,7 @@ export interface Metrics {
   httpRequests: Histogram<"method" | "route" | "status">;
   ready: Gauge;
   jobs: Counter<"kind" | "outcome">;
+  tokenRefreshes: Counter<"outcome">;
 }
 
 export function createMetrics(): Metrics {
@@ -28,6 +29,12 @@ export function createMetrics(): Metrics {
       name: "mailroom_jobs_total",
       help: "Background jobs finished, by kind and outcome (completed, retried, dead)",
       labelNames: ["kind", "outcome"],
+      registers: [registry],
+    }),
+    tokenRefreshes: new Counter({
+      name: "mailroom_token_refreshes_total",
+      help: "Token refreshes sent to Microsoft, by outcome (ok, reauth_required, app_misconfigured, unavailable)",
+      labelNames: ["outcome"],
       registers: [registry],
     }),
   };

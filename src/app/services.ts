@@ -3,6 +3,8 @@
 import type { Config } from "../config/config.ts";
 import { AccountService } from "../domain/accounts/account.service.ts";
 import { AccountEventHub } from "../domain/accounts/account-events.ts";
+import { TokenManager } from "../domain/accounts/token-manager.ts";
+import { TokenRefreshJobs } from "../domain/accounts/token-refresh.job.ts";
 import { ApiKeyService } from "../domain/api-keys/api-key.service.ts";
 import { HostedAuthService } from "../domain/hosted-auth/hosted-auth.service.ts";
 import { CallbackSigningSecret, notifyJob, notifyListener } from "../domain/hosted-auth/notify.ts";
@@ -44,6 +46,9 @@ export interface Services {
   callbackSigning: CallbackSigningSecret;
   accountEvents: AccountEventHub;
   tokenClient: TokenClient;
+  /** Access tokens for accounts (refresh, single flight, cooldown); the Graph client's only source. */
+  tokens: TokenManager;
+  tokenRefresh: TokenRefreshJobs;
   jobs: JobQueue & { stop(options?: { drainTimeoutMs?: number }): Promise<void> };
   close(): Promise<void>;
 }
@@ -104,6 +109,28 @@ export async function buildServices(
       log.error({ err: error }, "An account event listener failed"),
     );
     const callbackSigning = new CallbackSigningSecret(repos.settings, secrets, clock);
+    const tokens = new TokenManager({
+      accounts: repos.accounts,
+      settings: microsoftSettings,
+      tokens: tokenClient,
+      secrets,
+      events: accountEvents,
+      clock,
+      log: log.child({ component: "tokens" }),
+      onOutcome: (outcome) => metrics.tokenRefreshes.inc({ outcome }),
+    });
+    accountEvents.add(tokens.eventListener());
+    let jobQueue: JobQueue | undefined;
+    const tokenRefresh = new TokenRefreshJobs({
+      tokens,
+      accounts: repos.accounts,
+      clock,
+      log,
+      queue: () => {
+        if (!jobQueue) throw new Error("The job queue is not built yet");
+        return jobQueue;
+      },
+    });
 
     const definitions: JobDefinition<JobKind>[] = [
       notifyJob({
@@ -112,6 +139,7 @@ export async function buildServices(
         clock,
         fetch: fetchImpl,
       }) as unknown as JobDefinition<JobKind>,
+      ...(tokenRefresh.definitions() as unknown as JobDefinition<JobKind>[]),
     ];
     const jobs = new EmbeddedJobRunner({
       repository: repos.jobs,
@@ -123,6 +151,7 @@ export async function buildServices(
       ...(options.jobs?.leaseMs ? { leaseMs: options.jobs.leaseMs } : {}),
       onOutcome: (event) => metrics.jobs.inc({ kind: event.kind, outcome: event.outcome }),
     });
+    jobQueue = jobs;
     accountEvents.add(notifyListener(jobs));
 
     const hostedAuth = new HostedAuthService({
@@ -155,6 +184,8 @@ export async function buildServices(
       callbackSigning,
       accountEvents,
       tokenClient,
+      tokens,
+      tokenRefresh,
       jobs,
       close: async () => {
         await jobs.stop();

@@ -50,6 +50,7 @@ export async function startServer(
   const port = typeof address === "object" && address ? address.port : config.port;
   const url = `http://localhost:${port}`;
   await services.jobs.start();
+  await services.tokenRefresh.scheduleSweep();
 
   let closing: Promise<void> | undefined;
   const shutdown = (reason = "shutdown"): Promise<void> => {

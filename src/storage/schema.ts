@@ -41,6 +41,14 @@ export interface AccountTable {
   scopes: string | null;
   created_at: number;
   updated_at: number;
+  /** When the tokens were last refreshed (null: never since connect); the proactive sweep reads it. */
+  last_refreshed_at: number | null;
+  /** Refresh lease: the process refreshing this account's tokens, and until when it may. */
+  refresh_lock_owner: string | null;
+  refresh_lock_until: number | null;
+  /** Failed refreshes in a row (null: none) and when the next refresh may be tried. */
+  refresh_failures: number | null;
+  refresh_retry_at: number | null;
 }
 
 export interface JobTable {

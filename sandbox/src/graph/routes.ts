@@ -8,6 +8,7 @@ import { executeBatch } from "./batch.ts";
 import type { GraphRequest, GraphResponse } from "./context.ts";
 import { badRequest, GraphError } from "./errors.ts";
 import { newRequestId } from "./ids.ts";
+import { graphJsonBytes } from "./json.ts";
 import { type CorpusMessage, mailboxes } from "./mailbox-store.ts";
 import { errorResponse, executeGraphRequest, parseGraphUrl } from "./pipeline.ts";
 
@@ -19,7 +20,10 @@ function send(reply: FastifyReply, response: GraphResponse): FastifyReply {
   reply.code(response.status);
   for (const [name, value] of Object.entries(response.headers)) reply.header(name, value);
   if (response.raw) return reply.send(response.raw);
-  if (response.json !== undefined) return reply.send(JSON.stringify(response.json));
+  if (response.json !== undefined) {
+    if (!reply.hasHeader("content-type")) reply.header("content-type", "application/json; charset=utf-8");
+    return reply.send(graphJsonBytes(response.json));
+  }
   return reply.send();
 }
 

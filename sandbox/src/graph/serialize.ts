@@ -2,6 +2,7 @@
 // (message/outlookItem, mailFolder, attachment/fileAttachment, recipient, itemBody, followupFlag).
 import { type BodyPreferences, bodyPreview, renderBody } from "./body.ts";
 import { unknownProperty } from "./errors.ts";
+import { registerJsonFragment } from "./json.ts";
 import type {
   AttachmentRecord,
   EmailAddress,
@@ -170,7 +171,8 @@ function messageProperty(
     case "replyTo":
       return message.replyTo.map(recipient);
     case "flag":
-      return { ...message.flag };
+      // A deep copy: the rendering is frozen and must not freeze the record's own objects.
+      return structuredClone(message.flag);
     case "internetMessageHeaders":
       // Exchange keeps transport headers only for items that went through transport.
       return message.isDraft
@@ -180,7 +182,56 @@ function messageProperty(
   void store;
 }
 
+/**
+ * Rendered messages per record, reused while the record is unchanged. Every change goes through
+ * MailboxStore, which gives the record a new changeKey (update, move) or a new restId/folderId
+ * (move, soft delete); the stamp covers all three, so a stale rendering is never served.
+ */
+const renderedMessages = new WeakMap<
+  MessageRecord,
+  { stamp: string; variants: Map<string, Readonly<Record<string, unknown>>> }
+>();
+/** Distinct `$select`/Prefer combinations kept per message before the oldest are dropped. */
+const MAX_VARIANTS_PER_MESSAGE = 8;
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const member of Object.values(value)) deepFreeze(member);
+  }
+  return value;
+}
+
+/**
+ * Graph JSON of a message. The result is frozen and shared between responses (copy it to add
+ * properties, e.g. `{ "@odata.context": …, ...renderMessage(…) }`); its JSON text is reused by
+ * `stringifyGraphJson`.
+ */
 export function renderMessage(
+  store: MailboxStore,
+  message: MessageRecord,
+  context: RenderContext,
+  select: string[] | null,
+): Record<string, unknown> {
+  const stamp = `${message.changeKey}|${message.restId}|${message.folderId}`;
+  const variant = `${context.immutableIds}|${context.contentType}|${context.allowUnsafeHtml}|${select?.join(",") ?? "*"}`;
+  let entry = renderedMessages.get(message);
+  if (!entry || entry.stamp !== stamp) {
+    entry = { stamp, variants: new Map() };
+    renderedMessages.set(message, entry);
+  }
+  const cached = entry.variants.get(variant);
+  if (cached) return cached;
+  const rendered = registerJsonFragment(deepFreeze(buildMessage(store, message, context, select)));
+  if (entry.variants.size >= MAX_VARIANTS_PER_MESSAGE) {
+    const oldest = entry.variants.keys().next().value;
+    if (oldest !== undefined) entry.variants.delete(oldest);
+  }
+  entry.variants.set(variant, rendered);
+  return rendered;
+}
+
+function buildMessage(
   store: MailboxStore,
   message: MessageRecord,
   context: RenderContext,

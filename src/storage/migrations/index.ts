@@ -1,10 +1,11 @@
 import type { Migration, MigrationProvider } from "kysely";
 import * as m0001 from "./0001-initial.ts";
 import * as m0003 from "./0003-hosted-auth.ts";
+import * as m0004 from "./0004-token-lifecycle.ts";
 
 /** Static list (no filesystem scanning): the same migrations run on SQLite and PostgreSQL. */
 export const migrationProvider: MigrationProvider = {
   async getMigrations(): Promise<Record<string, Migration>> {
-    return { "0001-initial": m0001, "0003-hosted-auth": m0003 };
+    return { "0001-initial": m0001, "0003-hosted-auth": m0003, "0004-token-lifecycle": m0004 };
   },
 };

@@ -3,6 +3,24 @@ import type { AccountTable, Database } from "../schema.ts";
 
 export type AccountRow = AccountTable;
 
+/** Token-lifecycle columns are written by the token manager only; a new account starts without them. */
+type TokenLifecycleColumn =
+  | "last_refreshed_at"
+  | "refresh_lock_owner"
+  | "refresh_lock_until"
+  | "refresh_failures"
+  | "refresh_retry_at";
+export type NewAccountRow = Omit<AccountRow, TokenLifecycleColumn> &
+  Partial<Pick<AccountRow, TokenLifecycleColumn>>;
+
+/** What a successful refresh writes, in one UPDATE (reference §1.6: the rotated refresh token with the access token). */
+export interface RefreshedTokenFields {
+  access_token: string;
+  refresh_token: string;
+  access_token_expires_at: number;
+  scopes: string | null;
+}
+
 export interface AccountPageCursor {
   createdAt: number;
   id: string;
@@ -11,7 +29,7 @@ export interface AccountPageCursor {
 export class AccountRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async insert(row: AccountRow): Promise<void> {
+  async insert(row: NewAccountRow): Promise<void> {
     await this.db.insertInto("accounts").values(row).execute();
   }
 
@@ -45,6 +63,141 @@ export class AccountRepository {
 
   async update(id: string, patch: Partial<Omit<AccountRow, "id" | "created_at">>): Promise<void> {
     await this.db.updateTable("accounts").set(patch).where("id", "=", id).execute();
+  }
+
+  // ---- token lifecycle (see domain/accounts/token-manager.ts) ----
+
+  /**
+   * Takes the refresh lease when nobody holds it or the holder's lease lapsed. A conditional UPDATE,
+   * so of several processes racing on one database exactly one wins.
+   */
+  async tryTakeRefreshLease(id: string, owner: string, now: number, leaseMs: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable("accounts")
+      .set({ refresh_lock_owner: owner, refresh_lock_until: now + leaseMs })
+      .where("id", "=", id)
+      .where((eb) => eb.or([eb("refresh_lock_until", "is", null), eb("refresh_lock_until", "<=", now)]))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async releaseRefreshLease(id: string, owner: string): Promise<void> {
+    await this.db
+      .updateTable("accounts")
+      .set({ refresh_lock_owner: null, refresh_lock_until: null })
+      .where("id", "=", id)
+      .where("refresh_lock_owner", "=", owner)
+      .execute();
+  }
+
+  /**
+   * Stores a refresh result and releases the lease in one UPDATE. Compare-and-set on the refresh
+   * token that was redeemed: a reconnect that replaced the tokens meanwhile wins. False when nothing
+   * was written (lease lost, account deleted or reconnected).
+   */
+  async storeRefreshedTokens(
+    id: string,
+    owner: string,
+    redeemedRefreshToken: string,
+    tokens: RefreshedTokenFields,
+    now: number,
+  ): Promise<boolean> {
+    const result = await this.db
+      .updateTable("accounts")
+      .set({
+        ...tokens,
+        last_refreshed_at: now,
+        refresh_failures: null,
+        refresh_retry_at: null,
+        refresh_lock_owner: null,
+        refresh_lock_until: null,
+        updated_at: now,
+      })
+      .where("id", "=", id)
+      .where("refresh_lock_owner", "=", owner)
+      .where("refresh_token", "=", redeemedRefreshToken)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /** Microsoft refused the grant: the mailbox must reconnect. Same compare-and-set as a store. */
+  async markNeedsReconnect(
+    id: string,
+    owner: string,
+    redeemedRefreshToken: string | null,
+    reason: string,
+    now: number,
+  ): Promise<boolean> {
+    let query = this.db
+      .updateTable("accounts")
+      .set({
+        status: "CREDENTIALS",
+        status_reason: reason,
+        refresh_failures: null,
+        refresh_retry_at: null,
+        refresh_lock_owner: null,
+        refresh_lock_until: null,
+        updated_at: now,
+      })
+      .where("id", "=", id)
+      .where("refresh_lock_owner", "=", owner);
+    query =
+      redeemedRefreshToken === null
+        ? query.where("refresh_token", "is", null)
+        : query.where("refresh_token", "=", redeemedRefreshToken);
+    const result = await query.executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /** A refresh failed for a passing reason: count it, set when to try next, release the lease. */
+  async recordRefreshFailure(id: string, owner: string, failures: number, retryAt: number): Promise<void> {
+    await this.db
+      .updateTable("accounts")
+      .set({
+        refresh_failures: failures,
+        refresh_retry_at: retryAt,
+        refresh_lock_owner: null,
+        refresh_lock_until: null,
+      })
+      .where("id", "=", id)
+      .where("refresh_lock_owner", "=", owner)
+      .execute();
+  }
+
+  async clearRefreshCooldown(id: string): Promise<void> {
+    await this.db
+      .updateTable("accounts")
+      .set({ refresh_failures: null, refresh_retry_at: null })
+      .where("id", "=", id)
+      .execute();
+  }
+
+  /**
+   * Connected accounts whose tokens were not refreshed since `staleBefore` (or never), or whose access
+   * token expires before `expiringBefore`. Keyset-paginated on id.
+   */
+  async findDueForRefresh(params: {
+    staleBefore: number;
+    expiringBefore: number;
+    limit: number;
+    afterId?: string | undefined;
+  }): Promise<string[]> {
+    let query = this.db
+      .selectFrom("accounts")
+      .select("id")
+      .where("status", "=", "OK")
+      .where("refresh_token", "is not", null)
+      .where((eb) =>
+        eb.or([
+          eb("last_refreshed_at", "is", null),
+          eb("last_refreshed_at", "<", params.staleBefore),
+          eb("access_token_expires_at", "is", null),
+          eb("access_token_expires_at", "<", params.expiringBefore),
+        ]),
+      );
+    if (params.afterId !== undefined) query = query.where("id", ">", params.afterId);
+    const rows = await query.orderBy("id").limit(params.limit).execute();
+    return rows.map((r) => r.id);
   }
 
   async delete(id: string): Promise<boolean> {

@@ -1,0 +1,130 @@
+// Proactive token refresh (field lessons FL-3): a sweep every 15 minutes finds connected accounts
+// whose tokens were not refreshed for a day, or whose access token is about to expire, and enqueues
+// one `accounts.refresh` job per account. Refresh tokens then never sit idle near Microsoft's 90-day
+// inactivity limit (MS reference §1.6), and access tokens are warm when a request needs them.
+import type { JobDefinition, JobQueue } from "../../jobs/queue.ts";
+import { defineJob, RetryLaterError } from "../../jobs/queue.ts";
+import type { Clock } from "../../lib/clock.ts";
+import { AppError } from "../../lib/errors.ts";
+import type { Logger } from "../../lib/logger.ts";
+import type { AccountRepository } from "../../storage/repositories/account.repository.ts";
+import type { TokenManager } from "./token-manager.ts";
+
+declare module "../../jobs/queue.ts" {
+  interface JobPayloads {
+    "token-refresh.sweep": Record<string, never>;
+    "accounts.refresh": { accountId: string };
+  }
+}
+
+export const SWEEP_INTERVAL_MS = 15 * 60_000;
+/** Refresh tokens not refreshed for this long (Nango: > 1 day; Microsoft's limit is 90 days idle). */
+export const STALE_AFTER_MS = 24 * 3600_000;
+/** Access tokens expiring within this are refreshed ahead of use. */
+export const EXPIRING_WITHIN_MS = 10 * 60_000;
+const REFRESH_KEY_SLOT_MS = 3600_000;
+const PAGE_SIZE = 500;
+
+export interface TokenRefreshJobsDeps {
+  tokens: TokenManager;
+  accounts: AccountRepository;
+  clock: Clock;
+  log: Logger;
+  /** The queue is built after the job definitions, so it is looked up when needed. */
+  queue: () => JobQueue;
+}
+
+export class TokenRefreshJobs {
+  constructor(private readonly d: TokenRefreshJobsDeps) {}
+
+  /**
+   * Enqueues the sweep of the current 15-minute slot. Exactly once per slot across processes (the
+   * idempotency key), so every process may call it at start-up; each sweep schedules the next slot.
+   */
+  async scheduleSweep(): Promise<void> {
+    const slot = Math.floor(this.d.clock.now() / SWEEP_INTERVAL_MS);
+    await this.d.queue().enqueue("token-refresh.sweep", {}, { idempotencyKey: `sweep:${slot}` });
+  }
+
+  /** Enqueues one refresh per due account; returns the ids found due. */
+  async sweep(): Promise<string[]> {
+    const now = this.d.clock.now();
+    const hour = Math.floor(now / REFRESH_KEY_SLOT_MS);
+    const due: string[] = [];
+    let afterId: string | undefined;
+    for (;;) {
+      const ids = await this.d.accounts.findDueForRefresh({
+        staleBefore: now - STALE_AFTER_MS,
+        expiringBefore: now + EXPIRING_WITHIN_MS,
+        limit: PAGE_SIZE,
+        afterId,
+      });
+      for (const accountId of ids) {
+        // One refresh per account per hour, whichever sweep or process finds it first.
+        await this.d
+          .queue()
+          .enqueue(
+            "accounts.refresh",
+            { accountId },
+            { idempotencyKey: `token-refresh:${accountId}:${hour}` },
+          );
+      }
+      due.push(...ids);
+      if (ids.length < PAGE_SIZE) break;
+      afterId = ids[ids.length - 1];
+    }
+    return due;
+  }
+
+  definitions(): JobDefinition<"token-refresh.sweep" | "accounts.refresh">[] {
+    return [this.sweepJob(), this.refreshJob()] as JobDefinition<
+      "token-refresh.sweep" | "accounts.refresh"
+    >[];
+  }
+
+  private sweepJob(): JobDefinition<"token-refresh.sweep"> {
+    return defineJob({
+      kind: "token-refresh.sweep",
+      maxAttempts: 3,
+      handler: async (_payload, ctx) => {
+        // Schedule the next slot first, so a failing sweep does not break the chain.
+        const nextSlot = Math.floor(this.d.clock.now() / SWEEP_INTERVAL_MS) + 1;
+        await this.d
+          .queue()
+          .enqueue(
+            "token-refresh.sweep",
+            {},
+            { idempotencyKey: `sweep:${nextSlot}`, runAt: nextSlot * SWEEP_INTERVAL_MS },
+          );
+        const due = await this.sweep();
+        ctx.log.info({ accounts: due.length }, "Token refresh sweep enqueued refreshes");
+      },
+    });
+  }
+
+  private refreshJob(): JobDefinition<"accounts.refresh"> {
+    return defineJob({
+      kind: "accounts.refresh",
+      concurrency: 4,
+      maxAttempts: 6,
+      backoff: { baseMs: 5_000, maxMs: 10 * 60_000 },
+      handler: async ({ accountId }, ctx) => {
+        try {
+          const result = await this.d.tokens.refreshIfDue(accountId, {
+            maxAgeMs: STALE_AFTER_MS,
+            minValidMs: EXPIRING_WITHIN_MS,
+          });
+          ctx.log.debug({ accountId, result }, "Proactive token refresh");
+        } catch (error) {
+          // Microsoft unreachable, or the app's credentials rejected: try again after the cooldown.
+          if (error instanceof AppError && error.code === "service_unavailable") {
+            throw new RetryLaterError((error.retryAfterSeconds ?? 60) * 1000, error.message, {
+              cause: error,
+            });
+          }
+          throw error;
+        }
+      },
+    });
+  }
+}
