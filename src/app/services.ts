@@ -6,6 +6,7 @@ import { AccountEventHub } from "../domain/accounts/account-events.ts";
 import { TokenManager } from "../domain/accounts/token-manager.ts";
 import { TokenRefreshJobs } from "../domain/accounts/token-refresh.job.ts";
 import { ApiKeyService } from "../domain/api-keys/api-key.service.ts";
+import type { EmailService } from "../domain/email/email.service.ts";
 import { HostedAuthService } from "../domain/hosted-auth/hosted-auth.service.ts";
 import { CallbackSigningSecret, notifyJob, notifyListener } from "../domain/hosted-auth/notify.ts";
 import { MicrosoftSettingsService } from "../domain/settings/microsoft-settings.service.ts";
@@ -21,6 +22,7 @@ import { HostedAuthRepository } from "../storage/repositories/hosted-auth.reposi
 import { JobRepository } from "../storage/repositories/job.repository.ts";
 import { SecretRepository } from "../storage/repositories/secret.repository.ts";
 import { SettingsRepository } from "../storage/repositories/settings.repository.ts";
+import { createEmailService } from "./email.ts";
 import { type KeyringProvider, setUpKeyring } from "./keyring.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 
@@ -49,6 +51,8 @@ export interface Services {
   /** Access tokens for accounts (refresh, single flight, cooldown); the Graph client's only source. */
   tokens: TokenManager;
   tokenRefresh: TokenRefreshJobs;
+  /** Unipile's email API (read side) over Graph, with the process-wide per-mailbox limiter. */
+  email: EmailService;
   jobs: JobQueue & { stop(options?: { drainTimeoutMs?: number }): Promise<void> };
   close(): Promise<void>;
 }
@@ -169,6 +173,14 @@ export async function buildServices(
       graphUrl: config.microsoft.graphUrl,
       fetch: fetchImpl,
     });
+    const { email } = createEmailService({
+      config,
+      accounts: repos.accounts,
+      tokens,
+      clock,
+      log,
+      fetch: fetchImpl,
+    });
     return {
       config,
       clock,
@@ -186,6 +198,7 @@ export async function buildServices(
       tokenClient,
       tokens,
       tokenRefresh,
+      email,
       jobs,
       close: async () => {
         await jobs.stop();

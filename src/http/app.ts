@@ -9,6 +9,10 @@ import { installErrorHandling, JSON_CONTENT_TYPE } from "./error-handler.ts";
 import { apiKeyAuth } from "./plugins/api-key-auth.ts";
 import { listAccountsRoute } from "./routes/accounts/list.ts";
 import { accountRoutes } from "./routes/accounts/one.ts";
+import { attachmentRoute } from "./routes/emails/attachment.ts";
+import { listEmailsRoute } from "./routes/emails/list.ts";
+import { emailRoutes } from "./routes/emails/one.ts";
+import { folderRoutes } from "./routes/folders/folders.ts";
 import { createLinkRoute } from "./routes/hosted/create-link.ts";
 import { publisherFileRoute } from "./routes/hosted/publisher-file.ts";
 import { wizardRoutes } from "./routes/hosted/wizard.ts";
@@ -37,7 +41,8 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     return503OnClosing: true,
     ajv: { customOptions: { coerceTypes: "array", removeAdditional: false, allErrors: false } },
     // Unipile's SDK may send `//api/v1/...` when its base URL ends with a slash.
-    routerOptions: { ignoreDuplicateSlashes: true, ignoreTrailingSlash: true },
+    // Graph ids are ~150 characters and Mailroom's email ids embed them (docs/adr/0003-email-ids.md).
+    routerOptions: { ignoreDuplicateSlashes: true, ignoreTrailingSlash: true, maxParamLength: 2048 },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installErrorHandling(app, services.log);
@@ -97,6 +102,10 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(systemRoutes(services));
   await app.register(listAccountsRoute(services));
   await app.register(accountRoutes(services));
+  await app.register(listEmailsRoute(services.email));
+  await app.register(emailRoutes(services.email));
+  await app.register(attachmentRoute(services.email));
+  await app.register(folderRoutes(services.email));
   await app.register(createLinkRoute(services.hostedAuth));
   await app.register(
     wizardRoutes({

@@ -31,10 +31,22 @@ export interface ConnectHarness {
   dispose(): Promise<void>;
 }
 
+export interface ConnectHarnessOptions {
+  /** Seed mailboxes from the sandbox corpus (default: empty mailboxes). */
+  seedCorpus?: boolean;
+  /** Corpus messages for the first work user (others get a sixth). */
+  corpusSize?: number;
+}
+
 export async function startConnectHarness(
   dialect: "sqlite" | "postgres" = "sqlite",
+  options: ConnectHarnessOptions = {},
 ): Promise<ConnectHarness> {
-  const sandbox = await startSandbox({ port: 0, seedCorpus: false });
+  const sandbox = await startSandbox({
+    port: 0,
+    seedCorpus: options.seedCorpus ?? false,
+    ...(options.corpusSize !== undefined ? { corpusSize: options.corpusSize } : {}),
+  });
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   const t = await createTestApp(

@@ -1,0 +1,36 @@
+// Wires the email read side: one Graph client and one per-mailbox limiter for the whole process.
+import type { Config } from "../config/config.ts";
+import { EmailService } from "../domain/email/email.service.ts";
+import { FolderDirectory } from "../domain/email/folder-directory.ts";
+import type { Clock } from "../lib/clock.ts";
+import type { Logger } from "../lib/logger.ts";
+import { type AccessTokens, GraphClient } from "../providers/microsoft/graph-client.ts";
+import { KeyedLimiter } from "../providers/microsoft/limiter.ts";
+import type { AccountRepository } from "../storage/repositories/account.repository.ts";
+
+export function createEmailService(deps: {
+  config: Config;
+  accounts: AccountRepository;
+  tokens: AccessTokens;
+  clock: Clock;
+  log: Logger;
+  fetch: typeof fetch;
+}): { email: EmailService; graph: GraphClient } {
+  const graph = new GraphClient({
+    baseUrl: deps.config.microsoft.graphUrl,
+    fetch: deps.fetch,
+    tokens: deps.tokens,
+    limiter: new KeyedLimiter(4),
+    log: deps.log.child({ component: "graph" }),
+    now: () => deps.clock.now(),
+  });
+  const folders = new FolderDirectory(graph, deps.clock);
+  const email = new EmailService({
+    accounts: deps.accounts,
+    graph,
+    folders,
+    clock: deps.clock,
+    log: deps.log,
+  });
+  return { email, graph };
+}

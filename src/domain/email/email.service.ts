@@ -1,0 +1,467 @@
+// The read side of Unipile's email API for Microsoft accounts, over Graph (reference unipile §2.1,
+// microsoft §3). Lists page with a keyset on receivedDateTime (never `$skip`), so a walk to the end
+// visits every message once even while mail arrives.
+
+import type { Clock } from "../../lib/clock.ts";
+import { AppError } from "../../lib/errors.ts";
+import type { Logger } from "../../lib/logger.ts";
+import { type BatchStep, type GraphClient, stepError } from "../../providers/microsoft/graph-client.ts";
+import {
+  type GraphAttachment,
+  type GraphMessage,
+  MESSAGE_META_FIELDS,
+  toEmail,
+  toFolder,
+} from "../../providers/microsoft/mappers.ts";
+import type { AccountRow } from "../../storage/repositories/account.repository.ts";
+import { decodeCursor, encodeCursor } from "../pagination.ts";
+import type { EmailObject, FolderObject, FolderRole } from "./email.types.ts";
+import { WELL_KNOWN_BY_ROLE } from "./email.types.ts";
+import { decodeProviderId, type IdRef, idFingerprint, parseIdRef } from "./email-ids.ts";
+import type { FolderDirectory, FolderEntry, FolderTree } from "./folder-directory.ts";
+
+export interface AccountLookup {
+  findById(id: string): Promise<AccountRow | undefined>;
+}
+
+export interface ListFilters {
+  role?: FolderRole | undefined;
+  folder?: string | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+  any_email?: string | undefined;
+  before?: string | undefined;
+  after?: string | undefined;
+  thread_id?: string | undefined;
+  message_id?: string | undefined;
+  meta_only?: boolean | undefined;
+  include_headers?: boolean | undefined;
+}
+
+export interface ListQuery extends ListFilters {
+  account_id: string;
+  limit?: number | undefined;
+  cursor?: string | undefined;
+}
+
+interface CursorState extends ListFilters {
+  account_id: string;
+  limit: number;
+  /** Mirrors the SDK's MailListDecodedCursorSchema; `seen` = fingerprints of ids already returned at `last_date`'s second. */
+  cursor: { last_id: string; last_date: string; seen: string[] };
+}
+
+interface Page<T> {
+  value?: T[];
+  "@odata.nextLink"?: string;
+}
+
+const ATTACHMENT_FIELDS = "id,name,contentType,size,isInline,contentId";
+/** Graph's `$top` ceiling for messages (reference §3.3). */
+const GRAPH_MAX_TOP = 1000;
+const EPOCH_FILTER = "1970-01-01T00:00:00Z";
+
+export class EmailService {
+  constructor(
+    private readonly deps: {
+      accounts: AccountLookup;
+      graph: GraphClient;
+      folders: FolderDirectory;
+      clock: Clock;
+      log: Logger;
+    },
+  ) {}
+
+  // ---------- list ----------
+
+  async list(
+    query: ListQuery,
+  ): Promise<{ object: "EmailList"; items: EmailObject[]; cursor: string | null }> {
+    let state: CursorState;
+    if (query.cursor !== undefined) {
+      const decoded = decodeCursor(query.cursor) as unknown as CursorState;
+      if (
+        typeof decoded.account_id !== "string" ||
+        typeof decoded.cursor?.last_date !== "string" ||
+        !Array.isArray(decoded.cursor.seen)
+      )
+        throw new AppError("invalid_parameters", {
+          detail: "cursor: not a cursor returned by this endpoint",
+        });
+      if (decoded.account_id !== query.account_id)
+        throw new AppError("invalid_parameters", { detail: "cursor: belongs to another account_id" });
+      state = { ...decoded, limit: query.limit ?? decoded.limit };
+    } else {
+      const { cursor: _c, limit, ...filters } = query;
+      state = {
+        ...filters,
+        limit: limit ?? 100,
+        cursor: { last_id: "", last_date: "", seen: [] },
+      };
+    }
+    const account = await this.account(state.account_id);
+    const tree = await this.deps.folders.tree(account.id);
+
+    let path = "/me/messages";
+    const clauses: string[] = [];
+    // Exchange: the $orderby property must lead the $filter (InefficientFilter, reference §3.3).
+    const upper = this.upperBound(state);
+    clauses.push(upper ? `receivedDateTime lt ${upper}` : `receivedDateTime ge ${EPOCH_FILTER}`);
+    if (state.after) clauses.push(`receivedDateTime gt ${graphDate(state.after)}`);
+    let postRole: FolderRole | undefined;
+    if (state.folder !== undefined) {
+      const entry = await this.folderFor(account.id, state.folder);
+      path = `/me/mailFolders/${entry.folder.id}/messages`;
+    } else if (state.role !== undefined) {
+      const wellKnown = WELL_KNOWN_BY_ROLE[state.role];
+      if (wellKnown) {
+        const folderId = tree.byRole.get(state.role);
+        if (!folderId) return { object: "EmailList", items: [], cursor: null };
+        path = `/me/mailFolders/${folderId}/messages`;
+      } else if (state.role === "starred") clauses.push("flag/flagStatus eq 'flagged'");
+      else if (state.role === "important") clauses.push("importance eq 'high'");
+      else if (state.role === "unknown") postRole = "unknown";
+    }
+    if (state.from) clauses.push(`from/emailAddress/address eq ${odataString(state.from)}`);
+    if (state.to) clauses.push(`(${recipientClause(state.to)})`);
+    if (state.any_email) {
+      const addresses = state.any_email
+        .split(",")
+        .map((a) => a.trim())
+        .filter(Boolean);
+      if (addresses.length > 0)
+        clauses.push(
+          `(${addresses
+            .map((a) => `from/emailAddress/address eq ${odataString(a)} or ${recipientClause(a)}`)
+            .join(" or ")})`,
+        );
+    }
+    if (state.thread_id) clauses.push(`conversationId eq ${odataString(state.thread_id)}`);
+    if (state.message_id) clauses.push(`internetMessageId eq ${odataString(state.message_id)}`);
+
+    const full = !state.meta_only;
+    const select = [...MESSAGE_META_FIELDS];
+    if (full) select.push("body");
+    if (full && state.include_headers) select.push("internetMessageHeaders");
+    const seen = new Set(state.cursor.seen);
+    const top = Math.min(GRAPH_MAX_TOP, state.limit + seen.size);
+    const graphQuery = {
+      $filter: clauses.join(" and "),
+      $orderby: "receivedDateTime desc",
+      $top: top,
+      $select: select.join(","),
+    };
+    const [html, text] = await Promise.all([
+      this.deps.graph.json<Page<GraphMessage>>(account.id, { path, query: graphQuery, bodyType: "html" }),
+      full
+        ? this.deps.graph.json<Page<GraphMessage>>(account.id, {
+            path,
+            query: { ...graphQuery, $select: "id,body" },
+            bodyType: "text",
+          })
+        : Promise.resolve(undefined),
+    ]);
+    const fetched = html.value ?? [];
+    const fresh = fetched.filter((m) => !seen.has(idFingerprint(m.id)));
+    const page = fresh.slice(0, state.limit);
+    const hasMore = fresh.length > state.limit || html["@odata.nextLink"] !== undefined;
+
+    const plain = new Map((text?.value ?? []).map((m) => [m.id, m.body?.content ?? ""]));
+    if (full) await this.fillMissingText(account.id, page, plain);
+    const emitted = postRole ? page.filter((m) => roleOf(tree, m) === postRole) : page;
+    const attachments = full ? await this.attachmentsFor(account.id, emitted) : new Map();
+    const items = emitted.map((message) =>
+      toEmail(message, {
+        accountId: account.id,
+        mailbox: account.email,
+        kind: full ? "2_full" : "1_meta",
+        folder: folderInfo(tree, message),
+        bodyHtml: message.body?.content ?? "",
+        bodyPlain: plain.get(message.id) ?? "",
+        attachments: attachments.get(message.id) ?? [],
+        includeHeaders: state.include_headers === true,
+      }),
+    );
+
+    let cursor: string | null = null;
+    const last = page.at(-1);
+    if (hasMore && last) {
+      const lastSecond = secondOf(last.receivedDateTime);
+      const carried = lastSecond === state.cursor.last_date ? [...seen] : [];
+      const atBoundary = page.filter((m) => secondOf(m.receivedDateTime) === lastSecond);
+      const next: CursorState = {
+        ...state,
+        cursor: {
+          last_id: last.id.length > 0 ? idFingerprint(last.id) : "",
+          last_date: lastSecond,
+          seen: [...carried, ...atBoundary.map((m) => idFingerprint(m.id))],
+        },
+      };
+      cursor = encodeCursor(next as unknown as Record<string, unknown>);
+    }
+    return { object: "EmailList", items, cursor };
+  }
+
+  /** Exclusive upper bound for the next page: the second after the cursor's last date, or `before`. */
+  private upperBound(state: CursorState): string | undefined {
+    const bounds: number[] = [];
+    if (state.before) bounds.push(Date.parse(state.before));
+    // Graph dates have whole seconds; messages sharing the boundary second are told apart by `seen`.
+    if (state.cursor.last_date) bounds.push(Date.parse(state.cursor.last_date) + 1000);
+    if (bounds.length === 0) return undefined;
+    return graphDate(new Date(Math.min(...bounds)).toISOString());
+  }
+
+  // ---------- one email ----------
+
+  async get(
+    idParam: string,
+    accountIdQuery: string | undefined,
+    options: { includeHeaders?: boolean } = {},
+  ): Promise<EmailObject> {
+    const { account, graphId } = await this.resolveEmail(idParam, accountIdQuery);
+    const select = [...MESSAGE_META_FIELDS, "body"];
+    if (options.includeHeaders) select.push("internetMessageHeaders");
+    const path = `/me/messages/${graphId}`;
+    // One round trip: the HTML body, the text body and the attachment list.
+    const results = await this.deps.graph.batch(account.id, [
+      { id: "html", path, query: { $select: select.join(",") }, bodyType: "html" },
+      { id: "text", path, query: { $select: "id,body" }, bodyType: "text" },
+      { id: "attachments", path: `${path}/attachments`, query: { $select: ATTACHMENT_FIELDS } },
+    ]);
+    const html = results.get("html");
+    if (!html || html.status >= 400) throw html ? stepError(html) : new AppError("provider_error");
+    const message = html.body as GraphMessage;
+    const text = results.get("text");
+    const attachments = results.get("attachments");
+    const tree = await this.deps.folders.tree(account.id);
+    return toEmail(message, {
+      accountId: account.id,
+      mailbox: account.email,
+      kind: "2_full",
+      folder: folderInfo(tree, message),
+      bodyHtml: message.body?.content ?? "",
+      bodyPlain: text && text.status < 400 ? ((text.body as GraphMessage).body?.content ?? "") : "",
+      attachments:
+        attachments && attachments.status < 400
+          ? ((attachments.body as Page<GraphAttachment>).value ?? [])
+          : [],
+      includeHeaders: options.includeHeaders === true,
+    });
+  }
+
+  // ---------- update / delete ----------
+
+  async update(
+    idParam: string,
+    accountIdQuery: string | undefined,
+    change: { unread?: boolean | undefined; folders?: string[] | undefined },
+  ): Promise<void> {
+    const { account, graphId } = await this.resolveEmail(idParam, accountIdQuery);
+    let destination: FolderEntry | undefined;
+    if (change.folders !== undefined) {
+      if (change.folders.length !== 1)
+        throw new AppError("invalid_parameters", {
+          detail: "folders: Outlook accounts accept exactly one folder",
+        });
+      destination = await this.folderFor(account.id, change.folders[0]!);
+    }
+    if (change.unread !== undefined)
+      await this.deps.graph.json(account.id, {
+        method: "PATCH",
+        path: `/me/messages/${graphId}`,
+        body: { isRead: !change.unread },
+      });
+    if (destination)
+      await this.deps.graph.json(account.id, {
+        method: "POST",
+        path: `/me/messages/${graphId}/move`,
+        body: { destinationId: destination.folder.id },
+      });
+    if (change.unread === undefined && destination === undefined) {
+      // An empty update (e.g. the SDK's `[object Object]` body) still names a real email.
+      await this.deps.graph.json(account.id, { path: `/me/messages/${graphId}`, query: { $select: "id" } });
+    }
+  }
+
+  /** Unipile's delete moves the email to Trash (reference §2.1.4), not Graph's DELETE (Recoverable Items). */
+  async trash(idParam: string, accountIdQuery: string | undefined): Promise<void> {
+    const { account, graphId } = await this.resolveEmail(idParam, accountIdQuery);
+    await this.deps.graph.json(account.id, {
+      method: "POST",
+      path: `/me/messages/${graphId}/move`,
+      body: { destinationId: "deleteditems" },
+    });
+  }
+
+  // ---------- attachments ----------
+
+  async attachment(
+    idParam: string,
+    attachmentIdParam: string,
+    accountIdQuery: string | undefined,
+  ): Promise<{ bytes: Buffer; contentType: string; name: string }> {
+    const { account, graphId } = await this.resolveEmail(idParam, accountIdQuery);
+    const attachmentId = decodeProviderId(attachmentIdParam);
+    if (attachmentId === undefined)
+      throw new AppError("resource_not_found", { detail: `Attachment ${attachmentIdParam} not found` });
+    const path = `/me/messages/${graphId}/attachments/${attachmentId}`;
+    const [meta, content] = await Promise.all([
+      this.deps.graph.json<GraphAttachment>(account.id, {
+        path,
+        query: { $select: "id,name,contentType,size" },
+      }),
+      this.deps.graph.raw(account.id, { path: `${path}/$value` }),
+    ]);
+    return {
+      bytes: content.bytes,
+      contentType: meta.contentType || content.contentType || "application/octet-stream",
+      name: meta.name ?? "attachment",
+    };
+  }
+
+  // ---------- folders ----------
+
+  async listFolders(accountId: string): Promise<{ object: "FolderList"; items: FolderObject[] }> {
+    const account = await this.account(accountId);
+    const tree = await this.deps.folders.tree(account.id, { fresh: true });
+    return {
+      object: "FolderList",
+      items: [...tree.byId.values()].map((e) => toFolder(account.id, e.folder, e.role)),
+    };
+  }
+
+  async getFolder(idParam: string, accountIdQuery: string | undefined): Promise<FolderObject> {
+    const ref = parseIdRef(idParam);
+    const accountId = ref?.accountId ?? accountIdQuery;
+    if (!ref || accountId === undefined || (accountIdQuery !== undefined && accountIdQuery !== accountId))
+      throw notFound("Folder", idParam);
+    const account = await this.account(accountId);
+    const tree = await this.deps.folders.tree(account.id, { fresh: true });
+    const entry = tree.byId.get(ref.graphId);
+    if (!entry) throw notFound("Folder", idParam);
+    return toFolder(account.id, entry.folder, entry.role);
+  }
+
+  // ---------- helpers ----------
+
+  private async account(accountId: string): Promise<AccountRow> {
+    const row = await this.deps.accounts.findById(accountId);
+    if (!row) throw new AppError("resource_not_found", { detail: `Account ${accountId} not found` });
+    return row;
+  }
+
+  private async resolveEmail(
+    idParam: string,
+    accountIdQuery: string | undefined,
+  ): Promise<{ account: AccountRow; graphId: string }> {
+    const ref: IdRef | undefined = parseIdRef(idParam);
+    if (!ref) throw notFound("Email", idParam);
+    const accountId = ref.accountId ?? accountIdQuery;
+    if (accountId === undefined)
+      throw new AppError("resource_not_found", {
+        detail: `Email ${idParam} not found; a provider id needs ?account_id=`,
+      });
+    if (accountIdQuery !== undefined && accountIdQuery !== accountId) throw notFound("Email", idParam);
+    const account = await this.account(accountId);
+    return { account, graphId: ref.graphId };
+  }
+
+  /** A folder named by Mailroom id, provider id, display name or Graph well-known name; else 422. */
+  private async folderFor(accountId: string, value: string): Promise<FolderEntry> {
+    const ref = parseIdRef(value);
+    if (ref?.accountId !== undefined && ref.accountId !== accountId)
+      throw new AppError("invalid_folder", { detail: `Folder ${value} is not a folder of this account` });
+    const entry = await this.deps.folders.find(accountId, {
+      ...(ref ? { graphId: ref.graphId } : {}),
+      name: value,
+    });
+    if (!entry)
+      throw new AppError("invalid_folder", { detail: `Folder ${value} does not exist in this account` });
+    return entry;
+  }
+
+  /** Mail that arrived between the HTML and the text listing shifts the text page: fetch what it lacks. */
+  private async fillMissingText(
+    accountId: string,
+    page: GraphMessage[],
+    plain: Map<string, string>,
+  ): Promise<void> {
+    const missing = page.filter((m) => !plain.has(m.id));
+    if (missing.length === 0) return;
+    const results = await this.deps.graph.batch(
+      accountId,
+      missing.map((m, index) => ({
+        id: String(index),
+        path: `/me/messages/${m.id}`,
+        query: { $select: "id,body" },
+        bodyType: "text" as const,
+      })),
+    );
+    for (const [id, result] of results) {
+      const message = missing[Number(id)];
+      if (message && result.status < 400)
+        plain.set(message.id, (result.body as GraphMessage).body?.content ?? "");
+    }
+  }
+
+  private async attachmentsFor(
+    accountId: string,
+    messages: GraphMessage[],
+  ): Promise<Map<string, GraphAttachment[]>> {
+    const out = new Map<string, GraphAttachment[]>();
+    const steps: BatchStep[] = messages
+      .filter((m) => m.hasAttachments)
+      .map((m, index) => ({
+        id: String(index),
+        path: `/me/messages/${m.id}/attachments`,
+        query: { $select: ATTACHMENT_FIELDS },
+      }));
+    if (steps.length === 0) return out;
+    const withAttachments = messages.filter((m) => m.hasAttachments);
+    const results = await this.deps.graph.batch(accountId, steps);
+    for (const [id, result] of results) {
+      const message = withAttachments[Number(id)];
+      if (!message) continue;
+      if (result.status >= 400) throw stepError(result);
+      out.set(message.id, (result.body as Page<GraphAttachment>).value ?? []);
+    }
+    return out;
+  }
+}
+
+function notFound(what: string, id: string): AppError {
+  return new AppError("resource_not_found", { detail: `${what} ${id} not found` });
+}
+
+function folderInfo(tree: FolderTree, message: GraphMessage): { name: string; role: FolderRole } | undefined {
+  const entry = message.parentFolderId ? tree.byId.get(message.parentFolderId) : undefined;
+  return entry ? { name: entry.folder.displayName ?? "", role: entry.role } : undefined;
+}
+
+function roleOf(tree: FolderTree, message: GraphMessage): FolderRole {
+  return folderInfo(tree, message)?.role ?? "unknown";
+}
+
+/** OData string literal: single quotes doubled. */
+function odataString(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+function recipientClause(address: string): string {
+  const literal = odataString(address);
+  return ["toRecipients", "ccRecipients", "bccRecipients"]
+    .map((field) => `${field}/any(r:r/emailAddress/address eq ${literal})`)
+    .join(" or ");
+}
+
+/** Graph filter literals: ISO without milliseconds (Graph dates have whole seconds). */
+function graphDate(iso: string): string {
+  return `${new Date(Date.parse(iso)).toISOString().slice(0, 19)}Z`;
+}
+
+/** The whole second a Graph date falls in, as Unipile's date format (for the cursor). */
+function secondOf(value: string | null | undefined): string {
+  const ms = value ? Date.parse(value) : 0;
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString();
+}

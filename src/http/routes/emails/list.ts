@@ -1,0 +1,33 @@
+// GET /api/v1/emails (reference unipile §2.1.1): newest first, keyset-paged with an opaque standard-base64 cursor.
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { EmailService } from "../../../domain/email/email.service.ts";
+import { EmailListSchema, ListEmailsQuery } from "../../schemas/email.schema.ts";
+import { ErrorSchema } from "../../schemas/error.schema.ts";
+
+export function listEmailsRoute(email: EmailService): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get(
+      "/api/v1/emails",
+      {
+        schema: {
+          summary: "List emails",
+          description:
+            "Newest first. With `cursor`, the filters of the first request apply (they travel in the cursor). `meta_only` returns `1_meta` emails (empty bodies, no attachments); otherwise `2_full`.",
+          tags: ["Emails"],
+          querystring: ListEmailsQuery,
+          response: {
+            200: EmailListSchema,
+            400: ErrorSchema,
+            401: ErrorSchema,
+            404: ErrorSchema,
+            422: ErrorSchema,
+            429: ErrorSchema,
+            500: ErrorSchema,
+            503: ErrorSchema,
+          },
+        },
+      },
+      async (request) => email.list(request.query),
+    );
+  };
+}

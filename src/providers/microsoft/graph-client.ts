@@ -1,0 +1,308 @@
+// Microsoft Graph client for mail (reference §3, §5). Every call: the account's access token, `Prefer:
+// IdType="ImmutableId"` (ids survive moves, §3.7), a per-call timeout, the process-wide per-mailbox
+// limiter (4 concurrent, §5), Retry-After/backoff on 429/503/504 within a bounded budget, and one
+// forced token refresh on 401 InvalidAuthenticationToken. Failures leave as AppError (graph-errors.ts).
+import { randomUUID } from "node:crypto";
+import { AppError } from "../../lib/errors.ts";
+import type { Logger } from "../../lib/logger.ts";
+import { GraphCallError, graphErrorCode, parseRetryAfter, translateGraphError } from "./graph-errors.ts";
+import type { KeyedLimiter } from "./limiter.ts";
+
+/** The token side the Graph client needs (implemented by the token manager). */
+export interface AccessTokens {
+  getAccessToken(accountId: string, options?: { forceRefresh?: boolean }): Promise<string>;
+}
+
+export type GraphMethod = "GET" | "POST" | "PATCH" | "DELETE";
+
+export interface GraphRequest {
+  method?: GraphMethod;
+  /** Path under /v1.0, e.g. `/me/messages`. */
+  path: string;
+  query?: Record<string, string | number | undefined>;
+  body?: unknown;
+  /** `Prefer: outlook.body-content-type` (Graph's default is html). */
+  bodyType?: "html" | "text";
+}
+
+export interface BatchStep extends GraphRequest {
+  id: string;
+}
+
+export interface BatchResult {
+  id: string;
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+export interface GraphClientOptions {
+  /** e.g. https://graph.microsoft.com (no /v1.0). */
+  baseUrl: string;
+  fetch: typeof fetch;
+  tokens: AccessTokens;
+  limiter: KeyedLimiter;
+  log?: Logger;
+  timeoutMs?: number;
+  /** Retries after a 429/503/504 or a network failure (not counting the first attempt). */
+  maxRetries?: number;
+  /** Total time a call may spend waiting between attempts. */
+  retryBudgetMs?: number;
+  /** First backoff step when Microsoft sends no Retry-After; doubled per attempt, jittered. */
+  baseBackoffMs?: number;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  bytes: Buffer;
+}
+
+const RETRYABLE = new Set([429, 503, 504]);
+const MAX_BATCH = 20;
+
+export class GraphClient {
+  private readonly timeoutMs: number;
+  private readonly maxRetries: number;
+  private readonly retryBudgetMs: number;
+  private readonly baseBackoffMs: number;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
+
+  constructor(private readonly options: GraphClientOptions) {
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.maxRetries = options.maxRetries ?? 3;
+    this.retryBudgetMs = options.retryBudgetMs ?? 30_000;
+    this.baseBackoffMs = options.baseBackoffMs ?? 500;
+    this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.random = options.random ?? Math.random;
+  }
+
+  /** A JSON call; resolves to the parsed body (undefined for 202/204). */
+  async json<T>(accountId: string, request: GraphRequest): Promise<T> {
+    const answer = await this.call(accountId, request);
+    if (answer.bytes.length === 0) return undefined as T;
+    return JSON.parse(answer.bytes.toString("utf8")) as T;
+  }
+
+  /** A call whose answer is bytes (attachment `$value`). */
+  async raw(
+    accountId: string,
+    request: GraphRequest,
+  ): Promise<{ bytes: Buffer; contentType: string | null }> {
+    const answer = await this.call(accountId, request);
+    return { bytes: answer.bytes, contentType: answer.headers.get("content-type") };
+  }
+
+  /**
+   * JSON batching (reference §3.9): up to 20 steps per `$batch`, split as needed. Throttled steps
+   * (429/503/504 inside the batch) are retried like single calls; other failures are returned as
+   * they are, for the caller to translate with `stepError`.
+   */
+  async batch(accountId: string, steps: BatchStep[]): Promise<Map<string, BatchResult>> {
+    const results = new Map<string, BatchResult>();
+    const chunks: BatchStep[][] = [];
+    for (let i = 0; i < steps.length; i += MAX_BATCH) chunks.push(steps.slice(i, i + MAX_BATCH));
+    await Promise.all(
+      chunks.map(async (chunk) => {
+        let pending = chunk;
+        const started = this.now();
+        for (let attempt = 0; pending.length > 0; attempt++) {
+          const body = {
+            requests: pending.map((step) => {
+              const headers: Record<string, string> = { prefer: preferHeader(step.bodyType) };
+              if (step.body !== undefined) headers["content-type"] = "application/json";
+              return {
+                id: step.id,
+                method: step.method ?? "GET",
+                url: relativeUrl(step),
+                headers,
+                ...(step.body !== undefined ? { body: step.body } : {}),
+              };
+            }),
+          };
+          // Outlook runs at most 4 steps of a batch at once: the batch weighs that many slots.
+          const answer = await this.call(
+            accountId,
+            { method: "POST", path: "/$batch", body },
+            Math.min(pending.length, 4),
+          );
+          const parsed = JSON.parse(answer.bytes.toString("utf8")) as { responses?: BatchResult[] };
+          const retry: BatchStep[] = [];
+          let waitMs = 0;
+          for (const response of parsed.responses ?? []) {
+            const step = pending.find((candidate) => candidate.id === response.id);
+            if (!step) continue;
+            const headers = lowerKeys(response.headers ?? {});
+            if (RETRYABLE.has(response.status) && attempt < this.maxRetries) {
+              retry.push(step);
+              const after = parseRetryAfter(headers["retry-after"] ?? null, this.now());
+              waitMs = Math.max(waitMs, after !== undefined ? after * 1000 : this.backoffMs(attempt));
+              continue;
+            }
+            results.set(step.id, { id: step.id, status: response.status, headers, body: response.body });
+          }
+          if (retry.length === 0 || this.now() - started + waitMs > this.retryBudgetMs) {
+            for (const step of retry)
+              results.set(step.id, { id: step.id, status: 429, headers: {}, body: undefined });
+            break;
+          }
+          await this.sleep(waitMs);
+          pending = retry;
+        }
+      }),
+    );
+    return results;
+  }
+
+  private backoffMs(attempt: number): number {
+    const ceiling = this.baseBackoffMs * 2 ** attempt;
+    return Math.round(ceiling / 2 + (this.random() * ceiling) / 2);
+  }
+
+  private async call(accountId: string, request: GraphRequest, weight = 1): Promise<Answer> {
+    const base = `${this.options.baseUrl.replace(/\/+$/, "")}/v1.0`;
+    // `@odata.nextLink`s are absolute; only ones on the configured Graph origin are followed (the
+    // access token must not go anywhere else).
+    const url = /^https?:\/\//.test(request.path) ? request.path : `${base}${relativeUrl(request)}`;
+    if (!url.startsWith(`${base}/`))
+      throw new AppError("provider_error", { detail: "Microsoft Graph returned a link to another host." });
+    const method = request.method ?? "GET";
+    const started = this.now();
+    let token = await this.options.tokens.getAccessToken(accountId);
+    let refreshed = false;
+    for (let attempt = 0; ; attempt++) {
+      let answer: Answer | undefined;
+      let failure: unknown;
+      try {
+        answer = await this.options.limiter.run(
+          accountId,
+          () => this.send(url, method, token, request),
+          weight,
+        );
+      } catch (error) {
+        if ((error as Error)?.name === "TimeoutError") {
+          throw new AppError("request_timeout", {
+            detail: `Microsoft Graph did not answer within ${Math.round(this.timeoutMs / 1000)} s.`,
+            cause: error,
+          });
+        }
+        failure = error;
+      }
+
+      if (answer && answer.status < 400) return answer;
+      const status = answer?.status ?? 503;
+      const body = answer ? parseBody(answer) : undefined;
+      const code = graphErrorCode(body);
+      const requestId = answer?.headers.get("request-id") ?? undefined;
+
+      if (status === 401 && code === "InvalidAuthenticationToken" && !refreshed) {
+        refreshed = true;
+        token = await this.options.tokens.getAccessToken(accountId, { forceRefresh: true });
+        attempt--;
+        continue;
+      }
+      if (RETRYABLE.has(status)) {
+        const retryAfter = answer
+          ? parseRetryAfter(answer.headers.get("retry-after"), this.now())
+          : undefined;
+        const waitMs = retryAfter !== undefined ? retryAfter * 1000 : this.backoffMs(attempt);
+        if (attempt < this.maxRetries && this.now() - started + waitMs <= this.retryBudgetMs) {
+          this.options.log?.debug(
+            { accountId, status, code, requestId, waitMs, attempt },
+            "Graph call throttled or unavailable; retrying",
+          );
+          await this.sleep(waitMs);
+          continue;
+        }
+        this.options.log?.warn(
+          { accountId, status, code, requestId, attempts: attempt + 1 },
+          "Graph call still failing after retries",
+        );
+        if (!answer) {
+          throw new AppError("service_unavailable", {
+            detail: "Microsoft Graph could not be reached.",
+            retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
+            cause: failure,
+          });
+        }
+        throw translateGraphError(status, body, {
+          requestId,
+          retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
+        });
+      }
+      if (status >= 500)
+        this.options.log?.warn({ accountId, status, code, requestId, body }, "Graph call failed");
+      throw translateGraphError(status, body, { requestId });
+    }
+  }
+
+  private async send(
+    url: string,
+    method: GraphMethod,
+    token: string,
+    request: GraphRequest,
+  ): Promise<Answer> {
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${token}`,
+      prefer: preferHeader(request.bodyType),
+      "client-request-id": randomUUID(),
+      accept: "application/json",
+    };
+    let body: string | undefined;
+    if (request.body !== undefined) {
+      headers["content-type"] = "application/json";
+      body = JSON.stringify(request.body);
+    }
+    const response = await this.options.fetch(url, {
+      method,
+      headers,
+      ...(body !== undefined ? { body } : {}),
+      signal: AbortSignal.timeout(this.timeoutMs),
+    });
+    // The body is read while the slot is held: the request is in flight at Microsoft until then.
+    const bytes = Buffer.from(await response.arrayBuffer());
+    return { status: response.status, headers: response.headers, bytes };
+  }
+}
+
+/** Translates a failed batch step like a single call's failure. */
+export function stepError(result: BatchResult): AppError {
+  return translateGraphError(result.status, result.body, {
+    requestId: result.headers["request-id"],
+    retryAfterSeconds: 1,
+  });
+}
+
+export { GraphCallError };
+
+function preferHeader(bodyType: "html" | "text" | undefined): string {
+  return bodyType ? `IdType="ImmutableId", outlook.body-content-type="${bodyType}"` : 'IdType="ImmutableId"';
+}
+
+function relativeUrl(request: GraphRequest): string {
+  const params: string[] = [];
+  for (const [key, value] of Object.entries(request.query ?? {})) {
+    if (value === undefined) continue;
+    // `$` stays literal (OData system options); values are percent-encoded.
+    params.push(`${key}=${encodeURIComponent(String(value))}`);
+  }
+  return params.length > 0 ? `${request.path}?${params.join("&")}` : request.path;
+}
+
+function parseBody(answer: Answer): unknown {
+  try {
+    return JSON.parse(answer.bytes.toString("utf8"));
+  } catch {
+    return answer.bytes.toString("utf8").slice(0, 2000);
+  }
+}
+
+function lowerKeys(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+}
