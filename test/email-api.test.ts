@@ -337,6 +337,14 @@ describe("email API (read side)", () => {
     }
   });
 
+  it("a rejected access token (401 InvalidAuthenticationToken) is refreshed once and the call succeeds", async () => {
+    await h.services.repos.accounts.update(adeleId, {
+      access_token: h.services.secrets.encrypt("EwB-not-a-token-Microsoft-knows"),
+    });
+    const list = (await client.email.getAll({ account_id: adeleId, limit: 1 })) as unknown as EmailList;
+    assert.equal(list.items.length, 1);
+  });
+
   it("a CREDENTIALS account is 401 errors/disconnected_account without calling Microsoft", async () => {
     await h.services.repos.accounts.update(meganId, { status: "CREDENTIALS" });
     const before = (await stats()).requests[statsKey(MEGAN)] ?? 0;
