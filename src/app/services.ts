@@ -3,6 +3,7 @@
 import type { Config } from "../config/config.ts";
 import { AccountService } from "../domain/accounts/account.service.ts";
 import { AccountEventHub } from "../domain/accounts/account-events.ts";
+import { NativeConnectService } from "../domain/accounts/native-connect.service.ts";
 import { TokenManager } from "../domain/accounts/token-manager.ts";
 import { TokenRefreshJobs } from "../domain/accounts/token-refresh.job.ts";
 import { ApiKeyService } from "../domain/api-keys/api-key.service.ts";
@@ -45,6 +46,7 @@ export interface Services {
   accounts: AccountService;
   microsoftSettings: MicrosoftSettingsService;
   hostedAuth: HostedAuthService;
+  nativeConnect: NativeConnectService;
   callbackSigning: CallbackSigningSecret;
   accountEvents: AccountEventHub;
   tokenClient: TokenClient;
@@ -158,12 +160,25 @@ export async function buildServices(
     jobQueue = jobs;
     accountEvents.add(notifyListener(jobs));
 
+    const idTokens = new IdTokenValidator(endpoints, { now: () => clock.now() });
+    const nativeConnect = new NativeConnectService({
+      accounts: repos.accounts,
+      settings: microsoftSettings,
+      tokens: tokenClient,
+      idTokens,
+      secrets,
+      events: accountEvents,
+      clock,
+      log,
+      graphUrl: config.microsoft.graphUrl,
+      fetch: fetchImpl,
+    });
     const hostedAuth = new HostedAuthService({
       repo: repos.hostedAuth,
       accounts: repos.accounts,
       settings: microsoftSettings,
       tokens: tokenClient,
-      idTokens: new IdTokenValidator(endpoints, { now: () => clock.now() }),
+      idTokens,
       secrets,
       events: accountEvents,
       clock,
@@ -193,6 +208,7 @@ export async function buildServices(
       accounts: new AccountService(repos.accounts),
       microsoftSettings,
       hostedAuth,
+      nativeConnect,
       callbackSigning,
       accountEvents,
       tokenClient,
