@@ -384,6 +384,7 @@ describe("Graph change-notification subscriptions", () => {
     assert.deepEqual(Object.keys(first).sort(), [
       "changeType",
       "clientState",
+      "id",
       "resource",
       "resourceData",
       "subscriptionExpirationDateTime",
@@ -391,6 +392,7 @@ describe("Graph change-notification subscriptions", () => {
       "tenantId",
     ]);
     assert.equal(first.subscriptionId, subscription.id);
+    assert.equal(new Set(items.map((i) => i.id)).size, 3, "every notification has its own id");
     assert.equal(first.subscriptionExpirationDateTime, subscription.expirationDateTime);
     assert.equal(first.clientState, "secret-client-state");
     assert.equal(first.tenantId, TENANT_ID);

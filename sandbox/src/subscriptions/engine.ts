@@ -2,7 +2,7 @@
 // "mail-change" events into Graph's notification payloads (batched per notification URL),
 // retries deliveries that are not answered 2xx in time, and sends lifecycle notifications.
 // Reference: microsoft-identity-and-graph.md §4.
-import { createHash, randomUUID } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import type { MailChangeEvent, SandboxState, SandboxUser, SubscriptionTimings } from "../state.ts";
 import { graphDateTime } from "./graph-response.ts";
 
@@ -209,6 +209,8 @@ export class SubscriptionEngine {
       .update(`${event.messageId}|${event.at}|${event.changeType}`)
       .digest("base64");
     return {
+      // Each notification has its own opaque id (reference §4.3 sample; CSDL changeNotification.id).
+      id: randomBytes(12).toString("base64url"),
       subscriptionId: subscription.id,
       subscriptionExpirationDateTime: graphDateTime(subscription.expiresAt),
       changeType: event.changeType,
