@@ -2,7 +2,7 @@
 // localised display names (reference microsoft §3.4). One `$batch` resolves the well-known folders
 // and the child folders of each level; the result is cached briefly per account (folder ids are stable).
 import type { Clock } from "../../lib/clock.ts";
-import type { GraphClient } from "../../providers/microsoft/graph-client.ts";
+import type { BatchStep, GraphClient } from "../../providers/microsoft/graph-client.ts";
 import type { GraphFolder } from "../../providers/microsoft/mappers.ts";
 import { type FolderRole, WELL_KNOWN_BY_ROLE } from "./email.types.ts";
 
@@ -76,7 +76,7 @@ export class FolderDirectory {
 
     const roles = Object.entries(WELL_KNOWN_BY_ROLE) as [FolderRole, string][];
     let parents = top.filter((f) => (f.childFolderCount ?? 0) > 0);
-    const steps = [
+    const steps: BatchStep[] = [
       ...roles.map(([role, wk]) => ({
         id: `role-${role}`,
         path: `/me/mailFolders/${wk}`,
@@ -89,7 +89,7 @@ export class FolderDirectory {
         steps.push({
           id: `children-${index}`,
           path: `/me/mailFolders/${parent.id}/childFolders`,
-          query: { $top: 250, $select: FOLDER_FIELDS } as unknown as { $select: string },
+          query: { $top: 250, $select: FOLDER_FIELDS },
         });
       const results = await this.graph.batch(accountId, steps);
       const next: GraphFolder[] = [];
