@@ -10,10 +10,11 @@ import { REPO_ROOT, stopAll } from "./lib/processes.ts";
 import type { Scenario, ScenarioResult, Settings, Table } from "./lib/scenario.ts";
 import { accounts } from "./scenarios/accounts.ts";
 import { coldStart } from "./scenarios/cold-start.ts";
+import { connect } from "./scenarios/connect.ts";
 import { memory } from "./scenarios/memory.ts";
 import { sandbox } from "./scenarios/sandbox.ts";
 
-const SCENARIOS: Scenario[] = [accounts, coldStart, memory, sandbox];
+const SCENARIOS: Scenario[] = [accounts, coldStart, memory, sandbox, connect];
 const RESULTS_DIR = join(REPO_ROOT, "bench/results");
 const PROFILE_DIR = join(RESULTS_DIR, "profiles");
 
