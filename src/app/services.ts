@@ -11,6 +11,9 @@ import type { EmailService } from "../domain/email/email.service.ts";
 import { HostedAuthService } from "../domain/hosted-auth/hosted-auth.service.ts";
 import { CallbackSigningSecret, notifyJob, notifyListener } from "../domain/hosted-auth/notify.ts";
 import { MicrosoftSettingsService } from "../domain/settings/microsoft-settings.service.ts";
+import { type DeliveryOptions, deliveryJob } from "../domain/webhooks/delivery.job.ts";
+import { HttpWebhookTransport, type WebhookTransport } from "../domain/webhooks/http-transport.ts";
+import { WebhookService } from "../domain/webhooks/webhook.service.ts";
 import { EmbeddedJobRunner } from "../jobs/embedded-runner.ts";
 import { createJobRegistry, type JobDefinition, type JobKind, type JobQueue } from "../jobs/queue.ts";
 import { type Clock, systemClock } from "../lib/clock.ts";
@@ -23,6 +26,7 @@ import { HostedAuthRepository } from "../storage/repositories/hosted-auth.reposi
 import { JobRepository } from "../storage/repositories/job.repository.ts";
 import { SecretRepository } from "../storage/repositories/secret.repository.ts";
 import { SettingsRepository } from "../storage/repositories/settings.repository.ts";
+import { WebhookRepository } from "../storage/repositories/webhook.repository.ts";
 import { createEmailService } from "./email.ts";
 import { type KeyringProvider, setUpKeyring } from "./keyring.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
@@ -41,6 +45,7 @@ export interface Services {
     secrets: SecretRepository;
     hostedAuth: HostedAuthRepository;
     jobs: JobRepository;
+    webhooks: WebhookRepository;
   };
   apiKeys: ApiKeyService;
   accounts: AccountService;
@@ -55,6 +60,8 @@ export interface Services {
   tokenRefresh: TokenRefreshJobs;
   /** Unipile's email API (read side) over Graph, with the process-wide per-mailbox limiter. */
   email: EmailService;
+  /** Outgoing webhooks; `webhooks.publish` is the outbox event producers write to. */
+  webhooks: WebhookService;
   jobs: JobQueue & { stop(options?: { drainTimeoutMs?: number }): Promise<void> };
   close(): Promise<void>;
 }
@@ -68,6 +75,8 @@ export interface BuildOptions {
   fetch?: typeof fetch;
   /** Job runner tuning (tests shorten the poll interval). */
   jobs?: { pollIntervalMs?: number; leaseMs?: number };
+  /** Webhook delivery tuning (tests shorten retries) and transport. */
+  webhooks?: { delivery?: Partial<DeliveryOptions>; transport?: WebhookTransport };
 }
 
 export async function buildServices(
@@ -97,6 +106,7 @@ export async function buildServices(
       secrets: new SecretRepository(storage.db),
       hostedAuth: new HostedAuthRepository(storage.db),
       jobs: new JobRepository(storage.db, storage.dialect),
+      webhooks: new WebhookRepository(storage.db),
     };
     const fetchImpl = options.fetch ?? fetch;
     const metrics = createMetrics();
@@ -138,6 +148,16 @@ export async function buildServices(
       },
     });
 
+    const webhooks = new WebhookService({
+      repo: repos.webhooks,
+      secrets,
+      clock,
+      queue: () => {
+        if (!jobQueue) throw new Error("The job queue is not built yet");
+        return jobQueue;
+      },
+    });
+
     const definitions: JobDefinition<JobKind>[] = [
       notifyJob({
         repo: repos.hostedAuth,
@@ -146,6 +166,15 @@ export async function buildServices(
         fetch: fetchImpl,
       }) as unknown as JobDefinition<JobKind>,
       ...(tokenRefresh.definitions() as unknown as JobDefinition<JobKind>[]),
+      deliveryJob({
+        repo: repos.webhooks,
+        secrets,
+        clock,
+        transport:
+          options.webhooks?.transport ??
+          new HttpWebhookTransport({ allowPrivateAddresses: config.webhooks.allowPrivateAddresses }),
+        ...(options.webhooks?.delivery ? { options: options.webhooks.delivery } : {}),
+      }) as unknown as JobDefinition<JobKind>,
     ];
     const jobs = new EmbeddedJobRunner({
       repository: repos.jobs,
@@ -159,6 +188,7 @@ export async function buildServices(
     });
     jobQueue = jobs;
     accountEvents.add(notifyListener(jobs));
+    accountEvents.add(webhooks.accountStatusListener());
 
     const idTokens = new IdTokenValidator(endpoints, { now: () => clock.now() });
     const nativeConnect = new NativeConnectService({
@@ -215,6 +245,7 @@ export async function buildServices(
       tokens,
       tokenRefresh,
       email,
+      webhooks,
       jobs,
       close: async () => {
         await jobs.stop();

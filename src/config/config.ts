@@ -20,6 +20,7 @@ export interface Config {
   };
   sandbox: { enabled: boolean; port: number };
   shutdownTimeoutMs: number;
+  webhooks: { allowPrivateAddresses: boolean };
 }
 
 type Parser<T> = (raw: string) => T;
@@ -174,6 +175,17 @@ export const VARIABLES = {
     default: "10000",
     parse: integer(0, 600_000),
   },
+  WEBHOOK_ALLOW_PRIVATE_ADDRESSES: {
+    description:
+      "'on' lets webhooks deliver to loopback, private, link-local and cloud-metadata addresses (checked after DNS resolution). Keep 'off' unless receivers run on your own network.",
+    expected: "on or off",
+    example: "off",
+    default: "off",
+    parse: (raw: string) => {
+      if (raw !== "on" && raw !== "off") throw new Error("not on/off");
+      return raw === "on";
+    },
+  },
 } satisfies Record<string, VariableSpec<unknown>>;
 
 export type VariableName = keyof typeof VARIABLES;
@@ -245,6 +257,7 @@ export function loadConfig(
     },
     sandbox: { enabled: sandboxEnabled, port: sandboxPort },
     shutdownTimeoutMs: p.SHUTDOWN_TIMEOUT_MS ?? 10_000,
+    webhooks: { allowPrivateAddresses: p.WEBHOOK_ALLOW_PRIVATE_ADDRESSES ?? false },
   };
 }
 

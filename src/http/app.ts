@@ -16,6 +16,7 @@ import { folderRoutes } from "./routes/folders/folders.ts";
 import { createLinkRoute } from "./routes/hosted/create-link.ts";
 import { publisherFileRoute } from "./routes/hosted/publisher-file.ts";
 import { wizardRoutes } from "./routes/hosted/wizard.ts";
+import { webhookRoutes } from "./routes/webhooks/index.ts";
 import { systemRoutes } from "./routes/system/system.ts";
 
 declare module "fastify" {
@@ -116,6 +117,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     }),
   );
   await app.register(publisherFileRoute(services.microsoftSettings));
+  await app.register(webhookRoutes(services.webhooks));
   for (const plugin of options.plugins ?? []) await app.register(plugin);
 
   app.get(

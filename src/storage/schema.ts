@@ -97,6 +97,58 @@ export interface AuthAttemptTable {
   completed_at: number | null;
 }
 
+export interface WebhookTable {
+  id: string;
+  source: "email" | "account_status";
+  name: string | null;
+  request_url: string;
+  format: "json" | "form";
+  /** JSON array of account ids; null: every account, present and future. */
+  account_ids: string | null;
+  enabled: number;
+  /** JSON array of {key, value}. */
+  headers: string;
+  /** JSON array of event names. */
+  events: string;
+  /** JSON array of {name, key}: the payload keys to send, renamed; empty: the whole payload. */
+  data: string;
+  /** Signing secret, encrypted. */
+  secret: string;
+  /** The secret before the last rotation, encrypted; still signs until `previous_secret_expires_at`. */
+  previous_secret: string | null;
+  previous_secret_expires_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface WebhookEventTable {
+  /** The producer's stable id: the same event published twice is one row. */
+  id: string;
+  type: string;
+  source: "email" | "account_status";
+  account_id: string | null;
+  /** JSON of the event's payload, before per-webhook shaping. */
+  payload: string;
+  created_at: number;
+}
+
+export interface WebhookDeliveryTable {
+  id: string;
+  webhook_id: string;
+  event_id: string;
+  status: "pending" | "delivered" | "failed";
+  /** HTTP attempts in the current round (a replay starts a new round). */
+  attempts: number;
+  /** 0 for the first delivery, +1 per replay; part of the delivery job's idempotency key. */
+  round: number;
+  last_status_code: number | null;
+  last_error: string | null;
+  next_attempt_at: number | null;
+  delivered_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database {
   hosted_links: HostedLinkTable;
   auth_attempts: AuthAttemptTable;
@@ -105,6 +157,9 @@ export interface Database {
   settings: SettingTable;
   accounts: AccountTable;
   jobs: JobTable;
+  webhooks: WebhookTable;
+  webhook_events: WebhookEventTable;
+  webhook_deliveries: WebhookDeliveryTable;
   kysely_migration: { name: string; timestamp: string };
   _seq?: { id: Generated<number> };
 }
@@ -115,4 +170,6 @@ export const SECRET_COLUMNS = [
   { table: "accounts", key: "id", column: "access_token" },
   { table: "accounts", key: "id", column: "refresh_token" },
   { table: "auth_attempts", key: "id", column: "code_verifier" },
+  { table: "webhooks", key: "id", column: "secret" },
+  { table: "webhooks", key: "id", column: "previous_secret" },
 ] as const;

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import type { FastifyInstance } from "fastify";
-import { buildServices, type Services } from "../../src/app/services.ts";
+import { type BuildOptions, buildServices, type Services } from "../../src/app/services.ts";
 import { type Config, loadConfig } from "../../src/config/config.ts";
 import { buildApp } from "../../src/http/app.ts";
 import { createLogger } from "../../src/lib/logger.ts";
@@ -35,7 +35,11 @@ export interface TestApp {
 export async function createTestApp(
   dialect: "sqlite" | "postgres" = "sqlite",
   env: Record<string, string> = {},
-  options: { routes?: (app: FastifyInstance) => Promise<void>; jobs?: { pollIntervalMs?: number } } = {},
+  options: {
+    routes?: (app: FastifyInstance) => Promise<void>;
+    jobs?: { pollIntervalMs?: number; leaseMs?: number };
+    webhooks?: BuildOptions["webhooks"];
+  } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase(dialect);
   const dataDir = mkdtempSync(join(tmpdir(), "mailroom-data-"));
@@ -51,7 +55,10 @@ export async function createTestApp(
   const services = await buildServices(
     config,
     createLogger({ level: "debug", destination: logs }),
-    options.jobs ? { jobs: options.jobs } : {},
+    {
+      ...(options.jobs ? { jobs: options.jobs } : {}),
+      ...(options.webhooks ? { webhooks: options.webhooks } : {}),
+    },
   );
   const app = await buildApp(services, options.routes ? { plugins: [options.routes] } : {});
   await app.ready();

@@ -5,7 +5,7 @@ import { createServer } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { SEEDED_APP } from "../../sandbox/src/seed.ts";
 import { type Sandbox, startSandbox } from "../../sandbox/src/server.ts";
-import type { Services } from "../../src/app/services.ts";
+import type { BuildOptions, Services } from "../../src/app/services.ts";
 import { buildApp } from "../../src/http/app.ts";
 import { createTestApp, type TestApp } from "./app.ts";
 
@@ -36,6 +36,10 @@ export interface ConnectHarnessOptions {
   seedCorpus?: boolean;
   /** Corpus messages for the first work user (others get a sixth). */
   corpusSize?: number;
+  /** Extra environment (e.g. WEBHOOK_ALLOW_PRIVATE_ADDRESSES=on for receivers on 127.0.0.1). */
+  env?: Record<string, string>;
+  /** Webhook delivery tuning passed to buildServices. */
+  webhooks?: BuildOptions["webhooks"];
 }
 
 export async function startConnectHarness(
@@ -55,8 +59,9 @@ export async function startConnectHarness(
       PUBLIC_URL: baseUrl,
       MICROSOFT_LOGIN_URL: sandbox.url,
       MICROSOFT_GRAPH_URL: sandbox.url,
+      ...options.env,
     },
-    { jobs: { pollIntervalMs: 20 } },
+    { jobs: { pollIntervalMs: 20 }, ...(options.webhooks ? { webhooks: options.webhooks } : {}) },
   );
   await t.app.listen({ port, host: "127.0.0.1" });
   await t.services.jobs.start();
@@ -92,22 +97,42 @@ export async function startConnectHarness(
   };
 }
 
-/** The operator's notify_url endpoint: records every POST with its raw body and headers. */
+export interface ReceivedRequest {
+  body: string;
+  headers: IncomingMessage["headers"];
+  url: string;
+}
+
+/** How the receiver answers one request: a status (and headers), or "hang" to never answer. */
+export type ReceiverAnswer = { status: number; headers?: Record<string, string> } | "hang";
+
+/**
+ * The operator's notify_url or webhook endpoint: records every POST with its raw body and headers.
+ * Answers `status` (200), or whatever `respond` returns for the request (set it to simulate outages,
+ * redirects or a receiver that never answers).
+ */
 export async function startReceiver(): Promise<{
   url: string;
-  received: { body: string; headers: IncomingMessage["headers"]; url: string }[];
+  received: ReceivedRequest[];
   server: Server;
   close(): Promise<void>;
   status: number;
+  respond: ((request: ReceivedRequest, index: number) => ReceiverAnswer) | undefined;
 }> {
-  const received: { body: string; headers: IncomingMessage["headers"]; url: string }[] = [];
-  const state = { status: 200 };
+  const received: ReceivedRequest[] = [];
+  const state: {
+    status: number;
+    respond: ((request: ReceivedRequest, index: number) => ReceiverAnswer) | undefined;
+  } = { status: 200, respond: undefined };
   const server = createHttpServer((req, res) => {
     let body = "";
     req.on("data", (d) => (body += d));
     req.on("end", () => {
-      received.push({ body, headers: req.headers, url: req.url ?? "" });
-      res.writeHead(state.status).end("ok");
+      const request = { body, headers: req.headers, url: req.url ?? "" };
+      received.push(request);
+      const answer = state.respond?.(request, received.length - 1) ?? { status: state.status };
+      if (answer === "hang") return;
+      res.writeHead(answer.status, answer.headers).end("ok");
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
@@ -116,7 +141,11 @@ export async function startReceiver(): Promise<{
     url: `http://127.0.0.1:${port}/mailroom/notify?token=abc`,
     received,
     server,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   });
 }
 

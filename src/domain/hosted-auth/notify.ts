@@ -23,7 +23,10 @@ export function signPayload(secret: string, body: string, unixSeconds: number): 
   return `t=${unixSeconds},v1=${mac}`;
 }
 
-/** For receivers (and tests): checks the signature and that it is recent. */
+/**
+ * For receivers (and tests): checks the signature and that it is recent. A header may carry several
+ * `v1=` values (webhooks sign with the old and the new secret during a rotation): any one may match.
+ */
 export function verifySignature(
   secret: string,
   body: string,
@@ -31,12 +34,15 @@ export function verifySignature(
   nowSeconds: number,
   toleranceSeconds = 300,
 ): boolean {
-  const parts = Object.fromEntries(header.split(",").map((p) => p.split("=", 2) as [string, string]));
-  const t = Number(parts.t);
-  if (!Number.isFinite(t) || Math.abs(nowSeconds - t) > toleranceSeconds || !parts.v1) return false;
+  const parts = header.split(",").map((p) => p.split("=", 2) as [string, string | undefined]);
+  const t = Number(parts.find(([k]) => k === "t")?.[1]);
+  const macs = parts.filter(([k, v]) => k === "v1" && v).map(([, v]) => v as string);
+  if (!Number.isFinite(t) || Math.abs(nowSeconds - t) > toleranceSeconds || macs.length === 0) return false;
   const expected = Buffer.from(signPayload(secret, body, t).split("v1=")[1]!, "hex");
-  const given = Buffer.from(parts.v1, "hex");
-  return expected.length === given.length && timingSafeEqual(expected, given);
+  return macs.some((mac) => {
+    const given = Buffer.from(mac, "hex");
+    return expected.length === given.length && timingSafeEqual(expected, given);
+  });
 }
 
 /** The per-installation secret that signs callbacks, created on first use and stored encrypted. */

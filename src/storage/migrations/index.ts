@@ -2,10 +2,16 @@ import type { Migration, MigrationProvider } from "kysely";
 import * as m0001 from "./0001-initial.ts";
 import * as m0003 from "./0003-hosted-auth.ts";
 import * as m0004 from "./0004-token-lifecycle.ts";
+import * as m0006 from "./0006-webhooks.ts";
 
 /** Static list (no filesystem scanning): the same migrations run on SQLite and PostgreSQL. */
 export const migrationProvider: MigrationProvider = {
   async getMigrations(): Promise<Record<string, Migration>> {
-    return { "0001-initial": m0001, "0003-hosted-auth": m0003, "0004-token-lifecycle": m0004 };
+    return {
+      "0001-initial": m0001,
+      "0003-hosted-auth": m0003,
+      "0004-token-lifecycle": m0004,
+      "0006-webhooks": m0006,
+    };
   },
 };

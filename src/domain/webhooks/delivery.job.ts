@@ -1,0 +1,191 @@
+// One job per delivery: POST the event to one webhook, signed, and record the outcome. The delivery row,
+// not the job, counts attempts and decides when to give up, so waiting for a busy endpoint costs no
+// attempt and `X-Mailroom-Attempt` stays right across crashes.
+import type { KeyringProvider } from "../../app/keyring.ts";
+import { type JobDefinition, RetryLaterError } from "../../jobs/queue.ts";
+import type { Clock } from "../../lib/clock.ts";
+import type { WebhookRepository } from "../../storage/repositories/webhook.repository.ts";
+import { type WebhookTransport, WebhookTransportError } from "./http-transport.ts";
+import { type DataItem, encodeBody, shapePayload, signatureHeader } from "./payload.ts";
+import { DELIVER_JOB, parseList } from "./webhook.service.ts";
+
+export const EVENT_ID_HEADER = "X-Mailroom-Event-Id";
+export const ATTEMPT_HEADER = "X-Mailroom-Attempt";
+export const EVENT_TYPE_HEADER = "X-Mailroom-Event";
+
+/**
+ * Waits after failed attempts 1…7: 30 s, 2 min, 10 min, 30 min, 2 h, 6 h, 14 h (about 23 h in all),
+ * each jittered by ±20 % so endpoints that failed together are not retried together.
+ */
+export const DEFAULT_RETRY_DELAYS_MS = [
+  30_000,
+  2 * 60_000,
+  10 * 60_000,
+  30 * 60_000,
+  2 * 3_600_000,
+  6 * 3_600_000,
+  14 * 3_600_000,
+] as const;
+
+export interface DeliveryOptions {
+  /** HTTP attempts before a delivery is marked failed. Default 8. */
+  maxAttempts: number;
+  /** Wait after the n-th failed attempt (the last value repeats). */
+  retryDelaysMs: readonly number[];
+  /** Per request, until the response headers. Default 30 s (Unipile's documented limit). */
+  timeoutMs: number;
+  /** Deliveries to one webhook at once in one process, so a slow endpoint cannot take every slot. */
+  perEndpointConcurrency: number;
+  /** Deliveries at once in one process. */
+  concurrency: number;
+}
+
+export const DEFAULT_DELIVERY_OPTIONS: DeliveryOptions = {
+  maxAttempts: 8,
+  retryDelaysMs: DEFAULT_RETRY_DELAYS_MS,
+  timeoutMs: 30_000,
+  perEndpointConcurrency: 4,
+  concurrency: 32,
+};
+
+export interface DeliveryJobDeps {
+  repo: WebhookRepository;
+  secrets: Pick<KeyringProvider, "decrypt">;
+  transport: WebhookTransport;
+  clock: Clock;
+  options?: Partial<DeliveryOptions>;
+  random?: () => number;
+}
+
+const MAX_ERROR_LENGTH = 500;
+
+export function deliveryJob(deps: DeliveryJobDeps): JobDefinition<"webhooks.deliver"> {
+  const options = { ...DEFAULT_DELIVERY_OPTIONS, ...deps.options };
+  const random = deps.random ?? Math.random;
+  const inFlight = new Map<string, number>();
+  return {
+    kind: DELIVER_JOB,
+    concurrency: options.concurrency,
+    // The delivery row bounds HTTP attempts; this only bounds waits for a busy endpoint and crashes.
+    maxAttempts: 100_000,
+    backoff: { baseMs: 1_000, maxMs: 60_000 },
+    async handler({ deliveryId, round }, ctx) {
+      const delivery = await deps.repo.findDelivery(deliveryId);
+      if (!delivery || delivery.round !== round || delivery.status !== "pending") return;
+      const webhook = await deps.repo.findById(delivery.webhook_id);
+      if (!webhook) return;
+      const busy = inFlight.get(webhook.id) ?? 0;
+      if (busy >= options.perEndpointConcurrency)
+        throw new RetryLaterError(
+          250 + Math.floor(random() * 750),
+          "the endpoint has enough deliveries in flight",
+        );
+      inFlight.set(webhook.id, busy + 1);
+      try {
+        const event = await deps.repo.findEvent(delivery.event_id);
+        const now = deps.clock.now();
+        if (!event) {
+          await deps.repo.recordOutcome(delivery.id, round, {
+            status: "failed",
+            last_status_code: null,
+            last_error: "The event is no longer stored",
+            next_attempt_at: null,
+            delivered_at: null,
+            updated_at: now,
+          });
+          return;
+        }
+        const started = await deps.repo.startAttempt(delivery.id, round, now);
+        if (!started) return;
+        const attempt = started.attempts;
+
+        const shaped = shapePayload(
+          { ...event, payload: JSON.parse(event.payload) as Record<string, unknown> },
+          { name: webhook.name, data: parseList<DataItem>(webhook.data) },
+        );
+        const { body, contentType } = encodeBody(shaped, webhook.format);
+        const previous =
+          webhook.previous_secret &&
+          webhook.previous_secret_expires_at !== null &&
+          webhook.previous_secret_expires_at > now
+            ? deps.secrets.decrypt(webhook.previous_secret)
+            : undefined;
+        const headers: Record<string, string> = {
+          "content-type": contentType,
+          "user-agent": "Mailroom-Webhooks",
+        };
+        // The operator's headers (Unipile's `headers`) may replace the content type, never Mailroom's own.
+        for (const { key, value } of parseList<{ key: string; value: string }>(webhook.headers))
+          headers[key.toLowerCase()] = value;
+        headers[EVENT_ID_HEADER] = event.id;
+        headers[EVENT_TYPE_HEADER] = event.type;
+        headers[ATTEMPT_HEADER] = String(attempt);
+        headers["X-Mailroom-Signature"] = signatureHeader(
+          body,
+          Math.floor(now / 1000),
+          deps.secrets.decrypt(webhook.secret),
+          previous,
+        );
+
+        let status: number | null = null;
+        let error: string | null = null;
+        let retryable = true;
+        try {
+          const response = await deps.transport.post({
+            url: webhook.request_url,
+            headers,
+            body,
+            timeoutMs: options.timeoutMs,
+            signal: ctx.signal,
+          });
+          status = response.status;
+          if (status >= 200 && status < 300) {
+            await deps.repo.recordOutcome(delivery.id, round, {
+              status: "delivered",
+              last_status_code: status,
+              last_error: null,
+              next_attempt_at: null,
+              delivered_at: deps.clock.now(),
+              updated_at: deps.clock.now(),
+            });
+            ctx.log.info({ webhookId: webhook.id, eventId: event.id, attempt }, "webhook delivered");
+            return;
+          }
+          error =
+            status >= 300 && status < 400 ? `HTTP ${status}: redirects are not followed` : `HTTP ${status}`;
+        } catch (failure) {
+          if (failure instanceof WebhookTransportError) retryable = failure.retryable;
+          error = failure instanceof Error ? failure.message : String(failure);
+        }
+
+        const giveUp = !retryable || attempt >= options.maxAttempts;
+        const delayMs = giveUp ? 0 : retryDelay(options.retryDelaysMs, attempt, random);
+        await deps.repo.recordOutcome(delivery.id, round, {
+          status: giveUp ? "failed" : "pending",
+          last_status_code: status,
+          last_error: error.slice(0, MAX_ERROR_LENGTH),
+          next_attempt_at: giveUp ? null : deps.clock.now() + delayMs,
+          delivered_at: null,
+          updated_at: deps.clock.now(),
+        });
+        if (giveUp) {
+          ctx.log.warn(
+            { webhookId: webhook.id, eventId: event.id, attempt, error },
+            "webhook delivery failed; replay it with POST /api/v1/webhooks/{id}/replay",
+          );
+          return;
+        }
+        throw new RetryLaterError(delayMs, `delivery attempt ${attempt} failed: ${error}`);
+      } finally {
+        const left = (inFlight.get(webhook.id) ?? 1) - 1;
+        if (left <= 0) inFlight.delete(webhook.id);
+        else inFlight.set(webhook.id, left);
+      }
+    },
+  };
+}
+
+function retryDelay(delays: readonly number[], attempt: number, random: () => number): number {
+  const base = delays[Math.min(attempt - 1, delays.length - 1)] ?? 0;
+  return Math.round(base * (0.8 + 0.4 * random()));
+}

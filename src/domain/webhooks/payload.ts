@@ -1,0 +1,131 @@
+// What a receiver gets: Unipile's documented payloads (reference §3.3, §3.4), shaped per webhook
+// (`webhook_name`, the `data` selection and renaming) and encoded as JSON or a form.
+import { createHmac } from "node:crypto";
+import { signPayload } from "../hosted-auth/notify.ts";
+
+export const EMAIL_EVENTS = ["mail_received", "mail_sent", "mail_moved"] as const;
+export type MailEventType = (typeof EMAIL_EVENTS)[number];
+
+/** Unipile's account_status event names (SPEC), lower case; the payload's `message` is the upper case. */
+export const ACCOUNT_STATUS_EVENTS = [
+  "ok",
+  "credentials",
+  "error",
+  "stopped",
+  "connecting",
+  "creation_success",
+  "creation_fail",
+  "reconnected",
+  "deleted",
+  "sync_success",
+  "permissions",
+] as const;
+
+export const WEBHOOK_SOURCES = ["email", "account_status"] as const;
+export type WebhookSource = (typeof WEBHOOK_SOURCES)[number];
+
+/** Keys of the email payload a `data` item may select (Unipile's SDK list, plus SPEC's two). */
+export const EMAIL_DATA_KEYS = [
+  "email_id",
+  "account_id",
+  "webhook_name",
+  "date",
+  "from_attendee",
+  "to_attendees",
+  "cc_attendees",
+  "bcc_attendees",
+  "reply_to_attendees",
+  "subject",
+  "body",
+  "body_plain",
+  "message_id",
+  "provider_id",
+  "tracking_id",
+  "read_date",
+  "is_complete",
+  "in_reply_to",
+  "has_attachments",
+  "attachments",
+  "folders",
+  "role",
+  "origin",
+  "thread_id",
+  "deprecated_id",
+] as const;
+
+/** Event names and data keys that unipile-node-sdk 1.9.3 accepts in a WebhookList (reference §1.8). */
+export const SDK_LIST_EVENTS: ReadonlySet<string> = new Set([
+  "message_received",
+  "message_read",
+  "message_reaction",
+  "mail_sent",
+  "mail_received",
+  "mail_opened",
+  "mail_link_clicked",
+]);
+export const SDK_EMAIL_DATA_KEYS: ReadonlySet<string> = new Set(
+  EMAIL_DATA_KEYS.filter((k) => k !== "thread_id" && k !== "deprecated_id"),
+);
+
+export interface DataItem {
+  name: string;
+  key: string;
+}
+
+export interface StoredEvent {
+  type: string;
+  source: WebhookSource;
+  account_id: string | null;
+  payload: Record<string, unknown>;
+}
+
+/** The body object for one webhook: the whole documented payload, or only the `data` keys, renamed. */
+export function shapePayload(
+  event: StoredEvent,
+  webhook: { name: string | null; data: readonly DataItem[] },
+): Record<string, unknown> {
+  if (event.source === "account_status") return event.payload;
+  const { email_id, account_id: _a, event: _e, webhook_name: _w, ...rest } = event.payload;
+  // Key order as in Unipile's documentation example.
+  const full: Record<string, unknown> = {
+    email_id,
+    account_id: event.account_id,
+    event: event.type,
+    webhook_name: webhook.name ?? "",
+    ...rest,
+  };
+  if (webhook.data.length === 0) return full;
+  const selected: Record<string, unknown> = {};
+  for (const { name, key } of webhook.data) if (key in full) selected[name] = full[key];
+  return selected;
+}
+
+/** JSON, or a form whose non-string values are JSON (Unipile's `format: "form"`). */
+export function encodeBody(
+  body: Record<string, unknown>,
+  format: "json" | "form",
+): { body: string; contentType: string } {
+  if (format === "json") return { body: JSON.stringify(body), contentType: "application/json" };
+  const form = new URLSearchParams();
+  for (const [key, value] of Object.entries(body)) {
+    if (value === undefined) continue;
+    form.append(key, typeof value === "string" ? value : JSON.stringify(value));
+  }
+  return { body: form.toString(), contentType: "application/x-www-form-urlencoded" };
+}
+
+/**
+ * `t=<unix seconds>,v1=<hex HMAC>` with the current secret, plus a second `v1=` with the previous
+ * secret while a rotation's grace period runs, so receivers holding either secret verify it.
+ */
+export function signatureHeader(
+  body: string,
+  unixSeconds: number,
+  secret: string,
+  previousSecret: string | undefined,
+): string {
+  const header = signPayload(secret, body, unixSeconds);
+  if (!previousSecret) return header;
+  const previous = createHmac("sha256", previousSecret).update(`${unixSeconds}.${body}`).digest("hex");
+  return `${header},v1=${previous}`;
+}

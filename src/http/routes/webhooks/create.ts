@@ -1,0 +1,64 @@
+// POST /api/v1/webhooks (Unipile v1): 201 {object: "WebhookCreated", webhook_id} plus the signing secret.
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type } from "typebox";
+import { WEBHOOK_SOURCES, type WebhookSource } from "../../../domain/webhooks/payload.ts";
+import type { WebhookService } from "../../../domain/webhooks/webhook.service.ts";
+import { AppError } from "../../../lib/errors.ts";
+import { ErrorSchema } from "../../schemas/error.schema.ts";
+import { WebhookCreatedSchema } from "../../schemas/webhook.schema.ts";
+
+const CreateWebhookBody = Type.Object(
+  {
+    request_url: Type.String({ minLength: 1, pattern: "^https?://", description: "an http(s) URL" }),
+    source: Type.String({ minLength: 1, description: "email or account_status" }),
+    name: Type.Optional(Type.String({ description: "Sent as webhook_name in email payloads" })),
+    format: Type.Optional(Type.Union([Type.Literal("json"), Type.Literal("form")])),
+    account_ids: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    enabled: Type.Optional(Type.Boolean()),
+    headers: Type.Optional(
+      Type.Array(Type.Object({ key: Type.String({ minLength: 1 }), value: Type.String() })),
+    ),
+    events: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    data: Type.Optional(
+      Type.Array(Type.Object({ name: Type.String({ minLength: 1 }), key: Type.String({ minLength: 1 }) })),
+    ),
+  },
+  { additionalProperties: true },
+);
+
+export function createWebhookRoute(webhooks: WebhookService): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.post(
+      "/api/v1/webhooks",
+      {
+        schema: {
+          summary: "Create a webhook",
+          description:
+            'Mailroom POSTs each matching event to `request_url`, signed with `X-Mailroom-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`, with `X-Mailroom-Event-Id` and `X-Mailroom-Attempt`. The secret is returned once.',
+          tags: ["Webhooks"],
+          body: CreateWebhookBody,
+          response: { 201: WebhookCreatedSchema, 400: ErrorSchema, 401: ErrorSchema },
+        },
+      },
+      async (request, reply) => {
+        const b = request.body;
+        if (!(WEBHOOK_SOURCES as readonly string[]).includes(b.source))
+          throw new AppError("invalid_parameters", {
+            detail: `body.source: Mailroom delivers ${WEBHOOK_SOURCES.join(" and ")} webhooks`,
+          });
+        const { webhookId, secret } = await webhooks.create({
+          requestUrl: b.request_url,
+          source: b.source as WebhookSource,
+          name: b.name,
+          format: b.format,
+          accountIds: b.account_ids,
+          enabled: b.enabled,
+          headers: b.headers,
+          events: b.events,
+          data: b.data,
+        });
+        return reply.code(201).send({ object: "WebhookCreated" as const, webhook_id: webhookId, secret });
+      },
+    );
+  };
+}

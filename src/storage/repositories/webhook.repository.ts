@@ -1,0 +1,198 @@
+import type { Kysely } from "kysely";
+import type { Database, WebhookDeliveryTable, WebhookEventTable, WebhookTable } from "../schema.ts";
+
+export type WebhookRow = WebhookTable;
+export type WebhookEventRow = WebhookEventTable;
+export type WebhookDeliveryRow = WebhookDeliveryTable;
+
+/** Keyset position in a listing ordered by (created_at, id). */
+export interface PageAfter {
+  createdAt: number;
+  id: string;
+}
+
+/** All SQL of outgoing webhooks: endpoints, accepted events (the outbox) and deliveries. */
+export class WebhookRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insert(row: WebhookRow): Promise<void> {
+    await this.db.insertInto("webhooks").values(row).execute();
+  }
+
+  async findById(id: string): Promise<WebhookRow | undefined> {
+    return this.db.selectFrom("webhooks").selectAll().where("id", "=", id).executeTakeFirst();
+  }
+
+  async page(limit: number, after: PageAfter | undefined): Promise<WebhookRow[]> {
+    let query = this.db.selectFrom("webhooks").selectAll();
+    if (after) {
+      query = query.where((eb) =>
+        eb.or([
+          eb("created_at", ">", after.createdAt),
+          eb.and([eb("created_at", "=", after.createdAt), eb("id", ">", after.id)]),
+        ]),
+      );
+    }
+    return query.orderBy("created_at").orderBy("id").limit(limit).execute();
+  }
+
+  /** Enabled webhooks of a source; the caller filters by event and account (both are JSON lists). */
+  async enabledBySource(source: WebhookRow["source"]): Promise<WebhookRow[]> {
+    return this.db
+      .selectFrom("webhooks")
+      .selectAll()
+      .where("source", "=", source)
+      .where("enabled", "=", 1)
+      .orderBy("created_at")
+      .execute();
+  }
+
+  /** Deletes the webhook and its deliveries; queued delivery jobs then find nothing and end. */
+  async delete(id: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom("webhook_deliveries").where("webhook_id", "=", id).execute();
+      const result = await trx.deleteFrom("webhooks").where("id", "=", id).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    });
+  }
+
+  async rotateSecret(
+    id: string,
+    update: { secret: string; previousSecret: string; previousExpiresAt: number; at: number },
+  ): Promise<void> {
+    await this.db
+      .updateTable("webhooks")
+      .set({
+        secret: update.secret,
+        previous_secret: update.previousSecret,
+        previous_secret_expires_at: update.previousExpiresAt,
+        updated_at: update.at,
+      })
+      .where("id", "=", id)
+      .execute();
+  }
+
+  /** Stores the event unless its id is known; true when this call stored it. */
+  async insertEvent(row: WebhookEventRow): Promise<boolean> {
+    const inserted = await this.db
+      .insertInto("webhook_events")
+      .values(row)
+      .onConflict((oc) => oc.column("id").doNothing())
+      .returning("id")
+      .executeTakeFirst();
+    return inserted !== undefined;
+  }
+
+  async findEvent(id: string): Promise<WebhookEventRow | undefined> {
+    return this.db.selectFrom("webhook_events").selectAll().where("id", "=", id).executeTakeFirst();
+  }
+
+  /** Inserts the delivery of (event, webhook) unless it exists; returns the one that holds the pair. */
+  async ensureDelivery(row: WebhookDeliveryRow): Promise<WebhookDeliveryRow> {
+    await this.db
+      .insertInto("webhook_deliveries")
+      .values(row)
+      .onConflict((oc) => oc.columns(["event_id", "webhook_id"]).doNothing())
+      .execute();
+    const stored = await this.findDeliveryFor(row.event_id, row.webhook_id);
+    if (!stored) throw new Error("Webhook delivery insert affected no row");
+    return stored;
+  }
+
+  async findDeliveryFor(eventId: string, webhookId: string): Promise<WebhookDeliveryRow | undefined> {
+    return this.db
+      .selectFrom("webhook_deliveries")
+      .selectAll()
+      .where("event_id", "=", eventId)
+      .where("webhook_id", "=", webhookId)
+      .executeTakeFirst();
+  }
+
+  async findDelivery(id: string): Promise<WebhookDeliveryRow | undefined> {
+    return this.db.selectFrom("webhook_deliveries").selectAll().where("id", "=", id).executeTakeFirst();
+  }
+
+  async deliveryPage(
+    webhookId: string,
+    options: {
+      limit: number;
+      after: PageAfter | undefined;
+      status: WebhookDeliveryRow["status"] | undefined;
+    },
+  ): Promise<WebhookDeliveryRow[]> {
+    let query = this.db.selectFrom("webhook_deliveries").selectAll().where("webhook_id", "=", webhookId);
+    if (options.status) query = query.where("status", "=", options.status);
+    const after = options.after;
+    if (after) {
+      query = query.where((eb) =>
+        eb.or([
+          eb("created_at", ">", after.createdAt),
+          eb.and([eb("created_at", "=", after.createdAt), eb("id", ">", after.id)]),
+        ]),
+      );
+    }
+    return query.orderBy("created_at").orderBy("id").limit(options.limit).execute();
+  }
+
+  async failedSince(webhookId: string, since: number, limit: number): Promise<WebhookDeliveryRow[]> {
+    return this.db
+      .selectFrom("webhook_deliveries")
+      .selectAll()
+      .where("webhook_id", "=", webhookId)
+      .where("status", "=", "failed")
+      .where("created_at", ">=", since)
+      .orderBy("created_at")
+      .orderBy("id")
+      .limit(limit)
+      .execute();
+  }
+
+  /**
+   * Counts an HTTP attempt before it is made, so a crash mid-request still counts it, and only if the
+   * delivery is still pending in this round (a replay or a finished delivery makes an old job a no-op).
+   */
+  async startAttempt(id: string, round: number, at: number): Promise<WebhookDeliveryRow | undefined> {
+    return this.db
+      .updateTable("webhook_deliveries")
+      .set((eb) => ({ attempts: eb("attempts", "+", 1), updated_at: at }))
+      .where("id", "=", id)
+      .where("round", "=", round)
+      .where("status", "=", "pending")
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  async recordOutcome(
+    id: string,
+    round: number,
+    outcome: Pick<
+      WebhookDeliveryRow,
+      "status" | "last_status_code" | "last_error" | "next_attempt_at" | "delivered_at" | "updated_at"
+    >,
+  ): Promise<void> {
+    await this.db
+      .updateTable("webhook_deliveries")
+      .set(outcome)
+      .where("id", "=", id)
+      .where("round", "=", round)
+      .execute();
+  }
+
+  /** Starts a new round: pending again, attempts from zero. Returns the delivery with its new round. */
+  async restart(id: string, at: number): Promise<WebhookDeliveryRow | undefined> {
+    return this.db
+      .updateTable("webhook_deliveries")
+      .set((eb) => ({
+        status: "pending",
+        attempts: 0,
+        round: eb("round", "+", 1),
+        last_error: null,
+        next_attempt_at: at,
+        delivered_at: null,
+        updated_at: at,
+      }))
+      .where("id", "=", id)
+      .returningAll()
+      .executeTakeFirst();
+  }
+}
