@@ -10,7 +10,7 @@ import {
   type IdTokenValidator,
   type TokenClient,
 } from "../../providers/microsoft/identity.ts";
-import { fetchMe, hasMailbox } from "../../providers/microsoft/me.ts";
+import { fetchMeWithMailbox } from "../../providers/microsoft/me.ts";
 import type { AccountRepository, AccountRow } from "../../storage/repositories/account.repository.ts";
 import type { MicrosoftSettingsService } from "../settings/microsoft-settings.service.ts";
 import type { AccountEvents } from "./account-events.ts";
@@ -84,7 +84,11 @@ export class NativeConnectService {
         });
       });
     const objectId = claims.oid ?? claims.sub;
-    const me = await fetchMe(this.d.graphUrl, tokens.accessToken, this.d.fetch).catch((cause) => {
+    const { me, hasMailbox } = await fetchMeWithMailbox(
+      this.d.graphUrl,
+      tokens.accessToken,
+      this.d.fetch,
+    ).catch((cause) => {
       throw new AppError("provider_error", {
         detail: "Reading the mailbox owner from Microsoft Graph failed.",
         cause,
@@ -97,7 +101,7 @@ export class NativeConnectService {
       claims.preferred_username ||
       input.username ||
       objectId;
-    if (!(await hasMailbox(this.d.graphUrl, tokens.accessToken, this.d.fetch))) {
+    if (!hasMailbox) {
       throw new AppError("insufficient_permissions", {
         detail: `${email} has no Outlook mailbox that can be connected.`,
       });

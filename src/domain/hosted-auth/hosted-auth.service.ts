@@ -18,7 +18,7 @@ import {
   type TokenClient,
   type TokenSet,
 } from "../../providers/microsoft/identity.ts";
-import { fetchMe, GraphCallError, hasMailbox } from "../../providers/microsoft/me.ts";
+import { fetchMeWithMailbox, GraphCallError } from "../../providers/microsoft/me.ts";
 import type { AccountRepository, AccountRow } from "../../storage/repositories/account.repository.ts";
 import type {
   HostedAuthRepository,
@@ -342,10 +342,10 @@ export class HostedAuthService {
     const oid = claims.oid ?? claims.sub;
     let email: string;
     try {
-      const me = await fetchMe(this.d.graphUrl, tokens.accessToken, this.d.fetch);
+      const { me, hasMailbox } = await fetchMeWithMailbox(this.d.graphUrl, tokens.accessToken, this.d.fetch);
       // Personal accounts and some work accounts have no `mail`: fall back to the UPN, then the token.
       email = me.mail || me.userPrincipalName || claims.email || claims.preferred_username || oid;
-      if (!(await hasMailbox(this.d.graphUrl, tokens.accessToken, this.d.fetch))) {
+      if (!hasMailbox) {
         return fail(
           "no_mailbox",
           `${email} has no Outlook mailbox that can be connected. Use an account with an Exchange Online or Outlook.com mailbox.`,

@@ -1,5 +1,6 @@
-// The two Graph calls the connect flow needs: who signed in, and whether they have a mailbox.
-// (The mail client with its limiter lives in graph-client.ts; this stays dependency-free.)
+// The Graph step of the connect flow: who signed in, and whether they have a mailbox. It runs before
+// an account exists, so it uses the fresh token directly rather than the per-account mail client
+// (graph-client.ts, with its limiter and token manager).
 
 export interface GraphMe {
   id: string;
@@ -19,68 +20,75 @@ export class GraphCallError extends Error {
   }
 }
 
-async function graphGet(
+/**
+ * `/me` and the mailbox check in one `$batch` round trip (the connect flow's last Graph step).
+ * `hasMailbox` is false when Exchange answers MailboxNotEnabledForRESTAPI.
+ */
+export async function fetchMeWithMailbox(
   graphUrl: string,
   accessToken: string,
-  path: string,
-  fetchImpl: typeof fetch,
-): Promise<unknown> {
-  const response = await fetchImpl(`${graphUrl}/v1.0${path}`, {
+  fetchImpl: typeof fetch = fetch,
+): Promise<{ me: GraphMe; hasMailbox: boolean }> {
+  const response = await fetchImpl(`${graphUrl}/v1.0/$batch`, {
+    method: "POST",
     headers: {
       authorization: `Bearer ${accessToken}`,
       accept: "application/json",
+      "content-type": "application/json",
       prefer: 'IdType="ImmutableId"',
     },
+    body: JSON.stringify({
+      requests: [
+        { id: "me", method: "GET", url: "/me?$select=id,displayName,mail,userPrincipalName" },
+        { id: "inbox", method: "GET", url: "/me/mailFolders/inbox?$select=id" },
+      ],
+    }),
     signal: AbortSignal.timeout(15_000),
   });
-  const body = (await response.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
-  if (!response.ok) {
+  const body = (await response.json().catch(() => ({}))) as {
+    error?: { code?: string; message?: string };
+    responses?: {
+      id: string;
+      status: number;
+      body?: { error?: { code?: string; message?: string } } & Partial<GraphMe>;
+    }[];
+  };
+  if (!response.ok || !Array.isArray(body.responses)) {
     throw new GraphCallError(
       response.status,
       body.error?.code ?? `HTTP${response.status}`,
-      body.error?.message ?? `Graph answered ${response.status}`,
+      body.error?.message ?? "$batch failed",
     );
   }
-  return body;
-}
-
-export async function fetchMe(
-  graphUrl: string,
-  accessToken: string,
-  fetchImpl: typeof fetch = fetch,
-): Promise<GraphMe> {
-  const me = (await graphGet(
-    graphUrl,
-    accessToken,
-    "/me?$select=id,displayName,mail,userPrincipalName",
-    fetchImpl,
-  )) as Partial<GraphMe>;
-  if (typeof me.id !== "string") throw new GraphCallError(502, "InvalidResponse", "/me returned no id");
-  return {
-    id: me.id,
-    displayName: me.displayName ?? null,
-    mail: me.mail ?? null,
-    userPrincipalName: me.userPrincipalName ?? null,
-  };
-}
-
-/** False when the user has no Exchange Online mailbox (MailboxNotEnabledForRESTAPI). */
-export async function hasMailbox(
-  graphUrl: string,
-  accessToken: string,
-  fetchImpl: typeof fetch = fetch,
-): Promise<boolean> {
-  try {
-    await graphGet(graphUrl, accessToken, "/me/mailFolders/inbox?$select=id", fetchImpl);
-    return true;
-  } catch (error) {
-    if (
-      error instanceof GraphCallError &&
-      (error.code === "MailboxNotEnabledForRESTAPI" ||
-        (error.code === "ResourceNotFound" && error.status === 404))
-    ) {
-      return false;
-    }
-    throw error;
+  const me = body.responses.find((r) => r.id === "me");
+  const inbox = body.responses.find((r) => r.id === "inbox");
+  if (!me || me.status !== 200 || typeof me.body?.id !== "string") {
+    throw new GraphCallError(
+      me?.status ?? 502,
+      me?.body?.error?.code ?? "InvalidResponse",
+      me?.body?.error?.message ?? "/me failed",
+    );
   }
+  const inboxCode = inbox?.body?.error?.code;
+  if (
+    inbox &&
+    inbox.status !== 200 &&
+    inboxCode !== "MailboxNotEnabledForRESTAPI" &&
+    !(inbox.status === 404 && inboxCode === "ResourceNotFound")
+  ) {
+    throw new GraphCallError(
+      inbox.status,
+      inboxCode ?? `HTTP${inbox.status}`,
+      inbox.body?.error?.message ?? "mailbox check failed",
+    );
+  }
+  return {
+    me: {
+      id: me.body.id,
+      displayName: me.body.displayName ?? null,
+      mail: me.body.mail ?? null,
+      userPrincipalName: me.body.userPrincipalName ?? null,
+    },
+    hasMailbox: inbox?.status === 200,
+  };
 }
