@@ -43,10 +43,19 @@ describe("account_status webhooks", () => {
       .map((r) => ({ r, body: JSON.parse(r.body) as { AccountStatus: Record<string, string> } }))
       .filter(({ body }) => body.AccountStatus.account_id === accountId);
   }
+  /** Deliveries may overlap, so events are found by message, not by arrival order. */
+  function status(accountId: string, message: string) {
+    return statuses(accountId).find(({ body }) => body.AccountStatus.message === message);
+  }
 
-  it("connecting a mailbox sends a signed CREATION_SUCCESS; a refresh refused after consent is revoked sends CREDENTIALS with the reason", async () => {
+  it("connecting a mailbox sends a signed CREATION_SUCCESS then OK; a refresh refused after consent is revoked sends CREDENTIALS with the reason", async () => {
     const account = await connectNewMailbox(h, "wh");
-    const created = await until(() => statuses(account.id)[0], "CREATION_SUCCESS");
+    const created = await until(() => status(account.id, "CREATION_SUCCESS"), "CREATION_SUCCESS");
+    const ok = await until(() => status(account.id, "OK"), "OK after CREATION_SUCCESS");
+    assert.equal(
+      ok.r.body,
+      JSON.stringify({ AccountStatus: { account_id: account.id, account_type: "OUTLOOK", message: "OK" } }),
+    );
     assert.equal(
       created.r.body,
       JSON.stringify({
@@ -70,7 +79,7 @@ describe("account_status webhooks", () => {
     });
     await expireAccessToken(h.services, account.id);
     await assert.rejects(h.services.tokens.getAccessToken(account.id));
-    const failed = await until(() => statuses(account.id)[1], "CREDENTIALS");
+    const failed = await until(() => status(account.id, "CREDENTIALS"), "CREDENTIALS");
     const body = JSON.parse(failed.r.body) as { AccountStatus: Record<string, string> };
     assert.deepEqual(Object.keys(body.AccountStatus), ["account_id", "account_type", "message", "reason"]);
     assert.equal(body.AccountStatus.message, "CREDENTIALS");
@@ -91,7 +100,7 @@ describe("account_status webhooks", () => {
       headers: { "x-api-key": h.t.apiKey },
     });
     assert.equal(deleted.statusCode, 200);
-    const gone = await until(() => statuses(account.id)[2], "DELETED");
+    const gone = await until(() => status(account.id, "DELETED"), "DELETED");
     assert.equal(
       gone.r.body,
       JSON.stringify({

@@ -323,7 +323,12 @@ export class WebhookService {
         },
       }).then(() => {});
     return {
-      accountConnected: ({ account, status }) => publish(account, status),
+      // Unipile tells receivers to wait for OK after CREATION_SUCCESS / RECONNECTED: a Microsoft
+      // account can be used as soon as its tokens are stored, so OK follows at once.
+      accountConnected: async ({ account, status }) => {
+        await publish(account, status);
+        await publish(account, "OK");
+      },
       accountStatusChanged: ({ account, message, reason }) => publish(account, message, reason),
     };
   }
