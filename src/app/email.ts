@@ -1,7 +1,8 @@
-// Wires the email read side: one Graph client and one per-mailbox limiter for the whole process.
+// Wires the email API (read and send sides): one Graph client and one per-mailbox limiter for the whole process.
 import type { Config } from "../config/config.ts";
 import { EmailService } from "../domain/email/email.service.ts";
 import { FolderDirectory } from "../domain/email/folder-directory.ts";
+import { SendService } from "../domain/email/send.service.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/logger.ts";
 import { type AccessTokens, GraphClient } from "../providers/microsoft/graph-client.ts";
@@ -15,7 +16,7 @@ export function createEmailService(deps: {
   clock: Clock;
   log: Logger;
   fetch: typeof fetch;
-}): { email: EmailService; graph: GraphClient } {
+}): { email: EmailService; send: SendService; graph: GraphClient } {
   const graph = new GraphClient({
     baseUrl: deps.config.microsoft.graphUrl,
     fetch: deps.fetch,
@@ -32,5 +33,10 @@ export function createEmailService(deps: {
     clock: deps.clock,
     log: deps.log,
   });
-  return { email, graph };
+  const send = new SendService({
+    accounts: deps.accounts,
+    graph,
+    log: deps.log.child({ component: "send" }),
+  });
+  return { email, send, graph };
 }

@@ -8,6 +8,7 @@ import { TokenManager } from "../domain/accounts/token-manager.ts";
 import { TokenRefreshJobs } from "../domain/accounts/token-refresh.job.ts";
 import { ApiKeyService } from "../domain/api-keys/api-key.service.ts";
 import type { EmailService } from "../domain/email/email.service.ts";
+import type { SendService } from "../domain/email/send.service.ts";
 import { HostedAuthService } from "../domain/hosted-auth/hosted-auth.service.ts";
 import { CallbackSigningSecret, notifyJob, notifyListener } from "../domain/hosted-auth/notify.ts";
 import { MicrosoftSettingsService } from "../domain/settings/microsoft-settings.service.ts";
@@ -60,6 +61,8 @@ export interface Services {
   tokenRefresh: TokenRefreshJobs;
   /** Unipile's email API (read side) over Graph, with the process-wide per-mailbox limiter. */
   email: EmailService;
+  /** Sending and drafts (draft → attachments → /send), same Graph client and limiter as `email`. */
+  emailSend: SendService;
   /** Outgoing webhooks; `webhooks.publish` is the outbox event producers write to. */
   webhooks: WebhookService;
   jobs: JobQueue & { stop(options?: { drainTimeoutMs?: number }): Promise<void> };
@@ -218,7 +221,7 @@ export async function buildServices(
       graphUrl: config.microsoft.graphUrl,
       fetch: fetchImpl,
     });
-    const { email } = createEmailService({
+    const { email, send: emailSend } = createEmailService({
       config,
       accounts: repos.accounts,
       tokens,
@@ -245,6 +248,7 @@ export async function buildServices(
       tokens,
       tokenRefresh,
       email,
+      emailSend,
       webhooks,
       jobs,
       close: async () => {

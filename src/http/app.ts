@@ -9,9 +9,11 @@ import { installErrorHandling, JSON_CONTENT_TYPE } from "./error-handler.ts";
 import { apiKeyAuth } from "./plugins/api-key-auth.ts";
 import { listAccountsRoute } from "./routes/accounts/list.ts";
 import { accountRoutes } from "./routes/accounts/one.ts";
+import { createDraftRoute } from "./routes/drafts/create.ts";
 import { attachmentRoute } from "./routes/emails/attachment.ts";
 import { listEmailsRoute } from "./routes/emails/list.ts";
 import { emailRoutes } from "./routes/emails/one.ts";
+import { sendEmailRoute } from "./routes/emails/send.ts";
 import { folderRoutes } from "./routes/folders/folders.ts";
 import { createLinkRoute } from "./routes/hosted/create-link.ts";
 import { publisherFileRoute } from "./routes/hosted/publisher-file.ts";
@@ -106,6 +108,8 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(listEmailsRoute(services.email));
   await app.register(emailRoutes(services.email));
   await app.register(attachmentRoute(services.email));
+  await app.register(sendEmailRoute(services.emailSend));
+  await app.register(createDraftRoute(services.emailSend));
   await app.register(folderRoutes(services.email));
   await app.register(createLinkRoute(services.hostedAuth));
   await app.register(

@@ -100,6 +100,56 @@ export class GraphClient {
   }
 
   /**
+   * One `PUT` of an attachment upload session (reference §3.6). The upload URL is pre-authenticated
+   * (no Authorization header) and lives on Outlook's host, not Graph's; the mailbox's limiter slot
+   * and the timeout still apply. Intermediate answers are Outlook's PascalCase
+   * (`NextExpectedRanges`); the last chunk answers 201 with a `Location`.
+   */
+  async uploadChunk(
+    accountId: string,
+    uploadUrl: string,
+    chunk: Uint8Array,
+    range: { start: number; total: number },
+  ): Promise<{ status: number; nextExpectedRanges: string[] }> {
+    if (!/^https?:\/\//.test(uploadUrl))
+      throw new AppError("provider_error", { detail: "Microsoft returned an invalid upload URL." });
+    const end = range.start + chunk.byteLength - 1;
+    let response: Response;
+    try {
+      response = await this.options.limiter.run(accountId, () =>
+        this.options.fetch(uploadUrl, {
+          method: "PUT",
+          headers: {
+            "content-type": "application/octet-stream",
+            "content-range": `bytes ${range.start}-${end}/${range.total}`,
+          },
+          body: chunk as Uint8Array<ArrayBuffer>,
+          signal: AbortSignal.timeout(this.timeoutMs),
+        }),
+      );
+    } catch (error) {
+      if ((error as Error)?.name === "TimeoutError")
+        throw new AppError("request_timeout", { detail: "The attachment upload timed out.", cause: error });
+      throw new AppError("service_unavailable", {
+        detail: "Microsoft's upload endpoint could not be reached.",
+        retryAfterSeconds: 1,
+        cause: error,
+      });
+    }
+    const bytes = Buffer.from(await response.arrayBuffer());
+    const answer: Answer = { status: response.status, headers: response.headers, bytes };
+    if (response.status >= 400) throw translateGraphError(response.status, parseBody(answer));
+    const body = (bytes.length > 0 ? parseBody(answer) : {}) as {
+      NextExpectedRanges?: string[];
+      nextExpectedRanges?: string[];
+    };
+    return {
+      status: response.status,
+      nextExpectedRanges: body?.NextExpectedRanges ?? body?.nextExpectedRanges ?? [],
+    };
+  }
+
+  /**
    * JSON batching (reference §3.9): up to 20 steps per `$batch`, split as needed. Throttled steps
    * (429/503/504 inside the batch) are retried like single calls; other failures are returned as
    * they are, for the caller to translate with `stepError`.

@@ -1,0 +1,34 @@
+// POST /api/v1/drafts (reference unipile §2.1.9): the same fields as send; the draft stays in
+// Drafts → 200 {"object":"DraftCreated","draft_id"} (the SPEC's status). `draft_id` is an email id,
+// so the draft can be read, updated, and sent with `POST /api/v1/emails` + `draft_id`.
+import multipart from "@fastify/multipart";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type } from "typebox";
+import { MAX_MESSAGE_BYTES, type SendService } from "../../../domain/email/send.service.ts";
+import { MULTIPART_LIMITS, readSendRequest, sendErrors } from "../emails/send.ts";
+
+export const DraftCreatedSchema = Type.Object({
+  object: Type.Literal("DraftCreated"),
+  draft_id: Type.String({ minLength: 1 }),
+});
+
+export function createDraftRoute(send: SendService): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    await app.register(multipart, { limits: MULTIPART_LIMITS });
+    app.post(
+      "/api/v1/drafts",
+      {
+        bodyLimit: MAX_MESSAGE_BYTES + 16 * 1024 * 1024,
+        schema: {
+          summary: "Create a draft",
+          description:
+            "Same fields as sending (JSON or multipart). `reply_to` makes it a reply draft in that thread.",
+          tags: ["Drafts"],
+          consumes: ["application/json", "multipart/form-data"],
+          response: { 200: DraftCreatedSchema, ...sendErrors },
+        },
+      },
+      async (request) => send.createDraft(await readSendRequest(request)),
+    );
+  };
+}
