@@ -132,6 +132,24 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
       });
     });
 
+  const admin = program.command("admin").description("Manage the dashboard's admin accounts.");
+  admin
+    .command("create")
+    .description(
+      "Print a one-time link to create a dashboard admin: the first admin on a fresh install (valid until used), or an invitation for another (valid 7 days).",
+    )
+    .option("--email <email>", "the invited admin's email (they cannot change it)")
+    .action(async (opts: { email?: string }) => {
+      await withServices(async (s) => {
+        const link = await s.admins.createLink({ email: opts.email });
+        out(
+          link.kind === "setup"
+            ? `Open this link to create the first admin account (it works once):\n\n  ${link.url}\n`
+            : `Send this invitation to the new admin (it works once, until ${new Date(link.expiresAt!).toISOString().slice(0, 16).replace("T", " ")} UTC):\n\n  ${link.url}\n`,
+        );
+      });
+    });
+
   const settings = program
     .command("settings")
     .description("Show or change runtime settings stored in the database.");

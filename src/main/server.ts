@@ -42,9 +42,11 @@ export async function startServer(
       host: "127.0.0.1",
       redirectUris: services.hostedAuth.redirectUris(),
     });
-    await useSandboxApp(services, sandbox, log);
+    await applySandboxApp(services, sandbox, log);
   }
-  const app = await buildApp(services);
+  const app = await buildApp(services, {
+    dashboard: { sandbox: sandbox ? { url: sandbox.url, users: sandbox.users } : undefined },
+  });
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
@@ -95,12 +97,17 @@ export async function startServer(
     },
     "Mailroom is ready",
   );
-  if (!options.quiet) printBanner(config, services, url, sandbox);
+  // First run: no admin yet, so print a one-time link to create one (valid until an admin exists).
+  const setupLink =
+    options.quiet || (await services.admins.hasAdmin())
+      ? undefined
+      : (await services.admins.createLink()).url;
+  if (!options.quiet) printBanner(config, services, url, sandbox, setupLink);
   return { app, services, url, sandbox, shutdown };
 }
 
 /** First run in sandbox mode: point the Microsoft settings at the sandbox's app, so nothing needs Azure. */
-async function useSandboxApp(services: Services, sandbox: SandboxHandle, log: Logger): Promise<void> {
+async function applySandboxApp(services: Services, sandbox: SandboxHandle, log: Logger): Promise<void> {
   const current = await services.microsoftSettings.get();
   if (current && current.clientId !== sandbox.app.clientId) {
     log.info(
@@ -127,10 +134,19 @@ function printBanner(
   services: Services,
   url: string,
   sandbox: SandboxHandle | undefined,
+  setupLink?: string,
 ): void {
   const lines = [
     "",
     `  Mailroom is running at ${url}`,
+    ...(setupLink
+      ? [
+          "",
+          "  First run: create the dashboard's admin account (this link works once):",
+          `    ${setupLink}`,
+          "",
+        ]
+      : [`  Dashboard:      ${config.publicUrl}/`]),
     `  Public URL:     ${config.publicUrl}`,
     `  Data:           ${services.storage.location}${services.storage.dialect === "sqlite" ? ` (key: ${services.secrets.source === "env" ? "MAILROOM_ENCRYPTION_KEY" : `${config.dataDir}/encryption.key`})` : ""}`,
     `  API reference:  ${config.publicUrl}/docs`,

@@ -3,6 +3,7 @@ import * as m0001 from "./0001-initial.ts";
 import * as m0003 from "./0003-hosted-auth.ts";
 import * as m0004 from "./0004-token-lifecycle.ts";
 import * as m0006 from "./0006-webhooks.ts";
+import * as m0007 from "./0007-admins.ts";
 
 /** Static list (no filesystem scanning): the same migrations run on SQLite and PostgreSQL. */
 export const migrationProvider: MigrationProvider = {
@@ -12,6 +13,7 @@ export const migrationProvider: MigrationProvider = {
       "0003-hosted-auth": m0003,
       "0004-token-lifecycle": m0004,
       "0006-webhooks": m0006,
+      "0007-admins": m0007,
     };
   },
 };

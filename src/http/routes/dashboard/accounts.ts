@@ -1,0 +1,158 @@
+// Accounts for the operator: list and search, connect and reconnect links, the account page, delete.
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type } from "typebox";
+import type {
+  AccountDetailResponse,
+  AccountEvent,
+  AccountItem,
+  AccountStatus,
+  AccountsResponse,
+  LinkResponse,
+} from "../../../../web/src/api-types.ts";
+import { AppError } from "../../../lib/errors.ts";
+import type { AccountRow } from "../../../storage/repositories/account.repository.ts";
+import type { DashboardDeps } from "./index.ts";
+
+const LIST_LIMIT = 500;
+/** Links made from the dashboard are meant to be opened now. */
+const LINK_TTL_MS = 24 * 3600_000;
+const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+
+function toItem(row: AccountRow): AccountItem {
+  return {
+    id: row.id,
+    name: row.name,
+    email: row.email,
+    status: row.status as AccountStatus,
+    statusReason: row.status_reason,
+    tenantId: row.tenant_id,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export function accountsRoutes(deps: DashboardDeps): FastifyPluginAsyncTypebox {
+  const { services, adminRepo } = deps;
+  const publicUrl = services.config.publicUrl;
+
+  async function findOrThrow(id: string): Promise<AccountRow> {
+    const row = await services.repos.accounts.findById(id);
+    if (!row)
+      throw new AppError("resource_not_found", {
+        detail: `Account ${id} does not exist (it may have been deleted). Go back to Accounts.`,
+      });
+    return row;
+  }
+
+  return async (app) => {
+    app.get(
+      "/accounts",
+      { schema: { querystring: Type.Object({ q: Type.Optional(Type.String({ maxLength: 200 })) }) } },
+      async (request): Promise<AccountsResponse> => {
+        const rows = await adminRepo.searchAccounts(request.query.q ?? "", LIST_LIMIT + 1);
+        return { accounts: rows.slice(0, LIST_LIMIT).map(toItem), truncated: rows.length > LIST_LIMIT };
+      },
+    );
+
+    app.get(
+      "/accounts/:id",
+      { schema: { params: Params } },
+      async (request): Promise<AccountDetailResponse> => {
+        const row = await findOrThrow(request.params.id);
+        const events: AccountEvent[] = [];
+        for (const link of await adminRepo.linksOfAccount(row.id)) {
+          const verb = link.type === "reconnect" ? "Reconnect" : "Connect";
+          if (link.used_at !== null)
+            events.push({
+              at: link.used_at,
+              kind: link.type === "reconnect" ? "reconnected" : "connected",
+              detail: `${verb} link used: the mailbox signed in through the hosted wizard${link.name ? ` (name "${link.name}")` : ""}.`,
+            });
+          else
+            events.push({
+              at: link.created_at,
+              kind: "link_created",
+              detail: `${verb} link created, not used yet (expires ${new Date(link.expires_at).toISOString()}).`,
+            });
+        }
+        if (!events.some((e) => e.kind === "connected"))
+          events.push({ at: row.created_at, kind: "connected", detail: "Account created." });
+        if (row.last_refreshed_at)
+          events.push({
+            at: row.last_refreshed_at,
+            kind: "tokens_refreshed",
+            detail: "Access token refreshed.",
+          });
+        if (row.refresh_failures)
+          events.push({
+            at: row.updated_at,
+            kind: "refresh_failed",
+            detail: `Token refresh failed ${row.refresh_failures} time(s) in a row${row.refresh_retry_at ? `; next try ${new Date(row.refresh_retry_at).toISOString()}` : ""}.`,
+          });
+        if (row.status !== "OK")
+          events.push({
+            at: row.updated_at,
+            kind: "status",
+            detail: `Status ${row.status}${row.status_reason ? ` (${row.status_reason})` : ""}${row.status === "CREDENTIALS" ? ": the mailbox must sign in again through a reconnect link." : "."}`,
+          });
+        events.sort((a, b) => b.at - a.at);
+        return {
+          account: {
+            ...toItem(row),
+            lastRefreshedAt: row.last_refreshed_at,
+            accessTokenExpiresAt: row.access_token_expires_at,
+            refreshFailures: row.refresh_failures,
+            refreshRetryAt: row.refresh_retry_at,
+            scopes: row.scopes,
+          },
+          events,
+          eventsSource:
+            "Built from the account's connection links and token state; a full event log comes with webhooks.",
+        };
+      },
+    );
+
+    app.post(
+      "/accounts/link",
+      { schema: { body: Type.Object({ name: Type.Optional(Type.String({ maxLength: 200 })) }) } },
+      async (request): Promise<LinkResponse> => {
+        const name = request.body.name?.trim();
+        const link = await services.hostedAuth.createLink({
+          type: "create",
+          providers: "*",
+          expiresOn: new Date(services.clock.now() + LINK_TTL_MS).toISOString(),
+          name: name || undefined,
+          successRedirectUrl: `${publicUrl}/accounts?connected=1`,
+        });
+        return { url: link.url, expiresAt: link.expiresAt };
+      },
+    );
+
+    app.post(
+      "/accounts/:id/reconnect-link",
+      { schema: { params: Params } },
+      async (request): Promise<LinkResponse> => {
+        const row = await findOrThrow(request.params.id);
+        const link = await services.hostedAuth.createLink({
+          type: "reconnect",
+          providers: "*",
+          reconnectAccount: row.id,
+          expiresOn: new Date(services.clock.now() + LINK_TTL_MS).toISOString(),
+          successRedirectUrl: `${publicUrl}/accounts/${row.id}?reconnected=1`,
+        });
+        return { url: link.url, expiresAt: link.expiresAt };
+      },
+    );
+
+    app.delete("/accounts/:id", { schema: { params: Params } }, async (request) => {
+      const row = await findOrThrow(request.params.id);
+      await services.repos.accounts.delete(row.id);
+      services.log.info(
+        { accountId: row.id },
+        "Account deleted from the dashboard; its tokens were destroyed",
+      );
+      await services.accountEvents.accountStatusChanged({ account: row, message: "DELETED" });
+      return { deleted: true };
+    });
+  };
+}

@@ -1,0 +1,61 @@
+// The operator dashboard: its JSON API under /dashboard/api (session cookie + CSRF header, separate
+// from /api/v1 and its API keys) and the React app built into web/dist, served at /.
+import type { FastifyPluginAsync } from "fastify";
+import { DASHBOARD_API, type SandboxInfo } from "../../../../web/src/api-types.ts";
+import type { Services } from "../../../app/services.ts";
+import type { AdminService } from "../../../domain/admins/admin.service.ts";
+import { AppError } from "../../../lib/errors.ts";
+import { AdminRepository } from "../../../storage/repositories/admin.repository.ts";
+import { accountsRoutes } from "./accounts.ts";
+import { apiKeysRoutes } from "./api-keys.ts";
+import { authRoutes } from "./auth.ts";
+import { checkCsrf, loadSession } from "./session.ts";
+import { settingsRoutes } from "./settings.ts";
+import { spaRoutes } from "./spa.ts";
+
+export interface DashboardOptions {
+  /** The Microsoft sandbox, when it runs: its URL and test users, shown to signed-in admins. */
+  sandbox?: SandboxInfo | undefined;
+  /** For the publisher-file self-check (tests inject theirs). */
+  fetch?: typeof fetch;
+  /** Where the built React app lives (default: web/dist of this checkout). */
+  webDist?: string;
+}
+
+export interface DashboardDeps extends DashboardOptions {
+  services: Services;
+  admins: AdminService;
+  adminRepo: AdminRepository;
+}
+
+export function dashboardRoutes(services: Services, options: DashboardOptions = {}): FastifyPluginAsync {
+  const deps: DashboardDeps = {
+    ...options,
+    services,
+    admins: services.admins,
+    adminRepo: new AdminRepository(services.storage.db),
+  };
+  return async (app) => {
+    await app.register(
+      async (api) => {
+        api.addHook("onRequest", async (request, reply) => {
+          reply.header("cache-control", "no-store");
+          const context = request.routeOptions.config?.public
+            ? undefined
+            : await loadSession(request, deps.admins);
+          if (!request.routeOptions.config?.public && !context)
+            throw new AppError("missing_credentials", {
+              detail: "You are signed out (or your session expired). Sign in to continue.",
+            });
+          checkCsrf(request, services.config.publicUrl, context);
+        });
+        await api.register(authRoutes(deps));
+        await api.register(settingsRoutes(deps));
+        await api.register(accountsRoutes(deps));
+        await api.register(apiKeysRoutes(deps));
+      },
+      { prefix: DASHBOARD_API },
+    );
+    await app.register(spaRoutes(options.webDist));
+  };
+}
