@@ -60,6 +60,12 @@ describe("npx mailroom", () => {
       revokedAt: number | null;
     }[];
     assert.ok(json.find((k) => k.id === id)?.revokedAt);
+    const dashed = await runMailroom(["api-key", "revoke", "-AAAAAAAAAAAAAAAAAAAAA"], env);
+    assert.match(
+      dashed.stderr,
+      /No API key with id or name "-AAAAAAAAAAAAAAAAAAAAA"/,
+      "an id starting with - is an id, not an option",
+    );
     const again = await runMailroom(["api-key", "revoke", "no-such-key"], env);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /No API key with id or name "no-such-key"/);

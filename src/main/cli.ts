@@ -125,6 +125,8 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
     .command("revoke")
     .description("Revoke an API key by id (or by name when unique); requests with it get 401 at once.")
     .argument("<id-or-name>")
+    // Ids are base64url and may start with "-": never read one as an option.
+    .allowUnknownOption(true)
     .action(async (idOrName: string) => {
       await withServices(async (s) => {
         const summary = await s.apiKeys.revoke(idOrName);
