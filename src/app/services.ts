@@ -9,8 +9,10 @@ import { TokenRefreshJobs } from "../domain/accounts/token-refresh.job.ts";
 import { ApiKeyService } from "../domain/api-keys/api-key.service.ts";
 import type { EmailService } from "../domain/email/email.service.ts";
 import type { SendService } from "../domain/email/send.service.ts";
+import { FolderDirectory } from "../domain/email/folder-directory.ts";
 import { HostedAuthService } from "../domain/hosted-auth/hosted-auth.service.ts";
 import { CallbackSigningSecret, notifyJob, notifyListener } from "../domain/hosted-auth/notify.ts";
+import { RealtimeService } from "../domain/realtime/realtime.service.ts";
 import { MicrosoftSettingsService } from "../domain/settings/microsoft-settings.service.ts";
 import { type DeliveryOptions, deliveryJob } from "../domain/webhooks/delivery.job.ts";
 import { HttpWebhookTransport, type WebhookTransport } from "../domain/webhooks/http-transport.ts";
@@ -25,6 +27,7 @@ import { AccountRepository } from "../storage/repositories/account.repository.ts
 import { ApiKeyRepository } from "../storage/repositories/api-key.repository.ts";
 import { HostedAuthRepository } from "../storage/repositories/hosted-auth.repository.ts";
 import { JobRepository } from "../storage/repositories/job.repository.ts";
+import { RealtimeRepository } from "../storage/repositories/realtime.repository.ts";
 import { SecretRepository } from "../storage/repositories/secret.repository.ts";
 import { SettingsRepository } from "../storage/repositories/settings.repository.ts";
 import { WebhookRepository } from "../storage/repositories/webhook.repository.ts";
@@ -65,6 +68,8 @@ export interface Services {
   emailSend: SendService;
   /** Outgoing webhooks; `webhooks.publish` is the outbox event producers write to. */
   webhooks: WebhookService;
+  /** Getting events from Microsoft: delta polling and Graph subscriptions, publishing mail events. */
+  realtime: RealtimeService;
   jobs: JobQueue & { stop(options?: { drainTimeoutMs?: number }): Promise<void> };
   close(): Promise<void>;
 }
@@ -161,6 +166,7 @@ export async function buildServices(
       },
     });
 
+    let realtime: RealtimeService | undefined;
     const definitions: JobDefinition<JobKind>[] = [
       notifyJob({
         repo: repos.hostedAuth,
@@ -178,6 +184,10 @@ export async function buildServices(
           new HttpWebhookTransport({ allowPrivateAddresses: config.webhooks.allowPrivateAddresses }),
         ...(options.webhooks?.delivery ? { options: options.webhooks.delivery } : {}),
       }) as unknown as JobDefinition<JobKind>,
+      ...RealtimeService.jobs(() => {
+        if (!realtime) throw new Error("Realtime is not built yet");
+        return realtime;
+      }),
     ];
     const jobs = new EmbeddedJobRunner({
       repository: repos.jobs,
@@ -221,7 +231,7 @@ export async function buildServices(
       graphUrl: config.microsoft.graphUrl,
       fetch: fetchImpl,
     });
-    const { email, send: emailSend } = createEmailService({
+    const { email, send: emailSend, graph } = createEmailService({
       config,
       accounts: repos.accounts,
       tokens,
@@ -229,6 +239,19 @@ export async function buildServices(
       log,
       fetch: fetchImpl,
     });
+    realtime = new RealtimeService({
+      repo: new RealtimeRepository(storage.db),
+      accounts: repos.accounts,
+      graph,
+      folders: new FolderDirectory(graph, clock),
+      email,
+      publisher: webhooks,
+      queue: () => jobs,
+      clock,
+      log: log.child({ component: "realtime" }),
+      options: { ...config.realtime, publicUrl: config.publicUrl },
+    });
+    accountEvents.add(realtime.accountListener());
     return {
       config,
       clock,
@@ -250,6 +273,7 @@ export async function buildServices(
       email,
       emailSend,
       webhooks,
+      realtime,
       jobs,
       close: async () => {
         await jobs.stop();

@@ -21,6 +21,12 @@ export interface Config {
   sandbox: { enabled: boolean; port: number };
   shutdownTimeoutMs: number;
   webhooks: { allowPrivateAddresses: boolean };
+  realtime: {
+    /** Delta poll interval per account (without a healthy Graph subscription). */
+    pollIntervalMs: number;
+    /** Whether Graph subscriptions are created (GRAPH_SUBSCRIPTIONS, "auto" = PUBLIC_URL is https). */
+    subscriptionsEnabled: boolean;
+  };
 }
 
 type Parser<T> = (raw: string) => T;
@@ -186,6 +192,24 @@ export const VARIABLES = {
       return raw === "on";
     },
   },
+  POLL_INTERVAL_SECONDS: {
+    description:
+      "How often each mailbox is checked for new mail through Graph delta queries when no Graph subscription is active (accounts are spread across the interval). Default: 30, or 5 while the sandbox runs.",
+    expected: "an integer number of seconds from 1 to 86400",
+    example: "",
+    parse: integer(1, 86_400),
+  },
+  GRAPH_SUBSCRIPTIONS: {
+    description:
+      "Graph change notifications (push) per mailbox: 'auto' uses them when PUBLIC_URL is https (Microsoft requires it), 'on' also over http (tests, or the sandbox with allowHttpNotifications), 'off' relies on polling alone.",
+    expected: "auto, on or off",
+    example: "auto",
+    default: "auto",
+    parse: (raw: string) => {
+      if (raw !== "auto" && raw !== "on" && raw !== "off") throw new Error("not auto/on/off");
+      return raw;
+    },
+  },
 } satisfies Record<string, VariableSpec<unknown>>;
 
 export type VariableName = keyof typeof VARIABLES;
@@ -258,6 +282,12 @@ export function loadConfig(
     sandbox: { enabled: sandboxEnabled, port: sandboxPort },
     shutdownTimeoutMs: p.SHUTDOWN_TIMEOUT_MS ?? 10_000,
     webhooks: { allowPrivateAddresses: p.WEBHOOK_ALLOW_PRIVATE_ADDRESSES ?? false },
+    realtime: {
+      pollIntervalMs: (p.POLL_INTERVAL_SECONDS ?? (sandboxEnabled ? 5 : 30)) * 1000,
+      subscriptionsEnabled:
+        p.GRAPH_SUBSCRIPTIONS === "on" ||
+        ((p.GRAPH_SUBSCRIPTIONS ?? "auto") === "auto" && publicUrl.startsWith("https://")),
+    },
   };
 }
 

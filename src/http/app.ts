@@ -19,6 +19,7 @@ import { createLinkRoute } from "./routes/hosted/create-link.ts";
 import { publisherFileRoute } from "./routes/hosted/publisher-file.ts";
 import { wizardRoutes } from "./routes/hosted/wizard.ts";
 import { webhookRoutes } from "./routes/webhooks/index.ts";
+import { graphNotificationRoutes } from "./routes/realtime/graph-notifications.ts";
 import { systemRoutes } from "./routes/system/system.ts";
 
 declare module "fastify" {
@@ -122,6 +123,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   );
   await app.register(publisherFileRoute(services.microsoftSettings));
   await app.register(webhookRoutes(services.webhooks));
+  await app.register(graphNotificationRoutes(services.realtime));
   for (const plugin of options.plugins ?? []) await app.register(plugin);
 
   app.get(

@@ -53,6 +53,7 @@ export async function startServer(
   const url = `http://localhost:${port}`;
   await services.jobs.start();
   await services.tokenRefresh.scheduleSweep();
+  await services.realtime.startAll();
 
   let closing: Promise<void> | undefined;
   const shutdown = (reason = "shutdown"): Promise<void> => {

@@ -149,6 +149,46 @@ export interface WebhookDeliveryTable {
   updated_at: number;
 }
 
+export interface RealtimeAccountTable {
+  account_id: string;
+  /** When the first delta round finished (history before it is never announced); null until then. */
+  baseline_at: number | null;
+  last_sync_at: number | null;
+  /** Sync lease: one delta sync per account at a time, across processes. */
+  sync_lock_owner: string | null;
+  sync_lock_until: number | null;
+  subscription_id: string | null;
+  /** SHA-256 (hex) of the subscription's clientState; the secret itself is only sent to Graph. */
+  client_state_hash: string | null;
+  subscription_status: "none" | "active" | "failed" | "disabled";
+  subscription_expires_at: number | null;
+  subscription_failures: number;
+  subscription_retry_at: number | null;
+  subscription_error: string | null;
+  last_notification_at: number | null;
+  updated_at: number;
+}
+
+export interface RealtimeFolderTable {
+  account_id: string;
+  folder_id: string;
+  /** `@odata.deltaLink` of the last completed round (null: next round is a fresh one). */
+  delta_link: string | null;
+  updated_at: number;
+}
+
+export interface RealtimeMessageTable {
+  account_id: string;
+  /** SHA-256 (base64url) of the Graph immutable id. */
+  message_key: string;
+  folder_id: string;
+  /** Moves seen so far: part of a mail_moved event id, so A → B → A → B announces each move. */
+  moves: number;
+  /** When delta reported it removed from `folder_id` (deleted, or moved where it is not seen yet). */
+  gone_at: number | null;
+  updated_at: number;
+}
+
 export interface Database {
   hosted_links: HostedLinkTable;
   auth_attempts: AuthAttemptTable;
@@ -160,6 +200,9 @@ export interface Database {
   webhooks: WebhookTable;
   webhook_events: WebhookEventTable;
   webhook_deliveries: WebhookDeliveryTable;
+  realtime_accounts: RealtimeAccountTable;
+  realtime_folders: RealtimeFolderTable;
+  realtime_messages: RealtimeMessageTable;
   kysely_migration: { name: string; timestamp: string };
   _seq?: { id: Generated<number> };
 }

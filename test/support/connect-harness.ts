@@ -40,6 +40,8 @@ export interface ConnectHarnessOptions {
   env?: Record<string, string>;
   /** Webhook delivery tuning passed to buildServices. */
   webhooks?: BuildOptions["webhooks"];
+  /** Let the sandbox post change notifications to http URLs (Mailroom listens on http in tests). */
+  allowHttpNotifications?: boolean;
 }
 
 export async function startConnectHarness(
@@ -50,6 +52,7 @@ export async function startConnectHarness(
     port: 0,
     seedCorpus: options.seedCorpus ?? false,
     ...(options.corpusSize !== undefined ? { corpusSize: options.corpusSize } : {}),
+    ...(options.allowHttpNotifications ? { allowHttpNotifications: true } : {}),
   });
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;

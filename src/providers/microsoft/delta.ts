@@ -1,0 +1,85 @@
+// Per-folder message delta (reference §3.8): one round = every page up to `@odata.deltaLink`.
+// Pages are parsed by a pure function; an expired sync state (410 SyncStateNotFound) is reported
+// as `expired` so the caller starts the folder over.
+import { AppError } from "../../lib/errors.ts";
+import type { GraphClient } from "./graph-client.ts";
+import { GraphCallError } from "./graph-errors.ts";
+
+/** One entry of a round: a message created/changed in the folder, or removed from it. */
+export interface DeltaItem {
+  id: string;
+  removed: boolean;
+  parentFolderId?: string | undefined;
+  receivedDateTime?: string | undefined;
+  isDraft?: boolean | undefined;
+}
+
+export type DeltaRound = { expired: false; items: DeltaItem[]; deltaLink: string } | { expired: true };
+
+/** What each round selects: enough to place a message; the email itself is fetched only when announced. */
+export const DELTA_SELECT = "id,parentFolderId,receivedDateTime,isDraft";
+const PAGE_SIZE = 200;
+/** A round longer than this is cut (and started over next time): a runaway nextLink loop must end. */
+const MAX_PAGES = 2_000;
+
+export function parseDeltaPage(body: unknown): { items: DeltaItem[]; nextLink?: string; deltaLink?: string } {
+  const page = (body ?? {}) as {
+    value?: Record<string, unknown>[];
+    "@odata.nextLink"?: unknown;
+    "@odata.deltaLink"?: unknown;
+  };
+  const items: DeltaItem[] = [];
+  for (const raw of page.value ?? []) {
+    if (typeof raw?.id !== "string") continue;
+    items.push({
+      id: raw.id,
+      removed: raw["@removed"] !== undefined,
+      parentFolderId: typeof raw.parentFolderId === "string" ? raw.parentFolderId : undefined,
+      receivedDateTime: typeof raw.receivedDateTime === "string" ? raw.receivedDateTime : undefined,
+      isDraft: typeof raw.isDraft === "boolean" ? raw.isDraft : undefined,
+    });
+  }
+  return {
+    items,
+    ...(typeof page["@odata.nextLink"] === "string" ? { nextLink: page["@odata.nextLink"] } : {}),
+    ...(typeof page["@odata.deltaLink"] === "string" ? { deltaLink: page["@odata.deltaLink"] } : {}),
+  };
+}
+
+/**
+ * Reads one complete round of a folder: from its stored delta link, or a fresh round (the whole
+ * folder, as Graph's first round is a snapshot). Immutable ids come from the client's Prefer header.
+ */
+export async function readDeltaRound(
+  graph: GraphClient,
+  accountId: string,
+  folderId: string,
+  deltaLink: string | null,
+): Promise<DeltaRound> {
+  const items: DeltaItem[] = [];
+  let request = deltaLink
+    ? { path: deltaLink }
+    : {
+        path: `/me/mailFolders/${encodeURIComponent(folderId)}/messages/delta`,
+        query: { $select: DELTA_SELECT, $top: PAGE_SIZE },
+      };
+  try {
+    for (let pages = 0; pages < MAX_PAGES; pages++) {
+      const page = parseDeltaPage(await graph.json<unknown>(accountId, request));
+      items.push(...page.items);
+      if (page.deltaLink) return { expired: false, items, deltaLink: page.deltaLink };
+      if (!page.nextLink)
+        throw new AppError("provider_error", { detail: "A delta page had neither nextLink nor deltaLink." });
+      request = { path: page.nextLink };
+    }
+  } catch (error) {
+    if (isSyncStateGone(error)) return { expired: true };
+    throw error;
+  }
+  return { expired: true };
+}
+
+export function isSyncStateGone(error: unknown): boolean {
+  const cause = (error as { cause?: unknown })?.cause;
+  return error instanceof AppError && cause instanceof GraphCallError && cause.status === 410;
+}

@@ -1,0 +1,197 @@
+import type { Kysely } from "kysely";
+import type { Database, RealtimeAccountTable, RealtimeMessageTable } from "../schema.ts";
+
+export type RealtimeAccountRow = RealtimeAccountTable;
+export type RealtimeMessageRow = RealtimeMessageTable;
+
+/** A change to the message index, written with the delta links of the round that saw it. */
+export interface MessagePlacement {
+  messageKey: string;
+  folderId: string;
+  moves: number;
+  goneAt: number | null;
+}
+
+const CHUNK = 200;
+
+/** All SQL of realtime: subscription state, sync leases, delta links and the message index. */
+export class RealtimeRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** Creates the account's row if missing (idempotent). */
+  async ensureAccount(accountId: string, now: number): Promise<void> {
+    await this.db
+      .insertInto("realtime_accounts")
+      .values({
+        account_id: accountId,
+        baseline_at: null,
+        last_sync_at: null,
+        sync_lock_owner: null,
+        sync_lock_until: null,
+        subscription_id: null,
+        client_state_hash: null,
+        subscription_status: "none",
+        subscription_expires_at: null,
+        subscription_failures: 0,
+        subscription_retry_at: null,
+        subscription_error: null,
+        last_notification_at: null,
+        updated_at: now,
+      })
+      .onConflict((oc) => oc.column("account_id").doNothing())
+      .execute();
+  }
+
+  async findAccount(accountId: string): Promise<RealtimeAccountRow | undefined> {
+    return this.db
+      .selectFrom("realtime_accounts")
+      .selectAll()
+      .where("account_id", "=", accountId)
+      .executeTakeFirst();
+  }
+
+  async findBySubscription(subscriptionId: string): Promise<RealtimeAccountRow | undefined> {
+    return this.db
+      .selectFrom("realtime_accounts")
+      .selectAll()
+      .where("subscription_id", "=", subscriptionId)
+      .executeTakeFirst();
+  }
+
+  async updateAccount(
+    accountId: string,
+    patch: Partial<Omit<RealtimeAccountRow, "account_id">>,
+  ): Promise<void> {
+    await this.db.updateTable("realtime_accounts").set(patch).where("account_id", "=", accountId).execute();
+  }
+
+  /** Takes the sync lease when it is free or lapsed; true when this caller holds it. */
+  async tryTakeSyncLease(accountId: string, owner: string, now: number, leaseMs: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable("realtime_accounts")
+      .set({ sync_lock_owner: owner, sync_lock_until: now + leaseMs })
+      .where("account_id", "=", accountId)
+      .where((eb) =>
+        eb.or([
+          eb("sync_lock_owner", "is", null),
+          eb("sync_lock_until", "<", now),
+          eb("sync_lock_owner", "=", owner),
+        ]),
+      )
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async releaseSyncLease(accountId: string, owner: string): Promise<void> {
+    await this.db
+      .updateTable("realtime_accounts")
+      .set({ sync_lock_owner: null, sync_lock_until: null })
+      .where("account_id", "=", accountId)
+      .where("sync_lock_owner", "=", owner)
+      .execute();
+  }
+
+  async deltaLinks(accountId: string): Promise<Map<string, string | null>> {
+    const rows = await this.db
+      .selectFrom("realtime_folders")
+      .select(["folder_id", "delta_link"])
+      .where("account_id", "=", accountId)
+      .execute();
+    return new Map(rows.map((r) => [r.folder_id, r.delta_link]));
+  }
+
+  async messages(accountId: string, keys: readonly string[]): Promise<Map<string, RealtimeMessageRow>> {
+    const out = new Map<string, RealtimeMessageRow>();
+    for (let i = 0; i < keys.length; i += CHUNK) {
+      const rows = await this.db
+        .selectFrom("realtime_messages")
+        .selectAll()
+        .where("account_id", "=", accountId)
+        .where("message_key", "in", keys.slice(i, i + CHUNK))
+        .execute();
+      for (const row of rows) out.set(row.message_key, row);
+    }
+    return out;
+  }
+
+  /**
+   * Commits one sync: the message index changes and the folders' new delta links together, so a
+   * crash before this point replays the same rounds (and the outbox dedupes the same event ids).
+   */
+  async commitSync(
+    accountId: string,
+    update: {
+      placements: MessagePlacement[];
+      deltaLinks: Map<string, string | null>;
+      now: number;
+      baselineAt?: number;
+    },
+  ): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < update.placements.length; i += CHUNK) {
+        const rows = update.placements.slice(i, i + CHUNK).map((p) => ({
+          account_id: accountId,
+          message_key: p.messageKey,
+          folder_id: p.folderId,
+          moves: p.moves,
+          gone_at: p.goneAt,
+          updated_at: update.now,
+        }));
+        await trx
+          .insertInto("realtime_messages")
+          .values(rows)
+          .onConflict((oc) =>
+            oc.columns(["account_id", "message_key"]).doUpdateSet((eb) => ({
+              folder_id: eb.ref("excluded.folder_id"),
+              moves: eb.ref("excluded.moves"),
+              gone_at: eb.ref("excluded.gone_at"),
+              updated_at: eb.ref("excluded.updated_at"),
+            })),
+          )
+          .execute();
+      }
+      for (const [folderId, link] of update.deltaLinks) {
+        await trx
+          .insertInto("realtime_folders")
+          .values({ account_id: accountId, folder_id: folderId, delta_link: link, updated_at: update.now })
+          .onConflict((oc) =>
+            oc.columns(["account_id", "folder_id"]).doUpdateSet({ delta_link: link, updated_at: update.now }),
+          )
+          .execute();
+      }
+      await trx
+        .updateTable("realtime_accounts")
+        .set({
+          last_sync_at: update.now,
+          updated_at: update.now,
+          ...(update.baselineAt !== undefined ? { baseline_at: update.baselineAt } : {}),
+        })
+        .where("account_id", "=", accountId)
+        .execute();
+    });
+  }
+
+  /** Accounts with realtime state, by id (keyset), for the watchdog. */
+  async accountPage(limit: number, afterId?: string): Promise<RealtimeAccountRow[]> {
+    let query = this.db.selectFrom("realtime_accounts").selectAll();
+    if (afterId !== undefined) query = query.where("account_id", ">", afterId);
+    return query.orderBy("account_id").limit(limit).execute();
+  }
+
+  /** Index rows of messages gone for longer than `before`: nothing will move them any more. */
+  async pruneGone(before: number): Promise<void> {
+    await this.db
+      .deleteFrom("realtime_messages")
+      .where("gone_at", "is not", null)
+      .where("gone_at", "<", before)
+      .execute();
+  }
+
+  async deleteAccount(accountId: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom("realtime_messages").where("account_id", "=", accountId).execute();
+      await trx.deleteFrom("realtime_folders").where("account_id", "=", accountId).execute();
+      await trx.deleteFrom("realtime_accounts").where("account_id", "=", accountId).execute();
+    });
+  }
+}
