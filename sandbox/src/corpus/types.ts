@@ -1,5 +1,4 @@
-// The corpus' output shape. The Graph module declares a structurally identical `CorpusMessage`
-// in graph/mailbox-store.ts; keep both in step.
+// The corpus' output shape, which the Graph module's mailbox store takes as input.
 
 export interface CorpusAddress {
   name?: string;

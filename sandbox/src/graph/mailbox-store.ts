@@ -4,6 +4,7 @@
 // delta queries read. Nothing here knows about HTTP; every mutation is reported through
 // `state.emitMailChange` (with the immutable id) and recorded for delta.
 import { randomBytes } from "node:crypto";
+import type { CorpusAddress, CorpusAttachment, CorpusMessage } from "../corpus/types.ts";
 import type { SandboxState } from "../state.ts";
 import {
   childConversationIndex,
@@ -23,39 +24,8 @@ export interface EmailAddress {
   address: string;
 }
 
-export interface CorpusAddress {
-  name?: string;
-  address: string;
-}
-
-export interface CorpusAttachment {
-  name: string;
-  contentType: string;
-  content: Buffer;
-  contentId?: string;
-  isInline: boolean;
-}
-
-/** Structurally identical to the corpus module's `CorpusMessage` (sandbox/src/corpus/types.ts). */
-export interface CorpusMessage {
-  folder: "inbox" | "junkemail" | "archive" | "sentitems" | "deleteditems" | (string & {});
-  subject: string;
-  from: CorpusAddress;
-  to: CorpusAddress[];
-  cc: CorpusAddress[];
-  receivedAt: number;
-  internetMessageId: string;
-  inReplyTo?: string;
-  references?: string[];
-  conversationKey: string;
-  bodyHtml?: string;
-  bodyText?: string;
-  headers: { name: string; value: string }[];
-  attachments: CorpusAttachment[];
-  isRead: boolean;
-  flagged: boolean;
-  importance: "low" | "normal" | "high";
-}
+// The corpus' message shape is the store's input; one definition serves both.
+export type { CorpusAddress, CorpusAttachment, CorpusMessage } from "../corpus/types.ts";
 
 export interface AttachmentRecord {
   /** Stable per attachment; the Graph attachment id is derived from the message id plus this key. */
