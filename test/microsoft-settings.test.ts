@@ -113,6 +113,9 @@ describe("Microsoft OAuth settings and the credential check", () => {
     const warning = await t.services.microsoftSettings.secretExpiryWarning();
     assert.ok(warning && warning.daysLeft >= 9 && warning.daysLeft <= 10);
     assert.match(t.logs.text, /client secret expires in \d+ day/);
+    const metrics = await t.app.inject({ method: "GET", url: "/metrics" });
+    assert.match(metrics.body, /mailroom_microsoft_secret_expiry_days (9|10)\n/);
+    assert.match(metrics.body, /mailroom_microsoft_app_problem 0\n/);
   });
 });
 

@@ -6,6 +6,10 @@ export interface Metrics {
   ready: Gauge;
   jobs: Counter<"kind" | "outcome">;
   tokenRefreshes: Counter<"outcome">;
+  /** Days until the Microsoft client secret expires (negative once expired); absent while unknown. */
+  secretExpiryDays: Gauge;
+  /** 1 while Microsoft rejects the app's credentials (wrong, expired secret, unknown app). */
+  appProblem: Gauge;
 }
 
 export function createMetrics(): Metrics {
@@ -35,6 +39,16 @@ export function createMetrics(): Metrics {
       name: "mailroom_token_refreshes_total",
       help: "Token refreshes sent to Microsoft, by outcome (ok, reauth_required, app_misconfigured, unavailable)",
       labelNames: ["outcome"],
+      registers: [registry],
+    }),
+    secretExpiryDays: new Gauge({
+      name: "mailroom_microsoft_secret_expiry_days",
+      help: "Days until the Microsoft client secret expires, as entered in the settings (alert below 30)",
+      registers: [registry],
+    }),
+    appProblem: new Gauge({
+      name: "mailroom_microsoft_app_problem",
+      help: "1 while Microsoft rejects the app's credentials (wrong or expired secret, unknown app)",
       registers: [registry],
     }),
   };

@@ -34,8 +34,20 @@ export function systemRoutes(services: Services): FastifyPluginAsyncTypebox {
         ),
     );
 
-    app.get("/metrics", { config: { public: true } }, async (_request, reply) =>
-      reply.type(services.metrics.registry.contentType).send(await services.metrics.registry.metrics()),
-    );
+    app.get("/metrics", { config: { public: true } }, async (_request, reply) => {
+      // Settings live in the database (shared by every process): read them at scrape time.
+      const settings = await services.microsoftSettings.get().catch(() => null);
+      if (settings?.secretExpiresAt) {
+        services.metrics.secretExpiryDays.set(
+          Math.floor((settings.secretExpiresAt - services.clock.now()) / 86_400_000),
+        );
+      } else {
+        services.metrics.secretExpiryDays.reset();
+      }
+      services.metrics.appProblem.set(settings?.appProblem ? 1 : 0);
+      return reply
+        .type(services.metrics.registry.contentType)
+        .send(await services.metrics.registry.metrics());
+    });
   };
 }
