@@ -11,10 +11,12 @@ import type { Scenario, ScenarioResult, Settings, Table } from "./lib/scenario.t
 import { accounts } from "./scenarios/accounts.ts";
 import { coldStart } from "./scenarios/cold-start.ts";
 import { connect } from "./scenarios/connect.ts";
+import { emailGet } from "./scenarios/email-get.ts";
+import { emailList } from "./scenarios/email-list.ts";
 import { memory } from "./scenarios/memory.ts";
 import { sandbox } from "./scenarios/sandbox.ts";
 
-const SCENARIOS: Scenario[] = [accounts, coldStart, memory, sandbox, connect];
+const SCENARIOS: Scenario[] = [accounts, coldStart, memory, sandbox, connect, emailList, emailGet];
 const RESULTS_DIR = join(REPO_ROOT, "bench/results");
 const PROFILE_DIR = join(RESULTS_DIR, "profiles");
 

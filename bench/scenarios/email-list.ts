@@ -1,0 +1,294 @@
+// Email reads through Mailroom beside the same Graph request sent straight to the sandbox, in one
+// run: a Mailroom child (`bin/mailroom.js start` with the in-process sandbox on SANDBOX_PORT), the
+// seeded Contoso work mailboxes connected through the hosted wizard over HTTP, then alternating
+// autocannon rounds. The direct side uses an access token for the same user and app from the same
+// sandbox (Mailroom's own token is encrypted at rest), so both sides share Outlook's 4-concurrent
+// per-mailbox budget; the load therefore runs at 4 connections (more would be 429 MailboxConcurrency
+// on the direct side). Also reports Mailroom's RSS growth per connected account.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SEED_PASSWORD, SEEDED_APP, SEEDED_USERS } from "../../sandbox/src/seed.ts";
+import {
+  authorizeUrl,
+  Browser,
+  pkcePair,
+  signInAndConsent,
+  tokenRequest,
+} from "../../sandbox/test/identity-helpers.ts";
+import { connectThroughWizard, MultiOriginBrowser } from "../../test/support/browser.ts";
+import { type LoadSample, load, summarize } from "../lib/load.ts";
+import {
+  cleanEnv,
+  freePort,
+  LOCALHOST,
+  REPO_ROOT,
+  readMemory,
+  runCommand,
+  spawnChild,
+  waitFor200,
+} from "../lib/processes.ts";
+import type { Scenario, ScenarioResult, Settings } from "../lib/scenario.ts";
+import { round } from "../lib/stats.ts";
+import type { Target } from "../lib/targets.ts";
+
+/** Outlook runs 4 concurrent requests per app + mailbox (microsoft §5). */
+const CONNECTIONS = 4;
+const MESSAGE_SELECT =
+  "id,receivedDateTime,sentDateTime,subject,isRead,isDraft,hasAttachments,internetMessageId,conversationId,parentFolderId,from,sender,toRecipients,ccRecipients,bccRecipients,replyTo,body";
+
+export interface EmailBench {
+  mailroomBase: string;
+  sandboxBase: string;
+  mailroomPort: number;
+  sandboxPort: number;
+  apiKey: string;
+  accountId: string;
+  accessToken: string;
+  memory: { beforeRssMiB: number; afterRssMiB: number; accounts: number; perAccountKiB: number };
+  child: Target["child"];
+  stop(): Promise<void>;
+}
+
+export async function startEmailBench(settings: Settings, log: (line: string) => void): Promise<EmailBench> {
+  const dataDir = await mkdtemp(join(tmpdir(), "mailroom-bench-email-"));
+  const port = await freePort();
+  const sandboxPort = await freePort();
+  const bin = join(REPO_ROOT, "bin/mailroom.js");
+  const env = cleanEnv({
+    DATA_DIR: dataDir,
+    PORT: String(port),
+    SANDBOX_PORT: String(sandboxPort),
+    LOG_LEVEL: "warn",
+    LOG_FORMAT: "json",
+  });
+  const out = await runCommand(process.execPath, [bin, "api-key", "create", "--name", "bench"], { env });
+  const apiKey = /^\s+(mr_\S+)\s*$/m.exec(out)?.[1];
+  if (!apiKey) throw new Error(`no API key in: ${out}`);
+  const child = spawnChild("mailroom", process.execPath, [...settings.subjectNodeFlags, bin, "start"], {
+    env,
+  });
+  const stop = async () => {
+    await child.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor200(child, port, "/ready", { timeoutMs: 60_000 });
+    // PUBLIC_URL defaults to localhost: the OAuth redirect URI and the wizard's cookies use that host.
+    const mailroomBase = `http://localhost:${port}`;
+    const sandboxBase = `http://localhost:${sandboxPort}`;
+    const users = SEEDED_USERS.filter(
+      (u) => u.kind === "work" && u.hasMailbox && u.email.includes("contoso"),
+    );
+    const adele = users.find((u) => u.email.startsWith("adele"))!;
+    const headers = { "x-api-key": apiKey };
+    const touch = async (accountId: string) => {
+      const res = await fetch(`${mailroomBase}/api/v1/emails?account_id=${accountId}&limit=50`, { headers });
+      if (res.status !== 200) throw new Error(`list failed: ${res.status} ${await res.text()}`);
+    };
+
+    await new Promise((r) => setTimeout(r, 1000));
+    const before = await readMemory(child.pid);
+    for (const user of users) {
+      const res = await fetch(`${mailroomBase}/api/v1/hosted/accounts/link`, {
+        method: "POST",
+        headers: { ...headers, "content-type": "application/json" },
+        body: JSON.stringify({
+          type: "create",
+          providers: "*",
+          api_url: mailroomBase,
+          expiresOn: new Date(Date.now() + 3600_000).toISOString(),
+          success_redirect_url: "https://app.example.com/ok",
+        }),
+      });
+      const { url } = (await res.json()) as { url: string };
+      const end = await connectThroughWizard(new MultiOriginBrowser([mailroomBase, sandboxBase]), url, {
+        email: user.email,
+        password: SEED_PASSWORD,
+      });
+      if (end.left?.toString() !== "https://app.example.com/ok")
+        throw new Error(`connect of ${user.email} failed: ${end.left ?? end.html.slice(0, 300)}`);
+    }
+    const accounts = (await (await fetch(`${mailroomBase}/api/v1/accounts`, { headers })).json()) as {
+      items: { id: string; name: string; connection_params?: { mail?: { username?: string } } }[];
+    };
+    for (const account of accounts.items) await touch(account.id);
+    const after = await readMemory(child.pid);
+    const accountId = accounts.items.find(
+      (a) => a.connection_params?.mail?.username === adele.email || a.name === adele.email,
+    )?.id;
+    if (!accountId) throw new Error(`Adele's account not found: ${JSON.stringify(accounts.items)}`);
+    log(
+      `  connected ${accounts.items.length} accounts; RSS ${round(before.rssMiB, 1)} → ${round(after.rssMiB, 1)} MiB`,
+    );
+
+    const { verifier, challenge } = pkcePair();
+    const page = await signInAndConsent(
+      new Browser(sandboxBase),
+      authorizeUrl(sandboxBase, {
+        code_challenge: challenge,
+        code_challenge_method: "S256",
+        scope: "openid offline_access Mail.ReadWrite Mail.Send User.Read",
+      }),
+      adele.email,
+      SEED_PASSWORD,
+    );
+    const code = page.redirect?.searchParams.get("code");
+    if (!code) throw new Error("sandbox sign-in returned no code");
+    const token = await tokenRequest(sandboxBase, {
+      client_id: SEEDED_APP.clientId,
+      client_secret: SEEDED_APP.clientSecret,
+      grant_type: "authorization_code",
+      code,
+      redirect_uri: SEEDED_APP.redirectUris[1],
+      code_verifier: verifier,
+    });
+    const accessToken = (token.body as { access_token?: string }).access_token;
+    if (!accessToken) throw new Error(`token request failed: ${JSON.stringify(token.body)}`);
+    const count = accounts.items.length;
+    return {
+      mailroomBase,
+      sandboxBase,
+      mailroomPort: port,
+      sandboxPort,
+      apiKey,
+      accountId,
+      accessToken,
+      memory: {
+        beforeRssMiB: round(before.rssMiB, 1),
+        afterRssMiB: round(after.rssMiB, 1),
+        accounts: count,
+        perAccountKiB: round(((after.rssMiB - before.rssMiB) * 1024) / count, 0),
+      },
+      child,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+function target(
+  bench: EmailBench,
+  name: string,
+  port: number,
+  path: string,
+  headers: Record<string, string>,
+): Target {
+  return { name, child: bench.child, port, path, headers, startupMs: 0, stop: async () => {} };
+}
+
+/**
+ * Like lib/load.ts `compare`, with a pause after every run: Mailroom keeps draining its per-mailbox
+ * queue after autocannon disconnects, and those tail calls would push the direct side past Outlook's
+ * 4 concurrent requests (429 MailboxConcurrency).
+ */
+async function alternate(subject: Target, baseline: Target, settings: Settings, log: (line: string) => void) {
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 1500));
+  for (const t of [baseline, subject]) {
+    await load(t, CONNECTIONS, settings.warmupS);
+    await settle();
+  }
+  const samples = new Map<Target, LoadSample[]>([
+    [subject, []],
+    [baseline, []],
+  ]);
+  const roundRatios: number[] = [];
+  for (let i = 0; i < settings.rounds; i++) {
+    for (const t of i % 2 === 0 ? [baseline, subject] : [subject, baseline]) {
+      const sample = await load(t, CONNECTIONS, settings.durationS);
+      samples.get(t)!.push(sample);
+      log(
+        `  round ${i + 1}/${settings.rounds} ${t.name.padEnd(8)} ${round(sample.requestsPerS, 0)} req/s, p50 ${sample.p50Ms} ms, p99 ${sample.p99Ms} ms`,
+      );
+      await settle();
+    }
+    roundRatios.push(
+      round(samples.get(subject)!.at(-1)!.requestsPerS / samples.get(baseline)!.at(-1)!.requestsPerS, 3),
+    );
+  }
+  const s = summarize(subject, samples.get(subject)!);
+  const b = summarize(baseline, samples.get(baseline)!);
+  return { subject: s, baseline: b, ratio: round(s.requestsPerS / b.requestsPerS, 3), roundRatios };
+}
+
+/** Runs Mailroom's path against the direct Graph path and builds the result table. */
+export async function compareEmail(
+  scenario: string,
+  bench: EmailBench,
+  mailroomPath: string,
+  graphPath: string,
+  settings: Settings,
+  log: (line: string) => void,
+): Promise<ScenarioResult> {
+  const mailroom = target(bench, "mailroom", bench.mailroomPort, mailroomPath, { "x-api-key": bench.apiKey });
+  const direct = target(bench, "graph", bench.sandboxPort, graphPath, {
+    authorization: `Bearer ${bench.accessToken}`,
+    prefer: 'IdType="ImmutableId"',
+  });
+  const result = await alternate(mailroom, direct, settings, log);
+  const addedP50 = round(result.subject.p50Ms - result.baseline.p50Ms, 2);
+  const addedP99 = round(result.subject.p99Ms - result.baseline.p99Ms, 2);
+  return {
+    status: "ok",
+    table: {
+      title: `${scenario} — ${CONNECTIONS} connections, ${settings.rounds} × ${settings.durationS}s, medians`,
+      columns: ["path", "req/s", "p50 ms", "p99 ms"],
+      rows: [
+        [
+          `Mailroom GET ${mailroomPath.split("?")[0]}`,
+          result.subject.requestsPerS,
+          result.subject.p50Ms,
+          result.subject.p99Ms,
+        ],
+        [
+          `Graph (sandbox) GET ${graphPath.split("?")[0]}`,
+          result.baseline.requestsPerS,
+          result.baseline.p50Ms,
+          result.baseline.p99Ms,
+        ],
+      ],
+      notes: [
+        `throughput ratio Mailroom/direct: ${result.ratio} (aim ≥ 0.70); rounds ${result.roundRatios.join(", ")}`,
+        `added latency: p50 ${addedP50} ms, p99 ${addedP99} ms (aim p99 ≤ 2 ms)`,
+        `Mailroom RSS ${bench.memory.beforeRssMiB} → ${bench.memory.afterRssMiB} MiB after connecting ${bench.memory.accounts} accounts and listing each: ~${bench.memory.perAccountKiB} KiB per account (includes the in-process sandbox's per-sign-in state)`,
+      ],
+    },
+    data: {
+      ...result,
+      addedP50Ms: addedP50,
+      addedP99Ms: addedP99,
+      connections: CONNECTIONS,
+      memory: bench.memory,
+    },
+  };
+}
+
+export const emailList: Scenario = {
+  name: "email-list",
+  describe: "GET /api/v1/emails (50 per page) vs the same Graph /me/messages request straight to the sandbox",
+  async run(settings, log) {
+    const bench = await startEmailBench(settings, log);
+    try {
+      const query = new URLSearchParams({
+        $filter: "receivedDateTime ge 1970-01-01T00:00:00Z",
+        $orderby: "receivedDateTime desc",
+        $top: "50",
+        $select: MESSAGE_SELECT,
+      });
+      return await compareEmail(
+        "email-list",
+        bench,
+        `/api/v1/emails?account_id=${bench.accountId}&limit=50`,
+        `/v1.0/me/messages?${query.toString().replaceAll("%24", "$")}`,
+        settings,
+        log,
+      );
+    } finally {
+      await bench.stop();
+    }
+  },
+};
+
+export { MESSAGE_SELECT };
