@@ -6,10 +6,11 @@ import { AccountEventHub } from "../domain/accounts/account-events.ts";
 import { NativeConnectService } from "../domain/accounts/native-connect.service.ts";
 import { TokenManager } from "../domain/accounts/token-manager.ts";
 import { TokenRefreshJobs } from "../domain/accounts/token-refresh.job.ts";
+import { AdminService } from "../domain/admins/admin.service.ts";
 import { ApiKeyService } from "../domain/api-keys/api-key.service.ts";
 import type { EmailService } from "../domain/email/email.service.ts";
-import type { SendService } from "../domain/email/send.service.ts";
 import { FolderDirectory } from "../domain/email/folder-directory.ts";
+import type { SendService } from "../domain/email/send.service.ts";
 import { HostedAuthService } from "../domain/hosted-auth/hosted-auth.service.ts";
 import { CallbackSigningSecret, notifyJob, notifyListener } from "../domain/hosted-auth/notify.ts";
 import { RealtimeService } from "../domain/realtime/realtime.service.ts";
@@ -24,6 +25,7 @@ import type { Logger } from "../lib/logger.ts";
 import { IdTokenValidator, TokenClient } from "../providers/microsoft/identity.ts";
 import { ensureWritableDir, openStorage, type Storage } from "../storage/db.ts";
 import { AccountRepository } from "../storage/repositories/account.repository.ts";
+import { AdminRepository } from "../storage/repositories/admin.repository.ts";
 import { ApiKeyRepository } from "../storage/repositories/api-key.repository.ts";
 import { HostedAuthRepository } from "../storage/repositories/hosted-auth.repository.ts";
 import { JobRepository } from "../storage/repositories/job.repository.ts";
@@ -52,6 +54,8 @@ export interface Services {
     webhooks: WebhookRepository;
   };
   apiKeys: ApiKeyService;
+  /** Dashboard admins: setup/invite links, sign-in, sessions. */
+  admins: AdminService;
   accounts: AccountService;
   microsoftSettings: MicrosoftSettingsService;
   hostedAuth: HostedAuthService;
@@ -231,7 +235,11 @@ export async function buildServices(
       graphUrl: config.microsoft.graphUrl,
       fetch: fetchImpl,
     });
-    const { email, send: emailSend, graph } = createEmailService({
+    const {
+      email,
+      send: emailSend,
+      graph,
+    } = createEmailService({
       config,
       accounts: repos.accounts,
       tokens,
@@ -261,6 +269,7 @@ export async function buildServices(
       metrics,
       repos,
       apiKeys: new ApiKeyService(repos.apiKeys, clock),
+      admins: new AdminService(new AdminRepository(storage.db), clock, config.publicUrl),
       accounts: new AccountService(repos.accounts),
       microsoftSettings,
       hostedAuth,

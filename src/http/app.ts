@@ -9,6 +9,7 @@ import { installErrorHandling, JSON_CONTENT_TYPE } from "./error-handler.ts";
 import { apiKeyAuth } from "./plugins/api-key-auth.ts";
 import { listAccountsRoute } from "./routes/accounts/list.ts";
 import { accountRoutes } from "./routes/accounts/one.ts";
+import { type DashboardOptions, dashboardRoutes } from "./routes/dashboard/index.ts";
 import { createDraftRoute } from "./routes/drafts/create.ts";
 import { attachmentRoute } from "./routes/emails/attachment.ts";
 import { listEmailsRoute } from "./routes/emails/list.ts";
@@ -18,9 +19,9 @@ import { folderRoutes } from "./routes/folders/folders.ts";
 import { createLinkRoute } from "./routes/hosted/create-link.ts";
 import { publisherFileRoute } from "./routes/hosted/publisher-file.ts";
 import { wizardRoutes } from "./routes/hosted/wizard.ts";
-import { webhookRoutes } from "./routes/webhooks/index.ts";
 import { graphNotificationRoutes } from "./routes/realtime/graph-notifications.ts";
 import { systemRoutes } from "./routes/system/system.ts";
+import { webhookRoutes } from "./routes/webhooks/index.ts";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -32,6 +33,8 @@ declare module "fastify" {
 export interface AppOptions {
   /** Extra routes later capabilities register (kept here so the factory stays the one place that wires HTTP). */
   plugins?: ((app: FastifyInstance) => Promise<void>)[];
+  /** The operator dashboard (its API and the React app); server.ts passes the sandbox it started. */
+  dashboard?: DashboardOptions;
 }
 
 export async function buildApp(services: Services, options: AppOptions = {}): Promise<FastifyInstance> {
@@ -122,6 +125,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     }),
   );
   await app.register(publisherFileRoute(services.microsoftSettings));
+  await app.register(dashboardRoutes(services, options.dashboard));
   await app.register(webhookRoutes(services.webhooks));
   await app.register(graphNotificationRoutes(services.realtime));
   for (const plugin of options.plugins ?? []) await app.register(plugin);

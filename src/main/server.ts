@@ -100,9 +100,7 @@ export async function startServer(
   );
   // First run: no admin yet, so print a one-time link to create one (valid until an admin exists).
   const setupLink =
-    options.quiet || (await services.admins.hasAdmin())
-      ? undefined
-      : (await services.admins.createLink()).url;
+    options.quiet || (await services.admins.hasAdmin()) ? undefined : (await services.admins.createLink()).url;
   if (!options.quiet) printBanner(config, services, url, sandbox, setupLink);
   return { app, services, url, sandbox, shutdown };
 }
@@ -141,12 +139,7 @@ function printBanner(
     "",
     `  Mailroom is running at ${url}`,
     ...(setupLink
-      ? [
-          "",
-          "  First run: create the dashboard's admin account (this link works once):",
-          `    ${setupLink}`,
-          "",
-        ]
+      ? ["", "  First run: create the dashboard's admin account (this link works once):", `    ${setupLink}`, ""]
       : [`  Dashboard:      ${config.publicUrl}/`]),
     `  Public URL:     ${config.publicUrl}`,
     `  Data:           ${services.storage.location}${services.storage.dialect === "sqlite" ? ` (key: ${services.secrets.source === "env" ? "MAILROOM_ENCRYPTION_KEY" : `${config.dataDir}/encryption.key`})` : ""}`,
