@@ -62,6 +62,9 @@ export async function startConnectHarness(
       PUBLIC_URL: baseUrl,
       MICROSOFT_LOGIN_URL: sandbox.url,
       MICROSOFT_GRAPH_URL: sandbox.url,
+      // Background polling would spend the sandbox's fault and throttle switches that other suites
+      // set for their own calls; the realtime tests choose their interval.
+      POLL_INTERVAL_SECONDS: "86400",
       ...options.env,
     },
     { jobs: { pollIntervalMs: 20 }, ...(options.webhooks ? { webhooks: options.webhooks } : {}) },

@@ -97,7 +97,8 @@ export interface RealtimeDeps {
 export const NOTIFICATION_PATH = "/api/v1/realtime/graph/notifications";
 export const LIFECYCLE_PATH = "/api/v1/realtime/graph/lifecycle";
 
-const SYNC_LEASE_MS = 5 * 60_000;
+/** Short, and extended while the sync runs: a process killed mid-sync blocks its account this long at most. */
+const SYNC_LEASE_MS = 15_000;
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const PAGE = 500;
@@ -278,10 +279,17 @@ export class RealtimeService {
     await this.d.repo.ensureAccount(accountId, started);
     const owner = randomUUID();
     if (!(await this.d.repo.tryTakeSyncLease(accountId, owner, started, SYNC_LEASE_MS))) return "busy";
+    const heartbeat = setInterval(() => {
+      this.d.repo
+        .tryTakeSyncLease(accountId, owner, this.d.clock.now(), SYNC_LEASE_MS)
+        .catch((error) => this.d.log.warn({ err: error, accountId }, "Could not extend the sync lease"));
+    }, SYNC_LEASE_MS / 3);
+    heartbeat.unref();
     try {
       await this.syncLocked(account, started);
       return "done";
     } finally {
+      clearInterval(heartbeat);
       await this.d.repo.releaseSyncLease(accountId, owner);
     }
   }
