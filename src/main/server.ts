@@ -64,7 +64,11 @@ export async function startServer(
         process.exit(1);
       }, config.shutdownTimeoutMs);
       timer.unref();
-      await app.close();
+      // Node closes idle keep-alive connections when the server closes, but not ones that become
+      // idle later: once an in-flight response is sent, its connection would otherwise hold the
+      // close open until the client's keep-alive timeout.
+      const sweeper = setInterval(() => app.server.closeIdleConnections(), 100);
+      await app.close().finally(() => clearInterval(sweeper));
       await services.jobs.stop({ drainTimeoutMs: config.shutdownTimeoutMs });
       await sandbox?.close();
       await services.close();
@@ -100,7 +104,9 @@ export async function startServer(
   );
   // First run: no admin yet, so print a one-time link to create one (valid until an admin exists).
   const setupLink =
-    options.quiet || (await services.admins.hasAdmin()) ? undefined : (await services.admins.createLink()).url;
+    options.quiet || (await services.admins.hasAdmin())
+      ? undefined
+      : (await services.admins.createLink()).url;
   if (!options.quiet) printBanner(config, services, url, sandbox, setupLink);
   return { app, services, url, sandbox, shutdown };
 }
@@ -139,7 +145,12 @@ function printBanner(
     "",
     `  Mailroom is running at ${url}`,
     ...(setupLink
-      ? ["", "  First run: create the dashboard's admin account (this link works once):", `    ${setupLink}`, ""]
+      ? [
+          "",
+          "  First run: create the dashboard's admin account (this link works once):",
+          `    ${setupLink}`,
+          "",
+        ]
       : [`  Dashboard:      ${config.publicUrl}/`]),
     `  Public URL:     ${config.publicUrl}`,
     `  Data:           ${services.storage.location}${services.storage.dialect === "sqlite" ? ` (key: ${services.secrets.source === "env" ? "MAILROOM_ENCRYPTION_KEY" : `${config.dataDir}/encryption.key`})` : ""}`,

@@ -1,0 +1,112 @@
+// SIGTERM as an orchestrator sends it: Mailroom stops taking connections, finishes the requests in
+// flight (here one waiting on a slow Microsoft), stops the job runner, and exits 0.
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { SEED_PASSWORD } from "../sandbox/src/seed.ts";
+import { connectThroughWizard, MultiOriginBrowser } from "./support/browser.ts";
+import { BIN, runMailroom } from "./support/cli.ts";
+import { freePort } from "./support/connect-harness.ts";
+
+describe("graceful shutdown", () => {
+  let dataDir: string;
+  let child: ChildProcess;
+  let output = "";
+  let env: Record<string, string>;
+  let base: string;
+  let sandbox: string;
+
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), "mailroom-shutdown-"));
+    const port = await freePort();
+    const sandboxPort = await freePort();
+    base = `http://localhost:${port}`;
+    sandbox = `http://localhost:${sandboxPort}`;
+    env = {
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      SANDBOX_PORT: String(sandboxPort),
+      LOG_FORMAT: "json",
+      LOG_LEVEL: "debug",
+      SHUTDOWN_TIMEOUT_MS: "30000",
+    };
+    child = spawn(process.execPath, [BIN, "start"], {
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout?.on("data", (d) => (output += d));
+    child.stderr?.on("data", (d) => (output += d));
+    const deadline = Date.now() + 60_000;
+    while (!/Mailroom is ready/.test(output)) {
+      if (Date.now() > deadline || child.exitCode !== null)
+        throw new Error(`Mailroom did not start:\n${output}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+
+  after(() => {
+    child.kill("SIGKILL");
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("a request in flight when SIGTERM arrives is answered, then the process exits 0", async () => {
+    const created = await runMailroom(["api-key", "create", "--name", "drain"], env);
+    const key = /^\s+(mr_[A-Za-z0-9_-]+)$/m.exec(created.stdout)![1]!;
+    const link = await fetch(`${base}/api/v1/hosted/accounts/link`, {
+      method: "POST",
+      headers: { "x-api-key": key, "content-type": "application/json" },
+      body: JSON.stringify({
+        type: "create",
+        providers: "*",
+        api_url: base,
+        expiresOn: new Date(Date.now() + 600_000).toISOString(),
+        success_redirect_url: "https://app.example.com/ok",
+      }),
+    });
+    const { url } = (await link.json()) as { url: string };
+    const end = await connectThroughWizard(new MultiOriginBrowser([base, sandbox]), url, {
+      email: "megan.bowen@contoso.onmicrosoft.com",
+      password: SEED_PASSWORD,
+    });
+    assert.equal(end.left?.toString(), "https://app.example.com/ok");
+    const accounts = (await (
+      await fetch(`${base}/api/v1/accounts`, { headers: { "x-api-key": key } })
+    ).json()) as { items: { id: string }[] };
+    const accountId = accounts.items[0]!.id;
+
+    // Microsoft becomes slow: every Graph call for Megan takes 0.8 s.
+    const slow = await fetch(`${sandbox}/_sandbox/scenarios`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ action: "latency", user: "megan.bowen@contoso.onmicrosoft.com", ms: 800 }),
+    });
+    assert.ok(slow.ok, await slow.text());
+
+    const inFlight = fetch(`${base}/api/v1/folders?account_id=${accountId}`, {
+      headers: { "x-api-key": key },
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    child.kill("SIGTERM");
+
+    const response = await inFlight.catch((error) => {
+      throw new Error(
+        `the in-flight request failed: ${error.cause ?? error}\n${output
+          .split("\n")
+          .filter((l) => /Shutting|Stopped|request|error|rror/.test(l))
+          .slice(-30)
+          .join("\n")}`,
+      );
+    });
+    assert.equal(response.status, 200, await response.clone().text());
+    const body = (await response.json()) as { object: string };
+    assert.equal(body.object, "FolderList");
+    assert.equal(await exited, 0);
+    assert.match(output, /Shutting down: finishing in-flight requests/);
+    assert.match(output, /"msg":"Stopped"/);
+    await assert.rejects(fetch(`${base}/health`), "no new connections after shutdown");
+  });
+});
