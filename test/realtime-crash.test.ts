@@ -17,7 +17,7 @@ import {
 } from "./support/realtime.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const BURST = 300;
+const BURST = 500;
 
 function startWorker(env: Record<string, string>): {
   child: ChildProcess;
