@@ -26,6 +26,9 @@ import {
 import {
   FOLDER_PROPERTIES,
   MESSAGE_PROPERTIES,
+  type MessageExpand,
+  messageContextSuffix,
+  parseMessageExpand,
   parseSelect,
   renderFolder,
   renderMessage,
@@ -53,12 +56,17 @@ export function messageSelect(ctx: HandlerContext): string[] | null {
   return parseSelect(ctx.request.query.get("$select"), MESSAGE_PROPERTIES, "microsoft.graph.message");
 }
 
+export function messageExpand(ctx: HandlerContext): MessageExpand | null {
+  return parseMessageExpand(ctx.request.query.get("$expand"));
+}
+
 export function renderOne(
   ctx: HandlerContext,
   message: MessageRecord,
   select: string[] | null = null,
+  expand: MessageExpand | null = null,
 ): Record<string, unknown> {
-  return renderMessage(ctx.store, message, ctx.prefer, select);
+  return renderMessage(ctx.store, message, ctx.prefer, select, expand);
 }
 
 function selectSuffix(select: string[] | null): string {
@@ -82,6 +90,7 @@ function withPreferenceApplied(ctx: HandlerContext, response: GraphResponse): Gr
 export function listMessages(ctx: HandlerContext, folder: FolderRecord | null): GraphResponse {
   const { query } = ctx.request;
   const select = messageSelect(ctx);
+  const expand = messageExpand(ctx);
   const top = intOption(ctx, "$top", 1, 1000) ?? 10;
   const skip = intOption(ctx, "$skip", 0, Number.MAX_SAFE_INTEGER) ?? 0;
   const rawFilter = query.get("$filter");
@@ -112,11 +121,11 @@ export function listMessages(ctx: HandlerContext, folder: FolderRecord | null): 
 
   const page = source.slice(skip, skip + top);
   const fragment = folder
-    ? `mailFolders('${encodeURIComponent(folder.id)}')/messages${selectSuffix(select)}`
-    : `messages${selectSuffix(select)}`;
+    ? `mailFolders('${encodeURIComponent(folder.id)}')/messages${messageContextSuffix(select, expand)}`
+    : `messages${messageContextSuffix(select, expand)}`;
   const body: Record<string, unknown> = { "@odata.context": contextUrl(ctx, fragment) };
   if (query.get("$count") === "true") body["@odata.count"] = source.length;
-  body.value = page.map((message) => renderOne(ctx, message, select));
+  body.value = page.map((message) => renderOne(ctx, message, select, expand));
   if (skip + top < source.length) body["@odata.nextLink"] = nextLink(ctx, { $skip: String(skip + top) });
   return withPreferenceApplied(ctx, json(200, body));
 }
@@ -124,9 +133,10 @@ export function listMessages(ctx: HandlerContext, folder: FolderRecord | null): 
 export function getMessage(ctx: HandlerContext): GraphResponse {
   const message = findMessage(ctx, ctx.params.id);
   const select = messageSelect(ctx);
+  const expand = messageExpand(ctx);
   const body = {
-    "@odata.context": contextUrl(ctx, `messages${selectSuffix(select)}/$entity`),
-    ...renderOne(ctx, message, select),
+    "@odata.context": contextUrl(ctx, `messages${messageContextSuffix(select, expand)}/$entity`),
+    ...renderOne(ctx, message, select, expand),
   };
   return withPreferenceApplied(ctx, json(200, body));
 }

@@ -1,7 +1,7 @@
 // Graph JSON for messages, folders and attachments. Property names and types follow the v1.0 CSDL
 // (message/outlookItem, mailFolder, attachment/fileAttachment, recipient, itemBody, followupFlag).
 import { type BodyPreferences, bodyPreview, renderBody } from "./body.ts";
-import { unknownProperty } from "./errors.ts";
+import { badRequest, unknownProperty } from "./errors.ts";
 import { registerJsonFragment } from "./json.ts";
 import type {
   AttachmentRecord,
@@ -83,6 +83,81 @@ export function parseSelect(
     if (!selected.includes(canonical)) selected.push(canonical);
   }
   return selected.length > 0 ? selected : null;
+}
+
+/** `$expand` on messages: only the `attachments` navigation property, optionally with a nested `$select`. */
+export interface MessageExpand {
+  /** Attachment properties to return; null = all (incl. `contentBytes`). */
+  attachments: string[] | null;
+}
+
+/** Navigation properties of microsoft.graph.message (CSDL); the sandbox has no extensions or extended properties. */
+const MESSAGE_NAVIGATION = [
+  "attachments",
+  "extensions",
+  "multiValueExtendedProperties",
+  "singleValueExtendedProperties",
+];
+
+/**
+ * Parses `$expand` for messages (e.g. `attachments($select=id,name,size)`). Graph answers 400 for a
+ * name that is no property of the type; the sandbox also refuses navigation properties it does not
+ * model and nested options other than `$select`.
+ */
+export function parseMessageExpand(raw: string | null): MessageExpand | null {
+  if (raw === null || raw.trim() === "") return null;
+  let expand: MessageExpand | null = null;
+  for (const item of splitTopLevel(raw, ",")) {
+    const match = /^\s*([A-Za-z]+)\s*(?:\((.*)\))?\s*$/s.exec(item);
+    if (!match) throw badRequest(`Invalid $expand expression '${item.trim()}'.`);
+    const name = match[1]!;
+    const lower = name.toLowerCase();
+    if (lower !== "attachments") {
+      if (MESSAGE_NAVIGATION.some((nav) => nav.toLowerCase() === lower))
+        throw badRequest(`The sandbox does not support $expand=${name}.`);
+      if (MESSAGE_PROPERTY_SET.has(name) || MESSAGE_PROPERTIES.some((p) => p.toLowerCase() === lower))
+        throw badRequest(
+          `Property '${name}' on type 'microsoft.graph.message' is not a navigation property or complex property. Only navigation properties can be expanded.`,
+        );
+      throw unknownProperty(name);
+    }
+    let select: string[] | null = null;
+    for (const option of splitTopLevel(match[2] ?? "", ";")) {
+      if (option.trim() === "") continue;
+      const eq = option.indexOf("=");
+      const key = (eq < 0 ? option : option.slice(0, eq)).trim().toLowerCase();
+      if (key !== "$select")
+        throw badRequest(`The sandbox supports only $select inside $expand, not '${option.trim()}'.`);
+      select = parseSelect(option.slice(eq + 1), ATTACHMENT_PROPERTIES, "microsoft.graph.attachment");
+    }
+    expand = { attachments: select };
+  }
+  return expand;
+}
+
+/** Splits on `separator` outside parentheses. */
+function splitTopLevel(raw: string, separator: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const ch = raw[i];
+    if (ch === "(") depth++;
+    else if (ch === ")") depth = Math.max(0, depth - 1);
+    else if (ch === separator && depth === 0) {
+      parts.push(raw.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(raw.slice(start));
+  return parts;
+}
+
+/** The OData context suffix of a message projection, e.g. `(id,subject,attachments(id,name))`. */
+export function messageContextSuffix(select: string[] | null, expand: MessageExpand | null): string {
+  const parts = select ? [...select] : [];
+  if (expand) parts.push(`attachments(${expand.attachments?.join(",") ?? ""})`);
+  return parts.length > 0 ? `(${parts.join(",")})` : "";
 }
 
 export function isMessageProperty(name: string): boolean {
@@ -212,9 +287,10 @@ export function renderMessage(
   message: MessageRecord,
   context: RenderContext,
   select: string[] | null,
+  expand: MessageExpand | null = null,
 ): Record<string, unknown> {
   const stamp = `${message.changeKey}|${message.restId}|${message.folderId}`;
-  const variant = `${context.immutableIds}|${context.contentType}|${context.allowUnsafeHtml}|${select?.join(",") ?? "*"}`;
+  const variant = `${context.immutableIds}|${context.contentType}|${context.allowUnsafeHtml}|${select?.join(",") ?? "*"}|${expand ? `att(${expand.attachments?.join(",") ?? "*"})` : ""}`;
   let entry = renderedMessages.get(message);
   if (!entry || entry.stamp !== stamp) {
     entry = { stamp, variants: new Map() };
@@ -222,7 +298,7 @@ export function renderMessage(
   }
   const cached = entry.variants.get(variant);
   if (cached) return cached;
-  const rendered = registerJsonFragment(deepFreeze(buildMessage(store, message, context, select)));
+  const rendered = registerJsonFragment(deepFreeze(buildMessage(store, message, context, select, expand)));
   if (entry.variants.size >= MAX_VARIANTS_PER_MESSAGE) {
     const oldest = entry.variants.keys().next().value;
     if (oldest !== undefined) entry.variants.delete(oldest);
@@ -236,6 +312,7 @@ function buildMessage(
   message: MessageRecord,
   context: RenderContext,
   select: string[] | null,
+  expand: MessageExpand | null,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = { "@odata.etag": etag(message.changeKey) };
   const names = (
@@ -247,6 +324,11 @@ function buildMessage(
     if (!select && (name === "from" || name === "sender") && value === null) continue;
     out[name] = value;
   }
+  // Graph lists an expanded navigation property after the structural ones, attachments in their order.
+  if (expand)
+    out.attachments = message.attachments.map((attachment) =>
+      renderAttachment(message, attachment, context, expand.attachments),
+    );
   return out;
 }
 
