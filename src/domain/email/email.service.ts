@@ -5,7 +5,7 @@
 import type { Clock } from "../../lib/clock.ts";
 import { AppError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
-import { type BatchStep, type GraphClient, stepError } from "../../providers/microsoft/graph-client.ts";
+import type { GraphClient } from "../../providers/microsoft/graph-client.ts";
 import {
   type GraphAttachment,
   type GraphMessage,
@@ -19,6 +19,7 @@ import type { EmailObject, FolderObject, FolderRole } from "./email.types.ts";
 import { WELL_KNOWN_BY_ROLE } from "./email.types.ts";
 import { decodeProviderId, type IdRef, idFingerprint, parseIdRef } from "./email-ids.ts";
 import type { FolderDirectory, FolderEntry, FolderTree } from "./folder-directory.ts";
+import { htmlToText } from "./html-to-text.ts";
 
 export interface AccountLookup {
   findById(id: string): Promise<AccountRow | undefined>;
@@ -57,6 +58,11 @@ interface Page<T> {
 }
 
 const ATTACHMENT_FIELDS = "id,name,contentType,size,isInline,contentId";
+/** Attachment metadata rides on the message request (Graph v1.0: `attachments` is a navigation property of message). */
+const EXPAND_ATTACHMENTS = `attachments($select=${ATTACHMENT_FIELDS})`;
+const SELECT_META = MESSAGE_META_FIELDS.join(",");
+const SELECT_FULL = `${SELECT_META},body`;
+const SELECT_FULL_HEADERS = `${SELECT_FULL},internetMessageHeaders`;
 /** Graph's `$top` ceiling for messages (reference §3.3). */
 const GRAPH_MAX_TOP = 1000;
 const EPOCH_FILTER = "1970-01-01T00:00:00Z";
@@ -140,47 +146,30 @@ export class EmailService {
     if (state.message_id) clauses.push(`internetMessageId eq ${odataString(state.message_id)}`);
 
     const full = !state.meta_only;
-    const select = [...MESSAGE_META_FIELDS];
-    if (full) select.push("body");
-    if (full && state.include_headers) select.push("internetMessageHeaders");
     const seen = new Set(state.cursor.seen);
     const top = Math.min(GRAPH_MAX_TOP, state.limit + seen.size);
+    // One Graph request per page: the HTML body (body_plain is derived from it here, not a second
+    // listing with text bodies) and the attachment metadata via $expand (not a $batch per page).
     const graphQuery = {
       $filter: clauses.join(" and "),
       $orderby: "receivedDateTime desc",
       $top: top,
-      $select: select.join(","),
+      $select: full ? (state.include_headers ? SELECT_FULL_HEADERS : SELECT_FULL) : SELECT_META,
+      ...(full ? { $expand: EXPAND_ATTACHMENTS } : {}),
     };
-    const [html, text] = await Promise.all([
-      this.deps.graph.json<Page<GraphMessage>>(account.id, { path, query: graphQuery, bodyType: "html" }),
-      full
-        ? this.deps.graph.json<Page<GraphMessage>>(account.id, {
-            path,
-            query: { ...graphQuery, $select: "id,body" },
-            bodyType: "text",
-          })
-        : Promise.resolve(undefined),
-    ]);
+    const html = await this.deps.graph.json<Page<GraphMessage>>(account.id, {
+      path,
+      query: graphQuery,
+      ...(full ? { bodyType: "html" as const } : {}),
+    });
     const fetched = html.value ?? [];
     const fresh = fetched.filter((m) => !seen.has(idFingerprint(m.id)));
     const page = fresh.slice(0, state.limit);
     const hasMore = fresh.length > state.limit || html["@odata.nextLink"] !== undefined;
 
-    const plain = new Map((text?.value ?? []).map((m) => [m.id, m.body?.content ?? ""]));
-    if (full) await this.fillMissingText(account.id, page, plain);
     const emitted = postRole ? page.filter((m) => roleOf(tree, m) === postRole) : page;
-    const attachments = full ? await this.attachmentsFor(account.id, emitted) : new Map();
     const items = emitted.map((message) =>
-      toEmail(message, {
-        accountId: account.id,
-        mailbox: account.email,
-        kind: full ? "2_full" : "1_meta",
-        folder: folderInfo(tree, message),
-        bodyHtml: message.body?.content ?? "",
-        bodyPlain: plain.get(message.id) ?? "",
-        attachments: attachments.get(message.id) ?? [],
-        includeHeaders: state.include_headers === true,
-      }),
+      this.fullEmail(account, tree, message, full, state.include_headers),
     );
 
     let cursor: string | null = null;
@@ -220,33 +209,39 @@ export class EmailService {
     options: { includeHeaders?: boolean } = {},
   ): Promise<EmailObject> {
     const { account, graphId } = await this.resolveEmail(idParam, accountIdQuery);
-    const select = [...MESSAGE_META_FIELDS, "body"];
-    if (options.includeHeaders) select.push("internetMessageHeaders");
-    const path = `/me/messages/${graphId}`;
-    // One round trip: the HTML body, the text body and the attachment list.
-    const results = await this.deps.graph.batch(account.id, [
-      { id: "html", path, query: { $select: select.join(",") }, bodyType: "html" },
-      { id: "text", path, query: { $select: "id,body" }, bodyType: "text" },
-      { id: "attachments", path: `${path}/attachments`, query: { $select: ATTACHMENT_FIELDS } },
+    // One plain GET (one of the mailbox's 4 slots, where a 3-step $batch weighed 3): HTML body and
+    // attachment metadata; body_plain is derived from the HTML.
+    const [message, tree] = await Promise.all([
+      this.deps.graph.json<GraphMessage>(account.id, {
+        path: `/me/messages/${graphId}`,
+        query: {
+          $select: options.includeHeaders ? SELECT_FULL_HEADERS : SELECT_FULL,
+          $expand: EXPAND_ATTACHMENTS,
+        },
+        bodyType: "html",
+      }),
+      this.deps.folders.tree(account.id),
     ]);
-    const html = results.get("html");
-    if (!html || html.status >= 400) throw html ? stepError(html) : new AppError("provider_error");
-    const message = html.body as GraphMessage;
-    const text = results.get("text");
-    const attachments = results.get("attachments");
-    const tree = await this.deps.folders.tree(account.id);
+    return this.fullEmail(account, tree, message, true, options.includeHeaders);
+  }
+
+  private fullEmail(
+    account: AccountRow,
+    tree: FolderTree,
+    message: GraphMessage & { attachments?: GraphAttachment[] | null },
+    full: boolean,
+    includeHeaders: boolean | undefined,
+  ): EmailObject {
+    const html = full ? (message.body?.content ?? "") : "";
     return toEmail(message, {
       accountId: account.id,
       mailbox: account.email,
-      kind: "2_full",
+      kind: full ? "2_full" : "1_meta",
       folder: folderInfo(tree, message),
-      bodyHtml: message.body?.content ?? "",
-      bodyPlain: text && text.status < 400 ? ((text.body as GraphMessage).body?.content ?? "") : "",
-      attachments:
-        attachments && attachments.status < 400
-          ? ((attachments.body as Page<GraphAttachment>).value ?? [])
-          : [],
-      includeHeaders: options.includeHeaders === true,
+      bodyHtml: html,
+      bodyPlain: full ? htmlToText(html) : "",
+      attachments: full ? (message.attachments ?? []) : [],
+      includeHeaders: includeHeaders === true,
     });
   }
 
@@ -379,54 +374,6 @@ export class EmailService {
     if (!entry)
       throw new AppError("invalid_folder", { detail: `Folder ${value} does not exist in this account` });
     return entry;
-  }
-
-  /** Mail that arrived between the HTML and the text listing shifts the text page: fetch what it lacks. */
-  private async fillMissingText(
-    accountId: string,
-    page: GraphMessage[],
-    plain: Map<string, string>,
-  ): Promise<void> {
-    const missing = page.filter((m) => !plain.has(m.id));
-    if (missing.length === 0) return;
-    const results = await this.deps.graph.batch(
-      accountId,
-      missing.map((m, index) => ({
-        id: String(index),
-        path: `/me/messages/${m.id}`,
-        query: { $select: "id,body" },
-        bodyType: "text" as const,
-      })),
-    );
-    for (const [id, result] of results) {
-      const message = missing[Number(id)];
-      if (message && result.status < 400)
-        plain.set(message.id, (result.body as GraphMessage).body?.content ?? "");
-    }
-  }
-
-  private async attachmentsFor(
-    accountId: string,
-    messages: GraphMessage[],
-  ): Promise<Map<string, GraphAttachment[]>> {
-    const out = new Map<string, GraphAttachment[]>();
-    const steps: BatchStep[] = messages
-      .filter((m) => m.hasAttachments)
-      .map((m, index) => ({
-        id: String(index),
-        path: `/me/messages/${m.id}/attachments`,
-        query: { $select: ATTACHMENT_FIELDS },
-      }));
-    if (steps.length === 0) return out;
-    const withAttachments = messages.filter((m) => m.hasAttachments);
-    const results = await this.deps.graph.batch(accountId, steps);
-    for (const [id, result] of results) {
-      const message = withAttachments[Number(id)];
-      if (!message) continue;
-      if (result.status >= 400) throw stepError(result);
-      out.set(message.id, (result.body as Page<GraphAttachment>).value ?? []);
-    }
-    return out;
   }
 }
 
