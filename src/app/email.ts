@@ -2,7 +2,7 @@
 import type { Config } from "../config/config.ts";
 import { EmailService } from "../domain/email/email.service.ts";
 import { FolderDirectory } from "../domain/email/folder-directory.ts";
-import { SendService } from "../domain/email/send.service.ts";
+import { type SentRecorder, SendService } from "../domain/email/send.service.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/logger.ts";
 import { type AccessTokens, GraphClient } from "../providers/microsoft/graph-client.ts";
@@ -16,6 +16,8 @@ export function createEmailService(deps: {
   clock: Clock;
   log: Logger;
   fetch: typeof fetch;
+  /** Where sends are recorded (realtime's sent-mail log, for `origin` on mail_sent). */
+  sent?: SentRecorder;
 }): { email: EmailService; send: SendService; graph: GraphClient } {
   const graph = new GraphClient({
     baseUrl: deps.config.microsoft.graphUrl,
@@ -37,6 +39,7 @@ export function createEmailService(deps: {
     accounts: deps.accounts,
     graph,
     log: deps.log.child({ component: "send" }),
+    ...(deps.sent ? { sent: deps.sent } : {}),
   });
   return { email, send, graph };
 }

@@ -14,6 +14,7 @@ import type { SendService } from "../domain/email/send.service.ts";
 import { HostedAuthService } from "../domain/hosted-auth/hosted-auth.service.ts";
 import { CallbackSigningSecret, notifyJob, notifyListener } from "../domain/hosted-auth/notify.ts";
 import { RealtimeService } from "../domain/realtime/realtime.service.ts";
+import { SentMailLog } from "../domain/realtime/sent-log.ts";
 import { MicrosoftSettingsService } from "../domain/settings/microsoft-settings.service.ts";
 import { type DeliveryOptions, deliveryJob } from "../domain/webhooks/delivery.job.ts";
 import { HttpWebhookTransport, type WebhookTransport } from "../domain/webhooks/http-transport.ts";
@@ -31,6 +32,7 @@ import { HostedAuthRepository } from "../storage/repositories/hosted-auth.reposi
 import { JobRepository } from "../storage/repositories/job.repository.ts";
 import { RealtimeRepository } from "../storage/repositories/realtime.repository.ts";
 import { SecretRepository } from "../storage/repositories/secret.repository.ts";
+import { SentMessageRepository } from "../storage/repositories/sent-message.repository.ts";
 import { SettingsRepository } from "../storage/repositories/settings.repository.ts";
 import { WebhookRepository } from "../storage/repositories/webhook.repository.ts";
 import { createEmailService } from "./email.ts";
@@ -235,6 +237,7 @@ export async function buildServices(
       graphUrl: config.microsoft.graphUrl,
       fetch: fetchImpl,
     });
+    const sentLog = new SentMailLog(new SentMessageRepository(storage.db), clock);
     const {
       email,
       send: emailSend,
@@ -246,6 +249,7 @@ export async function buildServices(
       clock,
       log,
       fetch: fetchImpl,
+      sent: sentLog,
     });
     realtime = new RealtimeService({
       repo: new RealtimeRepository(storage.db),
@@ -254,6 +258,7 @@ export async function buildServices(
       folders: new FolderDirectory(graph, clock),
       email,
       publisher: webhooks,
+      sentOrigin: sentLog,
       queue: () => jobs,
       clock,
       log: log.child({ component: "realtime" }),

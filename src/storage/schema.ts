@@ -189,6 +189,16 @@ export interface RealtimeMessageTable {
   updated_at: number;
 }
 
+/** A mail sent through Mailroom's API (migration 0010). */
+export interface SentMessageTable {
+  account_id: string;
+  /** SHA-256 (base64url) of the sent message's Graph immutable id. */
+  message_key: string;
+  /** The `tracking_id` the send returned. */
+  tracking_id: string;
+  sent_at: number;
+}
+
 export interface Database {
   hosted_links: HostedLinkTable;
   auth_attempts: AuthAttemptTable;
@@ -203,6 +213,7 @@ export interface Database {
   realtime_accounts: RealtimeAccountTable;
   realtime_folders: RealtimeFolderTable;
   realtime_messages: RealtimeMessageTable;
+  sent_messages: SentMessageTable;
   kysely_migration: { name: string; timestamp: string };
   _seq?: { id: Generated<number> };
 }

@@ -57,6 +57,15 @@ export const MAX_MESSAGE_BYTES = 150 * 1024 * 1024;
 const UPLOAD_CHUNK_BYTES = 320 * 1024 * 12;
 const ADDRESS = /^[^@\s<>()",;:]+@[^@\s<>()",;:]+\.[^@\s<>()",;:]+$/;
 
+/**
+ * Where sends are recorded (realtime's sent-mail log): before `/send`, so a sync that sees the mail in
+ * Sent Items knows it went out through the API; forgotten again when `/send` fails.
+ */
+export interface SentRecorder {
+  record(accountId: string, graphId: string, trackingId: string): Promise<void>;
+  forget(accountId: string, graphId: string): Promise<void>;
+}
+
 export class SendService {
   constructor(
     private readonly deps: {
@@ -64,20 +73,28 @@ export class SendService {
       graph: GraphClient;
       log: Logger;
       random?: (size: number) => Buffer;
+      sent?: SentRecorder;
     },
   ) {}
 
   async send(input: SendInput): Promise<EmailSent> {
     const { account, draftId } = await this.prepare(input);
+    const trackingId = (this.deps.random ?? randomBytes)(16).toString("base64url");
     try {
+      await this.deps.sent?.record(account.id, draftId, trackingId);
       await this.deps.graph.json(account.id, { method: "POST", path: `/me/messages/${draftId}/send` });
     } catch (error) {
+      await this.deps.sent
+        ?.forget(account.id, draftId)
+        .catch((e: unknown) =>
+          this.deps.log.warn({ accountId: account.id, err: e }, "could not forget a failed send"),
+        );
       if (input.draft_id === undefined) await this.discard(account.id, draftId);
       throw translateSendError(error);
     }
     return {
       object: "EmailSent",
-      tracking_id: (this.deps.random ?? randomBytes)(16).toString("base64url"),
+      tracking_id: trackingId,
       id: mailroomId(account.id, draftId),
       provider_id: encodeProviderId(draftId),
     };

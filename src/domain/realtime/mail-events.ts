@@ -46,7 +46,7 @@ export function classify(
  */
 export function mailPayload(
   email: EmailObject,
-  extra: { origin: "unipile" | "external" },
+  extra: { origin: "unipile" | "external"; trackingId?: string | undefined },
 ): Record<string, unknown> {
   const payload: Record<string, unknown> = {
     email_id: email.id,
@@ -67,8 +67,10 @@ export function mailPayload(
     role: email.role,
     read_date: email.read_date,
     is_complete: true,
-    origin: extra.origin,
   };
+  // Mail sent through the API carries the send's tracking_id (reference §3.3, §3.9), before origin.
+  if (extra.trackingId !== undefined) payload.tracking_id = extra.trackingId;
+  payload.origin = extra.origin;
   if (email.thread_id !== undefined) payload.thread_id = email.thread_id;
   return payload;
 }

@@ -53,9 +53,17 @@ export interface MailEventPublisher {
   }): Promise<unknown>;
 }
 
-/** Whether a sent message went out through Mailroom's API (the send side may record it). */
+/** Where a sent message came from: Mailroom's API (with the send's `tracking_id`) or elsewhere. */
+export interface SentOrigin {
+  origin: "unipile" | "external";
+  trackingId?: string;
+}
+
+/** Whether a sent message went out through Mailroom's API (the send side records it: `SentMailLog`). */
 export interface SentOriginLookup {
-  originOf(accountId: string, graphId: string): Promise<"unipile" | "external">;
+  originOf(accountId: string, graphId: string): Promise<SentOrigin>;
+  /** Forgets sends old enough that their mail_sent has long been seen (the watchdog calls it). */
+  prune?(now: number): Promise<void>;
 }
 
 export interface RealtimeAccounts {
@@ -259,6 +267,7 @@ export class RealtimeService {
       after = { createdAt: last.created_at, id: last.id };
     }
     await this.d.repo.pruneGone(now - GONE_RETENTION_MS);
+    await this.d.sentOrigin?.prune?.(now);
     const next = slot + 1;
     await this.d
       .queue()
@@ -438,10 +447,10 @@ export class RealtimeService {
       if (error instanceof AppError && error.code === "resource_not_found") return;
       throw error;
     }
-    const origin =
+    const origin: SentOrigin =
       event.type === "mail_sent" && this.d.sentOrigin
         ? await this.d.sentOrigin.originOf(account.id, event.graphId)
-        : "external";
+        : { origin: "external" };
     await this.d.publisher.publish({
       id: mailEventId({
         accountId: account.id,
@@ -452,7 +461,7 @@ export class RealtimeService {
       }),
       type: event.type,
       accountId: account.id,
-      payload: mailPayload(email, { origin }),
+      payload: mailPayload(email, origin),
     });
   }
 
