@@ -143,6 +143,8 @@ export interface WebhookDeliveryTable {
   round: number;
   last_status_code: number | null;
   last_error: string | null;
+  /** The first bytes (at most 500 characters) of the last attempt's response body; null before one. */
+  last_response_excerpt: string | null;
   next_attempt_at: number | null;
   delivered_at: number | null;
   created_at: number;

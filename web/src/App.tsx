@@ -9,12 +9,14 @@ import { ApiKeysPage } from "./pages/ApiKeysPage.tsx";
 import { SettingsPage } from "./pages/SettingsPage.tsx";
 import { SetupPage } from "./pages/SetupPage.tsx";
 import { SignInPage } from "./pages/SignInPage.tsx";
+import { WebhooksPage } from "./pages/WebhooksPage.tsx";
 import { Link, useLocation } from "./router.tsx";
 import { Alert, Loading } from "./ui.tsx";
 
 const NAV = [
   { href: "/accounts", label: "Accounts" },
   { href: "/api-keys", label: "API keys" },
+  { href: "/webhooks", label: "Webhooks" },
   { href: "/settings", label: "Settings" },
   { href: "/admins", label: "Admins" },
 ];
@@ -83,6 +85,7 @@ export function App() {
   else if (path.startsWith("/accounts/"))
     page = <AccountPage id={decodeURIComponent(path.slice("/accounts/".length))} />;
   else if (path === "/api-keys") page = <ApiKeysPage />;
+  else if (path === "/webhooks") page = <WebhooksPage />;
   else if (path === "/settings") page = <SettingsPage />;
   else if (path === "/admins") page = <AdminsPage />;
   else

@@ -162,7 +162,10 @@ export interface AccountDetailResponse {
     refreshRetryAt: number | null;
     scopes: string | null;
   };
-  /** Newest first; built from what Mailroom stores (connection links, token state). */
+  /**
+   * Newest first: the account's events from the webhook event store when there are any, otherwise
+   * built from what Mailroom stores (connection links, token state).
+   */
   events: AccountEvent[];
   eventsSource: string;
 }
@@ -197,4 +200,104 @@ export interface CreateApiKeyResponse {
   /** Shown once: only its hash is stored. */
   key: string;
   summary: ApiKeyInfo;
+}
+
+export type WebhookSourceName = "email" | "account_status";
+export type DeliveryStatus = "pending" | "delivered" | "failed";
+
+/** The events each source can subscribe to (the first is the default of a new webhook). */
+export const WEBHOOK_EVENTS: Record<WebhookSourceName, readonly string[]> = {
+  email: ["mail_received", "mail_sent", "mail_moved"],
+  account_status: [
+    "ok",
+    "credentials",
+    "error",
+    "stopped",
+    "connecting",
+    "creation_success",
+    "creation_fail",
+    "reconnected",
+    "deleted",
+    "sync_success",
+    "permissions",
+  ],
+};
+
+export interface DeliveryInfo {
+  id: string;
+  eventId: string;
+  event: string;
+  /** Made with "Send test event". */
+  test: boolean;
+  status: DeliveryStatus;
+  attempts: number;
+  responseStatus: number | null;
+  /** The start of the receiver's last answer (at most 500 characters). */
+  responseExcerpt: string | null;
+  error: string | null;
+  nextAttemptAt: number | null;
+  deliveredAt: number | null;
+  createdAt: number;
+}
+
+/** A webhook as listed: never its secret. */
+export interface WebhookInfo {
+  id: string;
+  name: string | null;
+  url: string;
+  source: WebhookSourceName;
+  events: string[];
+  enabled: boolean;
+  /** Header names only: values may be credentials. */
+  headerNames: string[];
+  allAccounts: boolean;
+  createdAt: number;
+  lastDelivery: Pick<DeliveryInfo, "status" | "responseStatus" | "attempts" | "createdAt"> | null;
+}
+
+export interface WebhooksResponse {
+  webhooks: WebhookInfo[];
+}
+
+export interface CreateWebhookRequest {
+  url: string;
+  source: WebhookSourceName;
+  events: string[];
+  name?: string;
+  headers?: { key: string; value: string }[];
+}
+
+export interface CreateWebhookResponse {
+  /** Shown once: sign-checking receivers need it, and the list never shows it. */
+  secret: string;
+  webhook: WebhookInfo;
+}
+
+export interface RotateSecretResponse {
+  /** Shown once. */
+  secret: string;
+  /** Until then deliveries carry a second v1= signed with the previous secret. */
+  previousSecretExpiresAt: number;
+  graceHours: number;
+}
+
+export interface TestEventResponse {
+  eventId: string;
+  deliveryId: string;
+}
+
+export interface DeliveriesResponse {
+  deliveries: DeliveryInfo[];
+}
+
+/** One delivery again (`deliveryId`), or every failed one created at or after `since`. */
+export type ReplayRequest = { deliveryId: string } | { since: number };
+
+export interface ReplayResponse {
+  count: number;
+}
+
+export interface CallbackSigningResponse {
+  /** Signs notify_url callbacks (X-Mailroom-Signature); revealed on request, never listed. */
+  secret: string;
 }

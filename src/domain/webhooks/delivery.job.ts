@@ -7,11 +7,13 @@ import type { Clock } from "../../lib/clock.ts";
 import type { WebhookRepository } from "../../storage/repositories/webhook.repository.ts";
 import { type WebhookTransport, WebhookTransportError } from "./http-transport.ts";
 import { type DataItem, encodeBody, shapePayload, signatureHeader } from "./payload.ts";
-import { DELIVER_JOB, parseList } from "./webhook.service.ts";
+import { DELIVER_JOB, isTestEventId, parseList } from "./webhook.service.ts";
 
 export const EVENT_ID_HEADER = "X-Mailroom-Event-Id";
 export const ATTEMPT_HEADER = "X-Mailroom-Attempt";
 export const EVENT_TYPE_HEADER = "X-Mailroom-Event";
+/** Set on synthetic events sent with "Send test event" (WebhookService.sendTest). */
+export const TEST_HEADER = "X-Mailroom-Test";
 
 /**
  * Waits after failed attempts 1…7: 30 s, 2 min, 10 min, 30 min, 2 h, 6 h, 14 h (about 23 h in all),
@@ -58,6 +60,8 @@ export interface DeliveryJobDeps {
 }
 
 const MAX_ERROR_LENGTH = 500;
+/** Characters of the receiver's answer kept on the delivery row (the dashboard shows them). */
+export const MAX_EXCERPT_LENGTH = 500;
 
 export function deliveryJob(deps: DeliveryJobDeps): JobDefinition<"webhooks.deliver"> {
   const options = { ...DEFAULT_DELIVERY_OPTIONS, ...deps.options };
@@ -89,6 +93,7 @@ export function deliveryJob(deps: DeliveryJobDeps): JobDefinition<"webhooks.deli
             status: "failed",
             last_status_code: null,
             last_error: "The event is no longer stored",
+            last_response_excerpt: null,
             next_attempt_at: null,
             delivered_at: null,
             updated_at: now,
@@ -120,6 +125,7 @@ export function deliveryJob(deps: DeliveryJobDeps): JobDefinition<"webhooks.deli
         headers[EVENT_ID_HEADER] = event.id;
         headers[EVENT_TYPE_HEADER] = event.type;
         headers[ATTEMPT_HEADER] = String(attempt);
+        if (isTestEventId(event.id)) headers[TEST_HEADER] = "true";
         headers["X-Mailroom-Signature"] = signatureHeader(
           body,
           Math.floor(now / 1000),
@@ -128,6 +134,7 @@ export function deliveryJob(deps: DeliveryJobDeps): JobDefinition<"webhooks.deli
         );
 
         let status: number | null = null;
+        let excerpt: string | null = null;
         let error: string | null = null;
         let retryable = true;
         try {
@@ -139,11 +146,13 @@ export function deliveryJob(deps: DeliveryJobDeps): JobDefinition<"webhooks.deli
             signal: ctx.signal,
           });
           status = response.status;
+          excerpt = response.bodyExcerpt?.slice(0, MAX_EXCERPT_LENGTH) ?? null;
           if (status >= 200 && status < 300) {
             await deps.repo.recordOutcome(delivery.id, round, {
               status: "delivered",
               last_status_code: status,
               last_error: null,
+              last_response_excerpt: excerpt,
               next_attempt_at: null,
               delivered_at: deps.clock.now(),
               updated_at: deps.clock.now(),
@@ -164,6 +173,7 @@ export function deliveryJob(deps: DeliveryJobDeps): JobDefinition<"webhooks.deli
           status: giveUp ? "failed" : "pending",
           last_status_code: status,
           last_error: error.slice(0, MAX_ERROR_LENGTH),
+          last_response_excerpt: excerpt,
           next_attempt_at: giveUp ? null : deps.clock.now() + delayMs,
           delivered_at: null,
           updated_at: deps.clock.now(),

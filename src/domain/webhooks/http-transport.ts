@@ -17,7 +17,14 @@ export interface WebhookRequest {
 
 export interface WebhookResponse {
   status: number;
+  /** The start of the response body (at most RESPONSE_EXCERPT_BYTES, decoded as UTF-8). */
+  bodyExcerpt?: string;
 }
+
+/** Bytes of a receiver's answer kept for the delivery log; the rest is discarded unread. */
+export const RESPONSE_EXCERPT_BYTES = 1024;
+/** How long to wait for those bytes once the status is in (a slow body never holds a delivery up). */
+const EXCERPT_WAIT_MS = 2_000;
 
 export type WebhookTransportFailure = "refused_address" | "timeout" | "network" | "invalid_url";
 
@@ -119,8 +126,28 @@ export class HttpWebhookTransport implements WebhookTransport {
         },
         (res) => {
           clearTimeout(timer);
-          res.resume();
-          resolve({ status: res.statusCode ?? 0 });
+          const status = res.statusCode ?? 0;
+          const chunks: Buffer[] = [];
+          let size = 0;
+          let done = false;
+          const finish = () => {
+            if (done) return;
+            done = true;
+            clearTimeout(wait);
+            const excerpt = Buffer.concat(chunks).subarray(0, RESPONSE_EXCERPT_BYTES).toString("utf8");
+            // Stop reading: the delivery's outcome is the status; the excerpt is for people.
+            if (!res.complete) res.destroy();
+            resolve({ status, bodyExcerpt: excerpt.replace(/\uFFFD$/, "") });
+          };
+          const wait = setTimeout(finish, EXCERPT_WAIT_MS);
+          res.on("data", (chunk: Buffer) => {
+            if (size < RESPONSE_EXCERPT_BYTES) chunks.push(chunk);
+            size += chunk.length;
+            if (size >= RESPONSE_EXCERPT_BYTES) finish();
+          });
+          res.on("end", finish);
+          res.on("error", finish);
+          res.on("close", finish);
         },
       );
       const timer = setTimeout(() => {

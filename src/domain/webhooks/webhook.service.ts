@@ -90,6 +90,8 @@ export interface DeliveryItem {
   attempts: number;
   last_status_code: number | null;
   last_error: string | null;
+  /** The start of the receiver's last answer (at most 500 characters). */
+  last_response_excerpt: string | null;
   next_attempt_at: string | null;
   delivered_at: string | null;
   created_at: string;
@@ -241,16 +243,23 @@ export class WebhookService {
   }
 
   /**
-   * Delivers again, from attempt 1: one event (whatever its delivery's state, so a receiver that lost
+   * Delivers again, from attempt 1: one event or delivery (whatever its delivery's state, so a receiver that lost
    * data can ask again), or every failed delivery created at or after `since`.
    */
   async replay(
     webhookId: string,
-    target: { eventId: string } | { since: number },
+    target: { eventId: string } | { deliveryId: string } | { since: number },
   ): Promise<{ deliveryIds: string[] }> {
     const webhook = await this.mustFind(webhookId);
     let deliveries: WebhookDeliveryRow[];
-    if ("eventId" in target) {
+    if ("deliveryId" in target) {
+      const delivery = await this.d.repo.findDelivery(target.deliveryId);
+      if (!delivery || delivery.webhook_id !== webhook.id)
+        throw new AppError("resource_not_found", {
+          detail: `Delivery ${target.deliveryId} of webhook ${webhook.id} not found`,
+        });
+      deliveries = [delivery];
+    } else if ("eventId" in target) {
       const event = await this.d.repo.findEvent(target.eventId);
       if (!event) throw new AppError("resource_not_found", { detail: `Event ${target.eventId} not found` });
       const existing = await this.d.repo.findDeliveryFor(event.id, webhook.id);
@@ -266,6 +275,90 @@ export class WebhookService {
       deliveryIds.push(restarted.id);
     }
     return { deliveryIds };
+  }
+
+  /**
+   * A synthetic event of the webhook's source, in the documented shape and clearly marked as a test
+   * (event id `test_…`, the `X-Mailroom-Test: true` header, `mailroom_test: true` in the body, a
+   * "Mailroom test event" subject), delivered to this webhook only through the real outbox: stored,
+   * signed, retried and listed among its deliveries like any other.
+   */
+  async sendTest(webhookId: string): Promise<{ eventId: string; deliveryId: string }> {
+    const webhook = await this.mustFind(webhookId);
+    const events = parseList<string>(webhook.events);
+    const now = this.d.clock.now();
+    const id = `${TEST_EVENT_PREFIX}${newId()}`;
+    let type: string;
+    let payload: Record<string, unknown>;
+    if (webhook.source === "account_status") {
+      type = "account_status";
+      payload = {
+        AccountStatus: {
+          account_id: TEST_ACCOUNT_ID,
+          account_type: "OUTLOOK",
+          message: (events[0] ?? "ok").toUpperCase(),
+        },
+        mailroom_test: true,
+      };
+    } else {
+      type = events[0] ?? "mail_received";
+      payload = testEmailPayload(id, now, type);
+    }
+    await this.d.repo.insertEvent({
+      id,
+      type,
+      source: webhook.source,
+      account_id: TEST_ACCOUNT_ID,
+      payload: JSON.stringify(payload),
+      created_at: now,
+    });
+    const delivery = await this.d.repo.ensureDelivery(this.newDelivery(id, webhook.id));
+    await this.enqueue(delivery);
+    return { eventId: id, deliveryId: delivery.id };
+  }
+
+  /** A webhook's newest deliveries, newest first. */
+  async recentDeliveries(webhookId: string, limit: number): Promise<DeliveryItem[]> {
+    await this.mustFind(webhookId);
+    const rows = await this.d.repo.recentDeliveries(webhookId, limit);
+    const events = new Map(
+      (await this.d.repo.findEvents([...new Set(rows.map((r) => r.event_id))])).map((e) => [e.id, e]),
+    );
+    return rows.map((row) => {
+      const event = events.get(row.event_id);
+      return toDeliveryItem(row, event?.type ?? "", event?.account_id ?? null);
+    });
+  }
+
+  /** Every webhook (secrets never leave) with its newest delivery, for the dashboard. */
+  async overview(limit: number): Promise<{ webhook: WebhookListItem; lastDelivery: DeliveryItem | null }[]> {
+    const rows = await this.d.repo.page(limit, undefined);
+    const latest = await this.d.repo.latestDeliveries(rows.map((r) => r.id));
+    return rows.map((row) => {
+      const delivery = latest.get(row.id);
+      return {
+        webhook: toListItem(row),
+        lastDelivery: delivery ? toDeliveryItem(delivery, "", null) : null,
+      };
+    });
+  }
+
+  /** One webhook (no secret) with its newest delivery. */
+  async summary(id: string): Promise<{ webhook: WebhookListItem; lastDelivery: DeliveryItem | null }> {
+    const row = await this.mustFind(id);
+    const [delivery] = await this.d.repo.recentDeliveries(id, 1);
+    return { webhook: toListItem(row), lastDelivery: delivery ? toDeliveryItem(delivery, "", null) : null };
+  }
+
+  /** An account's newest events in the outbox, newest first, with the name webhooks subscribe to. */
+  async eventsOfAccount(
+    accountId: string,
+    limit: number,
+  ): Promise<{ id: string; type: string; name: string; payload: Record<string, unknown>; at: number }[]> {
+    return (await this.d.repo.eventsOfAccount(accountId, limit)).map((row) => {
+      const payload = JSON.parse(row.payload) as Record<string, unknown>;
+      return { id: row.id, type: row.type, name: eventName(row.type, payload), payload, at: row.created_at };
+    });
   }
 
   /**
@@ -344,6 +437,7 @@ export class WebhookService {
       round: 0,
       last_status_code: null,
       last_error: null,
+      last_response_excerpt: null,
       next_attempt_at: now,
       delivered_at: null,
       created_at: now,
@@ -367,6 +461,47 @@ export class WebhookService {
     if (!row) throw new AppError("resource_not_found", { detail: `Webhook ${id} not found` });
     return row;
   }
+}
+
+/** Events made by `sendTest` have ids that start with this. */
+export const TEST_EVENT_PREFIX = "test_";
+const TEST_ACCOUNT_ID = "mailroom-test-account";
+
+export function isTestEventId(id: string): boolean {
+  return id.startsWith(TEST_EVENT_PREFIX);
+}
+
+/** The email payload of reference §3.3, filled with obviously synthetic values. */
+function testEmailPayload(eventId: string, now: number, type: string): Record<string, unknown> {
+  const sender = {
+    display_name: "Mailroom",
+    identifier: "test@mailroom.invalid",
+    identifier_type: "EMAIL_ADDRESS",
+  };
+  return {
+    email_id: eventId,
+    account_id: TEST_ACCOUNT_ID,
+    date: new Date(now).toISOString(),
+    from_attendee: sender,
+    to_attendees: [{ ...sender, display_name: "Webhook receiver", identifier: "receiver@mailroom.invalid" }],
+    cc_attendees: [],
+    bcc_attendees: [],
+    reply_to_attendees: [],
+    provider_id: eventId,
+    message_id: `<${eventId}@mailroom.invalid>`,
+    has_attachments: false,
+    subject: "Mailroom test event",
+    body: "<p>A test event sent from the Mailroom dashboard. No mailbox received this message.</p>",
+    body_plain: "A test event sent from the Mailroom dashboard. No mailbox received this message.",
+    attachments: [],
+    folders: [type === "mail_sent" ? "Sent Items" : "Inbox"],
+    role: type === "mail_sent" ? "sent" : "inbox",
+    read_date: null,
+    is_complete: true,
+    origin: type === "mail_sent" ? "mailroom" : "external",
+    thread_id: eventId,
+    mailroom_test: true,
+  };
 }
 
 /** The name webhooks subscribe to: mail_* as is; account_status by its message, lower case. */
@@ -436,6 +571,7 @@ function toDeliveryItem(row: WebhookDeliveryRow, type: string, accountId: string
     attempts: row.attempts,
     last_status_code: row.last_status_code,
     last_error: row.last_error,
+    last_response_excerpt: row.last_response_excerpt ?? null,
     next_attempt_at: row.status === "pending" ? iso(row.next_attempt_at) : null,
     delivered_at: iso(row.delivered_at),
     created_at: new Date(row.created_at).toISOString(),

@@ -57,6 +57,7 @@ export const DeliverySchema = Type.Object({
   attempts: Type.Integer(),
   last_status_code: Type.Union([Type.Integer(), Type.Null()]),
   last_error: NullableString,
+  last_response_excerpt: NullableString,
   next_attempt_at: NullableString,
   delivered_at: NullableString,
   created_at: Type.String({ format: "date-time" }),

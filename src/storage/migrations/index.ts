@@ -5,6 +5,7 @@ import * as m0004 from "./0004-token-lifecycle.ts";
 import * as m0006 from "./0006-webhooks.ts";
 import * as m0007 from "./0007-admins.ts";
 import * as m0008 from "./0008-realtime.ts";
+import * as m0009 from "./0009-webhook-response-excerpt.ts";
 import * as m0010 from "./0010-sent-messages.ts";
 
 /** Static list (no filesystem scanning): the same migrations run on SQLite and PostgreSQL. */
@@ -17,6 +18,7 @@ export const migrationProvider: MigrationProvider = {
       "0006-webhooks": m0006,
       "0007-admins": m0007,
       "0008-realtime": m0008,
+      "0009-webhook-response-excerpt": m0009,
       "0010-sent-messages": m0010,
     };
   },

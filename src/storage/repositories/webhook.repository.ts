@@ -134,6 +134,45 @@ export class WebhookRepository {
     return query.orderBy("created_at").orderBy("id").limit(options.limit).execute();
   }
 
+  /** The newest deliveries of a webhook, newest first (the dashboard's delivery log). */
+  async recentDeliveries(webhookId: string, limit: number): Promise<WebhookDeliveryRow[]> {
+    return this.db
+      .selectFrom("webhook_deliveries")
+      .selectAll()
+      .where("webhook_id", "=", webhookId)
+      .orderBy("created_at", "desc")
+      .orderBy("id", "desc")
+      .limit(limit)
+      .execute();
+  }
+
+  /** Each listed webhook's newest delivery (by creation), for the dashboard's webhook list. */
+  async latestDeliveries(webhookIds: string[]): Promise<Map<string, WebhookDeliveryRow>> {
+    const latest = new Map<string, WebhookDeliveryRow>();
+    for (const id of webhookIds) {
+      const [row] = await this.recentDeliveries(id, 1);
+      if (row) latest.set(id, row);
+    }
+    return latest;
+  }
+
+  async findEvents(ids: string[]): Promise<WebhookEventRow[]> {
+    if (ids.length === 0) return [];
+    return this.db.selectFrom("webhook_events").selectAll().where("id", "in", ids).execute();
+  }
+
+  /** An account's newest events in the outbox, newest first. */
+  async eventsOfAccount(accountId: string, limit: number): Promise<WebhookEventRow[]> {
+    return this.db
+      .selectFrom("webhook_events")
+      .selectAll()
+      .where("account_id", "=", accountId)
+      .orderBy("created_at", "desc")
+      .orderBy("id", "desc")
+      .limit(limit)
+      .execute();
+  }
+
   async failedSince(webhookId: string, since: number, limit: number): Promise<WebhookDeliveryRow[]> {
     return this.db
       .selectFrom("webhook_deliveries")
@@ -167,7 +206,13 @@ export class WebhookRepository {
     round: number,
     outcome: Pick<
       WebhookDeliveryRow,
-      "status" | "last_status_code" | "last_error" | "next_attempt_at" | "delivered_at" | "updated_at"
+      | "status"
+      | "last_status_code"
+      | "last_error"
+      | "last_response_excerpt"
+      | "next_attempt_at"
+      | "delivered_at"
+      | "updated_at"
     >,
   ): Promise<void> {
     await this.db

@@ -102,7 +102,7 @@ export function AccountPage({ id }: { id: string }) {
         ) : (
           <ol className="timeline">
             {data.events.map((e) => (
-              <li key={`${e.at}-${e.kind}`}>
+              <li key={`${e.at}-${e.kind}-${e.detail}`}>
                 <time dateTime={new Date(e.at).toISOString()}>{formatTime(e.at)}</time>{" "}
                 <span>{e.detail}</span>
               </li>

@@ -17,6 +17,48 @@ const LIST_LIMIT = 500;
 /** Links made from the dashboard are meant to be opened now. */
 const LINK_TTL_MS = 24 * 3600_000;
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+const EVENT_LIMIT = 50;
+
+const STATUS_TEXT: Record<string, string> = {
+  OK: "Account usable (OK).",
+  CREATION_SUCCESS: "Account connected (CREATION_SUCCESS).",
+  RECONNECTED: "Account reconnected (RECONNECTED).",
+  CREDENTIALS: "The mailbox must sign in again (CREDENTIALS)",
+  DELETED: "Account deleted (DELETED).",
+};
+
+/** One webhook event as a line of the account's history. */
+function describeEvent(e: {
+  id: string;
+  type: string;
+  name: string;
+  payload: Record<string, unknown>;
+  at: number;
+}): AccountEvent {
+  const p = e.payload;
+  if (e.type === "account_status") {
+    const status = (p.AccountStatus ?? {}) as { message?: string; reason?: string };
+    const message = status.message ?? "";
+    const base = STATUS_TEXT[message] ?? `Account status ${message}.`;
+    return {
+      at: e.at,
+      kind: e.name,
+      detail: status.reason ? `${base.replace(/\.$/, "")}: ${status.reason.replaceAll("_", " ")}.` : base,
+    };
+  }
+  const subject = typeof p.subject === "string" && p.subject ? `“${p.subject}”` : "(no subject)";
+  const from = (p.from_attendee as { identifier?: string } | undefined)?.identifier;
+  const folders = Array.isArray(p.folders) ? (p.folders as unknown[]).join(", ") : "";
+  const detail =
+    e.type === "mail_received"
+      ? `Mail received: ${subject}${from ? ` from ${from}` : ""}.`
+      : e.type === "mail_sent"
+        ? `Mail sent: ${subject}.`
+        : e.type === "mail_moved"
+          ? `Mail moved: ${subject}${folders ? ` to ${folders}` : ""}.`
+          : `${e.type}: ${subject}.`;
+  return { at: e.at, kind: e.name, detail };
+}
 
 function toItem(row: AccountRow): AccountItem {
   return {
@@ -59,6 +101,21 @@ export function accountsRoutes(deps: DashboardDeps): FastifyPluginAsyncTypebox {
       { schema: { params: Params } },
       async (request): Promise<AccountDetailResponse> => {
         const row = await findOrThrow(request.params.id);
+        const account = {
+          ...toItem(row),
+          lastRefreshedAt: row.last_refreshed_at,
+          accessTokenExpiresAt: row.access_token_expires_at,
+          refreshFailures: row.refresh_failures,
+          refreshRetryAt: row.refresh_retry_at,
+          scopes: row.scopes,
+        };
+        const published = await services.webhooks.eventsOfAccount(row.id, EVENT_LIMIT);
+        if (published.length > 0)
+          return {
+            account,
+            events: published.map(describeEvent),
+            eventsSource: `The account's newest events (up to ${EVENT_LIMIT}), as Mailroom published them to webhooks.`,
+          };
         const events: AccountEvent[] = [];
         for (const link of await adminRepo.linksOfAccount(row.id)) {
           const verb = link.type === "reconnect" ? "Reconnect" : "Connect";
@@ -97,17 +154,10 @@ export function accountsRoutes(deps: DashboardDeps): FastifyPluginAsyncTypebox {
           });
         events.sort((a, b) => b.at - a.at);
         return {
-          account: {
-            ...toItem(row),
-            lastRefreshedAt: row.last_refreshed_at,
-            accessTokenExpiresAt: row.access_token_expires_at,
-            refreshFailures: row.refresh_failures,
-            refreshRetryAt: row.refresh_retry_at,
-            scopes: row.scopes,
-          },
+          account,
           events,
           eventsSource:
-            "Built from the account's connection links and token state; a full event log comes with webhooks.",
+            "No webhook events for this account yet: built from its connection links and token state.",
         };
       },
     );

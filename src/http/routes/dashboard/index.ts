@@ -12,6 +12,7 @@ import { authRoutes } from "./auth.ts";
 import { checkCsrf, loadSession } from "./session.ts";
 import { settingsRoutes } from "./settings.ts";
 import { spaRoutes } from "./spa.ts";
+import { webhooksRoutes } from "./webhooks.ts";
 
 export interface DashboardOptions {
   /** The Microsoft sandbox, when it runs: its URL and test users, shown to signed-in admins. */
@@ -53,6 +54,7 @@ export function dashboardRoutes(services: Services, options: DashboardOptions = 
         await api.register(settingsRoutes(deps));
         await api.register(accountsRoutes(deps));
         await api.register(apiKeysRoutes(deps));
+        await api.register(webhooksRoutes(deps));
       },
       { prefix: DASHBOARD_API },
     );
