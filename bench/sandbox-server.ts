@@ -4,6 +4,8 @@
 import { randomUUID } from "node:crypto";
 
 const port = Number(process.env.PORT ?? 0);
+/** The URL the sandbox puts in issuer and redirect URLs (the email scenarios use http://localhost:PORT). */
+const baseUrl = process.env.SANDBOX_BASE_URL || undefined;
 const SCOPES = ["Mail.ReadWrite", "Mail.Send", "User.Read"];
 const TOKEN_LIFETIME_MS = 24 * 60 * 60 * 1000;
 
@@ -16,7 +18,7 @@ function fail(error: unknown): never {
 let sandbox: { url: string; close(): Promise<void>; state: import("../sandbox/src/state.ts").SandboxState };
 try {
   const { startSandbox } = await import("../sandbox/src/server.ts");
-  sandbox = await startSandbox({ port, host: "127.0.0.1" });
+  sandbox = await startSandbox({ port, host: "127.0.0.1", ...(baseUrl ? { baseUrl } : {}) });
 } catch (error) {
   fail(error);
 }

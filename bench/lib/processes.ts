@@ -236,10 +236,10 @@ export async function readMemory(pid: number): Promise<MemoryReading> {
 export function runCommand(
   command: string,
   args: string[],
-  options: { env: Record<string, string>; timeoutMs?: number },
+  options: { env: Record<string, string>; timeoutMs?: number; input?: string },
 ): Promise<string> {
   return new Promise((done, fail) => {
-    execFile(
+    const spawned = execFile(
       command,
       args,
       { cwd: REPO_ROOT, env: options.env, timeout: options.timeoutMs ?? 60_000 },
@@ -249,5 +249,7 @@ export function runCommand(
         else done(stdout);
       },
     );
+    // Standard input, e.g. a secret for `--client-secret-stdin`; closed either way.
+    spawned.stdin?.end(options.input ?? "");
   });
 }

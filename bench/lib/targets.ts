@@ -168,7 +168,7 @@ export async function startSandboxTarget(nodeFlags: string[] = []): Promise<Targ
   }
 }
 
-async function firstJsonLine(child: Child, timeoutMs: number): Promise<Record<string, unknown>> {
+export async function firstJsonLine(child: Child, timeoutMs: number): Promise<Record<string, unknown>> {
   const deadline = performance.now() + timeoutMs;
   let exitCode: number | null | undefined;
   child.exited.then((code) => {

@@ -1,7 +1,7 @@
 // GET /api/v1/emails/{id} through Mailroom vs GET /v1.0/me/messages/{id} straight to the sandbox
 // (same run, same user and app, same concurrency; see email-list.ts for the setup).
 import type { Scenario } from "../lib/scenario.ts";
-import { compareEmail, MESSAGE_SELECT, startEmailBench } from "./email-list.ts";
+import { ATTACHMENTS_EXPAND, compareEmail, MESSAGE_SELECT, startEmailBench } from "./email-list.ts";
 
 export const emailGet: Scenario = {
   name: "email-get",
@@ -18,7 +18,7 @@ export const emailGet: Scenario = {
         "email-get",
         bench,
         `/api/v1/emails/${first.id}`,
-        `/v1.0/me/messages/${first.provider_id}?$select=${MESSAGE_SELECT}`,
+        `/v1.0/me/messages/${first.provider_id}?$select=${MESSAGE_SELECT}&$expand=${encodeURIComponent(ATTACHMENTS_EXPAND).replaceAll("%24", "$")}`,
         settings,
         log,
       );
