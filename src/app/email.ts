@@ -2,7 +2,7 @@
 import type { Config } from "../config/config.ts";
 import { EmailService } from "../domain/email/email.service.ts";
 import { FolderDirectory } from "../domain/email/folder-directory.ts";
-import { type SentRecorder, SendService } from "../domain/email/send.service.ts";
+import { SendService, type SentRecorder } from "../domain/email/send.service.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/logger.ts";
 import { type AccessTokens, GraphClient } from "../providers/microsoft/graph-client.ts";

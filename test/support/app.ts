@@ -52,14 +52,10 @@ export async function createTestApp(
     ...env,
   });
   const logs = new LogCapture();
-  const services = await buildServices(
-    config,
-    createLogger({ level: "debug", destination: logs }),
-    {
-      ...(options.jobs ? { jobs: options.jobs } : {}),
-      ...(options.webhooks ? { webhooks: options.webhooks } : {}),
-    },
-  );
+  const services = await buildServices(config, createLogger({ level: "debug", destination: logs }), {
+    ...(options.jobs ? { jobs: options.jobs } : {}),
+    ...(options.webhooks ? { webhooks: options.webhooks } : {}),
+  });
   const app = await buildApp(services, options.routes ? { plugins: [options.routes] } : {});
   await app.ready();
   const { key } = await services.apiKeys.create("test");

@@ -4,7 +4,7 @@
 // delta queries read. Nothing here knows about HTTP; every mutation is reported through
 // `state.emitMailChange` (with the immutable id) and recorded for delta.
 import { randomBytes } from "node:crypto";
-import type { CorpusAddress, CorpusAttachment, CorpusMessage } from "../corpus/types.ts";
+import type { CorpusAddress, CorpusMessage } from "../corpus/types.ts";
 import type { SandboxState } from "../state.ts";
 import {
   childConversationIndex,

@@ -49,13 +49,11 @@ export function replayRoute(webhooks: WebhookService): FastifyPluginAsyncTypebox
           target = { since: at };
         }
         const { deliveryIds } = await webhooks.replay(request.params.id, target);
-        return reply
-          .code(202)
-          .send({
-            object: "WebhookReplayQueued" as const,
-            count: deliveryIds.length,
-            delivery_ids: deliveryIds,
-          });
+        return reply.code(202).send({
+          object: "WebhookReplayQueued" as const,
+          count: deliveryIds.length,
+          delivery_ids: deliveryIds,
+        });
       },
     );
   };
