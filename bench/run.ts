@@ -15,8 +15,9 @@ import { emailGet } from "./scenarios/email-get.ts";
 import { emailList } from "./scenarios/email-list.ts";
 import { memory } from "./scenarios/memory.ts";
 import { sandbox } from "./scenarios/sandbox.ts";
+import { webhooks } from "./scenarios/webhooks.ts";
 
-const SCENARIOS: Scenario[] = [accounts, coldStart, memory, sandbox, connect, emailList, emailGet];
+const SCENARIOS: Scenario[] = [accounts, coldStart, memory, sandbox, connect, emailList, emailGet, webhooks];
 const RESULTS_DIR = join(REPO_ROOT, "bench/results");
 const PROFILE_DIR = join(RESULTS_DIR, "profiles");
 

@@ -22,7 +22,14 @@ if (isBundleFresh()) {
 
 async function startSandbox({ port, host, redirectUris }) {
   const { startSandbox: start, SEEDED_APP } = await sandboxModule();
-  const sandbox = await start({ port, host, baseUrl: `http://localhost:${port}` });
+  // http notification URLs allowed: the launched sandbox is a local emulator beside a Mailroom that
+  // listens on http, so GRAPH_SUBSCRIPTIONS=on can be tried (and benchmarked) without TLS.
+  const sandbox = await start({
+    port,
+    host,
+    baseUrl: `http://localhost:${port}`,
+    allowHttpNotifications: true,
+  });
   // Register Mailroom's redirect URIs on the sandbox's app through its admin API, as an operator does in Azure.
   const patched = await fetch(`${sandbox.url}/_sandbox/apps/${SEEDED_APP.clientId}`, {
     method: "PATCH",

@@ -8,6 +8,8 @@ declare module "autocannon" {
     timeout?: number;
     method?: string;
     headers?: Record<string, string>;
+    /** Request body, sent with every request. */
+    body?: string | Buffer;
     /** Wait for the first response (any status) before starting the clock. */
     bailout?: number;
   }
