@@ -20,6 +20,8 @@ export interface Config {
   };
   sandbox: { enabled: boolean; port: number };
   shutdownTimeoutMs: number;
+  /** Fastify's trustProxy: false, true, or the trusted proxy addresses. */
+  trustProxy: boolean | string[];
   webhooks: { allowPrivateAddresses: boolean };
   realtime: {
     /** Delta poll interval per account (without a healthy Graph subscription). */
@@ -174,6 +176,24 @@ export const VARIABLES = {
     default: "3001",
     parse: integer(0, 65535),
   },
+  TRUST_PROXY: {
+    description:
+      "Trust X-Forwarded-For / X-Forwarded-Proto from a reverse proxy in front of Mailroom: 'off', 'on' (any hop), or a comma-separated list of proxy addresses/CIDRs. Client addresses feed the sign-in rate limit, so only trust a proxy you run.",
+    expected: "off, on, or addresses such as 127.0.0.1,10.0.0.0/8",
+    example: "off",
+    default: "off",
+    parse: (raw: string) => {
+      if (raw === "off") return false;
+      if (raw === "on") return true;
+      const list = raw
+        .split(",")
+        .map((p) => p.trim())
+        .filter(Boolean);
+      if (list.length === 0 || list.some((p) => !/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(p)))
+        throw new Error("not off/on or a list of addresses");
+      return list;
+    },
+  },
   SHUTDOWN_TIMEOUT_MS: {
     description: "How long SIGTERM waits for in-flight requests and jobs before exiting.",
     expected: "an integer number of milliseconds",
@@ -281,6 +301,7 @@ export function loadConfig(
     },
     sandbox: { enabled: sandboxEnabled, port: sandboxPort },
     shutdownTimeoutMs: p.SHUTDOWN_TIMEOUT_MS ?? 10_000,
+    trustProxy: p.TRUST_PROXY ?? false,
     webhooks: { allowPrivateAddresses: p.WEBHOOK_ALLOW_PRIVATE_ADDRESSES ?? false },
     realtime: {
       pollIntervalMs: (p.POLL_INTERVAL_SECONDS ?? (sandboxEnabled ? 5 : 30)) * 1000,

@@ -43,7 +43,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     logController: new LogController({ disableRequestLogging: true }),
     // No child logger per request: Mailroom logs its own request line with the request id.
     childLoggerFactory: (logger) => logger,
-    trustProxy: true,
+    trustProxy: services.config.trustProxy,
     bodyLimit: 160 * 1024 * 1024,
     return503OnClosing: true,
     ajv: { customOptions: { coerceTypes: "array", removeAdditional: false, allErrors: false } },
