@@ -172,7 +172,7 @@ function printBanner(
       "",
       `  Microsoft sandbox (offline emulator of Microsoft sign-in and Graph) at ${sandbox.url}`,
       "  Sign in with any of these test users:",
-      ...sandbox.users.slice(0, 6).map((u) => `    ${u.email.padEnd(40)} ${u.password}  (${u.kind})`),
+      ...sandbox.users.map((u) => `    ${u.email.padEnd(40)} ${u.password}  (${u.kind})`),
       "  Set SANDBOX=off and MICROSOFT_* settings to use real Microsoft.",
     );
   }
