@@ -7,6 +7,7 @@ import * as m0007 from "./0007-admins.ts";
 import * as m0008 from "./0008-realtime.ts";
 import * as m0009 from "./0009-webhook-response-excerpt.ts";
 import * as m0010 from "./0010-sent-messages.ts";
+import * as m0011 from "./0011-jobs-claim-index.ts";
 
 /** Static list (no filesystem scanning): the same migrations run on SQLite and PostgreSQL. */
 export const migrationProvider: MigrationProvider = {
@@ -20,6 +21,7 @@ export const migrationProvider: MigrationProvider = {
       "0008-realtime": m0008,
       "0009-webhook-response-excerpt": m0009,
       "0010-sent-messages": m0010,
+      "0011-jobs-claim-index": m0011,
     };
   },
 };

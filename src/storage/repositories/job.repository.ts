@@ -54,50 +54,69 @@ export class JobRepository {
   }
 
   /**
-   * Atomically takes up to `limit` due jobs of one kind: queued ones whose `run_at` has come, and
-   * running ones whose lease expired (their worker died) with attempts left. One UPDATE does the
-   * choosing and the taking, so two workers never take the same job: SQLite serialises writers, and on
-   * PostgreSQL `FOR UPDATE SKIP LOCKED` lets concurrent claimers pass over each other's rows. The
+   * Atomically takes up to `limit` due jobs of one kind: running ones whose lease expired (their worker
+   * died) with attempts left, then queued ones whose `run_at` has come, oldest first. Each branch is
+   * its own statement so it can walk `jobs_claim_idx (kind, status, run_at, id)` in order and stop at
+   * the limit (as one OR it read every due row of every kind and sorted them). Each UPDATE does the
+   * choosing and the taking, so two workers never take the same job: SQLite serialises writers, and
+   * on PostgreSQL `FOR UPDATE SKIP LOCKED` lets concurrent claimers pass over each other's rows. The
    * outer WHERE repeats the conditions so a row changed after the subquery read it is not taken.
    */
-  async claim({ kind, limit, workerId, now, leaseUntil }: ClaimRequest): Promise<JobRow[]> {
-    if (limit <= 0) return [];
-    const due = (eb: ExpressionBuilder<Database, "jobs">) =>
-      eb.or([
-        eb.and([eb("status", "=", "queued"), eb("run_at", "<=", now)]),
-        eb.and([
-          eb("status", "=", "running"),
-          eb("locked_until", "<", now),
-          eb("attempts", "<", eb.ref("max_attempts")),
-        ]),
-      ]);
-    const rows = await this.db
-      // A CTE, not `id IN (SELECT ... LIMIT n)`: PostgreSQL may evaluate such a subquery once per
-      // outer row, and then claims more than `limit` jobs. A locking CTE is evaluated exactly once.
-      .with("picked", (db) => {
-        const query = db
-          .selectFrom("jobs")
-          .select("id")
-          .where("kind", "=", kind)
-          .where(due)
-          .orderBy("run_at")
-          .orderBy("id")
-          .limit(limit);
-        return this.dialect === "postgres" ? query.forUpdate().skipLocked() : query;
-      })
-      .updateTable("jobs")
-      .set((eb) => ({
-        status: "running",
-        attempts: eb("attempts", "+", 1),
-        locked_by: workerId,
-        locked_until: leaseUntil,
-        updated_at: now,
-      }))
-      .where("id", "in", (eb) => eb.selectFrom("picked").select("picked.id"))
-      .where(due)
-      .returningAll()
-      .execute();
-    return rows.sort((a, b) => a.run_at - b.run_at || (a.id < b.id ? -1 : 1));
+  async claim(request: ClaimRequest): Promise<JobRow[]> {
+    if (request.limit <= 0) return [];
+    const { now } = request;
+    const expired = await this.claimWhere(request, request.limit, "running", (eb) =>
+      eb.and([
+        eb("status", "=", "running"),
+        eb("locked_until", "<", now),
+        eb("attempts", "<", eb.ref("max_attempts")),
+      ]),
+    );
+    const left = request.limit - expired.length;
+    const queued =
+      left > 0
+        ? await this.claimWhere(request, left, "queued", (eb) =>
+            eb.and([eb("status", "=", "queued"), eb("run_at", "<=", now)]),
+          )
+        : [];
+    return [...expired, ...queued].sort((a, b) => a.run_at - b.run_at || (a.id < b.id ? -1 : 1));
+  }
+
+  private async claimWhere(
+    { kind, workerId, now, leaseUntil }: ClaimRequest,
+    limit: number,
+    status: JobRow["status"],
+    due: (eb: ExpressionBuilder<Database, "jobs">) => ReturnType<ExpressionBuilder<Database, "jobs">["and"]>,
+  ): Promise<JobRow[]> {
+    return (
+      this.db
+        // A CTE, not `id IN (SELECT ... LIMIT n)`: PostgreSQL may evaluate such a subquery once per
+        // outer row, and then claims more than `limit` jobs. A locking CTE is evaluated exactly once.
+        .with("picked", (db) => {
+          const query = db
+            .selectFrom("jobs")
+            .select("id")
+            .where("kind", "=", kind)
+            .where("status", "=", status)
+            .where(due)
+            .orderBy("run_at")
+            .orderBy("id")
+            .limit(limit);
+          return this.dialect === "postgres" ? query.forUpdate().skipLocked() : query;
+        })
+        .updateTable("jobs")
+        .set((eb) => ({
+          status: "running",
+          attempts: eb("attempts", "+", 1),
+          locked_by: workerId,
+          locked_until: leaseUntil,
+          updated_at: now,
+        }))
+        .where("id", "in", (eb) => eb.selectFrom("picked").select("picked.id"))
+        .where(due)
+        .returningAll()
+        .execute()
+    );
   }
 
   /**
