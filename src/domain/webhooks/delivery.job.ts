@@ -40,6 +40,8 @@ export interface DeliveryOptions {
   perEndpointConcurrency: number;
   /** Deliveries at once in one process. */
   concurrency: number;
+  /** How long a delivery waits in-process for a free slot of its endpoint before it is re-queued. */
+  endpointWaitMs: number;
 }
 
 export const DEFAULT_DELIVERY_OPTIONS: DeliveryOptions = {
@@ -48,6 +50,7 @@ export const DEFAULT_DELIVERY_OPTIONS: DeliveryOptions = {
   timeoutMs: 30_000,
   perEndpointConcurrency: 4,
   concurrency: 32,
+  endpointWaitMs: 1_000,
 };
 
 export interface DeliveryJobDeps {
@@ -66,7 +69,7 @@ export const MAX_EXCERPT_LENGTH = 500;
 export function deliveryJob(deps: DeliveryJobDeps): JobDefinition<"webhooks.deliver"> {
   const options = { ...DEFAULT_DELIVERY_OPTIONS, ...deps.options };
   const random = deps.random ?? Math.random;
-  const inFlight = new Map<string, number>();
+  const slots = new EndpointSlots(options.perEndpointConcurrency);
   return {
     kind: DELIVER_JOB,
     concurrency: options.concurrency,
@@ -78,13 +81,15 @@ export function deliveryJob(deps: DeliveryJobDeps): JobDefinition<"webhooks.deli
       if (!delivery || delivery.round !== round || delivery.status !== "pending") return;
       const webhook = await deps.repo.findById(delivery.webhook_id);
       if (!webhook) return;
-      const busy = inFlight.get(webhook.id) ?? 0;
-      if (busy >= options.perEndpointConcurrency)
+      // Wait (briefly, in line) for one of the endpoint's slots rather than going back to the queue:
+      // a bounce costs two writes and up to a second. A slot that does not free up within
+      // `endpointWaitMs` (a slow endpoint) sends the job back as before, so a slow endpoint's waiters
+      // hold runner slots for at most that long.
+      if (!(await slots.acquire(webhook.id, options.endpointWaitMs, ctx.signal)))
         throw new RetryLaterError(
           250 + Math.floor(random() * 750),
           "the endpoint has enough deliveries in flight",
         );
-      inFlight.set(webhook.id, busy + 1);
       try {
         const event = await deps.repo.findEvent(delivery.event_id);
         const now = deps.clock.now();
@@ -187,9 +192,7 @@ export function deliveryJob(deps: DeliveryJobDeps): JobDefinition<"webhooks.deli
         }
         throw new RetryLaterError(delayMs, `delivery attempt ${attempt} failed: ${error}`);
       } finally {
-        const left = (inFlight.get(webhook.id) ?? 1) - 1;
-        if (left <= 0) inFlight.delete(webhook.id);
-        else inFlight.set(webhook.id, left);
+        slots.release(webhook.id);
       }
     },
   };
@@ -198,4 +201,69 @@ export function deliveryJob(deps: DeliveryJobDeps): JobDefinition<"webhooks.deli
 function retryDelay(delays: readonly number[], attempt: number, random: () => number): number {
   const base = delays[Math.min(attempt - 1, delays.length - 1)] ?? 0;
   return Math.round(base * (0.8 + 0.4 * random()));
+}
+
+/**
+ * Per-endpoint slots: at most `limit` holders per key; others wait first-come first-served, each for
+ * at most its own timeout (false then) or until its signal aborts (rejects).
+ */
+export class EndpointSlots {
+  private readonly held = new Map<string, number>();
+  private readonly waiting = new Map<string, Array<(granted: boolean) => void>>();
+
+  constructor(private readonly limit: number) {}
+
+  acquire(key: string, waitMs: number, signal?: AbortSignal): Promise<boolean> {
+    signal?.throwIfAborted();
+    const busy = this.held.get(key) ?? 0;
+    if (busy < this.limit) {
+      this.held.set(key, busy + 1);
+      return Promise.resolve(true);
+    }
+    if (waitMs <= 0) return Promise.resolve(false);
+    return new Promise<boolean>((resolve, reject) => {
+      const queue = this.waiting.get(key) ?? [];
+      this.waiting.set(key, queue);
+      const settle = (granted: boolean) => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        resolve(granted);
+      };
+      const leave = () => {
+        const index = queue.indexOf(settle);
+        if (index >= 0) queue.splice(index, 1);
+        if (queue.length === 0 && this.waiting.get(key) === queue) this.waiting.delete(key);
+      };
+      const onAbort = () => {
+        clearTimeout(timer);
+        leave();
+        reject(signal?.reason);
+      };
+      const timer = setTimeout(() => {
+        leave();
+        settle(false);
+      }, waitMs);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      queue.push(settle);
+    });
+  }
+
+  /** Frees one slot of `key`, handing it straight to the longest waiter if there is one. */
+  release(key: string): void {
+    const queue = this.waiting.get(key);
+    const next = queue?.shift();
+    if (queue && queue.length === 0) this.waiting.delete(key);
+    if (next) {
+      next(true); // the slot passes on: `held` stays the same
+      return;
+    }
+    const left = (this.held.get(key) ?? 1) - 1;
+    if (left <= 0) this.held.delete(key);
+    else this.held.set(key, left);
+  }
+
+  /** Slots held now for `key` (for tests). */
+  inUse(key: string): number {
+    return this.held.get(key) ?? 0;
+  }
 }
