@@ -65,8 +65,18 @@ class RefusedAddress extends Error {
   }
 }
 
+/** Idle keep-alive sockets are closed after this (below Node's default server keepAliveTimeout, 5 s). */
+const IDLE_SOCKET_MS = 4_000;
+/** Connections kept per endpoint (host and port); more requests wait for one. */
+const SOCKETS_PER_ENDPOINT = 16;
+
 export class HttpWebhookTransport implements WebhookTransport {
   private readonly lookup: LookupFunction;
+  // Keep-alive pools. Every new connection goes through `lookup` (set on the agents and on each
+  // request), so every address connected to is checked after DNS; a reused socket is one that was
+  // checked when it connected, so reuse opens no DNS-rebinding window.
+  private readonly httpAgent: http.Agent;
+  private readonly httpsAgent: https.Agent;
 
   constructor(private readonly options: HttpTransportOptions) {
     const resolve = options.lookup ?? dnsLookup;
@@ -85,9 +95,35 @@ export class HttpWebhookTransport implements WebhookTransport {
         return callback(null, first.address, first.family);
       });
     };
+    const agentOptions = {
+      keepAlive: true,
+      maxSockets: SOCKETS_PER_ENDPOINT,
+      maxFreeSockets: SOCKETS_PER_ENDPOINT,
+      timeout: IDLE_SOCKET_MS,
+      lookup: this.lookup,
+    };
+    this.httpAgent = new http.Agent(agentOptions);
+    this.httpsAgent = new https.Agent(agentOptions);
   }
 
-  post(request: WebhookRequest): Promise<WebhookResponse> {
+  /** Closes the pooled connections. */
+  close(): void {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+
+  async post(request: WebhookRequest): Promise<WebhookResponse> {
+    try {
+      return await this.send(request, false);
+    } catch (error) {
+      // A pooled socket the receiver closed while it was idle fails at once, before any answer: send
+      // again on a new (checked) connection. At-least-once delivery allows the rare duplicate.
+      if (error instanceof StaleSocket) return this.send(request, true);
+      throw error;
+    }
+  }
+
+  private send(request: WebhookRequest, fresh: boolean): Promise<WebhookResponse> {
     let url: URL;
     try {
       url = new URL(request.url);
@@ -106,8 +142,17 @@ export class HttpWebhookTransport implements WebhookTransport {
       );
     }
     const client = url.protocol === "https:" ? https : http;
+    const agent = fresh ? false : url.protocol === "https:" ? this.httpsAgent : this.httpAgent;
     return new Promise<WebhookResponse>((resolve, reject) => {
       const fail = (error: unknown) => {
+        const code = (error as NodeJS.ErrnoException | undefined)?.code;
+        if (
+          !fresh &&
+          req.reusedSocket &&
+          !request.signal?.aborted &&
+          (code === "ECONNRESET" || code === "EPIPE")
+        )
+          return reject(new StaleSocket(error));
         if (error instanceof WebhookTransportError) return reject(error);
         if (error instanceof RefusedAddress)
           return reject(new WebhookTransportError("refused_address", error.message));
@@ -120,8 +165,7 @@ export class HttpWebhookTransport implements WebhookTransport {
           method: "POST",
           headers: { ...request.headers, "content-length": String(Buffer.byteLength(request.body)) },
           lookup: this.lookup,
-          // A fresh connection per delivery: a pooled socket would skip the address check.
-          agent: false,
+          agent,
           ...(request.signal ? { signal: request.signal } : {}),
         },
         (res) => {
@@ -161,5 +205,11 @@ export class HttpWebhookTransport implements WebhookTransport {
       });
       req.end(request.body);
     });
+  }
+}
+
+class StaleSocket extends Error {
+  constructor(cause: unknown) {
+    super("a pooled connection was closed by the receiver", { cause });
   }
 }
