@@ -14,7 +14,7 @@ import {
   signInAndConsent,
   tokenRequest,
 } from "../../sandbox/test/identity-helpers.ts";
-import { connectThroughWizard, MultiOriginBrowser } from "../../test/support/browser.ts";
+import { connectMailbox } from "../lib/connect.ts";
 import { cleanEnv, freePort, REPO_ROOT, runCommand, spawnChild, waitFor200 } from "../lib/processes.ts";
 import type { Scenario } from "../lib/scenario.ts";
 import { median, round } from "../lib/stats.ts";
@@ -80,24 +80,7 @@ export const connect: Scenario = {
 
       const viaMailroom = async (i: number) => {
         const user = users[i % users.length]!;
-        const res = await fetch(`${base}/api/v1/hosted/accounts/link`, {
-          method: "POST",
-          headers: { "x-api-key": key, "content-type": "application/json" },
-          body: JSON.stringify({
-            type: "create",
-            providers: "*",
-            api_url: base,
-            expiresOn: new Date(Date.now() + 3600_000).toISOString(),
-            success_redirect_url: "https://app.example.com/ok",
-          }),
-        });
-        const { url } = (await res.json()) as { url: string };
-        const end = await connectThroughWizard(new MultiOriginBrowser([base, sandbox]), url, {
-          email: user.email,
-          password: SEED_PASSWORD,
-        });
-        if (end.left?.toString() !== "https://app.example.com/ok")
-          throw new Error(`connect did not succeed: ${end.left ?? end.html.slice(0, 300)}`);
+        await connectMailbox({ mailroomUrl: base, sandboxUrl: sandbox, apiKey: key, email: user.email });
       };
       const sandboxOnly = async (i: number) => {
         const user = users[i % users.length]!;

@@ -19,7 +19,7 @@ import {
   signInAndConsent,
   tokenRequest,
 } from "../../sandbox/test/identity-helpers.ts";
-import { connectThroughWizard, MultiOriginBrowser } from "../../test/support/browser.ts";
+import { connectMailbox } from "../lib/connect.ts";
 import { type LoadSample, load, summarize } from "../lib/load.ts";
 import {
   cleanEnv,
@@ -126,24 +126,12 @@ export async function startEmailBench(settings: Settings, log: (line: string) =>
     await new Promise((r) => setTimeout(r, 1000));
     const before = await readMemory(child.pid);
     for (const user of users) {
-      const res = await fetch(`${mailroomBase}/api/v1/hosted/accounts/link`, {
-        method: "POST",
-        headers: { ...headers, "content-type": "application/json" },
-        body: JSON.stringify({
-          type: "create",
-          providers: "*",
-          api_url: mailroomBase,
-          expiresOn: new Date(Date.now() + 3600_000).toISOString(),
-          success_redirect_url: "https://app.example.com/ok",
-        }),
-      });
-      const { url } = (await res.json()) as { url: string };
-      const end = await connectThroughWizard(new MultiOriginBrowser([mailroomBase, sandboxBase]), url, {
+      await connectMailbox({
+        mailroomUrl: mailroomBase,
+        sandboxUrl: sandboxBase,
+        apiKey: headers["x-api-key"]!,
         email: user.email,
-        password: SEED_PASSWORD,
       });
-      if (end.left?.toString() !== "https://app.example.com/ok")
-        throw new Error(`connect of ${user.email} failed: ${end.left ?? end.html.slice(0, 300)}`);
     }
     const accounts = (await (await fetch(`${mailroomBase}/api/v1/accounts`, { headers })).json()) as {
       items: { id: string; name: string; connection_params?: { mail?: { username?: string } } }[];

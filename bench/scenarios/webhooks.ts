@@ -13,8 +13,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
-import { SEED_PASSWORD, SEEDED_USERS } from "../../sandbox/src/seed.ts";
-import { connectThroughWizard, MultiOriginBrowser } from "../../test/support/browser.ts";
+import { SEEDED_USERS } from "../../sandbox/src/seed.ts";
+import { connectMailbox } from "../lib/connect.ts";
 import {
   type Child,
   cleanEnv,
@@ -195,24 +195,7 @@ async function startMailroom(
     });
     if (hook.status !== 201) throw new Error(`webhook not created: ${hook.status} ${await hook.text()}`);
     for (const user of USERS) {
-      const res = await fetch(`${base}/api/v1/hosted/accounts/link`, {
-        method: "POST",
-        headers: { "x-api-key": key, "content-type": "application/json" },
-        body: JSON.stringify({
-          type: "create",
-          providers: "*",
-          api_url: base,
-          expiresOn: new Date(Date.now() + 3600_000).toISOString(),
-          success_redirect_url: "https://app.example.com/ok",
-        }),
-      });
-      const { url } = (await res.json()) as { url: string };
-      const end = await connectThroughWizard(new MultiOriginBrowser([base, sandbox]), url, {
-        email: user.email,
-        password: SEED_PASSWORD,
-      });
-      if (end.left?.toString() !== "https://app.example.com/ok")
-        throw new Error(`connect ${user.email} failed: ${end.left ?? end.html.slice(0, 300)}`);
+      await connectMailbox({ mailroomUrl: base, sandboxUrl: sandbox, apiKey: key, email: user.email });
     }
     // Ready when each mailbox announces a probe: its baseline sync is done (mail that lands during
     // the baseline is history, never announced, so probes are repeated until one arrives).
