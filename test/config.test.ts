@@ -75,7 +75,10 @@ describe("configuration", () => {
   it("proxy headers are not trusted unless TRUST_PROXY names the proxy", () => {
     assert.equal(loadConfig({}).trustProxy, false);
     assert.equal(loadConfig({ TRUST_PROXY: "on" }).trustProxy, true);
-    assert.deepEqual(loadConfig({ TRUST_PROXY: "127.0.0.1, 10.0.0.0/8" }).trustProxy, ["127.0.0.1", "10.0.0.0/8"]);
+    assert.deepEqual(loadConfig({ TRUST_PROXY: "127.0.0.1, 10.0.0.0/8" }).trustProxy, [
+      "127.0.0.1",
+      "10.0.0.0/8",
+    ]);
     assert.throws(() => loadConfig({ TRUST_PROXY: "yes please" }), /TRUST_PROXY/);
   });
 
