@@ -234,6 +234,11 @@ export const VARIABLES = {
 
 export type VariableName = keyof typeof VARIABLES;
 
+/** The process environment; the config module is the only place that reads it. */
+export function processEnvironment(): Record<string, string | undefined> {
+  return process.env;
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);

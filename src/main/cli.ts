@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { KeySetupError, keyFilePath, readKeyFile, writeCanary, writeKeyFile } from "../app/keyring.ts";
 import { buildServices, type Services } from "../app/services.ts";
-import { type Config, ConfigError, loadConfig } from "../config/config.ts";
+import { type Config, ConfigError, loadConfig, processEnvironment } from "../config/config.ts";
 import { reencryptAll } from "../domain/secrets/key-rotation.service.ts";
 import { generateKey, Keyring } from "../lib/crypto.ts";
 import { AppError } from "../lib/errors.ts";
@@ -26,7 +26,7 @@ class CliFailure extends Error {}
 export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number> {
   const out = deps.stdout ?? ((t: string) => process.stdout.write(t));
   const err = deps.stderr ?? ((t: string) => process.stderr.write(t));
-  const env = deps.env ?? process.env;
+  const env = deps.env ?? processEnvironment();
 
   const config = (): Config => loadConfig(env);
   const cliLogger = (cfg: Config): Logger =>
