@@ -9,8 +9,6 @@ import { Ajv } from "ajv";
 import formatsPlugin from "ajv-formats";
 import { UnipileClient } from "unipile-node-sdk";
 import { mailboxes } from "../sandbox/src/graph/mailbox-store.ts";
-import { SEED_PASSWORD } from "../sandbox/src/seed.ts";
-import { connectThroughWizard, MultiOriginBrowser } from "./support/browser.ts";
 import { type ConnectHarness, startConnectHarness } from "./support/connect-harness.ts";
 
 const strict = { validateRequestPayload: true, validateRequestPayloadLevel: "error" } as const;
@@ -92,17 +90,9 @@ describe("Unipile conformance (SDK strict mode + OpenAPI subset)", () => {
 
   before(async () => {
     h = await startConnectHarness("sqlite", { seedCorpus: true, corpusSize: 300 });
-    for (const email of [ADELE, MEGAN]) {
-      const link = await h.createLink({ type: "create", providers: "*" });
-      await connectThroughWizard(
-        new MultiOriginBrowser([h.baseUrl, h.sandbox.url]),
-        link.json.url as string,
-        { email, password: SEED_PASSWORD },
-      );
-    }
-    const rows = await h.services.repos.accounts.page(10);
-    adeleId = rows.find((r) => r.email === ADELE)!.id;
-    meganId = rows.find((r) => r.email === MEGAN)!.id;
+    const ids = await h.connectMailboxes([ADELE, MEGAN]);
+    adeleId = ids[ADELE]!;
+    meganId = ids[MEGAN]!;
     // Records every answer Mailroom gives the SDK, for the OpenAPI check at the end.
     globalThis.fetch = async (input, init) => {
       const response = await realFetch(input, init);

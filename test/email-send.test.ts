@@ -4,8 +4,6 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { UnipileClient } from "unipile-node-sdk";
 import { mailboxes } from "../sandbox/src/graph/mailbox-store.ts";
-import { SEED_PASSWORD } from "../sandbox/src/seed.ts";
-import { connectThroughWizard, MultiOriginBrowser } from "./support/browser.ts";
 import { type ConnectHarness, startConnectHarness } from "./support/connect-harness.ts";
 
 const strict = { validateRequestPayload: true, validateRequestPayloadLevel: "error" } as const;
@@ -60,20 +58,9 @@ describe("email API (send side)", () => {
   before(async () => {
     h = await startConnectHarness("sqlite", { seedCorpus: false });
     client = new UnipileClient(h.baseUrl, h.t.apiKey, strict);
-    for (const email of [ADELE, MEGAN]) {
-      const link = await h.createLink({ type: "create", providers: "*" });
-      await connectThroughWizard(
-        new MultiOriginBrowser([h.baseUrl, h.sandbox.url]),
-        link.json.url as string,
-        {
-          email,
-          password: SEED_PASSWORD,
-        },
-      );
-    }
-    const rows = await h.services.repos.accounts.page(10);
-    adeleId = rows.find((r) => r.email === ADELE)!.id;
-    meganId = rows.find((r) => r.email === MEGAN)!.id;
+    const ids = await h.connectMailboxes([ADELE, MEGAN]);
+    adeleId = ids[ADELE]!;
+    meganId = ids[MEGAN]!;
   });
   after(async () => {
     await h.dispose();

@@ -3,11 +3,12 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server } from "node:http";
 import { createServer } from "node:net";
 import type { FastifyInstance } from "fastify";
-import { SEEDED_APP } from "../../sandbox/src/seed.ts";
+import { SEED_PASSWORD, SEEDED_APP } from "../../sandbox/src/seed.ts";
 import { type Sandbox, startSandbox } from "../../sandbox/src/server.ts";
 import type { BuildOptions, Services } from "../../src/app/services.ts";
 import { buildApp } from "../../src/http/app.ts";
 import { createTestApp, type TestApp } from "./app.ts";
+import { connectThroughWizard, MultiOriginBrowser } from "./browser.ts";
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -28,6 +29,8 @@ export interface ConnectHarness {
   baseUrl: string;
   /** Creates a hosted auth link through the API, as the operator's backend does. */
   createLink(body: Record<string, unknown>): Promise<{ status: number; json: Record<string, unknown> }>;
+  /** Connects sandbox mailboxes through the hosted wizard, one after another; returns their account ids. */
+  connectMailboxes(emails: string[]): Promise<Record<string, string>>;
   dispose(): Promise<void>;
 }
 
@@ -78,23 +81,38 @@ export async function startConnectHarness(
     clientSecret: SEEDED_APP.clientSecret,
     displayName: "Acme CRM",
   });
+  const createLink: ConnectHarness["createLink"] = async (body) => {
+    const res = await fetch(`${baseUrl}/api/v1/hosted/accounts/link`, {
+      method: "POST",
+      headers: { "x-api-key": t.apiKey, "content-type": "application/json" },
+      body: JSON.stringify({
+        api_url: baseUrl,
+        expiresOn: new Date(Date.now() + 3600_000).toISOString(),
+        ...body,
+      }),
+    });
+    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+  };
   return {
     t,
     services: t.services,
     app: t.app,
     sandbox,
     baseUrl,
-    async createLink(body) {
-      const res = await fetch(`${baseUrl}/api/v1/hosted/accounts/link`, {
-        method: "POST",
-        headers: { "x-api-key": t.apiKey, "content-type": "application/json" },
-        body: JSON.stringify({
-          api_url: baseUrl,
-          expiresOn: new Date(Date.now() + 3600_000).toISOString(),
-          ...body,
-        }),
-      });
-      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+    createLink,
+    async connectMailboxes(emails) {
+      const ids: Record<string, string> = {};
+      for (const email of emails) {
+        const link = await createLink({ type: "create", providers: "*" });
+        await connectThroughWizard(new MultiOriginBrowser([baseUrl, sandbox.url]), link.json.url as string, {
+          email,
+          password: SEED_PASSWORD,
+        });
+        const account = (await t.services.repos.accounts.page(250)).find((row) => row.email === email);
+        if (!account) throw new Error(`connecting ${email} through the wizard created no account`);
+        ids[email] = account.id;
+      }
+      return ids;
     },
     async dispose() {
       await t.dispose();
