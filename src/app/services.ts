@@ -179,8 +179,8 @@ export async function buildServices(
         signing: callbackSigning,
         clock,
         fetch: fetchImpl,
-      }) as unknown as JobDefinition<JobKind>,
-      ...(tokenRefresh.definitions() as unknown as JobDefinition<JobKind>[]),
+      }),
+      ...tokenRefresh.definitions(),
       deliveryJob({
         repo: repos.webhooks,
         secrets,
@@ -189,7 +189,7 @@ export async function buildServices(
           options.webhooks?.transport ??
           new HttpWebhookTransport({ allowPrivateAddresses: config.webhooks.allowPrivateAddresses }),
         ...(options.webhooks?.delivery ? { options: options.webhooks.delivery } : {}),
-      }) as unknown as JobDefinition<JobKind>,
+      }),
       ...RealtimeService.jobs(() => {
         if (!realtime) throw new Error("Realtime is not built yet");
         return realtime;
