@@ -4,7 +4,7 @@
 // the callback secret, and the account page's history from the webhook event store.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { verifySignature } from "../src/domain/hosted-auth/notify.ts";
+import { verifySignature } from "../src/outbound/signing.ts";
 import { createTestApp, type TestApp } from "./support/app.ts";
 import { startReceiver } from "./support/connect-harness.ts";
 
