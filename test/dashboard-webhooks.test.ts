@@ -115,6 +115,18 @@ describe("dashboard webhooks", () => {
     assert.equal((await authed("DELETE", `/webhooks/${id}`)).statusCode, 200);
   });
 
+  it("refuses a URL the API refuses, with the same reason: a 300-character host label, a password in the URL", async () => {
+    for (const [url, reason] of [
+      [`http://${"a".repeat(300)}.example/hook`, /host name label/],
+      ["https://user:secret@receiver.example.com/hook", /user name or password/],
+    ] as const) {
+      const res = await authed("POST", "/webhooks", { url, source: "email", events: ["mail_received"] });
+      assert.equal(res.statusCode, 400, url);
+      assert.equal(res.json().type, "errors/invalid_parameters");
+      assert.match(res.json().detail, reason);
+    }
+  });
+
   it("creates a webhook; its secret is shown once and never in the list", async () => {
     const bad = await authed("POST", "/webhooks", {
       url: "ftp://x",

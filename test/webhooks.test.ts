@@ -569,3 +569,31 @@ describe("webhook SSRF guard", () => {
     assert.equal(receiver.received.length, 0);
   });
 });
+
+describe("webhooks with the embedded sandbox on (local development)", () => {
+  let t: TestApp;
+  let receiver: Receiver;
+  before(async () => {
+    t = await createTestApp("sqlite", { SANDBOX: "on" }, { jobs: { pollIntervalMs: 20 } });
+    await t.services.jobs.start();
+    receiver = await startReceiver();
+  });
+  after(async () => {
+    await receiver.close();
+    await t.dispose();
+  });
+
+  it("without WEBHOOK_ALLOW_PRIVATE_ADDRESSES, a webhook on 127.0.0.1 is accepted and delivered", async () => {
+    assert.equal(t.config.webhooks.allowPrivateAddresses, true);
+    const hook = await createWebhook(t, { request_url: receiver.url, source: "email" });
+    await t.services.webhooks.publish({
+      id: "evt-local",
+      type: "mail_received",
+      accountId: "a",
+      payload: MAIL,
+    });
+    await until(() => receiver.received[0], "the local delivery");
+    const res = await api(t, "GET", `/api/v1/webhooks/${hook.id}/deliveries`);
+    assert.equal((res.json.items as { status: string }[])[0]?.status, "delivered");
+  });
+});

@@ -33,8 +33,6 @@ export function checkUrl(raw: string): UrlCheck {
   if (host.startsWith("[") || isIP(host)) return { ok: true, url };
   const name = host.endsWith(".") ? host.slice(0, -1) : host;
   if (name.length === 0) return { ok: false, reason: "has no host name" };
-  if (name.length > MAX_HOST_LENGTH)
-    return { ok: false, reason: `host name longer than ${MAX_HOST_LENGTH} characters` };
   for (const label of name.split(".")) {
     if (label.length > MAX_LABEL_LENGTH)
       return {
@@ -43,5 +41,7 @@ export function checkUrl(raw: string): UrlCheck {
       };
     if (!LABEL.test(label)) return { ok: false, reason: `host name ${JSON.stringify(host)} is not valid` };
   }
+  if (name.length > MAX_HOST_LENGTH)
+    return { ok: false, reason: `host name longer than ${MAX_HOST_LENGTH} characters` };
   return { ok: true, url };
 }
