@@ -89,7 +89,7 @@ export interface BuildOptions {
   /** Open the database and check keys, but do not migrate (for commands that must not change the schema). */
   migrate?: boolean;
   allowKeyGeneration?: boolean;
-  /** `fetch` for calls to Microsoft and to operators' URLs (tests inject theirs). */
+  /** `fetch` for calls to Microsoft (tests inject theirs); callbacks to operators go through `webhooks.transport`. */
   fetch?: typeof fetch;
   /** Job runner tuning (tests shorten the poll interval). */
   jobs?: { pollIntervalMs?: number; leaseMs?: number };
