@@ -82,6 +82,23 @@ describe("configuration", () => {
     assert.throws(() => loadConfig({ TRUST_PROXY: "yes please" }), /TRUST_PROXY/);
   });
 
+  it("callbacks may reach private addresses by default only while the embedded sandbox runs; WEBHOOK_ALLOW_PRIVATE_ADDRESSES overrides either way", () => {
+    for (const [env, expected] of [
+      [{}, true],
+      [{ SANDBOX: "on" }, true],
+      [{ SANDBOX: "off" }, false],
+      [{ MICROSOFT_LOGIN_URL: "https://login.microsoftonline.com" }, false],
+      [{ SANDBOX: "off", WEBHOOK_ALLOW_PRIVATE_ADDRESSES: "on" }, true],
+      [{ SANDBOX: "on", WEBHOOK_ALLOW_PRIVATE_ADDRESSES: "off" }, false],
+      [{ WEBHOOK_ALLOW_PRIVATE_ADDRESSES: "" }, true],
+    ] as const)
+      assert.equal(loadConfig(env).webhooks.allowPrivateAddresses, expected, JSON.stringify(env));
+    assert.throws(
+      () => loadConfig({ WEBHOOK_ALLOW_PRIVATE_ADDRESSES: "yes" }),
+      /WEBHOOK_ALLOW_PRIVATE_ADDRESSES/,
+    );
+  });
+
   it("a PUBLIC_URL with a path is refused", () => {
     assert.throws(() => loadConfig({ PUBLIC_URL: "https://example.com/mailroom" }), /PUBLIC_URL/);
   });

@@ -4,7 +4,7 @@
 // the callback secret, and the account page's history from the webhook event store.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { verifySignature } from "../src/domain/hosted-auth/notify.ts";
+import { verifySignature } from "../src/outbound/signing.ts";
 import { createTestApp, type TestApp } from "./support/app.ts";
 import { startReceiver } from "./support/connect-harness.ts";
 
@@ -113,6 +113,18 @@ describe("dashboard webhooks", () => {
     assert.equal(list.length, 1, "the refused create stored nothing, the refused delete deleted nothing");
     assert.equal((await deliveries(id)).length, 0, "the refused test event was not sent");
     assert.equal((await authed("DELETE", `/webhooks/${id}`)).statusCode, 200);
+  });
+
+  it("refuses a URL the API refuses, with the same reason: a 300-character host label, a password in the URL", async () => {
+    for (const [url, reason] of [
+      [`http://${"a".repeat(300)}.example/hook`, /host name label/],
+      ["https://user:secret@receiver.example.com/hook", /user name or password/],
+    ] as const) {
+      const res = await authed("POST", "/webhooks", { url, source: "email", events: ["mail_received"] });
+      assert.equal(res.statusCode, 400, url);
+      assert.equal(res.json().type, "errors/invalid_parameters");
+      assert.match(res.json().detail, reason);
+    }
   });
 
   it("creates a webhook; its secret is shown once and never in the list", async () => {

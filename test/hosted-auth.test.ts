@@ -5,7 +5,9 @@ import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { UnipileClient } from "unipile-node-sdk";
 import { SEED_PASSWORD } from "../sandbox/src/seed.ts";
-import { verifySignature } from "../src/domain/hosted-auth/notify.ts";
+import { hashToken } from "../src/lib/crypto.ts";
+import { verifySignature } from "../src/outbound/signing.ts";
+import { EXAMPLE_ADDRESS, testLookup } from "./support/app.ts";
 import { connectThroughWizard, MultiOriginBrowser } from "./support/browser.ts";
 import { type ConnectHarness, startConnectHarness, startReceiver } from "./support/connect-harness.ts";
 
@@ -32,7 +34,8 @@ describe("hosted auth: connecting Microsoft mailboxes", () => {
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
   let browserFor: () => MultiOriginBrowser;
   before(async () => {
-    h = await startConnectHarness();
+    // The operator's notify_url receiver runs on 127.0.0.1.
+    h = await startConnectHarness("sqlite", { env: { WEBHOOK_ALLOW_PRIVATE_ADDRESSES: "on" } });
     receiver = await startReceiver();
     browserFor = () => new MultiOriginBrowser([h.baseUrl, h.sandbox.url]);
   });
@@ -303,6 +306,21 @@ describe("hosted auth link API", () => {
       { type: "create", providers: "*", notify_url: "javascript:alert(1)" },
       "notify_url",
     ],
+    [
+      "a notify_url with a host name label of 300 characters",
+      { type: "create", providers: "*", notify_url: `https://${"a".repeat(300)}.example/notify` },
+      "notify_url: host name",
+    ],
+    [
+      "a notify_url with a user name and password",
+      { type: "create", providers: "*", notify_url: "https://user:secret@app.example.com/notify" },
+      "notify_url: must not carry a user name or password",
+    ],
+    [
+      "a success_redirect_url that is not http(s)",
+      { type: "create", providers: "*", success_redirect_url: "ftp://app.example.com/" },
+      "success_redirect_url",
+    ],
     ["reconnect without reconnect_account", { type: "reconnect" }, "reconnect_account"],
   ] as const) {
     it(`${name} → 400 errors/invalid_parameters naming ${field}`, async () => {
@@ -367,5 +385,66 @@ describe("hosted auth link API", () => {
       res.body,
       JSON.stringify({ associatedApplications: [{ applicationId: settings!.clientId }] }),
     );
+  });
+});
+
+describe("notify_url under the destination policy (WEBHOOK_ALLOW_PRIVATE_ADDRESSES off)", () => {
+  let h: ConnectHarness;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  // Names whose DNS answer the test changes after the link was created.
+  const rebound = new Map<string, string>();
+  const lookup = ((hostname: string, options: unknown, callback: unknown) => {
+    const address = rebound.get(hostname);
+    if (address === undefined)
+      return (testLookup as (h: string, o: unknown, c: unknown) => void)(hostname, options, callback);
+    const done = callback as (e: null, a: { address: string; family: number }[] | string, f?: number) => void;
+    const all = (options as { all?: boolean }).all;
+    process.nextTick(() => (all ? done(null, [{ address, family: 4 }]) : done(null, address, 4)));
+  }) as unknown as typeof testLookup;
+  before(async () => {
+    h = await startConnectHarness("sqlite", { webhooks: { lookup } });
+    receiver = await startReceiver();
+  });
+  after(async () => {
+    await receiver.close();
+    await h.dispose();
+  });
+
+  it("a loopback notify_url → 400 at link creation naming notify_url and WEBHOOK_ALLOW_PRIVATE_ADDRESSES", async () => {
+    assert.equal(h.services.config.webhooks.allowPrivateAddresses, false);
+    const res = await h.createLink({ type: "create", providers: "*", notify_url: receiver.url });
+    assert.equal(res.status, 400, JSON.stringify(res.json));
+    assert.equal(res.json.type, "errors/invalid_parameters");
+    assert.match(String(res.json.detail), /^notify_url: /);
+    assert.match(String(res.json.detail), /WEBHOOK_ALLOW_PRIVATE_ADDRESSES/);
+    assert.equal(receiver.received.length, 0);
+  });
+
+  it("a notify_url whose name resolves to loopback by the time of the callback is not called; its delivery log shows the refusal", async () => {
+    const host = "notify-rebound.example";
+    rebound.set(host, EXAMPLE_ADDRESS);
+    const notifyUrl = `http://${host}:${new URL(receiver.url).port}/mailroom/notify`;
+    const res = await h.createLink({ type: "create", providers: "*", notify_url: notifyUrl });
+    assert.equal(res.status, 201, JSON.stringify(res.json));
+    rebound.set(host, "127.0.0.1");
+    const url = res.json.url as string;
+    const link = await h.services.repos.hostedAuth.findLinkByTokenHash(hashToken(url.split("/").pop()!));
+    assert.ok(link);
+    await connectThroughWizard(new MultiOriginBrowser([h.baseUrl, h.sandbox.url]), url, ADELE);
+
+    const deadline = Date.now() + 5_000;
+    let delivery = await h.services.repos.notifyDeliveries.find(link.id);
+    while (delivery?.status !== "failed") {
+      if (Date.now() > deadline) throw new Error(`notify delivery not refused: ${JSON.stringify(delivery)}`);
+      await new Promise((r) => setTimeout(r, 20));
+      delivery = await h.services.repos.notifyDeliveries.find(link.id);
+    }
+    assert.equal(delivery.attempts, 1, "a refused address is not retried");
+    assert.match(
+      String(delivery.last_error),
+      /resolves to 127\.0\.0\.1, a private, loopback, link-local or metadata address/,
+    );
+    assert.match(String(delivery.last_error), /WEBHOOK_ALLOW_PRIVATE_ADDRESSES=on/);
+    assert.equal(receiver.received.length, 0, "the receiver on 127.0.0.1 got nothing");
   });
 });

@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { buildServices } from "../src/app/services.ts";
-import { verifySignature } from "../src/domain/hosted-auth/notify.ts";
 import { createLogger } from "../src/lib/logger.ts";
+import { verifySignature } from "../src/outbound/signing.ts";
 import { waitFor } from "./fixtures/jobs-helpers.ts";
 import { type ConnectHarness, startConnectHarness, startReceiver } from "./support/connect-harness.ts";
 import {

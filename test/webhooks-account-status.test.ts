@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { SEEDED_APP } from "../sandbox/src/seed.ts";
-import { verifySignature } from "../src/domain/hosted-auth/notify.ts";
+import { verifySignature } from "../src/outbound/signing.ts";
 import { type ConnectHarness, startConnectHarness, startReceiver } from "./support/connect-harness.ts";
 import { connectNewMailbox, expireAccessToken, scenario } from "./support/token-lifecycle.ts";
 

@@ -10,8 +10,8 @@ import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { buildServices } from "../src/app/services.ts";
 import { loadConfig } from "../src/config/config.ts";
-import { verifySignature } from "../src/domain/hosted-auth/notify.ts";
 import { createLogger } from "../src/lib/logger.ts";
+import { verifySignature } from "../src/outbound/signing.ts";
 import { waitFor } from "./fixtures/jobs-helpers.ts";
 import { startReceiver } from "./support/connect-harness.ts";
 

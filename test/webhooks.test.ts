@@ -3,9 +3,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { UnipileClient } from "unipile-node-sdk";
-import { verifySignature } from "../src/domain/hosted-auth/notify.ts";
-import { isPrivateAddress } from "../src/domain/webhooks/address-guard.ts";
-import { createTestApp, type TestApp } from "./support/app.ts";
+import { isPrivateAddress } from "../src/outbound/address-policy.ts";
+import { verifySignature } from "../src/outbound/signing.ts";
+import { createTestApp, EXAMPLE_ADDRESS, type TestApp, testLookup } from "./support/app.ts";
 import { startReceiver } from "./support/connect-harness.ts";
 
 type Receiver = Awaited<ReturnType<typeof startReceiver>>;
@@ -164,6 +164,21 @@ describe("webhook API (Unipile v1) under the SDK's strict validation", () => {
       "body.headers[0].key",
     ],
     ["a URL that is not http(s)", { request_url: "ftp://x.example", source: "email" }, "request_url"],
+    [
+      "a host name label of 300 characters",
+      { request_url: `http://${"a".repeat(300)}.example/hook`, source: "email" },
+      "request_url: host name",
+    ],
+    [
+      "a user name and password in the URL",
+      { request_url: "https://user:secret@receiver.example.com/hook", source: "email" },
+      "request_url: must not carry a user name or password",
+    ],
+    [
+      "a URL longer than 2048 characters",
+      { request_url: `https://receiver.example.com/${"p".repeat(2048)}`, source: "email" },
+      "request_url: longer than 2048",
+    ],
   ] as const) {
     it(`${name} → 400 errors/invalid_parameters naming ${field}`, async () => {
       const res = await api(t, "POST", "/api/v1/webhooks", body);
@@ -456,11 +471,21 @@ describe("webhook delivery", () => {
 describe("webhook SSRF guard", () => {
   let t: TestApp;
   let receiver: Receiver;
+  // Names whose DNS answer a test changes after the webhook was created ("rebound" names).
+  const rebound = new Map<string, string>();
+  const lookup = ((hostname: string, options: unknown, callback: unknown) => {
+    const address = rebound.get(hostname);
+    if (address === undefined)
+      return (testLookup as (h: string, o: unknown, c: unknown) => void)(hostname, options, callback);
+    const done = callback as (e: null, a: { address: string; family: number }[] | string, f?: number) => void;
+    const all = (options as { all?: boolean }).all;
+    process.nextTick(() => (all ? done(null, [{ address, family: 4 }]) : done(null, address, 4)));
+  }) as unknown as typeof testLookup;
   before(async () => {
     t = await createTestApp(
       "sqlite",
       {},
-      { jobs: { pollIntervalMs: 20 }, webhooks: { delivery: FAST_RETRIES } },
+      { jobs: { pollIntervalMs: 20 }, webhooks: { delivery: FAST_RETRIES, lookup } },
     );
     await t.services.jobs.start();
     receiver = await startReceiver();
@@ -491,10 +516,42 @@ describe("webhook SSRF guard", () => {
       assert.equal(isPrivateAddress(address), false, address);
   });
 
-  it("without WEBHOOK_ALLOW_PRIVATE_ADDRESSES, a loopback address or a name resolving to one is refused at once and nothing is sent", async () => {
+  it("without the sandbox or WEBHOOK_ALLOW_PRIVATE_ADDRESSES, creating a webhook for a loopback address or a name resolving to one → 400 naming the variable, nothing stored", async () => {
+    assert.equal(t.config.webhooks.allowPrivateAddresses, false);
     const port = new URL(receiver.url).port;
     for (const url of [receiver.url, `http://localhost:${port}/hook`, `http://[::1]:${port}/hook`]) {
+      const res = await api(t, "POST", "/api/v1/webhooks", { request_url: url, source: "email" });
+      assert.equal(res.status, 400, url);
+      assert.equal(res.json.type, "errors/invalid_parameters");
+      assert.match(String(res.json.detail), /^request_url: /);
+      assert.match(String(res.json.detail), /private, loopback, link-local or metadata address/);
+      assert.match(String(res.json.detail), /WEBHOOK_ALLOW_PRIVATE_ADDRESSES/);
+    }
+    const listed = await api(t, "GET", "/api/v1/webhooks");
+    assert.equal(listed.json.items?.length, 0, "refused webhooks are not stored");
+  });
+
+  it("a host name that does not resolve at creation → 400 saying so", async () => {
+    const res = await api(t, "POST", "/api/v1/webhooks", {
+      request_url: "https://nowhere.invalid/hook",
+      source: "email",
+    });
+    assert.equal(res.status, 400);
+    assert.equal(res.json.type, "errors/invalid_parameters");
+    assert.match(
+      String(res.json.detail),
+      /request_url: the host name nowhere\.invalid could not be resolved/,
+    );
+  });
+
+  it("a name that resolved to a public address at creation and to a loopback one later is refused at delivery, once, with the reason in the delivery log, and nothing is sent", async () => {
+    const port = new URL(receiver.url).port;
+    for (const [i, address] of ["127.0.0.1", "::1"].entries()) {
+      const host = `rebound-${i}.example`;
+      rebound.set(host, EXAMPLE_ADDRESS);
+      const url = `http://${host}:${port}/hook`;
       const hook = await createWebhook(t, { request_url: url, source: "email" });
+      rebound.set(host, address);
       await t.services.webhooks.publish({
         id: `evt-ssrf-${url}`,
         type: "mail_received",
@@ -506,8 +563,37 @@ describe("webhook SSRF guard", () => {
         return (res.json.items as { last_error: string; attempts: number }[])[0];
       }, `the delivery to ${url} to be refused`);
       assert.match(failed.last_error, /private, loopback, link-local or metadata address/);
+      assert.match(failed.last_error, /WEBHOOK_ALLOW_PRIVATE_ADDRESSES=on/);
       assert.equal(failed.attempts, 1, "refusals are not retried");
     }
     assert.equal(receiver.received.length, 0);
+  });
+});
+
+describe("webhooks with the embedded sandbox on (local development)", () => {
+  let t: TestApp;
+  let receiver: Receiver;
+  before(async () => {
+    t = await createTestApp("sqlite", { SANDBOX: "on" }, { jobs: { pollIntervalMs: 20 } });
+    await t.services.jobs.start();
+    receiver = await startReceiver();
+  });
+  after(async () => {
+    await receiver.close();
+    await t.dispose();
+  });
+
+  it("without WEBHOOK_ALLOW_PRIVATE_ADDRESSES, a webhook on 127.0.0.1 is accepted and delivered", async () => {
+    assert.equal(t.config.webhooks.allowPrivateAddresses, true);
+    const hook = await createWebhook(t, { request_url: receiver.url, source: "email" });
+    await t.services.webhooks.publish({
+      id: "evt-local",
+      type: "mail_received",
+      accountId: "a",
+      payload: MAIL,
+    });
+    await until(() => receiver.received[0], "the local delivery");
+    const res = await api(t, "GET", `/api/v1/webhooks/${hook.id}/deliveries`);
+    assert.equal((res.json.items as { status: string }[])[0]?.status, "delivered");
   });
 });

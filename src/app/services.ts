@@ -12,17 +12,18 @@ import type { EmailService } from "../domain/email/email.service.ts";
 import { FolderDirectory } from "../domain/email/folder-directory.ts";
 import type { SendService } from "../domain/email/send.service.ts";
 import { HostedAuthService } from "../domain/hosted-auth/hosted-auth.service.ts";
-import { CallbackSigningSecret, notifyJob, notifyListener } from "../domain/hosted-auth/notify.ts";
+import { CallbackSigningSecret, notifyListener, registerNotifyJobs } from "../domain/hosted-auth/notify.ts";
 import { RealtimeService } from "../domain/realtime/realtime.service.ts";
 import { SentMailLog } from "../domain/realtime/sent-log.ts";
 import { MicrosoftSettingsService } from "../domain/settings/microsoft-settings.service.ts";
-import { type DeliveryOptions, deliveryJob } from "../domain/webhooks/delivery.job.ts";
-import { HttpWebhookTransport, type WebhookTransport } from "../domain/webhooks/http-transport.ts";
-import { WebhookService } from "../domain/webhooks/webhook.service.ts";
+import type { DeliveryOptions } from "../domain/webhooks/delivery.job.ts";
+import { registerWebhookJobs, WebhookService } from "../domain/webhooks/webhook.service.ts";
 import { EmbeddedJobRunner } from "../jobs/embedded-runner.ts";
-import { createJobRegistry, type JobDefinition, type JobKind, type JobQueue } from "../jobs/queue.ts";
+import { createJobRegistry, type JobQueue } from "../jobs/queue.ts";
 import { type Clock, systemClock } from "../lib/clock.ts";
 import type { Logger } from "../lib/logger.ts";
+import { DestinationGuard } from "../outbound/destination.ts";
+import { type DnsLookup, HttpOutboundTransport, type OutboundTransport } from "../outbound/http-transport.ts";
 import { IdTokenValidator, TokenClient } from "../providers/microsoft/identity.ts";
 import { ensureWritableDir, openStorage, type Storage } from "../storage/db.ts";
 import { AccountRepository } from "../storage/repositories/account.repository.ts";
@@ -30,6 +31,7 @@ import { AdminRepository } from "../storage/repositories/admin.repository.ts";
 import { ApiKeyRepository } from "../storage/repositories/api-key.repository.ts";
 import { HostedAuthRepository } from "../storage/repositories/hosted-auth.repository.ts";
 import { JobRepository } from "../storage/repositories/job.repository.ts";
+import { NotifyDeliveryRepository } from "../storage/repositories/notify-delivery.repository.ts";
 import { RealtimeRepository } from "../storage/repositories/realtime.repository.ts";
 import { SecretRepository } from "../storage/repositories/secret.repository.ts";
 import { SentMessageRepository } from "../storage/repositories/sent-message.repository.ts";
@@ -54,6 +56,8 @@ export interface Services {
     hostedAuth: HostedAuthRepository;
     jobs: JobRepository;
     webhooks: WebhookRepository;
+    /** The notify_url callbacks' delivery log. */
+    notifyDeliveries: NotifyDeliveryRepository;
   };
   apiKeys: ApiKeyService;
   /** Dashboard admins: setup/invite links, sign-in, sessions. */
@@ -85,12 +89,15 @@ export interface BuildOptions {
   /** Open the database and check keys, but do not migrate (for commands that must not change the schema). */
   migrate?: boolean;
   allowKeyGeneration?: boolean;
-  /** `fetch` for calls to Microsoft and to operators' URLs (tests inject theirs). */
+  /** `fetch` for calls to Microsoft (tests inject theirs); callbacks to operators go through `webhooks.transport`. */
   fetch?: typeof fetch;
   /** Job runner tuning (tests shorten the poll interval). */
   jobs?: { pollIntervalMs?: number; leaseMs?: number };
-  /** Webhook delivery tuning (tests shorten retries) and transport. */
-  webhooks?: { delivery?: Partial<DeliveryOptions>; transport?: WebhookTransport };
+  /**
+   * Callback (webhook and notify_url) delivery tuning (tests shorten retries), transport, and the DNS
+   * lookup used to check destinations at creation and at connect time (tests answer for their names).
+   */
+  webhooks?: { delivery?: Partial<DeliveryOptions>; transport?: OutboundTransport; lookup?: DnsLookup };
 }
 
 export async function buildServices(
@@ -121,6 +128,7 @@ export async function buildServices(
       hostedAuth: new HostedAuthRepository(storage.db),
       jobs: new JobRepository(storage.db, storage.dialect),
       webhooks: new WebhookRepository(storage.db),
+      notifyDeliveries: new NotifyDeliveryRepository(storage.db),
     };
     const fetchImpl = options.fetch ?? fetch;
     const metrics = createMetrics();
@@ -162,42 +170,40 @@ export async function buildServices(
       },
     });
 
-    const webhooks = new WebhookService({
-      repo: repos.webhooks,
-      secrets,
-      clock,
-      queue: () => {
-        if (!jobQueue) throw new Error("The job queue is not built yet");
-        return jobQueue;
-      },
-    });
-
     let realtime: RealtimeService | undefined;
-    const definitions: JobDefinition<JobKind>[] = [
-      notifyJob({
-        repo: repos.hostedAuth,
-        signing: callbackSigning,
-        clock,
-        fetch: fetchImpl,
-      }),
+    const registry = createJobRegistry([
       ...tokenRefresh.definitions(),
-      deliveryJob({
-        repo: repos.webhooks,
-        secrets,
-        clock,
-        transport:
-          options.webhooks?.transport ??
-          new HttpWebhookTransport({ allowPrivateAddresses: config.webhooks.allowPrivateAddresses }),
-        ...(options.webhooks?.delivery ? { options: options.webhooks.delivery } : {}),
-      }),
       ...RealtimeService.jobs(() => {
         if (!realtime) throw new Error("Realtime is not built yet");
         return realtime;
       }),
-    ];
+    ]);
+    // One policy for every callback Mailroom makes: checked when a URL is handed over and again when
+    // a connection is opened.
+    const destinationPolicy = {
+      allowPrivateAddresses: config.webhooks.allowPrivateAddresses,
+      lookup: options.webhooks?.lookup,
+    };
+    const destinations = new DestinationGuard(destinationPolicy);
+    const transport = options.webhooks?.transport ?? new HttpOutboundTransport(destinationPolicy);
+    registerWebhookJobs(registry, {
+      repo: repos.webhooks,
+      secrets,
+      clock,
+      transport,
+      ...(options.webhooks?.delivery ? { options: options.webhooks.delivery } : {}),
+    });
+    registerNotifyJobs(registry, {
+      repo: repos.hostedAuth,
+      deliveries: repos.notifyDeliveries,
+      signing: callbackSigning,
+      transport,
+      clock,
+      options: options.webhooks?.delivery,
+    });
     const jobs = new EmbeddedJobRunner({
       repository: repos.jobs,
-      registry: createJobRegistry(definitions),
+      registry,
       log: log.child({ component: "jobs" }),
       clock,
       drainTimeoutMs: config.shutdownTimeoutMs,
@@ -206,6 +212,7 @@ export async function buildServices(
       onOutcome: (event) => metrics.jobs.inc({ kind: event.kind, outcome: event.outcome }),
     });
     jobQueue = jobs;
+    const webhooks = new WebhookService({ repo: repos.webhooks, secrets, destinations, clock, queue: jobs });
     accountEvents.add(notifyListener(jobs));
     accountEvents.add(webhooks.accountStatusListener());
 
@@ -232,6 +239,7 @@ export async function buildServices(
       events: accountEvents,
       clock,
       log,
+      destinations,
       publicUrl: config.publicUrl,
       loginUrl: config.microsoft.loginUrl,
       graphUrl: config.microsoft.graphUrl,
@@ -291,6 +299,7 @@ export async function buildServices(
       jobs,
       close: async () => {
         await jobs.stop();
+        if (transport instanceof HttpOutboundTransport) transport.close();
         await storage.close();
       },
     };

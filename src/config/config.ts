@@ -203,10 +203,9 @@ export const VARIABLES = {
   },
   WEBHOOK_ALLOW_PRIVATE_ADDRESSES: {
     description:
-      "'on' lets webhooks deliver to loopback, private, link-local and cloud-metadata addresses (checked after DNS resolution). Keep 'off' unless receivers run on your own network.",
+      "'on' lets webhooks and hosted-link notify_url callbacks reach loopback, private, link-local and cloud-metadata addresses (checked when the URL is given and again after DNS resolution at each delivery). Default: on while the embedded sandbox runs (local development), off otherwise; keep 'off' in production unless receivers run on your own network.",
     expected: "on or off",
-    example: "off",
-    default: "off",
+    example: "",
     parse: (raw: string) => {
       if (raw !== "on" && raw !== "off") throw new Error("not on/off");
       return raw === "on";
@@ -307,7 +306,7 @@ export function loadConfig(
     sandbox: { enabled: sandboxEnabled, port: sandboxPort },
     shutdownTimeoutMs: p.SHUTDOWN_TIMEOUT_MS ?? 10_000,
     trustProxy: p.TRUST_PROXY ?? false,
-    webhooks: { allowPrivateAddresses: p.WEBHOOK_ALLOW_PRIVATE_ADDRESSES ?? false },
+    webhooks: { allowPrivateAddresses: p.WEBHOOK_ALLOW_PRIVATE_ADDRESSES ?? sandboxEnabled },
     realtime: {
       pollIntervalMs: (p.POLL_INTERVAL_SECONDS ?? (sandboxEnabled ? 5 : 30)) * 1000,
       subscriptionsEnabled:

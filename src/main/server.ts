@@ -156,6 +156,11 @@ function printBanner(
     `  Data:           ${services.storage.location}${services.storage.dialect === "sqlite" ? ` (key: ${services.secrets.source === "env" ? "MAILROOM_ENCRYPTION_KEY" : `${config.dataDir}/encryption.key`})` : ""}`,
     `  API reference:  ${config.publicUrl}/docs`,
     `  Health:         ${config.publicUrl}/health, ${config.publicUrl}/ready, ${config.publicUrl}/metrics`,
+    ...(config.webhooks.allowPrivateAddresses
+      ? [
+          `  Webhooks:       may call loopback and private addresses (local development${config.sandbox.enabled ? ", on with the sandbox" : ""}; WEBHOOK_ALLOW_PRIVATE_ADDRESSES=off refuses them)`,
+        ]
+      : []),
     "",
     "  Next steps:",
     "    Create an API key:   npx mailroom api-key create --name my-backend",

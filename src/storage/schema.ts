@@ -132,6 +132,21 @@ export interface WebhookEventTable {
   created_at: number;
 }
 
+/** One notify_url callback per hosted link: its attempts and last outcome. */
+export interface NotifyDeliveryTable {
+  link_id: string;
+  status: "pending" | "delivered" | "failed";
+  attempts: number;
+  last_status_code: number | null;
+  /** Why the last attempt failed: the HTTP status, a timeout, or a refused address and its reason. */
+  last_error: string | null;
+  last_response_excerpt: string | null;
+  next_attempt_at: number | null;
+  delivered_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface WebhookDeliveryTable {
   id: string;
   webhook_id: string;
@@ -212,6 +227,7 @@ export interface Database {
   webhooks: WebhookTable;
   webhook_events: WebhookEventTable;
   webhook_deliveries: WebhookDeliveryTable;
+  notify_deliveries: NotifyDeliveryTable;
   realtime_accounts: RealtimeAccountTable;
   realtime_folders: RealtimeFolderTable;
   realtime_messages: RealtimeMessageTable;

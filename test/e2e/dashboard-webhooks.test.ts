@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type Browser, chromium, type Page } from "playwright-core";
-import { verifySignature } from "../../src/domain/hosted-auth/notify.ts";
+import { verifySignature } from "../../src/outbound/signing.ts";
 import { BIN } from "../support/cli.ts";
 import { freePort, startReceiver } from "../support/connect-harness.ts";
 

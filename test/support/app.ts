@@ -1,4 +1,5 @@
 // Builds a real Mailroom (real database, real services) for app.inject() tests, with logs captured.
+import { lookup as dnsLookup } from "node:dns";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,6 +21,33 @@ export class LogCapture extends Writable {
     return this.lines.join("\n");
   }
 }
+
+/** A documentation address (TEST-NET-1): public to the destination policy, never reached. */
+export const EXAMPLE_ADDRESS = "192.0.2.10";
+
+/**
+ * DNS for tests, which run offline: example names (example.com, *.example, …) resolve to a public
+ * documentation address, `.invalid` names do not exist, anything else (localhost, IP literals) goes
+ * to the system resolver.
+ */
+export const testLookup = ((hostname: string, options: unknown, callback: unknown) => {
+  const done = (typeof options === "function" ? options : callback) as (
+    error: NodeJS.ErrnoException | null,
+    address: string | { address: string; family: number }[],
+    family?: number,
+  ) => void;
+  const all = typeof options === "object" && options !== null && (options as { all?: boolean }).all;
+  const name = hostname.toLowerCase().replace(/\.$/, "");
+  if (/(^|\.)example(\.(com|org|net))?$/.test(name))
+    return process.nextTick(() =>
+      all ? done(null, [{ address: EXAMPLE_ADDRESS, family: 4 }]) : done(null, EXAMPLE_ADDRESS, 4),
+    );
+  if (name.endsWith(".invalid"))
+    return process.nextTick(() =>
+      done(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: "ENOTFOUND" }), ""),
+    );
+  return (dnsLookup as (h: string, o: unknown, c: unknown) => void)(hostname, options, callback);
+}) as unknown as typeof dnsLookup;
 
 export interface TestApp {
   app: FastifyInstance;
@@ -54,7 +82,7 @@ export async function createTestApp(
   const logs = new LogCapture();
   const services = await buildServices(config, createLogger({ level: "debug", destination: logs }), {
     ...(options.jobs ? { jobs: options.jobs } : {}),
-    ...(options.webhooks ? { webhooks: options.webhooks } : {}),
+    webhooks: { lookup: testLookup, ...options.webhooks },
   });
   const app = await buildApp(services, options.routes ? { plugins: [options.routes] } : {});
   await app.ready();

@@ -7,6 +7,7 @@ import { hashToken } from "../../lib/crypto.ts";
 import { AppError } from "../../lib/errors.ts";
 import { newId } from "../../lib/ids.ts";
 import type { Logger } from "../../lib/logger.ts";
+import type { DestinationGuard } from "../../outbound/destination.ts";
 import {
   adminConsentUrl,
   appProblem,
@@ -80,6 +81,8 @@ export interface HostedAuthDeps {
   events: AccountEvents;
   clock: Clock;
   log: Logger;
+  /** Checks notify_url and the redirect URLs when a link is created. */
+  destinations: DestinationGuard;
   publicUrl: string;
   loginUrl: string;
   graphUrl: string;
@@ -122,14 +125,13 @@ export class HostedAuthService {
       throw new AppError("invalid_parameters", { detail: "expiresOn: must be in the future" });
     if (expiresAt - now > MAX_LINK_TTL_MS)
       throw new AppError("invalid_parameters", { detail: "expiresOn: at most 31 days ahead" });
-    for (const [field, value] of [
-      ["notify_url", input.notifyUrl],
-      ["success_redirect_url", input.successRedirectUrl],
-      ["failure_redirect_url", input.failureRedirectUrl],
-    ] as const) {
-      if (value !== undefined && !isHttpUrl(value))
-        throw new AppError("invalid_parameters", { detail: `${field}: must be an http(s) URL` });
-    }
+    // Redirects are followed by the user's browser; notify_url is called by Mailroom, so it must
+    // also pass the destination policy (WEBHOOK_ALLOW_PRIVATE_ADDRESSES).
+    if (input.successRedirectUrl !== undefined)
+      this.d.destinations.url(input.successRedirectUrl, "success_redirect_url");
+    if (input.failureRedirectUrl !== undefined)
+      this.d.destinations.url(input.failureRedirectUrl, "failure_redirect_url");
+    if (input.notifyUrl !== undefined) await this.d.destinations.callable(input.notifyUrl, "notify_url");
     let reconnect: string | null = null;
     if (input.type === "reconnect") {
       if (!input.reconnectAccount)
@@ -486,15 +488,6 @@ export class HostedAuthService {
       { clientId, extraScopes },
       { tenant, redirectUri: this.redirectUri },
     );
-  }
-}
-
-function isHttpUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.protocol === "http:" || url.protocol === "https:";
-  } catch {
-    return false;
   }
 }
 

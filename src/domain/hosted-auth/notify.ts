@@ -1,10 +1,21 @@
 // `notify_url` callbacks: after a hosted connect, POST {status, account_id, name} to the operator,
-// signed so it can be trusted, retried through the job queue until the operator answers 2xx.
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+// signed so it can be trusted. They leave through the same guarded transport as webhook deliveries
+// (WEBHOOK_ALLOW_PRIVATE_ADDRESSES applies), on the same retry schedule, and each link's attempts and
+// last outcome are kept in a delivery log (notify_deliveries).
+import { randomBytes } from "node:crypto";
 import type { KeyringProvider } from "../../app/keyring.ts";
-import type { JobDefinition, JobQueue } from "../../jobs/queue.ts";
+import {
+  type JobDefinition,
+  type JobHandlerRegistry,
+  type JobQueue,
+  RetryLaterError,
+} from "../../jobs/queue.ts";
 import type { Clock } from "../../lib/clock.ts";
+import { type OutboundTransport, OutboundTransportError } from "../../outbound/http-transport.ts";
+import { type AttemptResult, afterAttempt, DEFAULT_RETRY_DELAYS_MS } from "../../outbound/retry.ts";
+import { SIGNATURE_HEADER, signatureHeader } from "../../outbound/signing.ts";
 import type { HostedAuthRepository } from "../../storage/repositories/hosted-auth.repository.ts";
+import type { NotifyDeliveryRepository } from "../../storage/repositories/notify-delivery.repository.ts";
 import type { SettingsRepository } from "../../storage/repositories/settings.repository.ts";
 import type { AccountEvents } from "../accounts/account-events.ts";
 
@@ -14,36 +25,8 @@ declare module "../../jobs/queue.ts" {
   }
 }
 
-export const SIGNATURE_HEADER = "X-Mailroom-Signature";
 const SECRET_KEY = "callback_signing_secret";
-
-/** `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>` */
-export function signPayload(secret: string, body: string, unixSeconds: number): string {
-  const mac = createHmac("sha256", secret).update(`${unixSeconds}.${body}`).digest("hex");
-  return `t=${unixSeconds},v1=${mac}`;
-}
-
-/**
- * For receivers (and tests): checks the signature and that it is recent. A header may carry several
- * `v1=` values (webhooks sign with the old and the new secret during a rotation): any one may match.
- */
-export function verifySignature(
-  secret: string,
-  body: string,
-  header: string,
-  nowSeconds: number,
-  toleranceSeconds = 300,
-): boolean {
-  const parts = header.split(",").map((p) => p.split("=", 2) as [string, string | undefined]);
-  const t = Number(parts.find(([k]) => k === "t")?.[1]);
-  const macs = parts.filter(([k, v]) => k === "v1" && v).map(([, v]) => v as string);
-  if (!Number.isFinite(t) || Math.abs(nowSeconds - t) > toleranceSeconds || macs.length === 0) return false;
-  const expected = Buffer.from(signPayload(secret, body, t).split("v1=")[1]!, "hex");
-  return macs.some((mac) => {
-    const given = Buffer.from(mac, "hex");
-    return expected.length === given.length && timingSafeEqual(expected, given);
-  });
-}
+const MAX_TEXT = 500;
 
 /** The per-installation secret that signs callbacks, created on first use and stored encrypted. */
 export class CallbackSigningSecret {
@@ -84,36 +67,93 @@ export function notifyListener(queue: JobQueue): AccountEvents {
   };
 }
 
-export function notifyJob(deps: {
+export interface NotifyJobDeps {
   repo: HostedAuthRepository;
+  deliveries: NotifyDeliveryRepository;
   signing: CallbackSigningSecret;
+  transport: OutboundTransport;
   clock: Clock;
-  fetch?: typeof fetch;
-}): JobDefinition<"hosted.notify"> {
-  const fetchImpl = deps.fetch ?? fetch;
+  /** The webhook delivery schedule (attempts, waits, per-request timeout). */
+  options?: { maxAttempts?: number; retryDelaysMs?: readonly number[]; timeoutMs?: number } | undefined;
+  random?: () => number;
+}
+
+/** Registers the `hosted.notify` job. */
+export function registerNotifyJobs(registry: JobHandlerRegistry, deps: NotifyJobDeps): void {
+  registry.register(notifyJob(deps));
+}
+
+export function notifyJob(deps: NotifyJobDeps): JobDefinition<"hosted.notify"> {
+  const schedule = {
+    maxAttempts: deps.options?.maxAttempts ?? 8,
+    retryDelaysMs: deps.options?.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS,
+  };
+  const timeoutMs = deps.options?.timeoutMs ?? 30_000;
+  const random = deps.random ?? Math.random;
   return {
     kind: "hosted.notify",
     concurrency: 4,
-    maxAttempts: 8,
+    // The delivery row bounds HTTP attempts; this only bounds crashes.
+    maxAttempts: 1_000,
     backoff: { baseMs: 2_000, maxMs: 10 * 60_000 },
     async handler({ linkId, accountId, status }, ctx) {
       const link = await deps.repo.findLink(linkId);
       if (!link?.notify_url) return;
+      const started = await deps.deliveries.startAttempt(linkId, deps.clock.now());
+      if (!started) return;
       const body = JSON.stringify({ status, account_id: accountId, name: link.name ?? "" });
-      const signature = signPayload(await deps.signing.get(), body, Math.floor(deps.clock.now() / 1000));
-      const response = await fetchImpl(link.notify_url, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          [SIGNATURE_HEADER]: signature,
-          "user-agent": "Mailroom",
-        },
-        body,
-        signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(30_000)]),
-      });
-      await response.body?.cancel();
-      if (!response.ok) throw new Error(`notify_url answered HTTP ${response.status}`);
-      ctx.log.info({ linkId, accountId, status }, "notify_url acknowledged the connection");
+      const signature = signatureHeader(body, Math.floor(deps.clock.now() / 1000), await deps.signing.get());
+      let code: number | null = null;
+      let excerpt: string | null = null;
+      let result: AttemptResult;
+      try {
+        const response = await deps.transport.post({
+          url: link.notify_url,
+          headers: {
+            "content-type": "application/json",
+            [SIGNATURE_HEADER]: signature,
+            "user-agent": "Mailroom",
+          },
+          body,
+          timeoutMs,
+          signal: ctx.signal,
+        });
+        code = response.status;
+        excerpt = response.bodyExcerpt?.slice(0, MAX_TEXT) ?? null;
+        result = { status: response.status };
+      } catch (failure) {
+        result = {
+          error: failure instanceof Error ? failure.message : String(failure),
+          retryable: failure instanceof OutboundTransportError ? failure.retryable : true,
+        };
+      }
+      const outcome = afterAttempt(result, started.attempts, schedule, random);
+      const now = deps.clock.now();
+      const record: Parameters<NotifyDeliveryRepository["recordOutcome"]>[1] = {
+        status: outcome.kind === "retry" ? "pending" : outcome.kind,
+        last_status_code: code,
+        last_error: outcome.kind === "delivered" ? null : outcome.error.slice(0, MAX_TEXT),
+        last_response_excerpt: excerpt,
+        next_attempt_at: outcome.kind === "retry" ? now + outcome.delayMs : null,
+        delivered_at: outcome.kind === "delivered" ? now : null,
+        updated_at: now,
+      };
+      await deps.deliveries.recordOutcome(linkId, record);
+      if (outcome.kind === "delivered") {
+        ctx.log.info({ linkId, accountId, status }, "notify_url acknowledged the connection");
+        return;
+      }
+      if (outcome.kind === "failed") {
+        ctx.log.warn(
+          { linkId, accountId, attempt: started.attempts, error: outcome.error },
+          "notify_url callback failed",
+        );
+        return;
+      }
+      throw new RetryLaterError(
+        outcome.delayMs,
+        `notify_url attempt ${started.attempts} failed: ${outcome.error}`,
+      );
     },
   };
 }

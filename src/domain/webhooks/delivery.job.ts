@@ -4,30 +4,20 @@
 import type { KeyringProvider } from "../../app/keyring.ts";
 import { type JobDefinition, RetryLaterError } from "../../jobs/queue.ts";
 import type { Clock } from "../../lib/clock.ts";
+import { type OutboundTransport, OutboundTransportError } from "../../outbound/http-transport.ts";
+import { type AttemptResult, afterAttempt, DEFAULT_RETRY_DELAYS_MS } from "../../outbound/retry.ts";
+import { SIGNATURE_HEADER, signatureHeader } from "../../outbound/signing.ts";
 import type { WebhookRepository } from "../../storage/repositories/webhook.repository.ts";
-import { type WebhookTransport, WebhookTransportError } from "./http-transport.ts";
-import { type DataItem, encodeBody, shapePayload, signatureHeader } from "./payload.ts";
-import { DELIVER_JOB, isTestEventId, parseList } from "./webhook.service.ts";
+import { type DataItem, encodeBody, shapePayload } from "./payload.ts";
+import { DELIVER_JOB, isTestEventId, parseList } from "./webhook-model.ts";
 
 export const EVENT_ID_HEADER = "X-Mailroom-Event-Id";
 export const ATTEMPT_HEADER = "X-Mailroom-Attempt";
 export const EVENT_TYPE_HEADER = "X-Mailroom-Event";
-/** Set on synthetic events sent with "Send test event" (WebhookService.sendTest). */
+/** Set on synthetic events sent with "Send test event" (test-events.ts). */
 export const TEST_HEADER = "X-Mailroom-Test";
 
-/**
- * Waits after failed attempts 1…7: 30 s, 2 min, 10 min, 30 min, 2 h, 6 h, 14 h (about 23 h in all),
- * each jittered by ±20 % so endpoints that failed together are not retried together.
- */
-export const DEFAULT_RETRY_DELAYS_MS = [
-  30_000,
-  2 * 60_000,
-  10 * 60_000,
-  30 * 60_000,
-  2 * 3_600_000,
-  6 * 3_600_000,
-  14 * 3_600_000,
-] as const;
+export { DEFAULT_RETRY_DELAYS_MS };
 
 export interface DeliveryOptions {
   /** HTTP attempts before a delivery is marked failed. Default 8. */
@@ -56,7 +46,7 @@ export const DEFAULT_DELIVERY_OPTIONS: DeliveryOptions = {
 export interface DeliveryJobDeps {
   repo: WebhookRepository;
   secrets: Pick<KeyringProvider, "decrypt">;
-  transport: WebhookTransport;
+  transport: OutboundTransport;
   clock: Clock;
   options?: Partial<DeliveryOptions>;
   random?: () => number;
@@ -131,7 +121,7 @@ export function deliveryJob(deps: DeliveryJobDeps): JobDefinition<"webhooks.deli
         headers[EVENT_TYPE_HEADER] = event.type;
         headers[ATTEMPT_HEADER] = String(attempt);
         if (isTestEventId(event.id)) headers[TEST_HEADER] = "true";
-        headers["X-Mailroom-Signature"] = signatureHeader(
+        headers[SIGNATURE_HEADER] = signatureHeader(
           body,
           Math.floor(now / 1000),
           deps.secrets.decrypt(webhook.secret),
@@ -140,8 +130,7 @@ export function deliveryJob(deps: DeliveryJobDeps): JobDefinition<"webhooks.deli
 
         let status: number | null = null;
         let excerpt: string | null = null;
-        let error: string | null = null;
-        let retryable = true;
+        let result: AttemptResult;
         try {
           const response = await deps.transport.post({
             url: webhook.request_url,
@@ -152,28 +141,30 @@ export function deliveryJob(deps: DeliveryJobDeps): JobDefinition<"webhooks.deli
           });
           status = response.status;
           excerpt = response.bodyExcerpt?.slice(0, MAX_EXCERPT_LENGTH) ?? null;
-          if (status >= 200 && status < 300) {
-            await deps.repo.recordOutcome(delivery.id, round, {
-              status: "delivered",
-              last_status_code: status,
-              last_error: null,
-              last_response_excerpt: excerpt,
-              next_attempt_at: null,
-              delivered_at: deps.clock.now(),
-              updated_at: deps.clock.now(),
-            });
-            ctx.log.info({ webhookId: webhook.id, eventId: event.id, attempt }, "webhook delivered");
-            return;
-          }
-          error =
-            status >= 300 && status < 400 ? `HTTP ${status}: redirects are not followed` : `HTTP ${status}`;
+          result = { status };
         } catch (failure) {
-          if (failure instanceof WebhookTransportError) retryable = failure.retryable;
-          error = failure instanceof Error ? failure.message : String(failure);
+          result = {
+            error: failure instanceof Error ? failure.message : String(failure),
+            retryable: failure instanceof OutboundTransportError ? failure.retryable : true,
+          };
         }
-
-        const giveUp = !retryable || attempt >= options.maxAttempts;
-        const delayMs = giveUp ? 0 : retryDelay(options.retryDelaysMs, attempt, random);
+        const outcome = afterAttempt(result, attempt, options, random);
+        if (outcome.kind === "delivered") {
+          await deps.repo.recordOutcome(delivery.id, round, {
+            status: "delivered",
+            last_status_code: status,
+            last_error: null,
+            last_response_excerpt: excerpt,
+            next_attempt_at: null,
+            delivered_at: deps.clock.now(),
+            updated_at: deps.clock.now(),
+          });
+          ctx.log.info({ webhookId: webhook.id, eventId: event.id, attempt }, "webhook delivered");
+          return;
+        }
+        const giveUp = outcome.kind === "failed";
+        const delayMs = outcome.kind === "retry" ? outcome.delayMs : 0;
+        const error = outcome.error;
         await deps.repo.recordOutcome(delivery.id, round, {
           status: giveUp ? "failed" : "pending",
           last_status_code: status,
@@ -196,11 +187,6 @@ export function deliveryJob(deps: DeliveryJobDeps): JobDefinition<"webhooks.deli
       }
     },
   };
-}
-
-function retryDelay(delays: readonly number[], attempt: number, random: () => number): number {
-  const base = delays[Math.min(attempt - 1, delays.length - 1)] ?? 0;
-  return Math.round(base * (0.8 + 0.4 * random()));
 }
 
 /**

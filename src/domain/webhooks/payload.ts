@@ -1,7 +1,5 @@
 // What a receiver gets: Unipile's documented payloads (reference §3.3, §3.4), shaped per webhook
 // (`webhook_name`, the `data` selection and renaming) and encoded as JSON or a form.
-import { createHmac } from "node:crypto";
-import { signPayload } from "../hosted-auth/notify.ts";
 
 export const EMAIL_EVENTS = ["mail_received", "mail_sent", "mail_moved"] as const;
 export type MailEventType = (typeof EMAIL_EVENTS)[number];
@@ -112,20 +110,4 @@ export function encodeBody(
     form.append(key, typeof value === "string" ? value : JSON.stringify(value));
   }
   return { body: form.toString(), contentType: "application/x-www-form-urlencoded" };
-}
-
-/**
- * `t=<unix seconds>,v1=<hex HMAC>` with the current secret, plus a second `v1=` with the previous
- * secret while a rotation's grace period runs, so receivers holding either secret verify it.
- */
-export function signatureHeader(
-  body: string,
-  unixSeconds: number,
-  secret: string,
-  previousSecret: string | undefined,
-): string {
-  const header = signPayload(secret, body, unixSeconds);
-  if (!previousSecret) return header;
-  const previous = createHmac("sha256", previousSecret).update(`${unixSeconds}.${body}`).digest("hex");
-  return `${header},v1=${previous}`;
 }

@@ -9,7 +9,8 @@ import { WebhookCreatedSchema } from "../../schemas/webhook.schema.ts";
 
 const CreateWebhookBody = Type.Object(
   {
-    request_url: Type.String({ minLength: 1, pattern: "^https?://", description: "an http(s) URL" }),
+    // Checked by the service (the URL validator and the destination policy), not by a pattern here.
+    request_url: Type.String({ minLength: 1, description: "an http(s) URL" }),
     source: Type.String({ minLength: 1, description: "email or account_status" }),
     name: Type.Optional(Type.String({ description: "Sent as webhook_name in email payloads" })),
     format: Type.Optional(Type.Union([Type.Literal("json"), Type.Literal("form")])),

@@ -1,6 +1,7 @@
-// SSRF guard for webhook deliveries: an operator's API key must not turn Mailroom into a proxy to its
-// own network or to the cloud metadata service. Addresses are checked after DNS resolution, at connect
-// time (see http-transport.ts), so a name that resolves to a private address is refused too.
+// Which addresses Mailroom may call back (webhooks, notify_url): an operator's API key must not turn
+// Mailroom into a proxy to its own network or to the cloud metadata service. Addresses are checked
+// after DNS resolution, at creation (destination.ts) and again at connect time (http-transport.ts), so
+// a name that resolves to a private address is refused too.
 import { BlockList, isIP } from "node:net";
 
 const blocked = new BlockList();
@@ -44,4 +45,25 @@ export function isPrivateAddress(address: string): boolean {
     return blocked.check(`${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`, "ipv4");
   }
   return blocked.check(address, "ipv6");
+}
+
+/** The configuration variable that lets callbacks reach private addresses (named in every refusal). */
+export const ALLOW_PRIVATE_VARIABLE = "WEBHOOK_ALLOW_PRIVATE_ADDRESSES";
+
+/**
+ * The first address of a host's DNS answer that the policy refuses, or undefined when it may be
+ * called. Any refused address refuses the host: the connection could land on any of them.
+ */
+export function refusedAddress(
+  addresses: readonly string[],
+  allowPrivateAddresses: boolean,
+): string | undefined {
+  if (allowPrivateAddresses) return undefined;
+  return addresses.find((address) => isPrivateAddress(address));
+}
+
+/** Why an address was refused, naming the setting that would allow it. */
+export function refusalMessage(host: string, address: string): string {
+  const target = host === address ? `${address} is` : `${host} resolves to ${address},`;
+  return `${target} a private, loopback, link-local or metadata address; Mailroom calls those only with ${ALLOW_PRIVATE_VARIABLE}=on`;
 }

@@ -1,13 +1,14 @@
-// How a webhook POST leaves Mailroom. An interface (tests and future transports can swap it) and the
-// real implementation over node:http(s), which — unlike fetch — lets the DNS answer be checked at
+// How a callback POST (webhook delivery, notify_url) leaves Mailroom. An interface (tests and future
+// transports can swap it) and the real implementation over node:http(s), which — unlike fetch — lets the DNS answer be checked at
 // connect time: the address checked is the address connected to, so DNS rebinding cannot slip past.
 import { lookup as dnsLookup, type LookupAddress } from "node:dns";
 import http from "node:http";
 import https from "node:https";
 import { isIP, type LookupFunction } from "node:net";
-import { isPrivateAddress } from "./address-guard.ts";
+import { refusalMessage, refusedAddress } from "./address-policy.ts";
+import { checkUrl } from "./url.ts";
 
-export interface WebhookRequest {
+export interface OutboundRequest {
   url: string;
   headers: Record<string, string>;
   body: string;
@@ -15,7 +16,7 @@ export interface WebhookRequest {
   signal?: AbortSignal;
 }
 
-export interface WebhookResponse {
+export interface OutboundResponse {
   status: number;
   /** The start of the response body (at most RESPONSE_EXCERPT_BYTES, decoded as UTF-8). */
   bodyExcerpt?: string;
@@ -26,17 +27,17 @@ export const RESPONSE_EXCERPT_BYTES = 1024;
 /** How long to wait for those bytes once the status is in (a slow body never holds a delivery up). */
 const EXCERPT_WAIT_MS = 2_000;
 
-export type WebhookTransportFailure = "refused_address" | "timeout" | "network" | "invalid_url";
+export type OutboundFailure = "refused_address" | "timeout" | "network" | "invalid_url";
 
 /** A POST that got no HTTP answer; `retryable` is false when trying again cannot help. */
-export class WebhookTransportError extends Error {
+export class OutboundTransportError extends Error {
   constructor(
-    readonly reason: WebhookTransportFailure,
+    readonly reason: OutboundFailure,
     message: string,
     options?: { cause?: unknown },
   ) {
     super(message, options);
-    this.name = "WebhookTransportError";
+    this.name = "OutboundTransportError";
   }
 
   get retryable(): boolean {
@@ -44,16 +45,19 @@ export class WebhookTransportError extends Error {
   }
 }
 
-export interface WebhookTransport {
+export interface OutboundTransport {
   /** Resolves with the status of any HTTP answer (redirects are answers, never followed). */
-  post(request: WebhookRequest): Promise<WebhookResponse>;
+  post(request: OutboundRequest): Promise<OutboundResponse>;
 }
+
+/** node:dns `lookup` (callback style); tests inject one that answers for their own names. */
+export type DnsLookup = typeof dnsLookup;
 
 export interface HttpTransportOptions {
   /** Allow loopback, private, link-local and metadata addresses (WEBHOOK_ALLOW_PRIVATE_ADDRESSES). */
   allowPrivateAddresses: boolean;
   /** DNS resolution; default node:dns lookup. */
-  lookup?: typeof dnsLookup;
+  lookup?: DnsLookup | undefined;
 }
 
 class RefusedAddress extends Error {
@@ -61,7 +65,7 @@ class RefusedAddress extends Error {
     readonly host: string,
     readonly address: string,
   ) {
-    super(`${host} resolves to ${address}, a private, loopback, link-local or metadata address`);
+    super(refusalMessage(host, address));
   }
 }
 
@@ -70,7 +74,7 @@ const IDLE_SOCKET_MS = 4_000;
 /** Connections kept per endpoint (host and port); more requests wait for one. */
 const SOCKETS_PER_ENDPOINT = 16;
 
-export class HttpWebhookTransport implements WebhookTransport {
+export class HttpOutboundTransport implements OutboundTransport {
   private readonly lookup: LookupFunction;
   // Keep-alive pools. Every new connection goes through `lookup` (set on the agents and on each
   // request), so every address connected to is checked after DNS; a reused socket is one that was
@@ -84,10 +88,11 @@ export class HttpWebhookTransport implements WebhookTransport {
       resolve(hostname, { ...lookupOptions, all: true }, (error, addresses) => {
         if (error) return callback(error, "", 4);
         const list = addresses as unknown as LookupAddress[];
-        const refused = options.allowPrivateAddresses
-          ? undefined
-          : list.find((a) => isPrivateAddress(a.address));
-        if (refused) return callback(new RefusedAddress(hostname, refused.address), "", 4);
+        const refused = refusedAddress(
+          list.map((a) => a.address),
+          options.allowPrivateAddresses,
+        );
+        if (refused) return callback(new RefusedAddress(hostname, refused), "", 4);
         if (list.length === 0) return callback(new Error(`${hostname} has no address`), "", 4);
         if (lookupOptions.all)
           return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, list);
@@ -112,7 +117,7 @@ export class HttpWebhookTransport implements WebhookTransport {
     this.httpsAgent.destroy();
   }
 
-  async post(request: WebhookRequest): Promise<WebhookResponse> {
+  async post(request: OutboundRequest): Promise<OutboundResponse> {
     try {
       return await this.send(request, false);
     } catch (error) {
@@ -123,27 +128,19 @@ export class HttpWebhookTransport implements WebhookTransport {
     }
   }
 
-  private send(request: WebhookRequest, fresh: boolean): Promise<WebhookResponse> {
-    let url: URL;
-    try {
-      url = new URL(request.url);
-    } catch (error) {
-      return Promise.reject(
-        new WebhookTransportError("invalid_url", "request_url is not a URL", { cause: error }),
-      );
-    }
-    if (url.protocol !== "http:" && url.protocol !== "https:")
-      return Promise.reject(new WebhookTransportError("invalid_url", "request_url is not http(s)"));
+  private send(request: OutboundRequest, fresh: boolean): Promise<OutboundResponse> {
+    const checked = checkUrl(request.url);
+    if (!checked.ok)
+      return Promise.reject(new OutboundTransportError("invalid_url", `invalid URL: ${checked.reason}`));
+    const url = checked.url;
     // Literal addresses skip DNS (and so the lookup hook): check them here.
     const host = url.hostname.replace(/^\[|\]$/g, "");
-    if (isIP(host) && !this.options.allowPrivateAddresses && isPrivateAddress(host)) {
-      return Promise.reject(
-        new WebhookTransportError("refused_address", new RefusedAddress(host, host).message),
-      );
+    if (isIP(host) && refusedAddress([host], this.options.allowPrivateAddresses)) {
+      return Promise.reject(new OutboundTransportError("refused_address", refusalMessage(host, host)));
     }
     const client = url.protocol === "https:" ? https : http;
     const agent = fresh ? false : url.protocol === "https:" ? this.httpsAgent : this.httpAgent;
-    return new Promise<WebhookResponse>((resolve, reject) => {
+    return new Promise<OutboundResponse>((resolve, reject) => {
       const fail = (error: unknown) => {
         const code = (error as NodeJS.ErrnoException | undefined)?.code;
         if (
@@ -153,11 +150,11 @@ export class HttpWebhookTransport implements WebhookTransport {
           (code === "ECONNRESET" || code === "EPIPE")
         )
           return reject(new StaleSocket(error));
-        if (error instanceof WebhookTransportError) return reject(error);
+        if (error instanceof OutboundTransportError) return reject(error);
         if (error instanceof RefusedAddress)
-          return reject(new WebhookTransportError("refused_address", error.message));
+          return reject(new OutboundTransportError("refused_address", error.message));
         const message = error instanceof Error ? error.message : String(error);
-        reject(new WebhookTransportError("network", message, { cause: error }));
+        reject(new OutboundTransportError("network", message, { cause: error }));
       };
       const req = client.request(
         url,
@@ -196,7 +193,7 @@ export class HttpWebhookTransport implements WebhookTransport {
       );
       const timer = setTimeout(() => {
         req.destroy(
-          new WebhookTransportError("timeout", `no answer within ${Math.round(request.timeoutMs / 1000)} s`),
+          new OutboundTransportError("timeout", `no answer within ${Math.round(request.timeoutMs / 1000)} s`),
         );
       }, request.timeoutMs);
       req.on("error", (error) => {
