@@ -286,7 +286,14 @@ function registerRoutes(app: FastifyInstance, state: SandboxState, runtime: Iden
     email: string,
     error?: string,
   ): FastifyReply {
-    return html(reply, passwordPage(formTarget(tx), { email, error }));
+    return html(
+      reply,
+      passwordPage(formTarget(tx), {
+        email,
+        error,
+        otherAccountUrl: `${base()}/${encodeURIComponent(tx.tenantSegment)}/oauth2/v2.0/switch?ctx=${encodeURIComponent(tx.id)}`,
+      }),
+    );
   }
 
   function consentFor(user: SandboxUser, clientId: string): Consent | undefined {
@@ -701,13 +708,17 @@ function registerRoutes(app: FastifyInstance, state: SandboxState, runtime: Iden
     }
 
     if (step === "password") {
-      const email = tx.email ?? str(body, "loginfmt") ?? "";
+      // The account whose credentials are posted is the one that signs in, whatever was pre-filled.
+      const email = str(body, "loginfmt")?.trim() || tx.email || "";
       if (secondary) {
         tx.email = undefined;
         return showEmail(reply, tx, undefined, email);
       }
       const user = state.userByEmail(email);
       if (!user) return showEmail(reply, tx, unknownAccountMessage(tx), email);
+      const problem = audienceProblem(tx, user);
+      if (problem) return showEmail(reply, tx, problem, email);
+      tx.email = user.email;
       const password = str(body, "passwd") ?? "";
       if (!safeEqual(password, user.password))
         return showPassword(reply, tx, user.email, WRONG_PASSWORD_HTML);
