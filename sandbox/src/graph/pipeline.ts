@@ -3,6 +3,7 @@
 // per app+mailbox limits and the fault switches (reference §5), permissions (403), routing.
 import { authenticateGraphRequest } from "../identity/authenticate.ts";
 import type { FaultSwitches, SandboxState, SandboxUser } from "../state.ts";
+import { SUBSCRIPTION_ROUTES } from "../subscriptions/handlers.ts";
 import {
   addAttachment,
   createUploadSession,
@@ -11,7 +12,14 @@ import {
   getAttachmentValue,
   listAttachments,
 } from "./attachments.ts";
-import { type GraphRequest, type GraphResponse, type HandlerContext, parsePrefer } from "./context.ts";
+import {
+  type GraphRequest,
+  type GraphResponse,
+  type HandlerContext,
+  parsePrefer,
+  type ResourceContext,
+  type ResourceHandler,
+} from "./context.ts";
 import { messageDelta } from "./delta.ts";
 import { GRAPH_MESSAGES, GraphError, graphErrorBody, resourceNotFound } from "./errors.ts";
 import { newRequestId } from "./ids.ts";
@@ -100,6 +108,18 @@ route("POST", "mailFolders/:folderId/messages", "write", (ctx) =>
 );
 route("GET", "mailFolders/:folderId/messages/delta", "read", messageDelta);
 
+/** Resources outside /me and /users; each checks its own permissions, as Graph's services do. */
+interface TopLevelRoute {
+  method: string;
+  pattern: string[];
+  handler: ResourceHandler;
+}
+const TOP_LEVEL_ROUTES: TopLevelRoute[] = SUBSCRIPTION_ROUTES.map((entry) => ({
+  method: entry.method,
+  pattern: entry.path.split("/"),
+  handler: entry.handler,
+}));
+
 const SCOPES: Record<Permission, string[]> = {
   read: ["Mail.Read", "Mail.ReadWrite"],
   write: ["Mail.ReadWrite"],
@@ -123,12 +143,13 @@ function canonical(segments: string[]): string[] {
   }
 }
 
-function match(
+function match<R extends { method: string; pattern: string[] }>(
+  routes: readonly R[],
   method: string,
   segments: string[],
-): { route: Route; params: Record<string, string> } | "method" | null {
+): { route: R; params: Record<string, string> } | "method" | null {
   let pathMatched = false;
-  for (const candidate of ROUTES) {
+  for (const candidate of routes) {
     if (candidate.pattern.length !== segments.length) continue;
     const params: Record<string, string> = {};
     let ok = true;
@@ -224,13 +245,21 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 // ---- pipeline ----
 
+const methodNotAllowed = (method: string): GraphError =>
+  new GraphError(
+    405,
+    "Request_BadRequest",
+    `The HTTP method '${method}' is not supported for this resource.`,
+  );
+
 function resolveMailboxUser(
   state: SandboxState,
   caller: SandboxUser,
   segments: string[],
-): { user: SandboxUser; prefix: string; rest: string[] } {
+): { user: SandboxUser; prefix: string; rest: string[]; topLevel?: true } {
   const first = segments[0]?.toLowerCase();
   if (first === "me") return { user: caller, prefix: "/me", rest: segments.slice(1) };
+  if (first === "subscriptions") return { user: caller, prefix: "", rest: segments, topLevel: true };
   if (first === "users" && segments[1] !== undefined) {
     const reference = segments[1];
     const user = state.users.get(reference) ?? state.userByEmail(reference);
@@ -301,7 +330,8 @@ export async function executeGraphRequest(
   } catch (error) {
     return fail(error instanceof GraphError ? error : new GraphError(500, "generalException", String(error)));
   }
-  const isMailboxCall = mailbox.rest.length > 0;
+  // Outlook's per-mailbox limits count mail requests only; fault switches apply to every call.
+  const isMailboxCall = mailbox.rest.length > 0 && !mailbox.topLevel;
   const key = `${auth.app.clientId}|${mailbox.user.id}`;
   const counters = state.counters;
   let counted = false;
@@ -371,16 +401,26 @@ export async function executeGraphRequest(
     if (latency > 0) await sleep(latency);
     if (rejection) throw rejection;
 
-    const segments = canonical(mailbox.rest);
-    const found = match(request.method, segments);
-    if (found === null) throw resourceNotFound(segments[segments.length - 1] ?? "");
-    if (found === "method") {
-      throw new GraphError(
-        405,
-        "Request_BadRequest",
-        `The HTTP method '${request.method}' is not supported for this resource.`,
-      );
+    if (mailbox.topLevel) {
+      const found = match(TOP_LEVEL_ROUTES, request.method, mailbox.rest);
+      if (found === null) throw resourceNotFound(mailbox.rest[mailbox.rest.length - 1] ?? "");
+      if (found === "method") throw methodNotAllowed(request.method);
+      const ctx: ResourceContext = {
+        state,
+        request,
+        caller: auth.user,
+        app: auth.app,
+        scopes: auth.scopes,
+        params: found.params,
+        requestId,
+      };
+      return finish(await found.route.handler(ctx), requestId, clientRequestId);
     }
+
+    const segments = canonical(mailbox.rest);
+    const found = match(ROUTES, request.method, segments);
+    if (found === null) throw resourceNotFound(segments[segments.length - 1] ?? "");
+    if (found === "method") throw methodNotAllowed(request.method);
     if (found.route.permission !== "user" && !mailbox.user.hasMailbox) {
       throw new GraphError(404, "MailboxNotEnabledForRESTAPI", GRAPH_MESSAGES.mailboxNotEnabled);
     }
