@@ -11,6 +11,7 @@ import { after, before, describe, test } from "node:test";
 import { mailboxes } from "../src/graph/mailbox-store.ts";
 import { SEEDED, SEEDED_APP } from "../src/seed.ts";
 import { type Sandbox, startSandbox } from "../src/server.ts";
+import { subscriptionEngineOf } from "../src/subscriptions/routes.ts";
 import { obtainTokens } from "./identity-helpers.ts";
 
 async function waitFor<T>(probe: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
@@ -290,6 +291,72 @@ describe("subscription_lifecycle reaches the subscriptions engine", () => {
   }
 
   const received = (path: string) => lifecycle.filter((l) => l.path === path).flatMap((l) => l.items);
+
+  test("a mailbox's throttle and fail switches apply to POST /v1.0/subscriptions, directly and inside $batch", async () => {
+    const token = tokenFor(SEEDED.alex.id);
+    const subscription = {
+      changeType: "created",
+      notificationUrl: `${receiverUrl}/hook`,
+      resource: "me/messages",
+      expirationDateTime: new Date(sb.state.now() + 24 * 3_600_000).toISOString(),
+    };
+    const direct = () =>
+      graph(token, "/subscriptions", { method: "POST", body: JSON.stringify(subscription) });
+    const batched = async () => {
+      const response = await graph(token, "/$batch", {
+        method: "POST",
+        body: JSON.stringify({
+          requests: [
+            {
+              id: "1",
+              method: "POST",
+              url: "/subscriptions",
+              headers: { "content-type": "application/json" },
+              body: subscription,
+            },
+          ],
+        }),
+      });
+      assert.equal(response.status, 200);
+      return response.body.responses[0];
+    };
+    const alexSubscriptions = () =>
+      [...(subscriptionEngineOf(sb.state)?.subscriptions.values() ?? [])].filter(
+        (s) => s.userId === SEEDED.alex.id,
+      );
+
+    await scenario({ action: "throttle", user: SEEDED.alex.email, count: 1, retry_after: 7 });
+    const throttled = await direct();
+    assert.equal(throttled.status, 429);
+    assert.equal(throttled.headers.get("retry-after"), "7");
+    assert.equal(throttled.body.error.code, "TooManyRequests");
+
+    await scenario({ action: "fail", user: SEEDED.alex.email, count: 1, status: 503 });
+    const failed = await direct();
+    assert.equal(failed.status, 503);
+    assert.equal(failed.body.error.code, "serviceNotAvailable");
+
+    await scenario({ action: "throttle", user: SEEDED.alex.email, count: 1, retry_after: 3 });
+    const throttledStep = await batched();
+    assert.equal(throttledStep.status, 429);
+    assert.equal(throttledStep.headers["Retry-After"], "3");
+
+    await scenario({ action: "fail", user: SEEDED.alex.email, count: 1, status: 502 });
+    const failedStep = await batched();
+    assert.equal(failedStep.status, 502);
+    assert.equal(failedStep.body.error.code, "BadGateway");
+    assert.equal(alexSubscriptions().length, 0, "rejected calls create nothing");
+
+    // The switches are spent: both paths create subscriptions again.
+    const created = await direct();
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const createdStep = await batched();
+    assert.equal(createdStep.status, 201, JSON.stringify(createdStep.body));
+    assert.equal(alexSubscriptions().length, 2);
+    for (const id of [created.body.id, createdStep.body.id]) {
+      assert.equal((await graph(token, `/subscriptions/${id}`, { method: "DELETE" })).status, 204);
+    }
+  });
 
   test("missed and reauthorizationRequired are sent to the lifecycle URL of the matching subscription only", async () => {
     const adele = tokenFor(SEEDED.adele.id);

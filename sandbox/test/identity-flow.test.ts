@@ -225,6 +225,55 @@ describe("authorization code flow", () => {
     assert.match(page.html, /Permissions requested/);
   });
 
+  test("login_hint pre-fills the account and offers another; the posted loginfmt decides who signs in", async () => {
+    const browser = new Browser(sb.url);
+    const { verifier, challenge } = pkcePair();
+    const hinted = authorizeUrl(sb.url, {
+      login_hint: SEEDED.alex.email,
+      code_challenge: challenge,
+      code_challenge_method: "S256",
+    });
+    let page = await browser.request(hinted);
+    assert.match(page.html, new RegExp(`id="displayName"[^>]*>${SEEDED.alex.email.replaceAll(".", "\\.")}<`));
+    assert.match(page.html, /<input[^>]*name="loginfmt"[^>]*value="alex\.wilber@contoso\.onmicrosoft\.com"/);
+    const other = /<a[^>]*id="otherAccount"[^>]*href="([^"]+)"[^>]*>Use another account<\/a>/.exec(page.html);
+    assert.ok(other, "the hinted page links to 'Use another account'");
+
+    // Another account's credentials posted from the hinted page sign in that account, not the hint.
+    page = await browser.submit(page, { loginfmt: SEEDED.megan.email, passwd: SEEDED.megan.password });
+    if (page.html.includes('id="permissionsList"')) {
+      assert.match(page.html, new RegExp(SEEDED.megan.email.replaceAll(".", "\\.")));
+      page = await browser.submit(page);
+    }
+    const res = await redeem(page.redirect?.searchParams.get("code") ?? "", verifier);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const claims = JSON.parse(
+      Buffer.from(String(res.body.id_token).split(".")[1] ?? "", "base64url").toString("utf8"),
+    ) as { preferred_username: string; oid: string };
+    assert.equal(claims.preferred_username, SEEDED.megan.email);
+    assert.equal(claims.oid, SEEDED.megan.id);
+
+    // "Use another account" leads to an empty username page.
+    const fresh = new Browser(sb.url);
+    page = await fresh.request(hinted);
+    const href = /id="otherAccount"[^>]*href="([^"]+)"/.exec(page.html)?.[1]?.replaceAll("&amp;", "&") ?? "";
+    page = await fresh.request(new URL(href, page.url).toString());
+    assert.match(page.html, /<input[^>]*name="loginfmt"[^>]*id="i0116"[^>]*value=""/);
+    page = await fresh.submit(page, { loginfmt: SEEDED.adele.email });
+    assert.match(
+      page.html,
+      new RegExp(`id="displayName"[^>]*>${SEEDED.adele.email.replaceAll(".", "\\.")}<`),
+    );
+  });
+
+  test("a password posted for an unknown username goes back to the username page", async () => {
+    const browser = new Browser(sb.url);
+    let page = await browser.request(authorizeUrl(sb.url, { login_hint: SEEDED.alex.email }));
+    page = await browser.submit(page, { loginfmt: "nobody@contoso.onmicrosoft.com", passwd: "x" });
+    assert.match(page.html, /id="i0116"/);
+    assert.match(page.html, /This username may be incorrect/);
+  });
+
   test("unknown usernames and accounts of the wrong kind are told so on the email page", async () => {
     const browser = new Browser(sb.url);
     let page = await browser.request(authorizeUrl(sb.url, {}));

@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import Fastify, { type FastifyInstance } from "fastify";
+import { registerGraphRoutes } from "../src/graph/routes.ts";
 import { type SandboxOptions, SandboxState } from "../src/state.ts";
 import { registerSubscriptionRoutes, subscriptionEngineOf } from "../src/subscriptions/routes.ts";
 
@@ -115,6 +116,7 @@ async function harness(options: Partial<SandboxOptions> = {}): Promise<Harness> 
     baseUrl: "http://127.0.0.1",
     now: () => clock.now,
     allowHttpNotifications: true,
+    seedCorpus: false,
     subscriptions: {
       validationTimeoutMs: 400,
       notificationTimeoutMs: 400,
@@ -169,6 +171,8 @@ async function harness(options: Partial<SandboxOptions> = {}): Promise<Harness> 
   const token = issue(USER_ID, CLIENT_ID);
   const otherAppToken = issue(USER_ID, OTHER_CLIENT_ID);
   const app = Fastify();
+  // /v1.0/subscriptions is served by the Graph pipeline, like every Graph resource.
+  await registerGraphRoutes(app, state);
   await registerSubscriptionRoutes(app, state);
   await app.listen({ port: 0, host: "127.0.0.1" });
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;

@@ -2,7 +2,6 @@
 // dependents of failures. Each sub-request goes through the full pipeline, so it is throttled and
 // counted individually. Graph runs at most 4 Outlook requests of a batch at a time
 // (throttling-limits.md, "Outlook service batching"); the sandbox does the same.
-import type { FastifyInstance } from "fastify";
 import type { SandboxState } from "../state.ts";
 import type { GraphRequest, GraphResponse } from "./context.ts";
 import { badRequest, GraphError } from "./errors.ts";
@@ -91,44 +90,18 @@ function toResult(id: string, response: GraphResponse): BatchResult {
   return result;
 }
 
-async function runStep(
-  app: FastifyInstance,
+function runStep(
   state: SandboxState,
   step: BatchStep,
   authorization: string | undefined,
 ): Promise<GraphResponse> {
   const url = step.url.startsWith("/") ? step.url : `/${step.url}`;
-  const parsed = parseGraphUrl(url);
-  const first = parsed.segments[0]?.toLowerCase();
   const headers: Record<string, string | undefined> = { ...step.headers, authorization };
-  if (first === "me" || first === "users") {
-    const request: GraphRequest = { method: step.method, ...parsed, headers, body: stepBody(step) };
-    return executeGraphRequest(state, request);
-  }
-  // Other Graph resources (e.g. /subscriptions) are served by their own modules.
-  const payload = stepBody(step);
-  const injected = await app.inject({
-    method: step.method as "GET",
-    url: `/v1.0${url}`,
-    headers: Object.fromEntries(
-      Object.entries(headers).filter((entry): entry is [string, string] => entry[1] !== undefined),
-    ),
-    ...(payload ? { payload } : {}),
-  });
-  const responseHeaders: Record<string, string> = {};
-  for (const [name, value] of Object.entries(injected.headers))
-    if (typeof value === "string") responseHeaders[name] = value;
-  let json: unknown;
-  try {
-    json = injected.body === "" ? undefined : JSON.parse(injected.body);
-  } catch {
-    json = injected.body;
-  }
-  return { status: injected.statusCode, headers: responseHeaders, ...(json !== undefined ? { json } : {}) };
+  const request: GraphRequest = { method: step.method, ...parseGraphUrl(url), headers, body: stepBody(step) };
+  return executeGraphRequest(state, request);
 }
 
 export async function executeBatch(
-  app: FastifyInstance,
   state: SandboxState,
   payload: unknown,
   authorization: string | undefined,
@@ -169,7 +142,7 @@ export async function executeBatch(
       progressed = true;
       running.set(
         id,
-        runStep(app, state, step, authorization).then((response) => {
+        runStep(state, step, authorization).then((response) => {
           const result = toResult(id, response);
           results.set(id, result);
           responses.push(result);

@@ -46,6 +46,29 @@ export interface HandlerContext {
   requestId: string;
 }
 
+/**
+ * A Graph resource outside any mailbox path (`/subscriptions`). Delegated calls act for the signed-in
+ * user, so the caller is the mailbox whose fault switches apply.
+ */
+export interface ResourceContext {
+  state: SandboxState;
+  request: GraphRequest;
+  caller: SandboxUser;
+  app: AppRegistration;
+  scopes: string[];
+  params: Record<string, string>;
+  requestId: string;
+}
+
+export type ResourceHandler = (ctx: ResourceContext) => GraphResponse | Promise<GraphResponse>;
+
+export interface ResourceRoute {
+  method: string;
+  /** Below /v1.0, `:name` segments become params, e.g. `subscriptions/:id`. */
+  path: string;
+  handler: ResourceHandler;
+}
+
 function splitPrefer(header: string): string[] {
   const parts: string[] = [];
   let current = "";

@@ -2,7 +2,8 @@
 // sub-requests take exactly the same path: authentication (401), mailbox resolution, Outlook's
 // per app+mailbox limits and the fault switches (reference §5), permissions (403), routing.
 import { authenticateGraphRequest } from "../identity/authenticate.ts";
-import type { FaultSwitches, SandboxState, SandboxUser } from "../state.ts";
+import type { SandboxState, SandboxUser } from "../state.ts";
+import { SUBSCRIPTION_ROUTES } from "../subscriptions/handlers.ts";
 import {
   addAttachment,
   createUploadSession,
@@ -11,7 +12,14 @@ import {
   getAttachmentValue,
   listAttachments,
 } from "./attachments.ts";
-import { type GraphRequest, type GraphResponse, type HandlerContext, parsePrefer } from "./context.ts";
+import {
+  type GraphRequest,
+  type GraphResponse,
+  type HandlerContext,
+  parsePrefer,
+  type ResourceContext,
+  type ResourceHandler,
+} from "./context.ts";
 import { messageDelta } from "./delta.ts";
 import { GRAPH_MESSAGES, GraphError, graphErrorBody, resourceNotFound } from "./errors.ts";
 import { newRequestId } from "./ids.ts";
@@ -34,12 +42,10 @@ import {
   permanentDeleteMessage,
 } from "./messages.ts";
 import { createResponseDraft, sendDraft, sendMail, sendResponse } from "./send.ts";
+import { type Admission, admit, release } from "./throttling.ts";
 import { renderUser, translateExchangeIds } from "./users.ts";
 
-/** Outlook limits per app id + mailbox (reference §5). */
-export const MAX_CONCURRENT_REQUESTS = 4;
-export const MAX_REQUESTS_PER_WINDOW = 10_000;
-export const WINDOW_MS = 10 * 60 * 1000;
+export { MAX_CONCURRENT_REQUESTS, MAX_REQUESTS_PER_WINDOW, WINDOW_MS } from "./throttling.ts";
 
 type Permission = "read" | "write" | "send" | "user";
 type Handler = (ctx: HandlerContext) => GraphResponse;
@@ -100,6 +106,18 @@ route("POST", "mailFolders/:folderId/messages", "write", (ctx) =>
 );
 route("GET", "mailFolders/:folderId/messages/delta", "read", messageDelta);
 
+/** Resources outside /me and /users; each checks its own permissions, as Graph's services do. */
+interface TopLevelRoute {
+  method: string;
+  pattern: string[];
+  handler: ResourceHandler;
+}
+const TOP_LEVEL_ROUTES: TopLevelRoute[] = SUBSCRIPTION_ROUTES.map((entry) => ({
+  method: entry.method,
+  pattern: entry.path.split("/"),
+  handler: entry.handler,
+}));
+
 const SCOPES: Record<Permission, string[]> = {
   read: ["Mail.Read", "Mail.ReadWrite"],
   write: ["Mail.ReadWrite"],
@@ -123,12 +141,13 @@ function canonical(segments: string[]): string[] {
   }
 }
 
-function match(
+function match<R extends { method: string; pattern: string[] }>(
+  routes: readonly R[],
   method: string,
   segments: string[],
-): { route: Route; params: Record<string, string> } | "method" | null {
+): { route: R; params: Record<string, string> } | "method" | null {
   let pathMatched = false;
-  for (const candidate of ROUTES) {
+  for (const candidate of routes) {
     if (candidate.pattern.length !== segments.length) continue;
     const params: Record<string, string> = {};
     let ok = true;
@@ -171,66 +190,25 @@ export function parseGraphUrl(url: string): { segments: string[]; rawPath: strin
   return { segments, rawPath, query: new URLSearchParams(rawQuery) };
 }
 
-// ---- throttling ----
-
-interface Window {
-  times: number[];
-  head: number;
-}
-const windowsByState = new WeakMap<SandboxState, Map<string, Window>>();
-
-function bump(map: Map<string, number>, key: string, delta: number): number {
-  const value = (map.get(key) ?? 0) + delta;
-  map.set(key, value);
-  return value;
-}
-
-function takeFault<K extends "throttleNext" | "failNext">(
-  switches: FaultSwitches | undefined,
-  name: K,
-): FaultSwitches[K] | undefined {
-  const fault = switches?.[name];
-  if (!fault || fault.count <= 0) return undefined;
-  fault.count -= 1;
-  if (fault.count <= 0) delete switches[name];
-  return fault;
-}
-
-const FAILURES: Record<number, { code: string; message: string }> = {
-  500: { code: "generalException", message: "An unspecified error has occurred." },
-  502: { code: "BadGateway", message: "Bad Gateway" },
-  503: {
-    code: "serviceNotAvailable",
-    message:
-      "The service is temporarily unavailable for maintenance or is overloaded. You may repeat the request after a delay, which may be specified in a Retry-After header.",
-  },
-  504: {
-    code: "GatewayTimeout",
-    message: "The server, while acting as a proxy, did not receive a timely response.",
-  },
-};
-
-function tooManyRequests(retryAfterSeconds: number | string): GraphError {
-  return new GraphError(
-    429,
-    "TooManyRequests",
-    GRAPH_MESSAGES.tooManyRequests,
-    { "Retry-After": String(retryAfterSeconds) },
-    { code: "429", message: "Please retry after", status: "429" },
-  );
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---- pipeline ----
+
+const methodNotAllowed = (method: string): GraphError =>
+  new GraphError(
+    405,
+    "Request_BadRequest",
+    `The HTTP method '${method}' is not supported for this resource.`,
+  );
 
 function resolveMailboxUser(
   state: SandboxState,
   caller: SandboxUser,
   segments: string[],
-): { user: SandboxUser; prefix: string; rest: string[] } {
+): { user: SandboxUser; prefix: string; rest: string[]; topLevel?: true } {
   const first = segments[0]?.toLowerCase();
   if (first === "me") return { user: caller, prefix: "/me", rest: segments.slice(1) };
+  if (first === "subscriptions") return { user: caller, prefix: "", rest: segments, topLevel: true };
   if (first === "users" && segments[1] !== undefined) {
     const reference = segments[1];
     const user = state.users.get(reference) ?? state.userByEmail(reference);
@@ -301,86 +279,36 @@ export async function executeGraphRequest(
   } catch (error) {
     return fail(error instanceof GraphError ? error : new GraphError(500, "generalException", String(error)));
   }
-  const isMailboxCall = mailbox.rest.length > 0;
+  // Outlook's per-mailbox limits count mail requests only; fault switches apply to every call.
+  const isMailboxCall = mailbox.rest.length > 0 && !mailbox.topLevel;
   const key = `${auth.app.clientId}|${mailbox.user.id}`;
-  const counters = state.counters;
-  let counted = false;
-  // Decided on arrival, answered after the configured latency (faults delay every call, rejected ones too).
-  let rejection: GraphError | null = null;
+  let admission: Admission | undefined;
   try {
-    const pairFaults = state.pairFaults.get(key);
-    const userFaults = state.userFaults.get(mailbox.user.id);
-    const appFaults = state.appFaults.get(auth.app.clientId);
-    if (isMailboxCall) {
-      // Arrival is counted even when rejected, so tests can see the concurrency a client produced.
-      counted = true;
-      bump(counters.requests, key, 1);
-      const inFlight = bump(counters.inFlight, key, 1);
-      if (inFlight > (counters.peakConcurrency.get(key) ?? 0)) counters.peakConcurrency.set(key, inFlight);
-      if (inFlight > MAX_CONCURRENT_REQUESTS) {
-        bump(counters.throttled, key, 1);
-        rejection = new GraphError(429, "ApplicationThrottled", GRAPH_MESSAGES.mailboxConcurrency, {
-          "Retry-After": "1",
-        });
-      }
-      let windows = windowsByState.get(state);
-      if (!windows) {
-        windows = new Map();
-        windowsByState.set(state, windows);
-      }
-      let window = windows.get(key);
-      if (!window) {
-        window = { times: [], head: 0 };
-        windows.set(key, window);
-      }
-      const now = state.now();
-      while (window.head < window.times.length && window.times[window.head]! <= now - WINDOW_MS)
-        window.head++;
-      if (window.head > 1024 && window.head * 2 > window.times.length) {
-        window.times = window.times.slice(window.head);
-        window.head = 0;
-      }
-      if (!rejection && window.times.length - window.head >= MAX_REQUESTS_PER_WINDOW) {
-        bump(counters.throttled, key, 1);
-        const retryAfter = Math.max(1, Math.ceil((window.times[window.head]! + WINDOW_MS - now) / 1000));
-        rejection = tooManyRequests(retryAfter);
-      }
-      if (!rejection) window.times.push(now);
+    admission = admit(state, { key, userId: mailbox.user.id, clientId: auth.app.clientId, isMailboxCall });
+    // Decided on arrival, answered after the configured latency (faults delay every call, rejected ones too).
+    if (admission.latencyMs > 0) await sleep(admission.latencyMs);
+    if (admission.rejection) throw admission.rejection;
+
+    if (mailbox.topLevel) {
+      const found = match(TOP_LEVEL_ROUTES, request.method, mailbox.rest);
+      if (found === null) throw resourceNotFound(mailbox.rest[mailbox.rest.length - 1] ?? "");
+      if (found === "method") throw methodNotAllowed(request.method);
+      const ctx: ResourceContext = {
+        state,
+        request,
+        caller: auth.user,
+        app: auth.app,
+        scopes: auth.scopes,
+        params: found.params,
+        requestId,
+      };
+      return finish(await found.route.handler(ctx), requestId, clientRequestId);
     }
-    if (!rejection) {
-      const throttle =
-        takeFault(pairFaults, "throttleNext") ??
-        takeFault(userFaults, "throttleNext") ??
-        takeFault(appFaults, "throttleNext");
-      if (throttle) {
-        if (isMailboxCall) bump(counters.throttled, key, 1);
-        rejection = tooManyRequests(throttle.retryAfterSeconds);
-      }
-    }
-    if (!rejection) {
-      const failure =
-        takeFault(pairFaults, "failNext") ??
-        takeFault(userFaults, "failNext") ??
-        takeFault(appFaults, "failNext");
-      if (failure) {
-        const detail = FAILURES[failure.status] ?? FAILURES[503]!;
-        rejection = new GraphError(failure.status, detail.code, detail.message);
-      }
-    }
-    const latency = (pairFaults?.latencyMs ?? 0) + (userFaults?.latencyMs ?? 0) + (appFaults?.latencyMs ?? 0);
-    if (latency > 0) await sleep(latency);
-    if (rejection) throw rejection;
 
     const segments = canonical(mailbox.rest);
-    const found = match(request.method, segments);
+    const found = match(ROUTES, request.method, segments);
     if (found === null) throw resourceNotFound(segments[segments.length - 1] ?? "");
-    if (found === "method") {
-      throw new GraphError(
-        405,
-        "Request_BadRequest",
-        `The HTTP method '${request.method}' is not supported for this resource.`,
-      );
-    }
+    if (found === "method") throw methodNotAllowed(request.method);
     if (found.route.permission !== "user" && !mailbox.user.hasMailbox) {
       throw new GraphError(404, "MailboxNotEnabledForRESTAPI", GRAPH_MESSAGES.mailboxNotEnabled);
     }
@@ -413,6 +341,6 @@ export async function executeGraphRequest(
     state.events.emit("graph-internal-error", error);
     return fail(new GraphError(500, "generalException", "An unspecified error has occurred."));
   } finally {
-    if (counted) bump(counters.inFlight, key, -1);
+    if (admission?.counted) release(state, key);
   }
 }

@@ -67,7 +67,7 @@ export async function registerGraphRoutes(app: FastifyInstance, state: SandboxSt
         } catch {
           throw badRequest("Invalid batch payload format.");
         }
-        const result = await executeBatch(app, state, payload, request.headers.authorization);
+        const result = await executeBatch(state, payload, request.headers.authorization);
         return send(reply, {
           status: 200,
           headers: {

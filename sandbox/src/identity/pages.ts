@@ -111,8 +111,16 @@ ${buttons("Next", opts.showBack ? "Back" : undefined)}
 
 export function passwordPage(
   target: FormTarget,
-  opts: { email: string; error?: string | undefined },
+  opts: {
+    email: string;
+    error?: string | undefined;
+    /** Where "Use another account" leads: the username page, for a pre-filled (login_hint) account too. */
+    otherAccountUrl?: string | undefined;
+  },
 ): string {
+  const other = opts.otherAccountUrl
+    ? `<div class="small"><a id="otherAccount" href="${escapeHtml(opts.otherAccountUrl)}">Use another account</a></div>`
+    : "";
   const error = opts.error
     ? `<div id="passwordError" class="error" role="alert" aria-live="assertive">${opts.error}</div>`
     : "";
@@ -125,6 +133,7 @@ ${hidden({ ctx: target.ctx, step: "password", loginfmt: opts.email })}
 ${error}
 <input name="passwd" type="password" id="i0118" autocomplete="off" class="form-control" aria-required="true" placeholder="Password" aria-label="Enter the password for ${escapeHtml(opts.email)}" autofocus>
 <div class="small"><a id="idA_PWD_ForgotPassword" href="#">Forgot my password</a></div>
+${other}
 ${buttons("Sign in", "Back")}
 </form>`,
   );

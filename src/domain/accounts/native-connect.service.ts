@@ -10,11 +10,11 @@ import {
   type IdTokenValidator,
   type TokenClient,
 } from "../../providers/microsoft/identity.ts";
-import { fetchMeWithMailbox } from "../../providers/microsoft/me.ts";
 import type { AccountRepository, AccountRow } from "../../storage/repositories/account.repository.ts";
 import type { MicrosoftSettingsService } from "../settings/microsoft-settings.service.ts";
 import type { AccountEvents } from "./account-events.ts";
 import { saveConnectedMailbox } from "./connected-mailbox.ts";
+import { identifyMailbox } from "./identify-mailbox.ts";
 
 export interface NativeConnectInput {
   accessToken: string;
@@ -69,53 +69,44 @@ export class NativeConnectService {
         cause: error,
       });
     }
-    if (!tokens.idToken) {
-      throw new AppError("invalid_credentials", {
-        detail:
-          "The refresh did not return an id_token: the tokens must have been granted the openid and profile scopes.",
-      });
-    }
-    const claims = await this.d.idTokens
-      .validate(tokens.idToken, { clientId: app.clientId })
-      .catch((cause) => {
+    const found = await identifyMailbox(this.d, tokens, {
+      clientId: app.clientId,
+      fallbackEmail: input.username,
+    });
+    if (!found.ok) {
+      if (found.reason === "no_id_token") {
+        throw new AppError("invalid_credentials", {
+          detail:
+            "The refresh did not return an id_token: the tokens must have been granted the openid and profile scopes.",
+        });
+      }
+      if (found.reason === "invalid_id_token") {
         throw new AppError("invalid_credentials", {
           detail: "Microsoft's id_token for these tokens did not validate.",
-          cause,
+          cause: found.error,
         });
-      });
-    const objectId = claims.oid ?? claims.sub;
-    const { me, hasMailbox } = await fetchMeWithMailbox(
-      this.d.graphUrl,
-      tokens.accessToken,
-      this.d.fetch,
-    ).catch((cause) => {
-      throw new AppError("provider_error", {
-        detail: "Reading the mailbox owner from Microsoft Graph failed.",
-        cause,
-      });
-    });
-    const email =
-      me.mail ||
-      me.userPrincipalName ||
-      claims.email ||
-      claims.preferred_username ||
-      input.username ||
-      objectId;
-    if (!hasMailbox) {
+      }
+      if (found.reason === "graph_failed") {
+        throw new AppError("provider_error", {
+          detail: "Reading the mailbox owner from Microsoft Graph failed.",
+          cause: found.error,
+        });
+      }
       throw new AppError("insufficient_permissions", {
-        detail: `${email} has no Outlook mailbox that can be connected.`,
+        detail: `${found.email} has no Outlook mailbox that can be connected.`,
       });
     }
+    const { identity } = found;
     const result = await saveConnectedMailbox(
       { accounts: this.d.accounts, secrets: this.d.secrets, clock: this.d.clock },
-      { tenantId: claims.tid, objectId, email },
+      identity,
       tokens.refreshToken ? tokens : { ...tokens, refreshToken: input.refreshToken },
       { reconnectAccountId },
     );
     if (!result.ok) {
       if (result.reason === "wrong_account") {
         throw new AppError("wrong_account", {
-          detail: `These tokens belong to ${email}, not to ${result.expected?.email ?? "this account"}.`,
+          detail: `These tokens belong to ${identity.email}, not to ${result.expected?.email ?? "this account"}.`,
         });
       }
       throw new AppError("resource_not_found", { detail: `Account ${reconnectAccountId} not found` });

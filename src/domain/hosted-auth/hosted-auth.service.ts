@@ -13,13 +13,12 @@ import {
   appProblem,
   authorizeUrl,
   IdentityError,
-  type IdTokenClaims,
   type IdTokenValidator,
   newPkce,
   type TokenClient,
   type TokenSet,
 } from "../../providers/microsoft/identity.ts";
-import { fetchMeWithMailbox, GraphCallError } from "../../providers/microsoft/me.ts";
+import { GraphCallError } from "../../providers/microsoft/me.ts";
 import type { AccountRepository, AccountRow } from "../../storage/repositories/account.repository.ts";
 import type {
   HostedAuthRepository,
@@ -27,6 +26,7 @@ import type {
 } from "../../storage/repositories/hosted-auth.repository.ts";
 import type { AccountEvents } from "../accounts/account-events.ts";
 import { type MailboxIdentity, saveConnectedMailbox } from "../accounts/connected-mailbox.ts";
+import { identifyMailbox } from "../accounts/identify-mailbox.ts";
 import type { MicrosoftSettingsService } from "../settings/microsoft-settings.service.ts";
 
 /** Machine-readable reasons sent to `failure_redirect_url` as `reason`. */
@@ -314,53 +314,40 @@ export class HostedAuthService {
       return fail("app_misconfigured", "This service is not set up to connect Microsoft accounts yet.");
     }
     let tokens: TokenSet;
-    let claims: IdTokenClaims;
     try {
       tokens = await this.d.tokens.redeemCode(app, {
         code: query.code,
         redirectUri: attempt.redirect_uri,
         codeVerifier: this.d.secrets.decrypt(attempt.code_verifier),
       });
-      if (!tokens.idToken)
-        throw new IdentityError(
-          "invalid_response",
-          "Microsoft returned no id_token (is the openid scope allowed?)",
-          {},
-        );
       if (!tokens.refreshToken)
         throw new IdentityError(
           "invalid_response",
           "Microsoft returned no refresh token (offline_access not granted)",
           {},
         );
-      claims = await this.d.idTokens.validate(tokens.idToken, {
-        clientId: app.clientId,
-        nonce: attempt.nonce,
-      });
     } catch (error) {
       return this.tokenFailure(error, fail);
     }
 
-    const oid = claims.oid ?? claims.sub;
-    let email: string;
-    try {
-      const { me, hasMailbox } = await fetchMeWithMailbox(this.d.graphUrl, tokens.accessToken, this.d.fetch);
-      // Personal accounts and some work accounts have no `mail`: fall back to the UPN, then the token.
-      email = me.mail || me.userPrincipalName || claims.email || claims.preferred_username || oid;
-      if (!hasMailbox) {
+    const found = await identifyMailbox(this.d, tokens, { clientId: app.clientId, nonce: attempt.nonce });
+    if (!found.ok) {
+      if (found.reason === "no_mailbox") {
         return fail(
           "no_mailbox",
-          `${email} has no Outlook mailbox that can be connected. Use an account with an Exchange Online or Outlook.com mailbox.`,
+          `${found.email} has no Outlook mailbox that can be connected. Use an account with an Exchange Online or Outlook.com mailbox.`,
         );
       }
-    } catch (error) {
-      this.d.log.warn({ err: error }, "Reading the signed-in user from Graph failed during connect");
-      return fail(
-        "provider_error",
-        "Microsoft could not be reached to finish connecting your mailbox. Please try again in a minute.",
-      );
+      if (found.reason === "graph_failed") {
+        this.d.log.warn({ err: found.error }, "Reading the signed-in user from Graph failed during connect");
+        return fail(
+          "provider_error",
+          "Microsoft could not be reached to finish connecting your mailbox. Please try again in a minute.",
+        );
+      }
+      return this.tokenFailure(found.error, fail);
     }
-    return this.storeAccount(link, { tenantId: claims.tid, objectId: oid, email }, tokens, fail);
+    return this.storeAccount(link, found.identity, tokens, fail);
   }
 
   private async storeAccount(
