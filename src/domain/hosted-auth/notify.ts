@@ -1,9 +1,9 @@
 // `notify_url` callbacks: after a hosted connect, POST {status, account_id, name} to the operator,
 // signed so it can be trusted, retried through the job queue until the operator answers 2xx.
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import type { KeyringProvider } from "../../app/keyring.ts";
 import type { JobDefinition, JobQueue } from "../../jobs/queue.ts";
 import type { Clock } from "../../lib/clock.ts";
+import type { SecretBox } from "../../lib/crypto.ts";
 import type { HostedAuthRepository } from "../../storage/repositories/hosted-auth.repository.ts";
 import type { SettingsRepository } from "../../storage/repositories/settings.repository.ts";
 import type { AccountEvents } from "../accounts/account-events.ts";
@@ -49,7 +49,7 @@ export function verifySignature(
 export class CallbackSigningSecret {
   constructor(
     private readonly repo: SettingsRepository,
-    private readonly secrets: KeyringProvider,
+    private readonly secrets: SecretBox,
     private readonly clock: Clock,
   ) {}
 

@@ -1,9 +1,10 @@
 // One job per delivery: POST the event to one webhook, signed, and record the outcome. The delivery row,
 // not the job, counts attempts and decides when to give up, so waiting for a busy endpoint costs no
 // attempt and `X-Mailroom-Attempt` stays right across crashes.
-import type { KeyringProvider } from "../../app/keyring.ts";
+
 import { type JobDefinition, RetryLaterError } from "../../jobs/queue.ts";
 import type { Clock } from "../../lib/clock.ts";
+import type { SecretBox } from "../../lib/crypto.ts";
 import type { WebhookRepository } from "../../storage/repositories/webhook.repository.ts";
 import { type WebhookTransport, WebhookTransportError } from "./http-transport.ts";
 import { type DataItem, encodeBody, shapePayload, signatureHeader } from "./payload.ts";
@@ -55,7 +56,7 @@ export const DEFAULT_DELIVERY_OPTIONS: DeliveryOptions = {
 
 export interface DeliveryJobDeps {
   repo: WebhookRepository;
-  secrets: Pick<KeyringProvider, "decrypt">;
+  secrets: Pick<SecretBox, "decrypt">;
   transport: WebhookTransport;
   clock: Clock;
   options?: Partial<DeliveryOptions>;

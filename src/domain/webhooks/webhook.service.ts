@@ -1,9 +1,9 @@
 // Outgoing webhooks: Unipile's webhook API (create, list, delete), Mailroom's own (secret rotation,
 // delivery log, replay), and `publish`, the durable outbox every event producer writes to.
 import { createHash, randomBytes } from "node:crypto";
-import type { KeyringProvider } from "../../app/keyring.ts";
 import type { JobQueue } from "../../jobs/queue.ts";
 import type { Clock } from "../../lib/clock.ts";
+import type { SecretBox } from "../../lib/crypto.ts";
 import { AppError } from "../../lib/errors.ts";
 import { newId } from "../../lib/ids.ts";
 import type {
@@ -115,7 +115,7 @@ const MAX_REPLAY = 1_000;
 
 export interface WebhookServiceDeps {
   repo: WebhookRepository;
-  secrets: Pick<KeyringProvider, "encrypt" | "decrypt">;
+  secrets: SecretBox;
   queue: () => JobQueue;
   clock: Clock;
 }
