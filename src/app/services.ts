@@ -5,22 +5,23 @@ import { AccountService } from "../domain/accounts/account.service.ts";
 import { AccountEventHub } from "../domain/accounts/account-events.ts";
 import { NativeConnectService } from "../domain/accounts/native-connect.service.ts";
 import { TokenManager } from "../domain/accounts/token-manager.ts";
-import { TokenRefreshJobs } from "../domain/accounts/token-refresh.job.ts";
+import { registerTokenRefreshJobs, TokenRefreshJobs } from "../domain/accounts/token-refresh.job.ts";
 import { AdminService } from "../domain/admins/admin.service.ts";
 import { ApiKeyService } from "../domain/api-keys/api-key.service.ts";
 import type { EmailService } from "../domain/email/email.service.ts";
 import { FolderDirectory } from "../domain/email/folder-directory.ts";
 import type { SendService } from "../domain/email/send.service.ts";
 import { HostedAuthService } from "../domain/hosted-auth/hosted-auth.service.ts";
-import { CallbackSigningSecret, notifyJob, notifyListener } from "../domain/hosted-auth/notify.ts";
+import { CallbackSigningSecret, notifyListener, registerNotifyJobs } from "../domain/hosted-auth/notify.ts";
+import { registerRealtimeJobs } from "../domain/realtime/realtime.jobs.ts";
 import { RealtimeService } from "../domain/realtime/realtime.service.ts";
 import { SentMailLog } from "../domain/realtime/sent-log.ts";
 import { MicrosoftSettingsService } from "../domain/settings/microsoft-settings.service.ts";
-import { type DeliveryOptions, deliveryJob } from "../domain/webhooks/delivery.job.ts";
+import { type DeliveryOptions, registerWebhookJobs } from "../domain/webhooks/delivery.job.ts";
 import { HttpWebhookTransport, type WebhookTransport } from "../domain/webhooks/http-transport.ts";
 import { WebhookService } from "../domain/webhooks/webhook.service.ts";
 import { EmbeddedJobRunner } from "../jobs/embedded-runner.ts";
-import { createJobRegistry, type JobDefinition, type JobKind, type JobQueue } from "../jobs/queue.ts";
+import { createJobRegistry, type JobQueue } from "../jobs/queue.ts";
 import { type Clock, systemClock } from "../lib/clock.ts";
 import type { Logger } from "../lib/logger.ts";
 import { IdTokenValidator, TokenClient } from "../providers/microsoft/identity.ts";
@@ -46,6 +47,7 @@ export interface Services {
   storage: Storage;
   secrets: KeyringProvider;
   metrics: Metrics;
+  /** For the CLI's key rotation and for tests that set up or inspect rows; HTTP routes go through services. */
   repos: {
     apiKeys: ApiKeyRepository;
     accounts: AccountRepository;
@@ -77,6 +79,8 @@ export interface Services {
   /** Getting events from Microsoft: delta polling and Graph subscriptions, publishing mail events. */
   realtime: RealtimeService;
   jobs: JobQueue & { stop(options?: { drainTimeoutMs?: number }): Promise<void> };
+  /** Starts the background work: takes jobs, schedules the token refresh sweep and the realtime watchdog. */
+  start(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -150,54 +154,11 @@ export async function buildServices(
       onOutcome: (outcome) => metrics.tokenRefreshes.inc({ outcome }),
     });
     accountEvents.add(tokens.eventListener());
-    let jobQueue: JobQueue | undefined;
-    const tokenRefresh = new TokenRefreshJobs({
-      tokens,
-      accounts: repos.accounts,
-      clock,
-      log,
-      queue: () => {
-        if (!jobQueue) throw new Error("The job queue is not built yet");
-        return jobQueue;
-      },
-    });
-
-    const webhooks = new WebhookService({
-      repo: repos.webhooks,
-      secrets,
-      clock,
-      queue: () => {
-        if (!jobQueue) throw new Error("The job queue is not built yet");
-        return jobQueue;
-      },
-    });
-
-    let realtime: RealtimeService | undefined;
-    const definitions: JobDefinition<JobKind>[] = [
-      notifyJob({
-        repo: repos.hostedAuth,
-        signing: callbackSigning,
-        clock,
-        fetch: fetchImpl,
-      }),
-      ...tokenRefresh.definitions(),
-      deliveryJob({
-        repo: repos.webhooks,
-        secrets,
-        clock,
-        transport:
-          options.webhooks?.transport ??
-          new HttpWebhookTransport({ allowPrivateAddresses: config.webhooks.allowPrivateAddresses }),
-        ...(options.webhooks?.delivery ? { options: options.webhooks.delivery } : {}),
-      }),
-      ...RealtimeService.jobs(() => {
-        if (!realtime) throw new Error("Realtime is not built yet");
-        return realtime;
-      }),
-    ];
+    // The runner first: every module gets the queue as it is, and registers its job kinds below.
+    const registry = createJobRegistry();
     const jobs = new EmbeddedJobRunner({
       repository: repos.jobs,
-      registry: createJobRegistry(definitions),
+      registry,
       log: log.child({ component: "jobs" }),
       clock,
       drainTimeoutMs: config.shutdownTimeoutMs,
@@ -205,7 +166,24 @@ export async function buildServices(
       ...(options.jobs?.leaseMs ? { leaseMs: options.jobs.leaseMs } : {}),
       onOutcome: (event) => metrics.jobs.inc({ kind: event.kind, outcome: event.outcome }),
     });
-    jobQueue = jobs;
+    const tokenRefresh = new TokenRefreshJobs({ tokens, accounts: repos.accounts, clock, log, queue: jobs });
+    const webhooks = new WebhookService({ repo: repos.webhooks, secrets, clock, queue: jobs });
+    registerNotifyJobs(registry, {
+      repo: repos.hostedAuth,
+      signing: callbackSigning,
+      clock,
+      fetch: fetchImpl,
+    });
+    registerTokenRefreshJobs(registry, tokenRefresh);
+    registerWebhookJobs(registry, {
+      repo: repos.webhooks,
+      secrets,
+      clock,
+      transport:
+        options.webhooks?.transport ??
+        new HttpWebhookTransport({ allowPrivateAddresses: config.webhooks.allowPrivateAddresses }),
+      ...(options.webhooks?.delivery ? { options: options.webhooks.delivery } : {}),
+    });
     accountEvents.add(notifyListener(jobs));
     accountEvents.add(webhooks.accountStatusListener());
 
@@ -251,7 +229,7 @@ export async function buildServices(
       fetch: fetchImpl,
       sent: sentLog,
     });
-    realtime = new RealtimeService({
+    const realtime = new RealtimeService({
       repo: new RealtimeRepository(storage.db),
       accounts: repos.accounts,
       graph,
@@ -259,11 +237,12 @@ export async function buildServices(
       email,
       publisher: webhooks,
       sentOrigin: sentLog,
-      queue: () => jobs,
+      queue: jobs,
       clock,
       log: log.child({ component: "realtime" }),
       options: { ...config.realtime, publicUrl: config.publicUrl },
     });
+    registerRealtimeJobs(registry, realtime);
     accountEvents.add(realtime.accountListener());
     return {
       config,
@@ -275,7 +254,7 @@ export async function buildServices(
       repos,
       apiKeys: new ApiKeyService(repos.apiKeys, clock),
       admins: new AdminService(new AdminRepository(storage.db), clock, config.publicUrl),
-      accounts: new AccountService(repos.accounts),
+      accounts: new AccountService(repos.accounts, { events: accountEvents, log }),
       microsoftSettings,
       hostedAuth,
       nativeConnect,
@@ -289,6 +268,11 @@ export async function buildServices(
       webhooks,
       realtime,
       jobs,
+      start: async () => {
+        await jobs.start();
+        await tokenRefresh.scheduleSweep();
+        await realtime.startAll();
+      },
       close: async () => {
         await jobs.stop();
         await storage.close();

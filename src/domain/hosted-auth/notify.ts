@@ -1,7 +1,7 @@
 // `notify_url` callbacks: after a hosted connect, POST {status, account_id, name} to the operator,
 // signed so it can be trusted, retried through the job queue until the operator answers 2xx.
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import type { JobDefinition, JobQueue } from "../../jobs/queue.ts";
+import type { JobDefinition, JobHandlerRegistry, JobQueue } from "../../jobs/queue.ts";
 import type { Clock } from "../../lib/clock.ts";
 import type { SecretBox } from "../../lib/crypto.ts";
 import type { HostedAuthRepository } from "../../storage/repositories/hosted-auth.repository.ts";
@@ -116,4 +116,12 @@ export function notifyJob(deps: {
       ctx.log.info({ linkId, accountId, status }, "notify_url acknowledged the connection");
     },
   };
+}
+
+/** The hosted-auth job kinds: the signed `notify_url` callback. */
+export function registerNotifyJobs(
+  registry: JobHandlerRegistry,
+  deps: Parameters<typeof notifyJob>[0],
+): void {
+  registry.register(notifyJob(deps));
 }

@@ -2,7 +2,7 @@
 // not the job, counts attempts and decides when to give up, so waiting for a busy endpoint costs no
 // attempt and `X-Mailroom-Attempt` stays right across crashes.
 
-import { type JobDefinition, RetryLaterError } from "../../jobs/queue.ts";
+import { type JobDefinition, type JobHandlerRegistry, RetryLaterError } from "../../jobs/queue.ts";
 import type { Clock } from "../../lib/clock.ts";
 import type { SecretBox } from "../../lib/crypto.ts";
 import type { WebhookRepository } from "../../storage/repositories/webhook.repository.ts";
@@ -267,4 +267,9 @@ export class EndpointSlots {
   inUse(key: string): number {
     return this.held.get(key) ?? 0;
   }
+}
+
+/** The webhook job kinds: one delivery attempt per job. */
+export function registerWebhookJobs(registry: JobHandlerRegistry, deps: DeliveryJobDeps): void {
+  registry.register(deliveryJob(deps));
 }

@@ -116,7 +116,7 @@ const MAX_REPLAY = 1_000;
 export interface WebhookServiceDeps {
   repo: WebhookRepository;
   secrets: SecretBox;
-  queue: () => JobQueue;
+  queue: JobQueue;
   clock: Clock;
 }
 
@@ -447,13 +447,11 @@ export class WebhookService {
 
   private async enqueue(delivery: WebhookDeliveryRow): Promise<void> {
     if (delivery.status !== "pending") return;
-    await this.d
-      .queue()
-      .enqueue(
-        DELIVER_JOB,
-        { deliveryId: delivery.id, round: delivery.round },
-        { idempotencyKey: `${DELIVER_JOB}:${delivery.id}:${delivery.round}` },
-      );
+    await this.d.queue.enqueue(
+      DELIVER_JOB,
+      { deliveryId: delivery.id, round: delivery.round },
+      { idempotencyKey: `${DELIVER_JOB}:${delivery.id}:${delivery.round}` },
+    );
   }
 
   private async mustFind(id: string): Promise<WebhookRow> {
