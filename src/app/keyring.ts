@@ -2,7 +2,7 @@
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../config/config.ts";
-import { generateKey, Keyring, KeyringError } from "../lib/crypto.ts";
+import { generateKey, Keyring, KeyringError, type SecretBox } from "../lib/crypto.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { Storage } from "../storage/db.ts";
 import { MetaRepository } from "../storage/repositories/meta.repository.ts";
@@ -51,7 +51,7 @@ export function writeKeyFile(path: string, keys: Buffer[]): void {
 }
 
 /** Loads keys from MAILROOM_ENCRYPTION_KEY or DATA_DIR/encryption.key (reloaded when a rotation adds a key). */
-export class KeyringProvider {
+export class KeyringProvider implements SecretBox {
   private keyring: Keyring;
   readonly source: "env" | "file";
 

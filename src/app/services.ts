@@ -5,7 +5,7 @@ import { AccountService } from "../domain/accounts/account.service.ts";
 import { AccountEventHub } from "../domain/accounts/account-events.ts";
 import { NativeConnectService } from "../domain/accounts/native-connect.service.ts";
 import { TokenManager } from "../domain/accounts/token-manager.ts";
-import { TokenRefreshJobs } from "../domain/accounts/token-refresh.job.ts";
+import { registerTokenRefreshJobs, TokenRefreshJobs } from "../domain/accounts/token-refresh.job.ts";
 import { AdminService } from "../domain/admins/admin.service.ts";
 import { ApiKeyService } from "../domain/api-keys/api-key.service.ts";
 import type { EmailService } from "../domain/email/email.service.ts";
@@ -13,6 +13,7 @@ import { FolderDirectory } from "../domain/email/folder-directory.ts";
 import type { SendService } from "../domain/email/send.service.ts";
 import { HostedAuthService } from "../domain/hosted-auth/hosted-auth.service.ts";
 import { CallbackSigningSecret, notifyListener, registerNotifyJobs } from "../domain/hosted-auth/notify.ts";
+import { registerRealtimeJobs } from "../domain/realtime/realtime.jobs.ts";
 import { RealtimeService } from "../domain/realtime/realtime.service.ts";
 import { SentMailLog } from "../domain/realtime/sent-log.ts";
 import { MicrosoftSettingsService } from "../domain/settings/microsoft-settings.service.ts";
@@ -48,6 +49,7 @@ export interface Services {
   storage: Storage;
   secrets: KeyringProvider;
   metrics: Metrics;
+  /** For the CLI's key rotation and for tests that set up or inspect rows; HTTP routes go through services. */
   repos: {
     apiKeys: ApiKeyRepository;
     accounts: AccountRepository;
@@ -81,6 +83,8 @@ export interface Services {
   /** Getting events from Microsoft: delta polling and Graph subscriptions, publishing mail events. */
   realtime: RealtimeService;
   jobs: JobQueue & { stop(options?: { drainTimeoutMs?: number }): Promise<void> };
+  /** Starts the background work: takes jobs, schedules the token refresh sweep and the realtime watchdog. */
+  start(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -158,26 +162,20 @@ export async function buildServices(
       onOutcome: (outcome) => metrics.tokenRefreshes.inc({ outcome }),
     });
     accountEvents.add(tokens.eventListener());
-    let jobQueue: JobQueue | undefined;
-    const tokenRefresh = new TokenRefreshJobs({
-      tokens,
-      accounts: repos.accounts,
+    // The runner first: every module gets the queue as it is, and registers its job kinds below.
+    const registry = createJobRegistry();
+    const jobs = new EmbeddedJobRunner({
+      repository: repos.jobs,
+      registry,
+      log: log.child({ component: "jobs" }),
       clock,
-      log,
-      queue: () => {
-        if (!jobQueue) throw new Error("The job queue is not built yet");
-        return jobQueue;
-      },
+      drainTimeoutMs: config.shutdownTimeoutMs,
+      ...(options.jobs?.pollIntervalMs ? { pollIntervalMs: options.jobs.pollIntervalMs } : {}),
+      ...(options.jobs?.leaseMs ? { leaseMs: options.jobs.leaseMs } : {}),
+      onOutcome: (event) => metrics.jobs.inc({ kind: event.kind, outcome: event.outcome }),
     });
-
-    let realtime: RealtimeService | undefined;
-    const registry = createJobRegistry([
-      ...tokenRefresh.definitions(),
-      ...RealtimeService.jobs(() => {
-        if (!realtime) throw new Error("Realtime is not built yet");
-        return realtime;
-      }),
-    ]);
+    const tokenRefresh = new TokenRefreshJobs({ tokens, accounts: repos.accounts, clock, log, queue: jobs });
+    registerTokenRefreshJobs(registry, tokenRefresh);
     // One policy for every callback Mailroom makes: checked when a URL is handed over and again when
     // a connection is opened.
     const destinationPolicy = {
@@ -186,6 +184,7 @@ export async function buildServices(
     };
     const destinations = new DestinationGuard(destinationPolicy);
     const transport = options.webhooks?.transport ?? new HttpOutboundTransport(destinationPolicy);
+    const webhooks = new WebhookService({ repo: repos.webhooks, secrets, destinations, clock, queue: jobs });
     registerWebhookJobs(registry, {
       repo: repos.webhooks,
       secrets,
@@ -201,18 +200,6 @@ export async function buildServices(
       clock,
       options: options.webhooks?.delivery,
     });
-    const jobs = new EmbeddedJobRunner({
-      repository: repos.jobs,
-      registry,
-      log: log.child({ component: "jobs" }),
-      clock,
-      drainTimeoutMs: config.shutdownTimeoutMs,
-      ...(options.jobs?.pollIntervalMs ? { pollIntervalMs: options.jobs.pollIntervalMs } : {}),
-      ...(options.jobs?.leaseMs ? { leaseMs: options.jobs.leaseMs } : {}),
-      onOutcome: (event) => metrics.jobs.inc({ kind: event.kind, outcome: event.outcome }),
-    });
-    jobQueue = jobs;
-    const webhooks = new WebhookService({ repo: repos.webhooks, secrets, destinations, clock, queue: jobs });
     accountEvents.add(notifyListener(jobs));
     accountEvents.add(webhooks.accountStatusListener());
 
@@ -259,7 +246,7 @@ export async function buildServices(
       fetch: fetchImpl,
       sent: sentLog,
     });
-    realtime = new RealtimeService({
+    const realtime = new RealtimeService({
       repo: new RealtimeRepository(storage.db),
       accounts: repos.accounts,
       graph,
@@ -267,11 +254,12 @@ export async function buildServices(
       email,
       publisher: webhooks,
       sentOrigin: sentLog,
-      queue: () => jobs,
+      queue: jobs,
       clock,
       log: log.child({ component: "realtime" }),
       options: { ...config.realtime, publicUrl: config.publicUrl },
     });
+    registerRealtimeJobs(registry, realtime);
     accountEvents.add(realtime.accountListener());
     return {
       config,
@@ -283,7 +271,7 @@ export async function buildServices(
       repos,
       apiKeys: new ApiKeyService(repos.apiKeys, clock),
       admins: new AdminService(new AdminRepository(storage.db), clock, config.publicUrl),
-      accounts: new AccountService(repos.accounts),
+      accounts: new AccountService(repos.accounts, { events: accountEvents, log }),
       microsoftSettings,
       hostedAuth,
       nativeConnect,
@@ -297,6 +285,11 @@ export async function buildServices(
       webhooks,
       realtime,
       jobs,
+      start: async () => {
+        await jobs.start();
+        await tokenRefresh.scheduleSweep();
+        await realtime.startAll();
+      },
       close: async () => {
         await jobs.stop();
         if (transport instanceof HttpOutboundTransport) transport.close();

@@ -25,6 +25,15 @@ export function generateKey(): Buffer {
   return randomBytes(32);
 }
 
+/**
+ * What services that store secrets are given: encrypt to an envelope, decrypt one. The composition
+ * root supplies the keyring provider (key files, reload after rotation); services never see keys.
+ */
+export interface SecretBox {
+  encrypt(plaintext: string): string;
+  decrypt(envelope: string): string;
+}
+
 export class Keyring {
   private readonly keys = new Map<string, Buffer>();
   readonly primaryId: string;

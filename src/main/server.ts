@@ -51,9 +51,7 @@ export async function startServer(
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   const url = `http://localhost:${port}`;
-  await services.jobs.start();
-  await services.tokenRefresh.scheduleSweep();
-  await services.realtime.startAll();
+  await services.start();
 
   let closing: Promise<void> | undefined;
   const shutdown = (reason = "shutdown"): Promise<void> => {

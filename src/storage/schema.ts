@@ -216,6 +216,39 @@ export interface SentMessageTable {
   sent_at: number;
 }
 
+/** Dashboard admins (migration 0007). */
+export interface AdminTable {
+  id: string;
+  email: string;
+  /** `scrypt$N$r$p$salt$hash` (see domain/admins/password.ts); never the password. */
+  password_hash: string;
+  created_at: number;
+  last_sign_in_at: number | null;
+}
+
+export interface AdminSessionTable {
+  id: string;
+  /** SHA-256 of the cookie value. */
+  token_hash: string;
+  admin_id: string;
+  created_at: number;
+  last_seen_at: number;
+  /** Absolute expiry; idle expiry is `last_seen_at` + the idle limit. */
+  expires_at: number;
+}
+
+export interface AdminInviteTable {
+  id: string;
+  token_hash: string;
+  /** `setup`: the first admin (valid until an admin exists); `invite`: another admin. */
+  kind: "setup" | "invite";
+  email: string | null;
+  created_by: string | null;
+  created_at: number;
+  expires_at: number | null;
+  used_at: number | null;
+}
+
 export interface Database {
   hosted_links: HostedLinkTable;
   auth_attempts: AuthAttemptTable;
@@ -232,6 +265,9 @@ export interface Database {
   realtime_folders: RealtimeFolderTable;
   realtime_messages: RealtimeMessageTable;
   sent_messages: SentMessageTable;
+  admins: AdminTable;
+  admin_sessions: AdminSessionTable;
+  admin_invites: AdminInviteTable;
   kysely_migration: { name: string; timestamp: string };
   _seq?: { id: Generated<number> };
 }

@@ -1,10 +1,33 @@
 import { AppError } from "../../lib/errors.ts";
-import type { AccountRepository } from "../../storage/repositories/account.repository.ts";
+import type { Logger } from "../../lib/logger.ts";
+import type { AccountRepository, AccountRow } from "../../storage/repositories/account.repository.ts";
 import { decodeCursor, encodeCursor } from "../pagination.ts";
 import { toUnipileAccount, type UnipileAccount } from "./account.mapper.ts";
+import type { AccountEvents } from "./account-events.ts";
 
 export class AccountService {
-  constructor(private readonly repo: AccountRepository) {}
+  constructor(
+    private readonly repo: AccountRepository,
+    private readonly deps: { events: Pick<AccountEvents, "accountStatusChanged">; log: Logger },
+  ) {}
+
+  /** The stored account, for views that show more than Unipile's shape. */
+  async find(id: string): Promise<AccountRow | undefined> {
+    return this.repo.findById(id);
+  }
+
+  /**
+   * Deletes the account (its tokens with it) and tells the listeners (webhooks, realtime, notify).
+   * Returns the deleted account, or undefined when there is none with this id.
+   */
+  async delete(id: string, via: "api" | "dashboard"): Promise<AccountRow | undefined> {
+    const row = await this.repo.findById(id);
+    if (!row) return undefined;
+    await this.repo.delete(row.id);
+    this.deps.log.info({ accountId: row.id, via }, "Account deleted; its tokens were destroyed");
+    await this.deps.events.accountStatusChanged({ account: row, message: "DELETED" });
+    return row;
+  }
 
   async list(options: { limit: number; cursor?: string | undefined }): Promise<{
     object: "AccountList";

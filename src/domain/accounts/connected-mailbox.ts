@@ -1,7 +1,8 @@
 // Stores a mailbox that just proved it can sign in (hosted wizard or native connect). One mailbox is
 // one account: Microsoft's (tenant id, object id) is the key, so connecting again updates it.
-import type { KeyringProvider } from "../../app/keyring.ts";
+
 import type { Clock } from "../../lib/clock.ts";
+import type { SecretBox } from "../../lib/crypto.ts";
 import { newId } from "../../lib/ids.ts";
 import type { TokenSet } from "../../providers/microsoft/identity.ts";
 import type { AccountRepository, AccountRow } from "../../storage/repositories/account.repository.ts";
@@ -18,7 +19,7 @@ export type SaveMailboxResult =
   | { ok: false; reason: "wrong_account" | "account_not_found"; expected?: AccountRow };
 
 export async function saveConnectedMailbox(
-  deps: { accounts: AccountRepository; secrets: KeyringProvider; clock: Clock },
+  deps: { accounts: AccountRepository; secrets: SecretBox; clock: Clock },
   identity: MailboxIdentity,
   tokens: TokenSet,
   options: {

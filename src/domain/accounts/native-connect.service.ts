@@ -1,8 +1,9 @@
 // POST /api/v1/accounts with tokens the operator already holds (Unipile's native Outlook connect).
 // The tokens must belong to the operator's Azure app: Mailroom proves they work by redeeming the
 // refresh token (which also yields an id_token naming the mailbox) before it accepts them.
-import type { KeyringProvider } from "../../app/keyring.ts";
+
 import type { Clock } from "../../lib/clock.ts";
+import type { SecretBox } from "../../lib/crypto.ts";
 import { AppError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import {
@@ -29,7 +30,7 @@ export class NativeConnectService {
       settings: MicrosoftSettingsService;
       tokens: TokenClient;
       idTokens: IdTokenValidator;
-      secrets: KeyringProvider;
+      secrets: SecretBox;
       events: AccountEvents;
       clock: Clock;
       log: Logger;

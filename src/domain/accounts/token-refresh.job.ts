@@ -2,7 +2,7 @@
 // whose tokens were not refreshed for a day, or whose access token is about to expire, and enqueues
 // one `accounts.refresh` job per account. Refresh tokens then never sit idle near Microsoft's 90-day
 // inactivity limit (MS reference §1.6), and access tokens are warm when a request needs them.
-import type { JobDefinition, JobQueue } from "../../jobs/queue.ts";
+import type { JobDefinition, JobHandlerRegistry, JobQueue } from "../../jobs/queue.ts";
 import { defineJob, RetryLaterError } from "../../jobs/queue.ts";
 import type { Clock } from "../../lib/clock.ts";
 import { AppError } from "../../lib/errors.ts";
@@ -30,8 +30,7 @@ export interface TokenRefreshJobsDeps {
   accounts: AccountRepository;
   clock: Clock;
   log: Logger;
-  /** The queue is built after the job definitions, so it is looked up when needed. */
-  queue: () => JobQueue;
+  queue: JobQueue;
 }
 
 export class TokenRefreshJobs {
@@ -43,7 +42,7 @@ export class TokenRefreshJobs {
    */
   async scheduleSweep(): Promise<void> {
     const slot = Math.floor(this.d.clock.now() / SWEEP_INTERVAL_MS);
-    await this.d.queue().enqueue("token-refresh.sweep", {}, { idempotencyKey: `sweep:${slot}` });
+    await this.d.queue.enqueue("token-refresh.sweep", {}, { idempotencyKey: `sweep:${slot}` });
   }
 
   /** Enqueues one refresh per due account; returns the ids found due. */
@@ -61,13 +60,11 @@ export class TokenRefreshJobs {
       });
       for (const accountId of ids) {
         // One refresh per account per hour, whichever sweep or process finds it first.
-        await this.d
-          .queue()
-          .enqueue(
-            "accounts.refresh",
-            { accountId },
-            { idempotencyKey: `token-refresh:${accountId}:${hour}` },
-          );
+        await this.d.queue.enqueue(
+          "accounts.refresh",
+          { accountId },
+          { idempotencyKey: `token-refresh:${accountId}:${hour}` },
+        );
       }
       due.push(...ids);
       if (ids.length < PAGE_SIZE) break;
@@ -76,33 +73,25 @@ export class TokenRefreshJobs {
     return due;
   }
 
-  definitions(): JobDefinition<"token-refresh.sweep" | "accounts.refresh">[] {
-    return [this.sweepJob(), this.refreshJob()] as JobDefinition<
-      "token-refresh.sweep" | "accounts.refresh"
-    >[];
-  }
-
-  private sweepJob(): JobDefinition<"token-refresh.sweep"> {
+  sweepJob(): JobDefinition<"token-refresh.sweep"> {
     return defineJob({
       kind: "token-refresh.sweep",
       maxAttempts: 3,
       handler: async (_payload, ctx) => {
         // Schedule the next slot first, so a failing sweep does not break the chain.
         const nextSlot = Math.floor(this.d.clock.now() / SWEEP_INTERVAL_MS) + 1;
-        await this.d
-          .queue()
-          .enqueue(
-            "token-refresh.sweep",
-            {},
-            { idempotencyKey: `sweep:${nextSlot}`, runAt: nextSlot * SWEEP_INTERVAL_MS },
-          );
+        await this.d.queue.enqueue(
+          "token-refresh.sweep",
+          {},
+          { idempotencyKey: `sweep:${nextSlot}`, runAt: nextSlot * SWEEP_INTERVAL_MS },
+        );
         const due = await this.sweep();
         ctx.log.info({ accounts: due.length }, "Token refresh sweep enqueued refreshes");
       },
     });
   }
 
-  private refreshJob(): JobDefinition<"accounts.refresh"> {
+  refreshJob(): JobDefinition<"accounts.refresh"> {
     return defineJob({
       kind: "accounts.refresh",
       concurrency: 4,
@@ -127,4 +116,10 @@ export class TokenRefreshJobs {
       },
     });
   }
+}
+
+/** The token refresh job kinds: the sweep (one per 15-minute slot) and the per-account refresh. */
+export function registerTokenRefreshJobs(registry: JobHandlerRegistry, refresh: TokenRefreshJobs): void {
+  registry.register(refresh.sweepJob());
+  registry.register(refresh.refreshJob());
 }

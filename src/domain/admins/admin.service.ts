@@ -6,11 +6,13 @@ import type { Clock } from "../../lib/clock.ts";
 import { hashToken } from "../../lib/crypto.ts";
 import { AppError } from "../../lib/errors.ts";
 import { newId } from "../../lib/ids.ts";
+import type { AccountRow } from "../../storage/repositories/account.repository.ts";
 import type {
   AdminRepository,
   AdminRow,
   AdminSessionRow,
 } from "../../storage/repositories/admin.repository.ts";
+import type { HostedLinkRow } from "../../storage/repositories/hosted-auth.repository.ts";
 import { decoyHash, hashPassword, verifyPassword } from "./password.ts";
 import { SlidingWindowLimiter } from "./rate-limit.ts";
 
@@ -58,6 +60,16 @@ export class AdminService {
     private readonly clock: Clock,
     private readonly publicUrl: string,
   ) {}
+
+  /** The dashboard's account search: name or address contains the query, newest first (all when empty). */
+  searchAccounts(query: string, limit: number): Promise<AccountRow[]> {
+    return this.repo.searchAccounts(query, limit);
+  }
+
+  /** The hosted links made for an account, for its history on the dashboard. */
+  linksOfAccount(accountId: string): Promise<HostedLinkRow[]> {
+    return this.repo.linksOfAccount(accountId);
+  }
 
   async hasAdmin(): Promise<boolean> {
     return (await this.repo.count()) > 0;

@@ -10,9 +10,8 @@ import {
   type GraphAttachment,
   type GraphMessage,
   MESSAGE_META_FIELDS,
-  toEmail,
-  toFolder,
-} from "../../providers/microsoft/mappers.ts";
+} from "../../providers/microsoft/graph-types.ts";
+import { type MessageFilter, messageFilter } from "../../providers/microsoft/odata.ts";
 import type { AccountRow } from "../../storage/repositories/account.repository.ts";
 import { decodeCursor, encodeCursor } from "../pagination.ts";
 import type { EmailObject, FolderObject, FolderRole } from "./email.types.ts";
@@ -20,6 +19,7 @@ import { WELL_KNOWN_BY_ROLE } from "./email.types.ts";
 import { decodeProviderId, type IdRef, idFingerprint, parseIdRef } from "./email-ids.ts";
 import type { FolderDirectory, FolderEntry, FolderTree } from "./folder-directory.ts";
 import { htmlToText } from "./html-to-text.ts";
+import { toEmail, toFolder } from "./mappers.ts";
 
 export interface AccountLookup {
   findById(id: string): Promise<AccountRow | undefined>;
@@ -65,7 +65,6 @@ const SELECT_FULL = `${SELECT_META},body`;
 const SELECT_FULL_HEADERS = `${SELECT_FULL},internetMessageHeaders`;
 /** Graph's `$top` ceiling for messages (reference §3.3). */
 const GRAPH_MAX_TOP = 1000;
-const EPOCH_FILTER = "1970-01-01T00:00:00Z";
 
 export class EmailService {
   constructor(
@@ -109,11 +108,10 @@ export class EmailService {
     const tree = await this.deps.folders.tree(account.id);
 
     let path = "/me/messages";
-    const clauses: string[] = [];
-    // Exchange: the $orderby property must lead the $filter (InefficientFilter, reference §3.3).
-    const upper = this.upperBound(state);
-    clauses.push(upper ? `receivedDateTime lt ${upper}` : `receivedDateTime ge ${EPOCH_FILTER}`);
-    if (state.after) clauses.push(`receivedDateTime gt ${graphDate(state.after)}`);
+    const filter: MessageFilter = {
+      receivedBefore: this.upperBound(state),
+      receivedAfter: state.after,
+    };
     let postRole: FolderRole | undefined;
     if (state.folder !== undefined) {
       const entry = await this.folderFor(account.id, state.folder);
@@ -124,26 +122,19 @@ export class EmailService {
         const folderId = tree.byRole.get(state.role);
         if (!folderId) return { object: "EmailList", items: [], cursor: null };
         path = `/me/mailFolders/${folderId}/messages`;
-      } else if (state.role === "starred") clauses.push("flag/flagStatus eq 'flagged'");
-      else if (state.role === "important") clauses.push("importance eq 'high'");
+      } else if (state.role === "starred") filter.flagged = true;
+      else if (state.role === "important") filter.important = true;
       else if (state.role === "unknown") postRole = "unknown";
     }
-    if (state.from) clauses.push(`from/emailAddress/address eq ${odataString(state.from)}`);
-    if (state.to) clauses.push(`(${recipientClause(state.to)})`);
-    if (state.any_email) {
-      const addresses = state.any_email
+    filter.from = state.from;
+    filter.to = state.to;
+    if (state.any_email)
+      filter.anyParty = state.any_email
         .split(",")
         .map((a) => a.trim())
         .filter(Boolean);
-      if (addresses.length > 0)
-        clauses.push(
-          `(${addresses
-            .map((a) => `from/emailAddress/address eq ${odataString(a)} or ${recipientClause(a)}`)
-            .join(" or ")})`,
-        );
-    }
-    if (state.thread_id) clauses.push(`conversationId eq ${odataString(state.thread_id)}`);
-    if (state.message_id) clauses.push(`internetMessageId eq ${odataString(state.message_id)}`);
+    filter.conversationId = state.thread_id;
+    filter.internetMessageId = state.message_id;
 
     const full = !state.meta_only;
     const seen = new Set(state.cursor.seen);
@@ -151,7 +142,7 @@ export class EmailService {
     // One Graph request per page: the HTML body (body_plain is derived from it here, not a second
     // listing with text bodies) and the attachment metadata via $expand (not a $batch per page).
     const graphQuery = {
-      $filter: clauses.join(" and "),
+      $filter: messageFilter(filter),
       $orderby: "receivedDateTime desc",
       $top: top,
       $select: full ? (state.include_headers ? SELECT_FULL_HEADERS : SELECT_FULL) : SELECT_META,
@@ -192,13 +183,13 @@ export class EmailService {
   }
 
   /** Exclusive upper bound for the next page: the second after the cursor's last date, or `before`. */
-  private upperBound(state: CursorState): string | undefined {
+  private upperBound(state: CursorState): number | undefined {
     const bounds: number[] = [];
     if (state.before) bounds.push(Date.parse(state.before));
     // Graph dates have whole seconds; messages sharing the boundary second are told apart by `seen`.
     if (state.cursor.last_date) bounds.push(Date.parse(state.cursor.last_date) + 1000);
     if (bounds.length === 0) return undefined;
-    return graphDate(new Date(Math.min(...bounds)).toISOString());
+    return Math.min(...bounds);
   }
 
   // ---------- one email ----------
@@ -388,23 +379,6 @@ function folderInfo(tree: FolderTree, message: GraphMessage): { name: string; ro
 
 function roleOf(tree: FolderTree, message: GraphMessage): FolderRole {
   return folderInfo(tree, message)?.role ?? "unknown";
-}
-
-/** OData string literal: single quotes doubled. */
-function odataString(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
-}
-
-function recipientClause(address: string): string {
-  const literal = odataString(address);
-  return ["toRecipients", "ccRecipients", "bccRecipients"]
-    .map((field) => `${field}/any(r:r/emailAddress/address eq ${literal})`)
-    .join(" or ");
-}
-
-/** Graph filter literals: ISO without milliseconds (Graph dates have whole seconds). */
-function graphDate(iso: string): string {
-  return `${new Date(Date.parse(iso)).toISOString().slice(0, 19)}Z`;
 }
 
 /** The whole second a Graph date falls in, as Unipile's date format (for the cursor). */

@@ -3,7 +3,7 @@
 // and the child folders of each level; the result is cached briefly per account (folder ids are stable).
 import type { Clock } from "../../lib/clock.ts";
 import type { BatchStep, GraphClient } from "../../providers/microsoft/graph-client.ts";
-import type { GraphFolder } from "../../providers/microsoft/mappers.ts";
+import type { GraphFolder } from "../../providers/microsoft/graph-types.ts";
 import { type FolderRole, WELL_KNOWN_BY_ROLE } from "./email.types.ts";
 
 export interface FolderEntry {

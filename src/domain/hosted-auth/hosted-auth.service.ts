@@ -1,8 +1,8 @@
 // The hosted connect wizard's logic: links, the OAuth attempt, the callback, and the account it yields.
 // HTTP renders outcomes; this module decides them.
 import { randomBytes } from "node:crypto";
-import type { KeyringProvider } from "../../app/keyring.ts";
 import type { Clock } from "../../lib/clock.ts";
+import type { SecretBox } from "../../lib/crypto.ts";
 import { hashToken } from "../../lib/crypto.ts";
 import { AppError } from "../../lib/errors.ts";
 import { newId } from "../../lib/ids.ts";
@@ -77,7 +77,7 @@ export interface HostedAuthDeps {
   settings: MicrosoftSettingsService;
   tokens: TokenClient;
   idTokens: IdTokenValidator;
-  secrets: KeyringProvider;
+  secrets: SecretBox;
   events: AccountEvents;
   clock: Clock;
   log: Logger;

@@ -3,7 +3,6 @@
 // (WEBHOOK_ALLOW_PRIVATE_ADDRESSES applies), on the same retry schedule, and each link's attempts and
 // last outcome are kept in a delivery log (notify_deliveries).
 import { randomBytes } from "node:crypto";
-import type { KeyringProvider } from "../../app/keyring.ts";
 import {
   type JobDefinition,
   type JobHandlerRegistry,
@@ -11,6 +10,7 @@ import {
   RetryLaterError,
 } from "../../jobs/queue.ts";
 import type { Clock } from "../../lib/clock.ts";
+import type { SecretBox } from "../../lib/crypto.ts";
 import { type OutboundTransport, OutboundTransportError } from "../../outbound/http-transport.ts";
 import { type AttemptResult, afterAttempt, DEFAULT_RETRY_DELAYS_MS } from "../../outbound/retry.ts";
 import { SIGNATURE_HEADER, signatureHeader } from "../../outbound/signing.ts";
@@ -32,7 +32,7 @@ const MAX_TEXT = 500;
 export class CallbackSigningSecret {
   constructor(
     private readonly repo: SettingsRepository,
-    private readonly secrets: KeyringProvider,
+    private readonly secrets: SecretBox,
     private readonly clock: Clock,
   ) {}
 

@@ -5,7 +5,7 @@ import type { Clock } from "../../lib/clock.ts";
 import type { SentMessageRepository } from "../../storage/repositories/sent-message.repository.ts";
 import type { SentRecorder } from "../email/send.service.ts";
 import { messageKey } from "./mail-events.ts";
-import type { SentOrigin, SentOriginLookup } from "./realtime.service.ts";
+import type { SentOrigin, SentOriginLookup } from "./realtime.types.ts";
 
 /** How long a send is remembered: a mail_sent is seen within minutes (one poll or notification). */
 export const SENT_RETENTION_MS = 30 * 24 * 60 * 60_000;

@@ -1,7 +1,8 @@
 // The operator's Azure app: client id, write-only secret (encrypted), its expiry, audience, extra
 // scopes; and the credential check that tells the operator in plain words what is wrong.
-import type { KeyringProvider } from "../../app/keyring.ts";
+
 import type { Clock } from "../../lib/clock.ts";
+import type { SecretBox } from "../../lib/crypto.ts";
 import { AppError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import {
@@ -102,7 +103,7 @@ const CHECK_TEXT: Record<Exclude<CheckResult, "valid">, { message: string; fix: 
 export class MicrosoftSettingsService {
   constructor(
     private readonly repo: SettingsRepository,
-    private readonly secrets: KeyringProvider,
+    private readonly secrets: SecretBox,
     private readonly tokens: TokenClient,
     private readonly clock: Clock,
     private readonly log: Logger,

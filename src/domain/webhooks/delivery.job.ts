@@ -1,9 +1,10 @@
 // One job per delivery: POST the event to one webhook, signed, and record the outcome. The delivery row,
 // not the job, counts attempts and decides when to give up, so waiting for a busy endpoint costs no
 // attempt and `X-Mailroom-Attempt` stays right across crashes.
-import type { KeyringProvider } from "../../app/keyring.ts";
+
 import { type JobDefinition, RetryLaterError } from "../../jobs/queue.ts";
 import type { Clock } from "../../lib/clock.ts";
+import type { SecretBox } from "../../lib/crypto.ts";
 import { type OutboundTransport, OutboundTransportError } from "../../outbound/http-transport.ts";
 import { type AttemptResult, afterAttempt, DEFAULT_RETRY_DELAYS_MS } from "../../outbound/retry.ts";
 import { SIGNATURE_HEADER, signatureHeader } from "../../outbound/signing.ts";
@@ -45,7 +46,7 @@ export const DEFAULT_DELIVERY_OPTIONS: DeliveryOptions = {
 
 export interface DeliveryJobDeps {
   repo: WebhookRepository;
-  secrets: Pick<KeyringProvider, "decrypt">;
+  secrets: Pick<SecretBox, "decrypt">;
   transport: OutboundTransport;
   clock: Clock;
   options?: Partial<DeliveryOptions>;

@@ -2,8 +2,8 @@
 // whole before it is stored, its URL included: a destination Mailroom would refuse to call is a 400
 // now, not a delivery that silently never arrives.
 import { randomBytes } from "node:crypto";
-import type { KeyringProvider } from "../../app/keyring.ts";
 import type { Clock } from "../../lib/clock.ts";
+import type { SecretBox } from "../../lib/crypto.ts";
 import { AppError } from "../../lib/errors.ts";
 import { newId } from "../../lib/ids.ts";
 import type { DestinationGuard } from "../../outbound/destination.ts";
@@ -83,7 +83,7 @@ export function checkWebhookInput(input: CreateWebhookInput): {
 
 export interface WebhookAdminDeps {
   repo: WebhookRepository;
-  secrets: Pick<KeyringProvider, "encrypt" | "decrypt">;
+  secrets: Pick<SecretBox, "encrypt" | "decrypt">;
   destinations: DestinationGuard;
   clock: Clock;
 }

@@ -2,9 +2,10 @@
 // outbox every event producer writes to (outbox.ts), the delivery log and replay
 // (deliveries.service.ts), test events (test-events.ts) and the dashboard's views
 // (dashboard-views.ts). Delivery itself is the `webhooks.deliver` job (delivery.job.ts).
-import type { KeyringProvider } from "../../app/keyring.ts";
+
 import type { JobHandlerRegistry, JobQueue } from "../../jobs/queue.ts";
 import type { Clock } from "../../lib/clock.ts";
+import type { SecretBox } from "../../lib/crypto.ts";
 import type { DestinationGuard } from "../../outbound/destination.ts";
 import type { WebhookRepository } from "../../storage/repositories/webhook.repository.ts";
 import type { AccountEvents } from "../accounts/account-events.ts";
@@ -31,7 +32,7 @@ export {
 
 export interface WebhookServiceDeps {
   repo: WebhookRepository;
-  secrets: Pick<KeyringProvider, "encrypt" | "decrypt">;
+  secrets: Pick<SecretBox, "encrypt" | "decrypt">;
   /** Where webhooks may deliver (WEBHOOK_ALLOW_PRIVATE_ADDRESSES), checked at creation. */
   destinations: DestinationGuard;
   queue: JobQueue;

@@ -1,56 +1,20 @@
-// Admin users, their sessions and setup/invite links (migration 0007). The tables are declared here
-// rather than in schema.ts because only this repository touches them.
+// Admin users, their sessions and setup/invite links (migration 0007).
 import { type Kysely, sql } from "kysely";
-import type { AccountTable, Database, HostedLinkTable } from "../schema.ts";
-
-export interface AdminTable {
-  id: string;
-  email: string;
-  /** `scrypt$N$r$p$salt$hash` (see domain/admins/password.ts); never the password. */
-  password_hash: string;
-  created_at: number;
-  last_sign_in_at: number | null;
-}
-
-export interface AdminSessionTable {
-  id: string;
-  /** SHA-256 of the cookie value. */
-  token_hash: string;
-  admin_id: string;
-  created_at: number;
-  last_seen_at: number;
-  /** Absolute expiry; idle expiry is `last_seen_at` + the idle limit. */
-  expires_at: number;
-}
-
-export interface AdminInviteTable {
-  id: string;
-  token_hash: string;
-  /** `setup`: the first admin (valid until an admin exists); `invite`: another admin. */
-  kind: "setup" | "invite";
-  email: string | null;
-  created_by: string | null;
-  created_at: number;
-  expires_at: number | null;
-  used_at: number | null;
-}
-
-export interface AdminDatabase extends Database {
-  admins: AdminTable;
-  admin_sessions: AdminSessionTable;
-  admin_invites: AdminInviteTable;
-}
+import type {
+  AccountTable,
+  AdminInviteTable,
+  AdminSessionTable,
+  AdminTable,
+  Database,
+  HostedLinkTable,
+} from "../schema.ts";
 
 export type AdminRow = AdminTable;
 export type AdminSessionRow = AdminSessionTable;
 export type AdminInviteRow = AdminInviteTable;
 
 export class AdminRepository {
-  private readonly db: Kysely<AdminDatabase>;
-
-  constructor(db: Kysely<Database>) {
-    this.db = db as unknown as Kysely<AdminDatabase>;
-  }
+  constructor(private readonly db: Kysely<Database>) {}
 
   async count(): Promise<number> {
     const row = await this.db

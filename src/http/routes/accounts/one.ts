@@ -51,12 +51,9 @@ export function accountRoutes(services: Services): FastifyPluginAsyncTypebox {
         },
       },
       async (request) => {
-        const row = await services.repos.accounts.findById(request.params.id);
+        const row = await services.accounts.delete(request.params.id, "api");
         if (!row)
           throw new AppError("resource_not_found", { detail: `Account ${request.params.id} not found` });
-        await services.repos.accounts.delete(row.id);
-        services.log.info({ accountId: row.id }, "Account deleted; its tokens were destroyed");
-        await services.accountEvents.accountStatusChanged({ account: row, message: "DELETED" });
         return { object: "AccountDeleted" as const };
       },
     );

@@ -74,15 +74,17 @@ function toItem(row: AccountRow): AccountItem {
 }
 
 export function accountsRoutes(deps: DashboardDeps): FastifyPluginAsyncTypebox {
-  const { services, adminRepo } = deps;
+  const { services, admins } = deps;
   const publicUrl = services.config.publicUrl;
 
+  const notFound = (id: string) =>
+    new AppError("resource_not_found", {
+      detail: `Account ${id} does not exist (it may have been deleted). Go back to Accounts.`,
+    });
+
   async function findOrThrow(id: string): Promise<AccountRow> {
-    const row = await services.repos.accounts.findById(id);
-    if (!row)
-      throw new AppError("resource_not_found", {
-        detail: `Account ${id} does not exist (it may have been deleted). Go back to Accounts.`,
-      });
+    const row = await services.accounts.find(id);
+    if (!row) throw notFound(id);
     return row;
   }
 
@@ -91,7 +93,7 @@ export function accountsRoutes(deps: DashboardDeps): FastifyPluginAsyncTypebox {
       "/accounts",
       { schema: { querystring: Type.Object({ q: Type.Optional(Type.String({ maxLength: 200 })) }) } },
       async (request): Promise<AccountsResponse> => {
-        const rows = await adminRepo.searchAccounts(request.query.q ?? "", LIST_LIMIT + 1);
+        const rows = await admins.searchAccounts(request.query.q ?? "", LIST_LIMIT + 1);
         return { accounts: rows.slice(0, LIST_LIMIT).map(toItem), truncated: rows.length > LIST_LIMIT };
       },
     );
@@ -117,7 +119,7 @@ export function accountsRoutes(deps: DashboardDeps): FastifyPluginAsyncTypebox {
             eventsSource: `The account's newest events (up to ${EVENT_LIMIT}), as Mailroom published them to webhooks.`,
           };
         const events: AccountEvent[] = [];
-        for (const link of await adminRepo.linksOfAccount(row.id)) {
+        for (const link of await admins.linksOfAccount(row.id)) {
           const verb = link.type === "reconnect" ? "Reconnect" : "Connect";
           if (link.used_at !== null)
             events.push({
@@ -195,13 +197,8 @@ export function accountsRoutes(deps: DashboardDeps): FastifyPluginAsyncTypebox {
     );
 
     app.delete("/accounts/:id", { schema: { params: Params } }, async (request) => {
-      const row = await findOrThrow(request.params.id);
-      await services.repos.accounts.delete(row.id);
-      services.log.info(
-        { accountId: row.id },
-        "Account deleted from the dashboard; its tokens were destroyed",
-      );
-      await services.accountEvents.accountStatusChanged({ account: row, message: "DELETED" });
+      const row = await services.accounts.delete(request.params.id, "dashboard");
+      if (!row) throw notFound(request.params.id);
       return { deleted: true };
     });
   };

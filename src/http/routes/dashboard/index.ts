@@ -5,7 +5,6 @@ import { DASHBOARD_API, type SandboxInfo } from "../../../../web/src/api-types.t
 import type { Services } from "../../../app/services.ts";
 import type { AdminService } from "../../../domain/admins/admin.service.ts";
 import { AppError } from "../../../lib/errors.ts";
-import { AdminRepository } from "../../../storage/repositories/admin.repository.ts";
 import { accountsRoutes } from "./accounts.ts";
 import { apiKeysRoutes } from "./api-keys.ts";
 import { authRoutes } from "./auth.ts";
@@ -26,7 +25,6 @@ export interface DashboardOptions {
 export interface DashboardDeps extends DashboardOptions {
   services: Services;
   admins: AdminService;
-  adminRepo: AdminRepository;
 }
 
 export function dashboardRoutes(services: Services, options: DashboardOptions = {}): FastifyPluginAsync {
@@ -34,7 +32,6 @@ export function dashboardRoutes(services: Services, options: DashboardOptions = 
     ...options,
     services,
     admins: services.admins,
-    adminRepo: new AdminRepository(services.storage.db),
   };
   return async (app) => {
     await app.register(

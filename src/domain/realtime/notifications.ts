@@ -1,0 +1,92 @@
+// Incoming Graph notifications (the HTTP route calls these; they only enqueue, within Graph's 3 s).
+import {
+  clientStateMatches,
+  parseChangeNotifications,
+  parseLifecycleNotifications,
+} from "../../providers/microsoft/subscriptions.ts";
+import type { RealtimeDeps } from "./realtime.types.ts";
+
+export class NotificationIntake {
+  constructor(private readonly d: Pick<RealtimeDeps, "repo" | "queue" | "clock" | "log">) {}
+
+  /** Change notifications (reference §4.3): verified per item, then one debounced sync per account. */
+  async acceptNotifications(body: unknown): Promise<{ accepted: number; rejected: number }> {
+    let accepted = 0;
+    let rejected = 0;
+    const now = this.d.clock.now();
+    const woken = new Set<string>();
+    for (const item of parseChangeNotifications(body)) {
+      const row = await this.d.repo.findBySubscription(item.subscriptionId);
+      if (!row || !clientStateMatches(item.clientState, row.client_state_hash)) {
+        rejected++;
+        continue;
+      }
+      accepted++;
+      woken.add(row.account_id);
+    }
+    for (const accountId of woken) {
+      await this.d.repo.updateAccount(accountId, { last_notification_at: now });
+      // One sync per account per second, run just after that second ends: a burst of notifications
+      // collapses into one delta sync that starts after every change it announced.
+      const second = Math.floor(now / 1000);
+      await this.d.queue.enqueue(
+        "realtime.sync",
+        { accountId, reason: "notification" },
+        { idempotencyKey: `realtime.sync:${accountId}:n:${second}`, runAt: (second + 1) * 1000 + 100 },
+      );
+    }
+    if (rejected > 0)
+      this.d.log.warn({ rejected }, "Graph notifications with an unknown subscription or clientState");
+    return { accepted, rejected };
+  }
+
+  /** Lifecycle notifications (reference §4.5). */
+  async acceptLifecycle(body: unknown): Promise<{ accepted: number; rejected: number }> {
+    let accepted = 0;
+    let rejected = 0;
+    const now = this.d.clock.now();
+    const queue = this.d.queue;
+    for (const item of parseLifecycleNotifications(body)) {
+      const row = await this.d.repo.findBySubscription(item.subscriptionId);
+      if (!row || !clientStateMatches(item.clientState, row.client_state_hash)) {
+        rejected++;
+        continue;
+      }
+      accepted++;
+      const accountId = row.account_id;
+      const key = `${accountId}:${item.subscriptionId}:${item.lifecycleEvent}:${now}`;
+      switch (item.lifecycleEvent) {
+        case "reauthorizationRequired":
+          await queue.enqueue(
+            "realtime.subscription",
+            { accountId, action: "reauthorize" },
+            { idempotencyKey: `realtime.lifecycle:${key}` },
+          );
+          break;
+        case "subscriptionRemoved":
+          await this.d.repo.updateAccount(accountId, { subscription_status: "none", updated_at: now });
+          await queue.enqueue(
+            "realtime.subscription",
+            { accountId, action: "recreate" },
+            { idempotencyKey: `realtime.lifecycle:${key}` },
+          );
+          await queue.enqueue(
+            "realtime.sync",
+            { accountId, reason: "missed" },
+            { idempotencyKey: `realtime.lifecycle-sync:${key}` },
+          );
+          break;
+        case "missed":
+          await queue.enqueue(
+            "realtime.sync",
+            { accountId, reason: "missed" },
+            { idempotencyKey: `realtime.lifecycle:${key}` },
+          );
+          break;
+        default:
+          this.d.log.info({ accountId, event: item.lifecycleEvent }, "Unknown Graph lifecycle event ignored");
+      }
+    }
+    return { accepted, rejected };
+  }
+}

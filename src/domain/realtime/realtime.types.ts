@@ -1,0 +1,84 @@
+// What the realtime parts share: their dependencies, options and the paths Graph posts to.
+import type { JobQueue } from "../../jobs/queue.ts";
+import type { Clock } from "../../lib/clock.ts";
+import type { Logger } from "../../lib/logger.ts";
+import type { GraphClient } from "../../providers/microsoft/graph-client.ts";
+import type { AccountPageCursor, AccountRow } from "../../storage/repositories/account.repository.ts";
+import type { RealtimeRepository } from "../../storage/repositories/realtime.repository.ts";
+import type { EmailObject } from "../email/email.types.ts";
+import type { FolderTree } from "../email/folder-directory.ts";
+import type { MailEventType } from "./mail-events.ts";
+
+declare module "../../jobs/queue.ts" {
+  interface JobPayloads {
+    "realtime.poll": { accountId: string; slot: number };
+    "realtime.sync": { accountId: string; reason: "connect" | "notification" | "missed" | "resubscribed" };
+    "realtime.subscription": { accountId: string; action: "ensure" | "reauthorize" | "recreate" };
+    "realtime.watchdog": { slot: number };
+  }
+}
+
+/** Where mail events go: the webhook outbox (`WebhookService.publish`, idempotent per event id). */
+export interface MailEventPublisher {
+  publish(event: {
+    id: string;
+    type: MailEventType;
+    accountId: string;
+    payload: Record<string, unknown>;
+  }): Promise<unknown>;
+}
+
+/** Where a sent message came from: Mailroom's API (with the send's `tracking_id`) or elsewhere. */
+export interface SentOrigin {
+  origin: "unipile" | "external";
+  trackingId?: string;
+}
+
+/** Whether a sent message went out through Mailroom's API (the send side records it: `SentMailLog`). */
+export interface SentOriginLookup {
+  originOf(accountId: string, graphId: string): Promise<SentOrigin>;
+  /** Forgets sends old enough that their mail_sent has long been seen (the watchdog calls it). */
+  prune?(now: number): Promise<void>;
+}
+
+export interface RealtimeAccounts {
+  findById(id: string): Promise<AccountRow | undefined>;
+  page(limit: number, after?: AccountPageCursor): Promise<AccountRow[]>;
+}
+
+export interface RealtimeOptions {
+  /** Delta poll interval per account without a healthy subscription. */
+  pollIntervalMs: number;
+  /** Create Graph subscriptions (PUBLIC_URL https, or forced on). */
+  subscriptionsEnabled: boolean;
+  /** Public origin Graph posts notifications to. */
+  publicUrl: string;
+  /** Safety-net poll interval while a subscription is healthy (field-lessons FL-16). */
+  healthyPollIntervalMs?: number;
+  /** Requested subscription lifetime (Outlook maximum: 10,080 minutes, reference §4.1). */
+  subscriptionLifetimeMs?: number;
+  /** Renew when less than this is left. */
+  renewBeforeMs?: number;
+  watchdogIntervalMs?: number;
+}
+
+export interface RealtimeDeps {
+  repo: RealtimeRepository;
+  accounts: RealtimeAccounts;
+  graph: GraphClient;
+  folders: { tree(accountId: string, options?: { fresh?: boolean }): Promise<FolderTree> };
+  /** The email API's read side: the email part of each payload is exactly its `get`. */
+  email: { get(id: string, accountId: string | undefined): Promise<EmailObject> };
+  publisher: MailEventPublisher;
+  sentOrigin?: SentOriginLookup;
+  queue: JobQueue;
+  clock: Clock;
+  log: Logger;
+  options: RealtimeOptions;
+}
+
+export const NOTIFICATION_PATH = "/api/v1/realtime/graph/notifications";
+export const LIFECYCLE_PATH = "/api/v1/realtime/graph/lifecycle";
+
+export const MINUTE = 60_000;
+export const HOUR = 60 * MINUTE;
