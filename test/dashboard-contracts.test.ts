@@ -5,8 +5,10 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { after, before, describe, it } from "node:test";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify from "fastify";
 import { DASHBOARD_API, DASHBOARD_ENDPOINTS, DASHBOARD_PAGES } from "../src/contracts/dashboard/index.ts";
+import { routeOf } from "../src/http/routes/dashboard/endpoint.ts";
 import { dashboardRoutes } from "../src/http/routes/dashboard/index.ts";
 import { createTestApp, type TestApp } from "./support/app.ts";
 
@@ -82,6 +84,26 @@ describe("dashboard API contract", () => {
         pages.some((r) => r.url === path),
         `the SPA fallback lacks ${path}`,
       );
+  });
+
+  it("a handler's answer goes out through its contract's schema: fields outside it are never sent", async () => {
+    const app = Fastify().withTypeProvider<TypeBoxTypeProvider>();
+    const stored = { id: "k1", name: "n", prefix: "mr_", createdAt: 1, lastUsedAt: null, revokedAt: null };
+    const withSecret = { ...stored, hash: "never sent" };
+    app.route({
+      ...routeOf(DASHBOARD_ENDPOINTS["GET /api-keys"]),
+      handler: async () => ({ keys: [withSecret] }),
+    });
+    // Checked by `tsc --noEmit`: an answer that is not the contract's does not compile.
+    app.route({
+      ...routeOf(DASHBOARD_ENDPOINTS["GET /admins"]),
+      // @ts-expect-error: GET /admins answers { admins, invites }
+      handler: async () => ({ keys: [stored] }),
+    });
+    const res = await app.inject({ url: "/api-keys" });
+    assert.equal(res.statusCode, 200);
+    assert.deepEqual(res.json(), { keys: [stored] });
+    await app.close();
   });
 
   it("src/contracts imports nothing but typebox and its own files", () => {
