@@ -1,94 +1,90 @@
 #!/usr/bin/env node
 // Bundles Mailroom's TypeScript (src/ and sandbox/) into dist/ with esbuild, so `npm start` and every
 // `npx mailroom` command load two files instead of compiling ~1,400 modules at start-up.
-// Dependencies stay external (loaded from node_modules). bin/mailroom.js uses the bundle only while
-// it is newer than every source file, and falls back to compiling on the fly otherwise.
-// It also builds the dashboard (web/, React + Vite) into web/dist, which the server serves at /.
-// Usage: node scripts/build.mjs [--if-stale]
-import { mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+// Dependencies stay external (loaded from node_modules). It also builds the dashboard (web/, React +
+// Vite) into web/dist, which the server serves at /.
+// Each build writes a stamp listing the source files it read (esbuild's metafile, Rollup's module
+// ids) and when it started; a build is fresh while none of those files changed since. bin/mailroom.js
+// runs the bundle only while it is fresh, and compiles the sources on the fly otherwise.
+// Usage: node scripts/build.mjs [--if-stale] [--quiet]
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { isAbsolute, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const dist = join(root, "dist");
-const stamp = join(dist, "build-stamp.json");
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
-export function newestSourceMtime() {
-  let newest = 0;
-  const walk = (dir) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const full = join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else if (entry.name.endsWith(".ts")) newest = Math.max(newest, statSync(full).mtimeMs);
-    }
-  };
-  walk(join(root, "src"));
-  walk(join(root, "sandbox", "src"));
-  return newest;
-}
+export const BUNDLE_STAMP = "dist/build-stamp.json";
+export const DASHBOARD_STAMP = "web/dist/build-stamp.json";
 
-export function isBundleFresh() {
+/**
+ * Whether the build a stamp describes is up to date: its outputs exist and none of its inputs changed
+ * (or disappeared) after the build started. A missing or older stamp means stale.
+ */
+export function isFresh(stampFile, root = ROOT) {
+  let stamp;
   try {
-    return statSync(stamp).mtimeMs >= newestSourceMtime();
+    stamp = JSON.parse(readFileSync(join(root, stampFile), "utf8"));
+  } catch {
+    return false;
+  }
+  if (typeof stamp.startedAt !== "number" || !Array.isArray(stamp.inputs) || !Array.isArray(stamp.outputs))
+    return false;
+  try {
+    if (!stamp.outputs.every((file) => existsSync(join(root, file)))) return false;
+    return stamp.inputs.every((file) => statSync(join(root, file)).mtimeMs <= stamp.startedAt);
   } catch {
     return false;
   }
 }
 
-const web = join(root, "web");
+export const isBundleFresh = (root = ROOT) => isFresh(BUNDLE_STAMP, root);
+export const isDashboardFresh = (root = ROOT) => isFresh(DASHBOARD_STAMP, root);
 
-/** The dashboard build is stale when any file under web/src (or its config) is newer than web/dist. */
-export function isDashboardFresh() {
-  let newest = statSync(join(web, "index.html")).mtimeMs;
-  newest = Math.max(newest, statSync(join(web, "vite.config.ts")).mtimeMs);
-  const walk = (dir) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const full = join(dir, entry.name);
+/** Every file under a directory, relative to root. */
+function filesUnder(root, dir) {
+  const files = [];
+  const walk = (abs) => {
+    for (const entry of readdirSync(abs, { withFileTypes: true })) {
+      const full = join(abs, entry.name);
       if (entry.isDirectory()) walk(full);
-      else newest = Math.max(newest, statSync(full).mtimeMs);
+      else files.push(relative(root, full));
     }
   };
-  walk(join(web, "src"));
-  try {
-    return statSync(join(web, "dist", "index.html")).mtimeMs >= newest;
-  } catch {
-    return false;
-  }
+  if (existsSync(join(root, dir))) walk(join(root, dir));
+  return files;
 }
 
-async function buildDashboard() {
-  if (process.argv.includes("--if-stale") && isDashboardFresh()) return;
-  let vite;
-  try {
-    vite = await import("vite");
-  } catch {
-    console.warn(
-      "Vite is not installed (npm install without --omit=dev builds it); the dashboard is not built.",
-    );
-    return;
+/** Source files of the project among a bundler's inputs: no dependencies, no virtual modules. */
+function projectFiles(root, ids) {
+  const files = new Set();
+  for (const id of ids) {
+    if (id.startsWith("\0") || id.includes(`${sep}node_modules${sep}`) || id.startsWith("node_modules/"))
+      continue;
+    const path = id.split("?")[0];
+    const abs = isAbsolute(path) ? path : join(root, path);
+    if (existsSync(abs) && statSync(abs).isFile()) files.add(relative(root, abs).split(sep).join("/"));
   }
-  const started = performance.now();
-  await vite.build({ configFile: join(web, "vite.config.ts"), logLevel: "warn" });
-  if (!process.argv.includes("--quiet")) {
-    console.log(`Built the dashboard into web/dist in ${Math.round(performance.now() - started)} ms`);
-  }
+  return [...files].sort();
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  await buildDashboard();
-  if (process.argv.includes("--if-stale") && isBundleFresh()) process.exit(0);
+function writeStamp(root, stampFile, stamp) {
+  writeFileSync(join(root, stampFile), `${JSON.stringify(stamp, null, 1)}\n`);
+}
+
+/** dist/cli.mjs and dist/sandbox.mjs; false when esbuild is not installed. */
+export async function buildBundle(root = ROOT) {
   let esbuild;
   try {
     esbuild = await import("esbuild");
   } catch {
-    console.warn("esbuild is not installed; Mailroom will compile its sources at start-up instead.");
-    process.exit(0);
+    return false;
   }
-  mkdirSync(dist, { recursive: true });
-  const started = performance.now();
-  await esbuild.build({
+  mkdirSync(join(root, "dist"), { recursive: true });
+  const startedAt = Date.now();
+  const result = await esbuild.build({
+    absWorkingDir: root,
     entryPoints: { cli: join(root, "src/main/cli.ts"), sandbox: join(root, "sandbox/src/index.ts") },
-    outdir: dist,
+    outdir: join(root, "dist"),
     outExtension: { ".js": ".mjs" },
     bundle: true,
     splitting: false,
@@ -98,9 +94,62 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     packages: "external",
     sourcemap: "linked",
     logLevel: "warning",
+    metafile: true,
   });
-  writeFileSync(stamp, JSON.stringify({ builtAt: new Date().toISOString() }));
-  if (!process.argv.includes("--quiet")) {
-    console.log(`Bundled Mailroom into dist/ in ${Math.round(performance.now() - started)} ms`);
+  writeStamp(root, BUNDLE_STAMP, {
+    startedAt,
+    outputs: ["dist/cli.mjs", "dist/sandbox.mjs"],
+    inputs: projectFiles(root, Object.keys(result.metafile.inputs)),
+  });
+  return true;
+}
+
+/** web/dist; false when Vite is not installed. */
+export async function buildDashboard(root = ROOT) {
+  let vite;
+  try {
+    vite = await import("vite");
+  } catch {
+    return false;
+  }
+  const startedAt = Date.now();
+  const result = await vite.build({ configFile: join(root, "web/vite.config.ts"), logLevel: "warn" });
+  const ids = [];
+  for (const output of Array.isArray(result) ? result : [result])
+    for (const item of output.output ?? []) if (item.type === "chunk") ids.push(...item.moduleIds);
+  // Type-only imports never reach the bundler, yet a change there is a change to the dashboard's
+  // code: web/src and the contracts it takes its types from count whole.
+  const declared = [
+    "web/index.html",
+    "web/vite.config.ts",
+    ...filesUnder(root, "web/src"),
+    ...filesUnder(root, "src/contracts"),
+  ];
+  writeStamp(root, DASHBOARD_STAMP, {
+    startedAt,
+    outputs: ["web/dist/index.html"],
+    inputs: projectFiles(root, [...ids, ...declared]),
+  });
+  return true;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const ifStale = process.argv.includes("--if-stale");
+  const quiet = process.argv.includes("--quiet");
+  if (!ifStale || !isDashboardFresh()) {
+    const started = performance.now();
+    if (!(await buildDashboard()))
+      console.warn(
+        "Vite is not installed (npm install without --omit=dev builds it); the dashboard is not built.",
+      );
+    else if (!quiet)
+      console.log(`Built the dashboard into web/dist in ${Math.round(performance.now() - started)} ms`);
+  }
+  if (!ifStale || !isBundleFresh()) {
+    const started = performance.now();
+    if (!(await buildBundle()))
+      console.warn("esbuild is not installed; Mailroom will compile its sources at start-up instead.");
+    else if (!quiet)
+      console.log(`Bundled Mailroom into dist/ in ${Math.round(performance.now() - started)} ms`);
   }
 }

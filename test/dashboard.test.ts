@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { SEEDED_APP } from "../sandbox/src/seed.ts";
 import { type Sandbox, startSandbox } from "../sandbox/src/server.ts";
+import { DASHBOARD_PAGES } from "../src/contracts/dashboard/index.ts";
 import { SIGN_IN_LIMIT } from "../src/domain/admins/admin.service.ts";
 import { createTestApp, type TestApp } from "./support/app.ts";
 
@@ -284,7 +285,8 @@ describe("dashboard", () => {
   });
 
   it("serves the app at its client routes without shadowing the API, docs or health", async () => {
-    for (const url of ["/", "/setup", "/accounts", "/accounts/abc", "/settings"]) {
+    const pages = Object.values(DASHBOARD_PAGES).map((p) => p.replace(":id", "abc"));
+    for (const url of ["/", "/setup", "/accounts", "/accounts/abc", "/settings", "/webhooks", ...pages]) {
       const res = await t.app.inject({ url });
       assert.match(String(res.headers["content-type"]), /text\/html/, url);
     }

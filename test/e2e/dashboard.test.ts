@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { SEEDED_APP } from "../../sandbox/src/seed.ts";
+import { DASHBOARD_PAGES, type DashboardPage } from "../../src/contracts/dashboard/index.ts";
 import { BIN } from "../support/cli.ts";
 import { freePort } from "../support/connect-harness.ts";
 
@@ -191,6 +192,33 @@ describe("dashboard: first run to a connected mailbox, in Chromium", () => {
     await row.getByRole("link").click();
     await page.getByRole("heading", { name: "Recent events" }).waitFor();
     await shot("dashboard-account.png");
+  });
+
+  it("a reload of every dashboard page loads the app, never a JSON 404", async () => {
+    const listed = await context.request.get(`${base}/dashboard/api/accounts`);
+    const { accounts } = (await listed.json()) as { accounts: { id: string; name: string }[] };
+    const account = accounts[0]!;
+    // A Record, so a page added to DASHBOARD_PAGES needs its expectation here.
+    const expected: Record<DashboardPage, { url?: RegExp; heading: string }> = {
+      home: { url: /\/accounts$/, heading: "Accounts" },
+      setup: { heading: "Welcome to Mailroom" },
+      signIn: { url: /\/accounts$/, heading: "Accounts" },
+      accounts: { heading: "Accounts" },
+      account: { heading: account.name },
+      apiKeys: { heading: "API keys" },
+      webhooks: { heading: "Webhooks" },
+      settings: { heading: "Settings" },
+      admins: { heading: "Admins" },
+    };
+    for (const [name, pattern] of Object.entries(DASHBOARD_PAGES) as [DashboardPage, string][]) {
+      const path = pattern.replace(":id", encodeURIComponent(account.id));
+      const response = await page.goto(`${base}${path}`);
+      assert.equal(response?.status(), 200, path);
+      assert.match(String(response?.headers()["content-type"]), /^text\/html/, path);
+      const { url, heading } = expected[name];
+      if (url) await page.waitForURL(url);
+      await page.getByRole("heading", { name: heading, level: 1 }).waitFor();
+    }
   });
 
   it("revokes the API key; the API refuses it at once", async () => {

@@ -1,7 +1,8 @@
 // Layout, session gate and page routing of the operator dashboard.
 import { type ReactElement, useCallback, useEffect, useState } from "react";
-import { api, setCsrfToken, whenSignedOut } from "./api.ts";
-import type { SandboxInfo, SessionResponse } from "./api-types.ts";
+import { DASHBOARD_PAGES, type DashboardPage } from "../../src/contracts/dashboard/constants.ts";
+import type { SandboxInfo, SessionResponse } from "../../src/contracts/dashboard/index.ts";
+import { call, setCsrfToken, whenSignedOut } from "./api.ts";
 import { AccountPage } from "./pages/AccountPage.tsx";
 import { AccountsPage } from "./pages/AccountsPage.tsx";
 import { AdminsPage } from "./pages/AdminsPage.tsx";
@@ -10,16 +11,29 @@ import { SettingsPage } from "./pages/SettingsPage.tsx";
 import { SetupPage } from "./pages/SetupPage.tsx";
 import { SignInPage } from "./pages/SignInPage.tsx";
 import { WebhooksPage } from "./pages/WebhooksPage.tsx";
-import { Link, useLocation } from "./router.tsx";
+import { Link, matchPage, useLocation } from "./router.tsx";
 import { Alert, Loading } from "./ui.tsx";
 
 const NAV = [
-  { href: "/accounts", label: "Accounts" },
-  { href: "/api-keys", label: "API keys" },
-  { href: "/webhooks", label: "Webhooks" },
-  { href: "/settings", label: "Settings" },
-  { href: "/admins", label: "Admins" },
+  { href: DASHBOARD_PAGES.accounts, label: "Accounts" },
+  { href: DASHBOARD_PAGES.apiKeys, label: "API keys" },
+  { href: DASHBOARD_PAGES.webhooks, label: "Webhooks" },
+  { href: DASHBOARD_PAGES.settings, label: "Settings" },
+  { href: DASHBOARD_PAGES.admins, label: "Admins" },
 ];
+
+/** Pages behind sign-in, one per entry of DASHBOARD_PAGES (the type makes a new entry need one). */
+const SIGNED_IN_PAGES: Record<
+  Exclude<DashboardPage, "home" | "setup" | "signIn">,
+  (params: Record<string, string>) => ReactElement
+> = {
+  accounts: () => <AccountsPage />,
+  account: (params) => <AccountPage id={params.id ?? ""} />,
+  apiKeys: () => <ApiKeysPage />,
+  webhooks: () => <WebhooksPage />,
+  settings: () => <SettingsPage />,
+  admins: () => <AdminsPage />,
+};
 
 export function App() {
   const { path, navigate } = useLocation();
@@ -28,7 +42,7 @@ export function App() {
 
   const refresh = useCallback(async () => {
     try {
-      const s = await api<SessionResponse>("GET", "/session");
+      const s = await call("GET /session");
       setCsrfToken(s.csrfToken);
       setSession(s);
       setError(undefined);
@@ -65,35 +79,30 @@ export function App() {
       </main>
     );
 
-  if (path === "/setup") return <SetupPage onDone={() => refresh().then(() => navigate("/settings"))} />;
+  const match = matchPage(path);
+  if (match?.page === "setup")
+    return <SetupPage onDone={() => refresh().then(() => navigate(DASHBOARD_PAGES.settings))} />;
   if (!session.admin)
     return <SignInPage setupRequired={session.setupRequired} onSignedIn={() => refresh()} />;
-  if (path === "/" || path === "/sign-in") {
-    queueMicrotask(() => navigate("/accounts"));
+  if (match?.page === "home" || match?.page === "signIn") {
+    queueMicrotask(() => navigate(DASHBOARD_PAGES.accounts));
     return null;
   }
 
   const signOut = async () => {
-    await api("POST", "/sign-out", {});
+    await call("POST /sign-out");
     setCsrfToken(null);
     await refresh();
-    navigate("/sign-in");
+    navigate(DASHBOARD_PAGES.signIn);
   };
 
-  let page: ReactElement;
-  if (path === "/accounts") page = <AccountsPage />;
-  else if (path.startsWith("/accounts/"))
-    page = <AccountPage id={decodeURIComponent(path.slice("/accounts/".length))} />;
-  else if (path === "/api-keys") page = <ApiKeysPage />;
-  else if (path === "/webhooks") page = <WebhooksPage />;
-  else if (path === "/settings") page = <SettingsPage />;
-  else if (path === "/admins") page = <AdminsPage />;
-  else
-    page = (
-      <Alert kind="warning" title="This page does not exist">
-        Pick a page from the menu.
-      </Alert>
-    );
+  const page: ReactElement = match ? (
+    SIGNED_IN_PAGES[match.page](match.params)
+  ) : (
+    <Alert kind="warning" title="This page does not exist">
+      Pick a page from the menu.
+    </Alert>
+  );
 
   return (
     <div className="shell">
@@ -101,7 +110,7 @@ export function App() {
         Skip to content
       </a>
       <header className="topbar">
-        <Link href="/accounts" className="brand">
+        <Link href={DASHBOARD_PAGES.accounts} className="brand">
           <span className="logo" aria-hidden="true">
             ✉
           </span>{" "}

@@ -1,4 +1,5 @@
-// A small history-API router: the app has a handful of pages, so no routing library.
+// A small history-API router: the app has a handful of pages (DASHBOARD_PAGES, the list the server
+// also answers with the app on a reload), so no routing library.
 import {
   type AnchorHTMLAttributes,
   createContext,
@@ -7,6 +8,7 @@ import {
   useEffect,
   useState,
 } from "react";
+import { DASHBOARD_PAGES, type DashboardPage } from "../../src/contracts/dashboard/constants.ts";
 
 const PathContext = createContext<{ path: string; search: string; navigate: (to: string) => void }>({
   path: "/",
@@ -56,4 +58,33 @@ export function Link({
       {children}
     </a>
   );
+}
+
+export interface PageMatch {
+  page: DashboardPage;
+  /** Values of the pattern's `:name` segments, decoded. */
+  params: Record<string, string>;
+}
+
+/** Which of DASHBOARD_PAGES a path shows (a trailing slash is ignored, as the server does). */
+export function matchPage(path: string): PageMatch | undefined {
+  const segments = (path.length > 1 ? path.replace(/\/+$/, "") : path).split("/");
+  for (const [page, pattern] of Object.entries(DASHBOARD_PAGES) as [DashboardPage, string][]) {
+    const parts = pattern.split("/");
+    if (parts.length !== segments.length) continue;
+    const params: Record<string, string> = {};
+    const matches = parts.every((part, i) => {
+      const segment = segments[i] ?? "";
+      if (!part.startsWith(":")) return part === segment;
+      if (!segment) return false;
+      try {
+        params[part.slice(1)] = decodeURIComponent(segment);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    if (matches) return { page, params };
+  }
+  return undefined;
 }

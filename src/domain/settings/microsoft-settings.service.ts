@@ -1,6 +1,6 @@
 // The operator's Azure app: client id, write-only secret (encrypted), its expiry, audience, extra
 // scopes; and the credential check that tells the operator in plain words what is wrong.
-
+import type { CheckResult } from "../../contracts/credential-check.ts";
 import type { Clock } from "../../lib/clock.ts";
 import type { SecretBox } from "../../lib/crypto.ts";
 import { AppError } from "../../lib/errors.ts";
@@ -18,14 +18,7 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const SECRET_EXPIRY_WARNING_DAYS = 30;
 const DAY_MS = 24 * 3600 * 1000;
 
-export type CheckResult =
-  | "valid"
-  | "wrong_secret"
-  | "expired_secret"
-  | "unknown_app"
-  | "single_tenant_app"
-  | "unreachable"
-  | "unknown_error";
+export type { CheckResult };
 
 export interface CredentialCheck {
   result: CheckResult;

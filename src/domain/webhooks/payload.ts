@@ -1,26 +1,15 @@
 // What a receiver gets: Unipile's documented payloads (reference §3.3, §3.4), shaped per webhook
 // (`webhook_name`, the `data` selection and renaming) and encoded as JSON or a form.
+import type { WebhookSource } from "../../contracts/webhook-events.ts";
 
-export const EMAIL_EVENTS = ["mail_received", "mail_sent", "mail_moved"] as const;
-export type MailEventType = (typeof EMAIL_EVENTS)[number];
-
-/** Unipile's account_status event names (SPEC), lower case; the payload's `message` is the upper case. */
-export const ACCOUNT_STATUS_EVENTS = [
-  "ok",
-  "credentials",
-  "error",
-  "stopped",
-  "connecting",
-  "creation_success",
-  "creation_fail",
-  "reconnected",
-  "deleted",
-  "sync_success",
-  "permissions",
-] as const;
-
-export const WEBHOOK_SOURCES = ["email", "account_status"] as const;
-export type WebhookSource = (typeof WEBHOOK_SOURCES)[number];
+// The event lists are part of the dashboard's contract too, so they live there (one list).
+export {
+  ACCOUNT_STATUS_EVENTS,
+  EMAIL_EVENTS,
+  type MailEventType,
+  WEBHOOK_SOURCES,
+  type WebhookSource,
+} from "../../contracts/webhook-events.ts";
 
 /** Keys of the email payload a `data` item may select (Unipile's SDK list, plus SPEC's two). */
 export const EMAIL_DATA_KEYS = [

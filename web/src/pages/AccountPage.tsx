@@ -1,12 +1,12 @@
 import { useState } from "react";
-import { api, formatTime } from "../api.ts";
-import type { AccountDetailResponse, LinkResponse } from "../api-types.ts";
+import type { LinkResponse } from "../../../src/contracts/dashboard/index.ts";
+import { call, formatTime } from "../api.ts";
 import { Link, useLocation } from "../router.tsx";
 import { Alert, CopyField, Empty, Loading, StatusBadge, useLoad } from "../ui.tsx";
 
 export function AccountPage({ id }: { id: string }) {
   const { navigate } = useLocation();
-  const state = useLoad(() => api<AccountDetailResponse>("GET", `/accounts/${encodeURIComponent(id)}`), [id]);
+  const state = useLoad(() => call("GET /accounts/:id", { params: { id } }), [id]);
   const [link, setLink] = useState<LinkResponse | undefined>();
   const [error, setError] = useState<string | undefined>();
 
@@ -22,7 +22,7 @@ export function AccountPage({ id }: { id: string }) {
 
   const reconnect = async () => {
     try {
-      setLink(await api<LinkResponse>("POST", `/accounts/${a.id}/reconnect-link`, {}));
+      setLink(await call("POST /accounts/:id/reconnect-link", { params: { id: a.id } }));
     } catch (e) {
       setError((e as Error).message);
     }
@@ -31,7 +31,7 @@ export function AccountPage({ id }: { id: string }) {
     if (!window.confirm(`Delete ${a.email}? Mailroom forgets its tokens; the mailbox itself is not touched.`))
       return;
     try {
-      await api("DELETE", `/accounts/${a.id}`);
+      await call("DELETE /accounts/:id", { params: { id: a.id } });
       navigate("/accounts");
     } catch (e) {
       setError((e as Error).message);

@@ -1,6 +1,6 @@
 import { useState } from "react";
-import { api, formatTime } from "../api.ts";
-import type { AccountItem, AccountsResponse, LinkResponse } from "../api-types.ts";
+import type { AccountItem, LinkResponse } from "../../../src/contracts/dashboard/index.ts";
+import { call, formatTime } from "../api.ts";
 import { Link, useLocation } from "../router.tsx";
 import { Alert, CopyField, Empty, Loading, StatusBadge, useLoad } from "../ui.tsx";
 
@@ -8,10 +8,7 @@ export function AccountsPage() {
   const { search } = useLocation();
   const [query, setQuery] = useState("");
   const [submitted, setSubmitted] = useState("");
-  const list = useLoad(
-    () => api<AccountsResponse>("GET", `/accounts?q=${encodeURIComponent(submitted)}`),
-    [submitted],
-  );
+  const list = useLoad(() => call("GET /accounts", { query: { q: submitted } }), [submitted]);
   const [link, setLink] = useState<LinkResponse | undefined>();
   const [linkFor, setLinkFor] = useState<string | undefined>();
   const [error, setError] = useState<string | undefined>();
@@ -20,7 +17,7 @@ export function AccountsPage() {
   const connect = async () => {
     setError(undefined);
     try {
-      const created = await api<LinkResponse>("POST", "/accounts/link", {});
+      const created = await call("POST /accounts/link", { body: {} });
       setLink(created);
       setLinkFor(undefined);
       window.open(created.url, "_blank", "noopener");
@@ -31,7 +28,7 @@ export function AccountsPage() {
   const reconnect = async (account: AccountItem) => {
     setError(undefined);
     try {
-      setLink(await api<LinkResponse>("POST", `/accounts/${account.id}/reconnect-link`, {}));
+      setLink(await call("POST /accounts/:id/reconnect-link", { params: { id: account.id } }));
       setLinkFor(account.email);
     } catch (e) {
       setError((e as Error).message);
@@ -46,7 +43,7 @@ export function AccountsPage() {
       return;
     setError(undefined);
     try {
-      await api("DELETE", `/accounts/${account.id}`);
+      await call("DELETE /accounts/:id", { params: { id: account.id } });
       list.reload();
     } catch (e) {
       setError((e as Error).message);

@@ -1,10 +1,10 @@
 import { type FormEvent, useState } from "react";
-import { api, formatTime } from "../api.ts";
-import type { AdminsResponse, InviteRequest, InviteResponse } from "../api-types.ts";
+import type { InviteRequest, InviteResponse } from "../../../src/contracts/dashboard/index.ts";
+import { call, formatTime } from "../api.ts";
 import { Alert, CopyField, Field, Loading, useLoad } from "../ui.tsx";
 
 export function AdminsPage() {
-  const list = useLoad(() => api<AdminsResponse>("GET", "/admins"));
+  const list = useLoad(() => call("GET /admins"));
   const [email, setEmail] = useState("");
   const [invite, setInvite] = useState<InviteResponse | undefined>();
   const [error, setError] = useState<string | undefined>();
@@ -14,7 +14,7 @@ export function AdminsPage() {
     setError(undefined);
     try {
       const body: InviteRequest = email.trim() ? { email: email.trim() } : {};
-      setInvite(await api<InviteResponse>("POST", "/admins/invites", body));
+      setInvite(await call("POST /admins/invites", { body }));
       setEmail("");
       list.reload();
     } catch (e) {

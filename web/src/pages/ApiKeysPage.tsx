@@ -1,10 +1,10 @@
 import { type FormEvent, useState } from "react";
-import { api, formatTime } from "../api.ts";
-import type { ApiKeyInfo, ApiKeysResponse, CreateApiKeyResponse } from "../api-types.ts";
+import type { ApiKeyInfo, CreateApiKeyResponse } from "../../../src/contracts/dashboard/index.ts";
+import { call, formatTime } from "../api.ts";
 import { Alert, CopyField, Empty, Field, Loading, useLoad } from "../ui.tsx";
 
 export function ApiKeysPage() {
-  const list = useLoad(() => api<ApiKeysResponse>("GET", "/api-keys"));
+  const list = useLoad(() => call("GET /api-keys"));
   const [name, setName] = useState("");
   const [created, setCreated] = useState<CreateApiKeyResponse | undefined>();
   const [error, setError] = useState<string | undefined>();
@@ -16,7 +16,7 @@ export function ApiKeysPage() {
     if (!name.trim()) return setError("Give the key a name, e.g. the backend that will use it.");
     setBusy(true);
     try {
-      setCreated(await api<CreateApiKeyResponse>("POST", "/api-keys", { name: name.trim() }));
+      setCreated(await call("POST /api-keys", { body: { name: name.trim() } }));
       setName("");
       list.reload();
     } catch (e) {
@@ -29,7 +29,7 @@ export function ApiKeysPage() {
     if (!window.confirm(`Revoke "${key.name}"? Requests with it are refused at once.`)) return;
     setError(undefined);
     try {
-      await api("DELETE", `/api-keys/${key.id}`);
+      await call("DELETE /api-keys/:id", { params: { id: key.id } });
       if (created?.summary.id === key.id) setCreated(undefined);
       list.reload();
     } catch (e) {

@@ -1,14 +1,14 @@
 import { type FormEvent, useEffect, useState } from "react";
-import { api, formatDate, formatTime } from "../api.ts";
 import type {
   MicrosoftSettingsRequest,
   MicrosoftSettingsResponse,
   PublisherCheckResponse,
-} from "../api-types.ts";
+} from "../../../src/contracts/dashboard/index.ts";
+import { call, formatDate, formatTime } from "../api.ts";
 import { Alert, CopyButton, CopyField, Field, Loading, useLoad } from "../ui.tsx";
 
 export function SettingsPage() {
-  const state = useLoad(() => api<MicrosoftSettingsResponse>("GET", "/settings/microsoft"));
+  const state = useLoad(() => call("GET /settings/microsoft"));
   const [data, setData] = useState<MicrosoftSettingsResponse | undefined>();
   useEffect(() => setData(state.data), [state.data]);
 
@@ -115,7 +115,7 @@ function CredentialsForm({
         displayName: displayName.trim() || null,
       };
       if (secret.trim()) body.clientSecret = secret.trim();
-      const saved = await api<MicrosoftSettingsResponse>("PUT", "/settings/microsoft", body);
+      const saved = await call("PUT /settings/microsoft", { body });
       setSecret("");
       setJustSaved(true);
       onSaved(saved);
@@ -248,7 +248,7 @@ function PublisherPanel({ data }: { data: MicrosoftSettingsResponse }) {
     setBusy(true);
     setError(undefined);
     try {
-      setResult(await api<PublisherCheckResponse>("POST", "/settings/microsoft/publisher-check", {}));
+      setResult(await call("POST /settings/microsoft/publisher-check"));
     } catch (e) {
       setError((e as Error).message);
     } finally {

@@ -1,6 +1,6 @@
 import { type FormEvent, useState } from "react";
-import { api, setCsrfToken } from "../api.ts";
-import type { SetupLinkInfo, SetupRequest } from "../api-types.ts";
+import type { SetupRequest } from "../../../src/contracts/dashboard/index.ts";
+import { call, setCsrfToken } from "../api.ts";
 import { Alert, Field, Loading, useLoad } from "../ui.tsx";
 
 const MIN_PASSWORD = 12;
@@ -10,7 +10,7 @@ export function SetupPage({ onDone }: { onDone: () => void }) {
   const link = useLoad(
     () =>
       token
-        ? api<SetupLinkInfo>("GET", `/setup-link?token=${encodeURIComponent(token)}`)
+        ? call("GET /setup-link", { query: { token } })
         : Promise.reject(
             new Error("This page needs the setup link printed at start-up (it ends in ?token=…)."),
           ),
@@ -31,7 +31,7 @@ export function SetupPage({ onDone }: { onDone: () => void }) {
     setBusy(true);
     try {
       const body: SetupRequest = { token, email: link.data?.email ?? email, password };
-      await api("POST", "/setup", body);
+      await call("POST /setup", { body });
       setCsrfToken(null);
       onDone();
     } catch (e) {

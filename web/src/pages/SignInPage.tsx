@@ -1,6 +1,6 @@
 import { type FormEvent, useState } from "react";
-import { api } from "../api.ts";
-import type { SignInRequest } from "../api-types.ts";
+import type { SignInRequest } from "../../../src/contracts/dashboard/index.ts";
+import { call } from "../api.ts";
 import { Alert, Field } from "../ui.tsx";
 
 export function SignInPage({
@@ -21,7 +21,7 @@ export function SignInPage({
     setError(undefined);
     try {
       const body: SignInRequest = { email, password };
-      await api("POST", "/sign-in", body);
+      await call("POST /sign-in", { body });
       onSignedIn();
     } catch (e) {
       setError((e as Error).message);

@@ -1,18 +1,12 @@
 import { type FormEvent, useEffect, useId, useState } from "react";
-import { api, formatTime } from "../api.ts";
-import {
-  type CallbackSigningResponse,
-  type CreateWebhookResponse,
-  type DeliveriesResponse,
-  type DeliveryInfo,
-  type ReplayResponse,
-  type RotateSecretResponse,
-  type TestEventResponse,
-  WEBHOOK_EVENTS,
-  type WebhookInfo,
-  type WebhookSourceName,
-  type WebhooksResponse,
-} from "../api-types.ts";
+import type {
+  CreateWebhookResponse,
+  DeliveryInfo,
+  WebhookInfo,
+  WebhookSourceName,
+} from "../../../src/contracts/dashboard/index.ts";
+import { WEBHOOK_EVENTS } from "../../../src/contracts/webhook-events.ts";
+import { call, formatTime } from "../api.ts";
 import { Alert, CopyField, Empty, Field, Loading, useLoad } from "../ui.tsx";
 
 const SOURCE_LABEL: Record<WebhookSourceName, string> = {
@@ -41,7 +35,7 @@ function DeliveryBadge({ status }: { status: DeliveryInfo["status"] }) {
 type Revealed = { title: string; secret: string; note?: string };
 
 export function WebhooksPage() {
-  const list = useLoad(() => api<WebhooksResponse>("GET", "/webhooks"));
+  const list = useLoad(() => call("GET /webhooks"));
   const [revealed, setRevealed] = useState<Revealed | undefined>();
   const [notice, setNotice] = useState<string | undefined>();
   const [error, setError] = useState<string | undefined>();
@@ -69,7 +63,7 @@ export function WebhooksPage() {
         )
       )
         return;
-      await api("DELETE", `/webhooks/${w.id}`);
+      await call("DELETE /webhooks/:id", { params: { id: w.id } });
       if (selected === w.id) setSelected(undefined);
       if (revealed) setRevealed(undefined);
       setNotice(`Webhook to ${w.url} deleted.`);
@@ -84,7 +78,7 @@ export function WebhooksPage() {
         )
       )
         return;
-      const r = await api<RotateSecretResponse>("POST", `/webhooks/${w.id}/rotate-secret`, {});
+      const r = await call("POST /webhooks/:id/rotate-secret", { params: { id: w.id } });
       setRevealed({
         title: `New signing secret for ${w.name ?? w.url}. Copy it now: it is not shown again.`,
         secret: r.secret,
@@ -94,7 +88,7 @@ export function WebhooksPage() {
 
   const sendTest = (w: WebhookInfo) =>
     run(async () => {
-      await api<TestEventResponse>("POST", `/webhooks/${w.id}/test`, {});
+      await call("POST /webhooks/:id/test", { params: { id: w.id } });
       setSelected(w.id);
       setDeliveriesTick((t) => t + 1);
       setNotice(
@@ -278,12 +272,14 @@ function CreateWebhook({ onCreated }: { onCreated: (created: CreateWebhookRespon
     if (typeof parsed === "string") return setError(parsed);
     setBusy(true);
     try {
-      const created = await api<CreateWebhookResponse>("POST", "/webhooks", {
-        url: url.trim(),
-        source,
-        events,
-        ...(name.trim() ? { name: name.trim() } : {}),
-        ...(parsed.length > 0 ? { headers: parsed } : {}),
+      const created = await call("POST /webhooks", {
+        body: {
+          url: url.trim(),
+          source,
+          events,
+          ...(name.trim() ? { name: name.trim() } : {}),
+          ...(parsed.length > 0 ? { headers: parsed } : {}),
+        },
       });
       setUrl("");
       setName("");
@@ -396,7 +392,7 @@ function Deliveries({
   onClose: () => void;
 }) {
   const state = useLoad(
-    () => api<DeliveriesResponse>("GET", `/webhooks/${webhook.id}/deliveries`),
+    () => call("GET /webhooks/:id/deliveries", { params: { id: webhook.id } }),
     [webhook.id, tick],
   );
   const [since, setSince] = useState(() => toLocalInput(Date.now() - 24 * 3600_000));
@@ -421,7 +417,7 @@ function Deliveries({
   const replay = async (body: { deliveryId: string } | { since: number }, what: string) => {
     setMessage(undefined);
     try {
-      const r = await api<ReplayResponse>("POST", `/webhooks/${webhook.id}/replay`, body);
+      const r = await call("POST /webhooks/:id/replay", { params: { id: webhook.id }, body });
       setMessage({
         kind: "success",
         text:
@@ -559,7 +555,7 @@ function CallbackSigning() {
   const reveal = async () => {
     setError(undefined);
     try {
-      setSecret((await api<CallbackSigningResponse>("POST", "/callback-signing/reveal", {})).secret);
+      setSecret((await call("POST /callback-signing/reveal")).secret);
     } catch (e) {
       setError((e as Error).message);
     }

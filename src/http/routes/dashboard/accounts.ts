@@ -1,22 +1,20 @@
 // Accounts for the operator: list and search, connect and reconnect links, the account page, delete.
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { Type } from "typebox";
-import type {
-  AccountDetailResponse,
-  AccountEvent,
-  AccountItem,
-  AccountStatus,
-  AccountsResponse,
-  LinkResponse,
-} from "../../../../web/src/api-types.ts";
+import {
+  type AccountDetailResponse,
+  type AccountEvent,
+  type AccountItem,
+  type AccountStatus,
+  DASHBOARD_ENDPOINTS as API,
+} from "../../../contracts/dashboard/index.ts";
 import { AppError } from "../../../lib/errors.ts";
 import type { AccountRow } from "../../../storage/repositories/account.repository.ts";
+import { routeOf } from "./endpoint.ts";
 import type { DashboardDeps } from "./index.ts";
 
 const LIST_LIMIT = 500;
 /** Links made from the dashboard are meant to be opened now. */
 const LINK_TTL_MS = 24 * 3600_000;
-const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 const EVENT_LIMIT = 50;
 
 const STATUS_TEXT: Record<string, string> = {
@@ -89,19 +87,17 @@ export function accountsRoutes(deps: DashboardDeps): FastifyPluginAsyncTypebox {
   }
 
   return async (app) => {
-    app.get(
-      "/accounts",
-      { schema: { querystring: Type.Object({ q: Type.Optional(Type.String({ maxLength: 200 })) }) } },
-      async (request): Promise<AccountsResponse> => {
+    app.route({
+      ...routeOf(API["GET /accounts"]),
+      handler: async (request) => {
         const rows = await admins.searchAccounts(request.query.q ?? "", LIST_LIMIT + 1);
         return { accounts: rows.slice(0, LIST_LIMIT).map(toItem), truncated: rows.length > LIST_LIMIT };
       },
-    );
+    });
 
-    app.get(
-      "/accounts/:id",
-      { schema: { params: Params } },
-      async (request): Promise<AccountDetailResponse> => {
+    app.route({
+      ...routeOf(API["GET /accounts/:id"]),
+      handler: async (request): Promise<AccountDetailResponse> => {
         const row = await findOrThrow(request.params.id);
         const account = {
           ...toItem(row),
@@ -162,12 +158,11 @@ export function accountsRoutes(deps: DashboardDeps): FastifyPluginAsyncTypebox {
             "No webhook events for this account yet: built from its connection links and token state.",
         };
       },
-    );
+    });
 
-    app.post(
-      "/accounts/link",
-      { schema: { body: Type.Object({ name: Type.Optional(Type.String({ maxLength: 200 })) }) } },
-      async (request): Promise<LinkResponse> => {
+    app.route({
+      ...routeOf(API["POST /accounts/link"]),
+      handler: async (request) => {
         const name = request.body.name?.trim();
         const link = await services.hostedAuth.createLink({
           type: "create",
@@ -178,12 +173,11 @@ export function accountsRoutes(deps: DashboardDeps): FastifyPluginAsyncTypebox {
         });
         return { url: link.url, expiresAt: link.expiresAt };
       },
-    );
+    });
 
-    app.post(
-      "/accounts/:id/reconnect-link",
-      { schema: { params: Params } },
-      async (request): Promise<LinkResponse> => {
+    app.route({
+      ...routeOf(API["POST /accounts/:id/reconnect-link"]),
+      handler: async (request) => {
         const row = await findOrThrow(request.params.id);
         const link = await services.hostedAuth.createLink({
           type: "reconnect",
@@ -194,12 +188,15 @@ export function accountsRoutes(deps: DashboardDeps): FastifyPluginAsyncTypebox {
         });
         return { url: link.url, expiresAt: link.expiresAt };
       },
-    );
+    });
 
-    app.delete("/accounts/:id", { schema: { params: Params } }, async (request) => {
-      const row = await services.accounts.delete(request.params.id, "dashboard");
-      if (!row) throw notFound(request.params.id);
-      return { deleted: true };
+    app.route({
+      ...routeOf(API["DELETE /accounts/:id"]),
+      handler: async (request) => {
+        const row = await services.accounts.delete(request.params.id, "dashboard");
+        if (!row) throw notFound(request.params.id);
+        return { deleted: true as const };
+      },
     });
   };
 }

@@ -1,8 +1,8 @@
 // The operator dashboard: its JSON API under /dashboard/api (session cookie + CSRF header, separate
 // from /api/v1 and its API keys) and the React app built into web/dist, served at /.
 import type { FastifyPluginAsync } from "fastify";
-import { DASHBOARD_API, type SandboxInfo } from "../../../../web/src/api-types.ts";
 import type { Services } from "../../../app/services.ts";
+import { DASHBOARD_API, type SandboxInfo } from "../../../contracts/dashboard/index.ts";
 import type { AdminService } from "../../../domain/admins/admin.service.ts";
 import { AppError } from "../../../lib/errors.ts";
 import { accountsRoutes } from "./accounts.ts";

@@ -5,7 +5,7 @@
 // in, and an Origin (when the browser sends one) that is Mailroom's own.
 import { timingSafeEqual } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { CSRF_HEADER } from "../../../../web/src/api-types.ts";
+import { CSRF_HEADER } from "../../../contracts/dashboard/index.ts";
 import {
   type AdminService,
   SESSION_ABSOLUTE_MS,

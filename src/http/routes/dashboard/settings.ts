@@ -1,8 +1,12 @@
 // Settings → Microsoft OAuth and the publisher-verification self-check.
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { Type } from "typebox";
-import type { MicrosoftSettingsResponse, PublisherCheckResponse } from "../../../../web/src/api-types.ts";
+import {
+  DASHBOARD_ENDPOINTS as API,
+  type MicrosoftSettingsResponse,
+  type PublisherCheckResponse,
+} from "../../../contracts/dashboard/index.ts";
 import { AppError } from "../../../lib/errors.ts";
+import { routeOf } from "./endpoint.ts";
 import type { DashboardDeps } from "./index.ts";
 
 export const DELEGATED_PERMISSIONS = ["Mail.ReadWrite", "Mail.Send", "Mail.Read"];
@@ -47,21 +51,11 @@ export function settingsRoutes(deps: DashboardDeps): FastifyPluginAsyncTypebox {
   }
 
   return async (app) => {
-    app.get("/settings/microsoft", describe);
+    app.route({ ...routeOf(API["GET /settings/microsoft"]), handler: describe });
 
-    app.put(
-      "/settings/microsoft",
-      {
-        schema: {
-          body: Type.Object({
-            clientId: Type.String({ maxLength: 100 }),
-            clientSecret: Type.Optional(Type.String({ maxLength: 1000 })),
-            secretExpiresOn: Type.Optional(Type.Union([Type.String({ maxLength: 10 }), Type.Null()])),
-            displayName: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
-          }),
-        },
-      },
-      async (request) => {
+    app.route({
+      ...routeOf(API["PUT /settings/microsoft"]),
+      handler: async (request) => {
         const { clientId, clientSecret, secretExpiresOn, displayName } = request.body;
         let secretExpiresAt: number | null | undefined;
         if (secretExpiresOn === null || secretExpiresOn === "") secretExpiresAt = null;
@@ -84,56 +78,59 @@ export function settingsRoutes(deps: DashboardDeps): FastifyPluginAsyncTypebox {
         });
         return describe();
       },
-    );
+    });
 
     /** Fetches the publisher file the way Microsoft does: over PUBLIC_URL, no redirects followed. */
-    app.post("/settings/microsoft/publisher-check", async (): Promise<PublisherCheckResponse> => {
-      const url = `${publicUrl}${PUBLISHER_PATH}`;
-      const settings = await services.microsoftSettings.get();
-      const checks: PublisherCheckResponse["checks"] = [];
-      checks.push({
-        name: "Served over https",
-        passed: url.startsWith("https://"),
-        detail: url.startsWith("https://")
-          ? "PUBLIC_URL is https."
-          : "Microsoft fetches this file over https only. Set PUBLIC_URL to your verified https domain (e.g. https://mail.example.com).",
-      });
-      try {
-        const res = await fetchImpl(url, { redirect: "manual", signal: AbortSignal.timeout(5000) });
-        const body = await res.text();
-        const redirected = res.status >= 300 && res.status < 400;
+    app.route({
+      ...routeOf(API["POST /settings/microsoft/publisher-check"]),
+      handler: async (): Promise<PublisherCheckResponse> => {
+        const url = `${publicUrl}${PUBLISHER_PATH}`;
+        const settings = await services.microsoftSettings.get();
+        const checks: PublisherCheckResponse["checks"] = [];
         checks.push({
-          name: "Answers 200 without a redirect",
-          passed: res.status === 200,
-          detail: redirected
-            ? `It redirects (${res.status}); Microsoft does not follow redirects. Serve it directly at ${url}.`
-            : `HTTP ${res.status}.`,
+          name: "Served over https",
+          passed: url.startsWith("https://"),
+          detail: url.startsWith("https://")
+            ? "PUBLIC_URL is https."
+            : "Microsoft fetches this file over https only. Set PUBLIC_URL to your verified https domain (e.g. https://mail.example.com).",
         });
-        const type = res.headers.get("content-type") ?? "";
-        checks.push({
-          name: "Content-Type application/json",
-          passed: type.startsWith("application/json"),
-          detail: type ? `Content-Type: ${type}.` : "No Content-Type header.",
-        });
-        const expected = settings ? publisherJson(settings.clientId) : null;
-        checks.push({
-          name: "Names this application",
-          passed: expected !== null && body.trim() === expected,
-          detail:
-            expected === null
-              ? "Save the Application (client) ID first."
-              : body.trim() === expected
-                ? "The JSON matches the saved Application (client) ID."
-                : "The JSON served differs from the saved Application (client) ID; a proxy may be rewriting it.",
-        });
-      } catch (error) {
-        checks.push({
-          name: "Reachable at PUBLIC_URL",
-          passed: false,
-          detail: `Mailroom could not fetch ${url} (${(error as Error).message}). Check that PUBLIC_URL reaches this server.`,
-        });
-      }
-      return { url, ok: checks.every((c) => c.passed), checks };
+        try {
+          const res = await fetchImpl(url, { redirect: "manual", signal: AbortSignal.timeout(5000) });
+          const body = await res.text();
+          const redirected = res.status >= 300 && res.status < 400;
+          checks.push({
+            name: "Answers 200 without a redirect",
+            passed: res.status === 200,
+            detail: redirected
+              ? `It redirects (${res.status}); Microsoft does not follow redirects. Serve it directly at ${url}.`
+              : `HTTP ${res.status}.`,
+          });
+          const type = res.headers.get("content-type") ?? "";
+          checks.push({
+            name: "Content-Type application/json",
+            passed: type.startsWith("application/json"),
+            detail: type ? `Content-Type: ${type}.` : "No Content-Type header.",
+          });
+          const expected = settings ? publisherJson(settings.clientId) : null;
+          checks.push({
+            name: "Names this application",
+            passed: expected !== null && body.trim() === expected,
+            detail:
+              expected === null
+                ? "Save the Application (client) ID first."
+                : body.trim() === expected
+                  ? "The JSON matches the saved Application (client) ID."
+                  : "The JSON served differs from the saved Application (client) ID; a proxy may be rewriting it.",
+          });
+        } catch (error) {
+          checks.push({
+            name: "Reachable at PUBLIC_URL",
+            passed: false,
+            detail: `Mailroom could not fetch ${url} (${(error as Error).message}). Check that PUBLIC_URL reaches this server.`,
+          });
+        }
+        return { url, ok: checks.every((c) => c.passed), checks };
+      },
     });
   };
 }

@@ -1,23 +1,13 @@
 // Serves the built dashboard (web/dist): hashed assets under /assets/, and index.html for the app's
-// client-side routes. Only those routes are answered, so /api, /hosted, /.well-known, /health, /ready,
+// client-side pages (DASHBOARD_PAGES, the list the React router renders), so a reload of any page
+// loads the app. Only those routes are answered, so /api, /hosted, /.well-known, /health, /ready,
 // /metrics and /docs are never shadowed. Without a build, the pages say how to make one.
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import fastifyStatic from "@fastify/static";
 import type { FastifyPluginAsync } from "fastify";
-
-/** Client-side routes of web/src/App.tsx. */
-export const SPA_ROUTES = [
-  "/",
-  "/setup",
-  "/sign-in",
-  "/settings",
-  "/accounts",
-  "/accounts/:id",
-  "/api-keys",
-  "/admins",
-];
+import { DASHBOARD_PAGES } from "../../../contracts/dashboard/index.ts";
 
 /** web/dist from the sources (src/http/routes/dashboard) or from the bundle (dist/cli.mjs). */
 export function defaultWebDist(): string {
@@ -48,7 +38,7 @@ export function spaRoutes(webDist = defaultWebDist()): FastifyPluginAsync {
       });
     }
     const index = built ? readFileSync(indexPath, "utf8") : NOT_BUILT;
-    for (const url of SPA_ROUTES) {
+    for (const url of Object.values(DASHBOARD_PAGES)) {
       app.get(url, { config: { public: true }, schema: { hide: true } }, async (_request, reply) =>
         reply
           .code(built ? 200 : 503)

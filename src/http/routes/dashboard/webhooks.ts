@@ -2,30 +2,23 @@
 // the secret, send a test event through the real outbox, the delivery log and replay; and the
 // notify_url callback signing secret, revealed on request.
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { Type } from "typebox";
-import type {
-  CallbackSigningResponse,
-  CreateWebhookResponse,
-  DeliveriesResponse,
-  DeliveryInfo,
-  ReplayResponse,
-  RotateSecretResponse,
-  TestEventResponse,
-  WebhookInfo,
-  WebhooksResponse,
-} from "../../../../web/src/api-types.ts";
+import {
+  DASHBOARD_ENDPOINTS as API,
+  type DeliveryInfo,
+  type WebhookInfo,
+} from "../../../contracts/dashboard/index.ts";
 import {
   type DeliveryItem,
   isTestEventId,
   type WebhookListItem,
 } from "../../../domain/webhooks/webhook.service.ts";
 import { AppError } from "../../../lib/errors.ts";
+import { routeOf } from "./endpoint.ts";
 import type { DashboardDeps } from "./index.ts";
 
 const LIST_LIMIT = 250;
 const DELIVERY_LIMIT = 50;
 const GRACE_HOURS = 24;
-const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 
 function time(iso: string | null): number | null {
   return iso === null ? null : Date.parse(iso);
@@ -80,35 +73,16 @@ export function webhooksRoutes(deps: DashboardDeps): FastifyPluginAsyncTypebox {
   }
 
   return async (app) => {
-    app.get(
-      "/webhooks",
-      async (): Promise<WebhooksResponse> => ({
+    app.route({
+      ...routeOf(API["GET /webhooks"]),
+      handler: async () => ({
         webhooks: (await webhooks.overview(LIST_LIMIT)).map((w) => toWebhookInfo(w.webhook, w.lastDelivery)),
       }),
-    );
+    });
 
-    app.post(
-      "/webhooks",
-      {
-        schema: {
-          body: Type.Object({
-            url: Type.String({ maxLength: 2000 }),
-            source: Type.Union([Type.Literal("email"), Type.Literal("account_status")]),
-            events: Type.Array(Type.String({ maxLength: 40 }), { maxItems: 20 }),
-            name: Type.Optional(Type.String({ maxLength: 200 })),
-            headers: Type.Optional(
-              Type.Array(
-                Type.Object({
-                  key: Type.String({ maxLength: 200 }),
-                  value: Type.String({ maxLength: 4000 }),
-                }),
-                { maxItems: 20 },
-              ),
-            ),
-          }),
-        },
-      },
-      async (request, reply): Promise<CreateWebhookResponse> => {
+    app.route({
+      ...routeOf(API["POST /webhooks"]),
+      handler: async (request, reply) => {
         const b = request.body;
         // The URL is checked by the service: syntax and destination policy, as for the API.
         const url = b.url.trim();
@@ -125,18 +99,20 @@ export function webhooksRoutes(deps: DashboardDeps): FastifyPluginAsyncTypebox {
         reply.code(201);
         return { secret, webhook: await describe(webhookId) };
       },
-    );
-
-    app.delete("/webhooks/:id", { schema: { params: Params } }, async (request) => {
-      await webhooks.delete(request.params.id);
-      services.log.info({ webhookId: request.params.id }, "Webhook deleted from the dashboard");
-      return { deleted: true };
     });
 
-    app.post(
-      "/webhooks/:id/rotate-secret",
-      { schema: { params: Params } },
-      async (request): Promise<RotateSecretResponse> => {
+    app.route({
+      ...routeOf(API["DELETE /webhooks/:id"]),
+      handler: async (request) => {
+        await webhooks.delete(request.params.id);
+        services.log.info({ webhookId: request.params.id }, "Webhook deleted from the dashboard");
+        return { deleted: true as const };
+      },
+    });
+
+    app.route({
+      ...routeOf(API["POST /webhooks/:id/rotate-secret"]),
+      handler: async (request) => {
         const rotated = await webhooks.rotateSecret(request.params.id, GRACE_HOURS * 3600_000);
         services.log.info({ webhookId: request.params.id }, "Webhook secret rotated from the dashboard");
         return {
@@ -145,12 +121,11 @@ export function webhooksRoutes(deps: DashboardDeps): FastifyPluginAsyncTypebox {
           graceHours: GRACE_HOURS,
         };
       },
-    );
+    });
 
-    app.post(
-      "/webhooks/:id/test",
-      { schema: { params: Params } },
-      async (request, reply): Promise<TestEventResponse> => {
+    app.route({
+      ...routeOf(API["POST /webhooks/:id/test"]),
+      handler: async (request, reply) => {
         const sent = await webhooks.sendTest(request.params.id);
         services.log.info(
           { webhookId: request.params.id, eventId: sent.eventId },
@@ -159,28 +134,18 @@ export function webhooksRoutes(deps: DashboardDeps): FastifyPluginAsyncTypebox {
         reply.code(202);
         return sent;
       },
-    );
+    });
 
-    app.get(
-      "/webhooks/:id/deliveries",
-      { schema: { params: Params } },
-      async (request): Promise<DeliveriesResponse> => ({
+    app.route({
+      ...routeOf(API["GET /webhooks/:id/deliveries"]),
+      handler: async (request) => ({
         deliveries: (await webhooks.recentDeliveries(request.params.id, DELIVERY_LIMIT)).map(toDeliveryInfo),
       }),
-    );
+    });
 
-    app.post(
-      "/webhooks/:id/replay",
-      {
-        schema: {
-          params: Params,
-          body: Type.Union([
-            Type.Object({ deliveryId: Type.String({ minLength: 1, maxLength: 64 }) }),
-            Type.Object({ since: Type.Integer({ minimum: 0 }) }),
-          ]),
-        },
-      },
-      async (request, reply): Promise<ReplayResponse> => {
+    app.route({
+      ...routeOf(API["POST /webhooks/:id/replay"]),
+      handler: async (request, reply) => {
         const body = request.body;
         const target = "deliveryId" in body ? { deliveryId: body.deliveryId } : { since: body.since };
         const { deliveryIds } = await webhooks.replay(request.params.id, target);
@@ -191,12 +156,15 @@ export function webhooksRoutes(deps: DashboardDeps): FastifyPluginAsyncTypebox {
         reply.code(202);
         return { count: deliveryIds.length };
       },
-    );
+    });
 
     // A POST (so it needs the CSRF header like any change) that answers the secret; never listed.
-    app.post("/callback-signing/reveal", async (): Promise<CallbackSigningResponse> => {
-      services.log.info("Callback signing secret revealed in the dashboard");
-      return { secret: await services.callbackSigning.get() };
+    app.route({
+      ...routeOf(API["POST /callback-signing/reveal"]),
+      handler: async () => {
+        services.log.info("Callback signing secret revealed in the dashboard");
+        return { secret: await services.callbackSigning.get() };
+      },
     });
   };
 }

@@ -1,0 +1,71 @@
+// Accounts for the operator: list and search, connect and reconnect links, the account page, delete.
+import { type Static, Type } from "typebox";
+import { Deleted, endpoint, IdParams, Nullable } from "./common.ts";
+
+export const ACCOUNT_STATUSES = [
+  "OK",
+  "STOPPED",
+  "ERROR",
+  "CREDENTIALS",
+  "PERMISSIONS",
+  "CONNECTING",
+] as const;
+export type AccountStatus = (typeof ACCOUNT_STATUSES)[number];
+
+const accountItemProperties = {
+  id: Type.String(),
+  name: Type.String(),
+  email: Type.String(),
+  status: Type.Enum(ACCOUNT_STATUSES),
+  statusReason: Nullable(Type.String()),
+  tenantId: Nullable(Type.String()),
+  createdAt: Type.Number(),
+  updatedAt: Type.Number(),
+};
+
+export const AccountItem = Type.Object(accountItemProperties);
+export type AccountItem = Static<typeof AccountItem>;
+
+export const AccountsQuery = Type.Object({ q: Type.Optional(Type.String({ maxLength: 200 })) });
+
+export const AccountsResponse = Type.Object({
+  accounts: Type.Array(AccountItem),
+  /** True when more accounts matched than were returned. */
+  truncated: Type.Boolean(),
+});
+export type AccountsResponse = Static<typeof AccountsResponse>;
+
+export const AccountEvent = Type.Object({ at: Type.Number(), kind: Type.String(), detail: Type.String() });
+export type AccountEvent = Static<typeof AccountEvent>;
+
+export const AccountDetailResponse = Type.Object({
+  account: Type.Object({
+    ...accountItemProperties,
+    lastRefreshedAt: Nullable(Type.Number()),
+    accessTokenExpiresAt: Nullable(Type.Number()),
+    refreshFailures: Nullable(Type.Number()),
+    refreshRetryAt: Nullable(Type.Number()),
+    scopes: Nullable(Type.String()),
+  }),
+  /**
+   * Newest first: the account's events from the webhook event store when there are any, otherwise
+   * built from what Mailroom stores (connection links, token state).
+   */
+  events: Type.Array(AccountEvent),
+  eventsSource: Type.String(),
+});
+export type AccountDetailResponse = Static<typeof AccountDetailResponse>;
+
+export const LinkRequest = Type.Object({ name: Type.Optional(Type.String({ maxLength: 200 })) });
+export type LinkRequest = Static<typeof LinkRequest>;
+
+export const LinkResponse = Type.Object({ url: Type.String(), expiresAt: Type.Number() });
+export type LinkResponse = Static<typeof LinkResponse>;
+
+export const ACCOUNT_ENDPOINTS = [
+  endpoint("GET", "/accounts", { querystring: AccountsQuery, response: { 200: AccountsResponse } }),
+  endpoint("GET", "/accounts/:id", { params: IdParams, response: { 200: AccountDetailResponse } }),
+  endpoint("POST", "/accounts/link", { body: LinkRequest, response: { 200: LinkResponse } }),
+  endpoint("POST", "/accounts/:id/reconnect-link", { params: IdParams, response: { 200: LinkResponse } }),
+  endpoint("DELETE", "/accounts/:id", { params: IdParams, response: { 200: Deleted } }),
+] as const;
