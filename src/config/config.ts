@@ -23,6 +23,8 @@ export interface Config {
   /** Fastify's trustProxy: false, true, or the trusted proxy addresses. */
   trustProxy: boolean | string[];
   webhooks: { allowPrivateAddresses: boolean };
+  /** Longest a hosted auth link may live (HOSTED_LINK_MAX_DAYS); undefined = no maximum. */
+  hostedLinkMaxDays: number | undefined;
   realtime: {
     /** Delta poll interval per account (without a healthy Graph subscription). */
     pollIntervalMs: number;
@@ -212,6 +214,13 @@ export const VARIABLES = {
       return raw === "on";
     },
   },
+  HOSTED_LINK_MAX_DAYS: {
+    description:
+      "Longest lifetime a hosted auth link may be given (its expiresOn at most this many days ahead). Empty: no maximum, as Unipile (expiresOn must still be a future ISO 8601 date-time).",
+    expected: "an integer number of days from 1 to 36500",
+    example: "",
+    parse: integer(1, 36_500),
+  },
   POLL_INTERVAL_SECONDS: {
     description:
       "How often each mailbox is checked for new mail through Graph delta queries when no Graph subscription is active (accounts are spread across the interval). Default: 30, or 5 while the sandbox runs.",
@@ -308,6 +317,7 @@ export function loadConfig(
     shutdownTimeoutMs: p.SHUTDOWN_TIMEOUT_MS ?? 10_000,
     trustProxy: p.TRUST_PROXY ?? false,
     webhooks: { allowPrivateAddresses: p.WEBHOOK_ALLOW_PRIVATE_ADDRESSES ?? false },
+    hostedLinkMaxDays: p.HOSTED_LINK_MAX_DAYS,
     realtime: {
       pollIntervalMs: (p.POLL_INTERVAL_SECONDS ?? (sandboxEnabled ? 5 : 30)) * 1000,
       subscriptionsEnabled:
