@@ -119,9 +119,19 @@ export class FdLogDestination extends Writable {
   }
 }
 
+const stdoutDestinations = new Set<FdLogDestination>();
+
 /** Stdout as a log destination, flushed once when the process exits. */
 export function stdoutLogDestination(): FdLogDestination {
   const destination = new FdLogDestination(1);
+  stdoutDestinations.add(destination);
   process.once("exit", () => destination.flushSync());
   return destination;
+}
+
+/** Resolves once every stdout destination has written (or dropped) what it was given. */
+export function flushStdoutDestinations(): Promise<void> {
+  return Promise.all(
+    [...stdoutDestinations].map((d) => new Promise<void>((resolve) => d.flush(() => resolve()))),
+  ).then(() => undefined);
 }

@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 import pino, { type Logger } from "pino";
 import type PinoPretty from "pino-pretty";
-import { stdoutLogDestination } from "./log-destination.ts";
+import { flushStdoutDestinations, stdoutLogDestination } from "./log-destination.ts";
 
 const requireModule = createRequire(import.meta.url);
 
@@ -62,15 +62,20 @@ export function createLogger(options: {
 
 /**
  * Waits until the log lines written so far have left the process, at most `timeoutMs`: a stdout
- * that is gone or full and unread must not hold up an exit.
+ * that is gone or full and unread must not hold up an exit. Pretty output passes through
+ * pino-pretty's stream pipeline first, which hands lines on asynchronously.
  */
 export function flushLog(log: Logger, timeoutMs: number): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, timeoutMs);
     timer.unref();
-    log.flush(() => {
-      clearTimeout(timer);
-      resolve();
-    });
+    setImmediate(() =>
+      log.flush(() => {
+        void flushStdoutDestinations().then(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
+    );
   });
 }
