@@ -197,7 +197,8 @@ export const VARIABLES = {
     },
   },
   SHUTDOWN_TIMEOUT_MS: {
-    description: "How long SIGTERM waits for in-flight requests and jobs before exiting.",
+    description:
+      "How long SIGTERM waits for in-flight requests and jobs before exiting; a process that still cannot exit is killed 1 s later.",
     expected: "an integer number of milliseconds",
     example: "10000",
     default: "10000",
