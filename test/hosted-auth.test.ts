@@ -7,7 +7,7 @@ import { UnipileClient } from "unipile-node-sdk";
 import { SEED_PASSWORD } from "../sandbox/src/seed.ts";
 import { hashToken } from "../src/lib/crypto.ts";
 import { verifySignature } from "../src/outbound/signing.ts";
-import { EXAMPLE_ADDRESS, testLookup } from "./support/app.ts";
+import { createTestApp, EXAMPLE_ADDRESS, testLookup } from "./support/app.ts";
 import { connectThroughWizard, MultiOriginBrowser } from "./support/browser.ts";
 import { type ConnectHarness, startConnectHarness, startReceiver } from "./support/connect-harness.ts";
 
@@ -304,6 +304,11 @@ describe("hosted auth link API", () => {
       "expiresOn",
     ],
     [
+      "expiresOn that is not an ISO 8601 date-time",
+      { type: "create", providers: "*", expiresOn: "January 1, 2099" },
+      "expiresOn",
+    ],
+    [
       "a notify_url that is not a URL",
       { type: "create", providers: "*", notify_url: "javascript:alert(1)" },
       "notify_url",
@@ -332,6 +337,39 @@ describe("hosted auth link API", () => {
       assert.match(String(res.json.detail), new RegExp(field));
     });
   }
+
+  it("a link may expire years ahead, as Unipile's own examples do (no maximum unless configured)", async () => {
+    for (const expiresOn of ["2099-01-01T00:00:00.000Z", "2055-12-31T23:59:59.999Z", "2099-01-01"]) {
+      const res = await h.createLink({ type: "create", providers: "*", expiresOn });
+      assert.equal(res.status, 201, `${expiresOn}: ${JSON.stringify(res.json)}`);
+      assert.equal(res.json.object, "HostedAuthUrl");
+    }
+  });
+
+  it("HOSTED_LINK_MAX_DAYS caps how far ahead expiresOn may be, naming the setting", async () => {
+    const t = await createTestApp("sqlite", { HOSTED_LINK_MAX_DAYS: "7" });
+    try {
+      const create = (days: number) =>
+        t.app.inject({
+          method: "POST",
+          url: "/api/v1/hosted/accounts/link",
+          headers: { "x-api-key": t.apiKey },
+          payload: {
+            type: "create",
+            providers: "*",
+            api_url: "http://localhost:3000",
+            expiresOn: new Date(Date.now() + days * 86_400_000).toISOString(),
+          },
+        });
+      assert.equal((await create(6.9)).statusCode, 201);
+      const tooFar = await create(8);
+      assert.equal(tooFar.statusCode, 400);
+      assert.equal(tooFar.json().type, "errors/invalid_parameters");
+      assert.match(tooFar.json().detail, /expiresOn: at most 7 days ahead \(HOSTED_LINK_MAX_DAYS\)/);
+    } finally {
+      await t.dispose();
+    }
+  });
 
   it("reconnecting an unknown account → 404", async () => {
     const res = await h.createLink({ type: "reconnect", reconnect_account: "AAAAAAAAAAAAAAAAAAAAAA" });

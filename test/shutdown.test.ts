@@ -110,3 +110,179 @@ describe("graceful shutdown", () => {
     await assert.rejects(fetch(`${base}/health`), "no new connections after shutdown");
   });
 });
+
+// SIGTERM when whoever reads Mailroom's stdout is gone or stopped reading (the parent exited, a
+// `| head`, a log collector restarting): the process still ends, within SHUTDOWN_TIMEOUT_MS plus the
+// watchdog's margin, however stuck its last log flush or its in-flight work is.
+describe("shutdown always ends the process", () => {
+  const SHUTDOWN_TIMEOUT_MS = 1500;
+  /** Timeout, the watchdog's margin and slack for a loaded machine. */
+  const EXIT_DEADLINE_MS = SHUTDOWN_TIMEOUT_MS + 1000 + 4000;
+  const REPEAT = 3;
+
+  interface Started {
+    child: ChildProcess;
+    base: string;
+    sandbox: string;
+    env: Record<string, string>;
+    stderr: () => string;
+    dispose(): void;
+  }
+
+  async function start(stdout: "read" | "unread"): Promise<Started> {
+    const dataDir = mkdtempSync(join(tmpdir(), "mailroom-shutdown-"));
+    const port = await freePort();
+    const sandboxPort = await freePort();
+    const env = {
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      SANDBOX_PORT: String(sandboxPort),
+      LOG_FORMAT: "json",
+      LOG_LEVEL: "debug",
+      SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+    };
+    const child = spawn(process.execPath, [BIN, "start"], {
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr?.on("data", (d) => (stderr += d));
+    // "unread": nothing ever consumes stdout, so the pipe fills once enough is logged.
+    if (stdout === "read") child.stdout?.on("data", () => {});
+    else child.stdout?.pause();
+    const base = `http://localhost:${port}`;
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const ok = await fetch(`${base}/health`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ok) break;
+      if (Date.now() > deadline || child.exitCode !== null)
+        throw new Error(`Mailroom did not start (exit ${child.exitCode}):\n${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return {
+      child,
+      base,
+      sandbox: `http://localhost:${sandboxPort}`,
+      env,
+      stderr: () => stderr,
+      dispose() {
+        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  }
+
+  /** Sends SIGTERM and waits for the exit, at most EXIT_DEADLINE_MS (then kills it and fails). */
+  async function terminate(m: Started): Promise<number> {
+    const startedAt = Date.now();
+    const exited = new Promise<void>((resolve) => m.child.once("exit", () => resolve()));
+    m.child.kill("SIGTERM");
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), EXIT_DEADLINE_MS);
+    });
+    const outcome = await Promise.race([exited, timedOut]);
+    clearTimeout(timer);
+    assert.notEqual(
+      outcome,
+      "timeout",
+      `still running ${EXIT_DEADLINE_MS} ms after SIGTERM (SHUTDOWN_TIMEOUT_MS=${SHUTDOWN_TIMEOUT_MS})\n${m.stderr()}`,
+    );
+    return Date.now() - startedAt;
+  }
+
+  /** Enough requests, each logged at debug, to make Mailroom write to stdout. */
+  async function traffic(base: string, requests: number): Promise<void> {
+    for (let i = 0; i < requests; i += 50) {
+      await Promise.all(
+        Array.from({ length: 50 }, () =>
+          fetch(`${base}/api/v1/accounts`, { headers: { "x-api-key": "mr_not_a_key" } }).then(
+            (r) => r.arrayBuffer(),
+            () => undefined,
+          ),
+        ),
+      );
+    }
+  }
+
+  async function connectMailbox(m: Started): Promise<{ key: string; accountId: string }> {
+    const created = await runMailroom(["api-key", "create", "--name", "busy"], m.env);
+    const key = /^\s+(mr_[A-Za-z0-9_-]+)$/m.exec(created.stdout)![1]!;
+    const link = await fetch(`${m.base}/api/v1/hosted/accounts/link`, {
+      method: "POST",
+      headers: { "x-api-key": key, "content-type": "application/json" },
+      body: JSON.stringify({
+        type: "create",
+        providers: "*",
+        api_url: m.base,
+        expiresOn: new Date(Date.now() + 600_000).toISOString(),
+        success_redirect_url: "https://app.example.com/ok",
+      }),
+    });
+    const { url } = (await link.json()) as { url: string };
+    await connectThroughWizard(new MultiOriginBrowser([m.base, m.sandbox]), url, {
+      email: "megan.bowen@contoso.onmicrosoft.com",
+      password: SEED_PASSWORD,
+    });
+    const accounts = (await (
+      await fetch(`${m.base}/api/v1/accounts`, { headers: { "x-api-key": key } })
+    ).json()) as { items: { id: string }[] };
+    return { key, accountId: accounts.items[0]!.id };
+  }
+
+  for (let run = 1; run <= REPEAT; run++) {
+    it(`stdout's reader gone: SIGTERM ends the process within the deadline (run ${run})`, async () => {
+      const m = await start("read");
+      try {
+        await traffic(m.base, 50);
+        // The reader goes while Mailroom is logging, as SIGTERM arrives.
+        const more = traffic(m.base, 500);
+        m.child.stdout?.destroy();
+        await terminate(m);
+        await more;
+      } finally {
+        m.dispose();
+      }
+    });
+
+    it(`stdout full and never read: SIGTERM ends the process within the deadline (run ${run})`, async () => {
+      const m = await start("unread");
+      try {
+        await traffic(m.base, 1000);
+        await terminate(m);
+      } finally {
+        m.dispose();
+      }
+    });
+
+    it(`busy on a slow Microsoft with stdout's reader gone: SIGTERM ends the process within the deadline (run ${run})`, async () => {
+      const m = await start("read");
+      try {
+        const { key, accountId } = await connectMailbox(m);
+        const slow = await fetch(`${m.sandbox}/_sandbox/scenarios`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            action: "latency",
+            user: "megan.bowen@contoso.onmicrosoft.com",
+            ms: 60_000,
+          }),
+        });
+        assert.ok(slow.ok, await slow.text());
+        const inFlight = fetch(`${m.base}/api/v1/folders?account_id=${accountId}`, {
+          headers: { "x-api-key": key },
+        }).catch(() => undefined);
+        m.child.stdout?.destroy();
+        await traffic(m.base, 100);
+        const took = await terminate(m);
+        assert.ok(took < EXIT_DEADLINE_MS, `took ${took} ms`);
+        await inFlight;
+      } finally {
+        m.dispose();
+      }
+    });
+  }
+});

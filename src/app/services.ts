@@ -230,6 +230,7 @@ export async function buildServices(
       publicUrl: config.publicUrl,
       loginUrl: config.microsoft.loginUrl,
       graphUrl: config.microsoft.graphUrl,
+      linkMaxDays: config.hostedLinkMaxDays,
       fetch: fetchImpl,
     });
     const sentLog = new SentMailLog(new SentMessageRepository(storage.db), clock);

@@ -23,6 +23,8 @@ export interface Config {
   /** Fastify's trustProxy: false, true, or the trusted proxy addresses. */
   trustProxy: boolean | string[];
   webhooks: { allowPrivateAddresses: boolean };
+  /** Longest a hosted auth link may live (HOSTED_LINK_MAX_DAYS); undefined = no maximum. */
+  hostedLinkMaxDays: number | undefined;
   realtime: {
     /** Delta poll interval per account (without a healthy Graph subscription). */
     pollIntervalMs: number;
@@ -195,7 +197,8 @@ export const VARIABLES = {
     },
   },
   SHUTDOWN_TIMEOUT_MS: {
-    description: "How long SIGTERM waits for in-flight requests and jobs before exiting.",
+    description:
+      "How long SIGTERM waits for in-flight requests and jobs before exiting; a process that still cannot exit is killed 1 s later.",
     expected: "an integer number of milliseconds",
     example: "10000",
     default: "10000",
@@ -210,6 +213,13 @@ export const VARIABLES = {
       if (raw !== "on" && raw !== "off") throw new Error("not on/off");
       return raw === "on";
     },
+  },
+  HOSTED_LINK_MAX_DAYS: {
+    description:
+      "Longest lifetime a hosted auth link may be given (its expiresOn at most this many days ahead). Empty: no maximum, as Unipile (expiresOn must still be a future ISO 8601 date-time).",
+    expected: "an integer number of days from 1 to 36500",
+    example: "",
+    parse: integer(1, 36_500),
   },
   POLL_INTERVAL_SECONDS: {
     description:
@@ -307,6 +317,7 @@ export function loadConfig(
     shutdownTimeoutMs: p.SHUTDOWN_TIMEOUT_MS ?? 10_000,
     trustProxy: p.TRUST_PROXY ?? false,
     webhooks: { allowPrivateAddresses: p.WEBHOOK_ALLOW_PRIVATE_ADDRESSES ?? sandboxEnabled },
+    hostedLinkMaxDays: p.HOSTED_LINK_MAX_DAYS,
     realtime: {
       pollIntervalMs: (p.POLL_INTERVAL_SECONDS ?? (sandboxEnabled ? 5 : 30)) * 1000,
       subscriptionsEnabled:

@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import pino, { type Logger } from "pino";
 import type PinoPretty from "pino-pretty";
+import { flushStdoutDestinations, stdoutLogDestination } from "./log-destination.ts";
 
 const requireModule = createRequire(import.meta.url);
 
@@ -37,16 +38,17 @@ export function createLogger(options: {
   destination?: pino.DestinationStream;
   pretty?: boolean;
 }): Logger {
+  // Not pino's default stdout destination: its exit-time flush can loop forever (log-destination.ts).
+  const target = options.destination ?? stdoutLogDestination();
   const destination =
     options.pretty === true
       ? (requireModule("pino-pretty") as typeof PinoPretty)({
           colorize: true,
           translateTime: "SYS:HH:MM:ss",
           ignore: "pid,hostname,service",
-          destination: options.destination ?? 1,
-          sync: true,
+          destination: target,
         })
-      : options.destination;
+      : target;
   return pino(
     {
       level: options.level,
@@ -56,4 +58,24 @@ export function createLogger(options: {
     },
     destination,
   );
+}
+
+/**
+ * Waits until the log lines written so far have left the process, at most `timeoutMs`: a stdout
+ * that is gone or full and unread must not hold up an exit. Pretty output passes through
+ * pino-pretty's stream pipeline first, which hands lines on asynchronously.
+ */
+export function flushLog(log: Logger, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    timer.unref();
+    setImmediate(() =>
+      log.flush(() => {
+        void flushStdoutDestinations().then(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
+    );
+  });
 }

@@ -65,6 +65,8 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
     )
     .action(async () => {
       const cfg = config();
+      // The banner goes to stdout too: if its reader is gone (EPIPE), Mailroom carries on unheard.
+      process.stdout.on("error", () => {});
       const log = createLogger({
         level: cfg.logLevel,
         pretty: cfg.logFormat ? cfg.logFormat === "pretty" : process.stdout.isTTY === true,

@@ -4,7 +4,13 @@ import type { FastifyInstance } from "fastify";
 import { buildServices, type Services } from "../app/services.ts";
 import type { Config } from "../config/config.ts";
 import { buildApp } from "../http/app.ts";
-import type { Logger } from "../lib/logger.ts";
+import { flushLog, type Logger } from "../lib/logger.ts";
+import { startExitWatchdog } from "./exit-watchdog.ts";
+
+/** How long after SHUTDOWN_TIMEOUT_MS a process that could not even exit is killed. */
+const WATCHDOG_MARGIN_MS = 1000;
+/** How long the last log lines may take to leave before a clean exit goes ahead without them. */
+const LOG_FLUSH_TIMEOUT_MS = 500;
 
 /** The sandbox is composed in by the launcher (bin/), so src/ never imports it. */
 export interface SandboxHandle {
@@ -79,8 +85,9 @@ export async function startServer(
   if (options.handleSignals !== false) {
     for (const signal of ["SIGTERM", "SIGINT"] as const) {
       process.once(signal, () => {
+        startExitWatchdog(config.shutdownTimeoutMs + WATCHDOG_MARGIN_MS);
         shutdown(signal).then(
-          () => process.exit(0),
+          () => flushLog(log, LOG_FLUSH_TIMEOUT_MS).then(() => process.exit(0)),
           (error) => {
             log.error({ err: error }, "Error during shutdown");
             process.exit(1);

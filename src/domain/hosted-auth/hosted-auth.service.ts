@@ -69,7 +69,9 @@ export type CallbackOutcome =
     };
 
 const ATTEMPT_TTL_MS = 30 * 60 * 1000;
-const MAX_LINK_TTL_MS = 31 * 24 * 3600 * 1000;
+const DAY_MS = 24 * 3600 * 1000;
+/** Date.parse also takes "March 7" or "2030"; a link's expiry is an ISO 8601 date(-time) only. */
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
 
 export interface HostedAuthDeps {
   repo: HostedAuthRepository;
@@ -86,6 +88,8 @@ export interface HostedAuthDeps {
   publicUrl: string;
   loginUrl: string;
   graphUrl: string;
+  /** The operator's cap on a link's lifetime (HOSTED_LINK_MAX_DAYS); Unipile sets none. */
+  linkMaxDays?: number | undefined;
   fetch?: typeof fetch;
 }
 
@@ -117,14 +121,17 @@ export class HostedAuthService {
         detail: `providers: Mailroom connects Microsoft accounts only; use "*", "*:MAILING" or ["OUTLOOK"] (got ${JSON.stringify(input.providers)})`,
       });
     }
-    const expiresAt = Date.parse(input.expiresOn);
+    const expiresAt = ISO_DATE_TIME.test(input.expiresOn) ? Date.parse(input.expiresOn) : Number.NaN;
     const now = this.d.clock.now();
     if (Number.isNaN(expiresAt))
       throw new AppError("invalid_parameters", { detail: "expiresOn: must be an ISO 8601 date-time" });
     if (expiresAt <= now)
       throw new AppError("invalid_parameters", { detail: "expiresOn: must be in the future" });
-    if (expiresAt - now > MAX_LINK_TTL_MS)
-      throw new AppError("invalid_parameters", { detail: "expiresOn: at most 31 days ahead" });
+    const maxDays = this.d.linkMaxDays;
+    if (maxDays !== undefined && expiresAt - now > maxDays * DAY_MS)
+      throw new AppError("invalid_parameters", {
+        detail: `expiresOn: at most ${maxDays} days ahead (HOSTED_LINK_MAX_DAYS)`,
+      });
     // Redirects are followed by the user's browser; notify_url is called by Mailroom, so it must
     // also pass the destination policy (WEBHOOK_ALLOW_PRIVATE_ADDRESSES).
     if (input.successRedirectUrl !== undefined)
