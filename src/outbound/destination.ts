@@ -28,11 +28,14 @@ export class DestinationGuard {
   }
 
   /**
-   * A URL Mailroom will POST to: valid, and its host resolves, to addresses the policy allows.
-   * Throws invalid_parameters naming `field` (and the variable, when the policy refuses).
+   * A URL Mailroom will POST to: valid and, when private addresses are refused, its host resolves to
+   * public addresses only. With private addresses allowed there is nothing to refuse by address, so
+   * the name is not looked up (a receiver whose DNS is not set up yet is a delivery error, shown in
+   * the delivery log). Throws invalid_parameters naming `field` (and the variable, when it refuses).
    */
   async callable(raw: string, field: string): Promise<URL> {
     const url = this.url(raw, field);
+    if (this.policy.allowPrivateAddresses) return url;
     const host = url.hostname.replace(/^\[|\]$/g, "");
     let addresses: string[];
     try {
