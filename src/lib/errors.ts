@@ -22,6 +22,11 @@ export const ERROR_CODES = {
     title: "Bad Request",
     fix: "Send a smaller body or attachment; Microsoft accepts messages up to 150 MB.",
   },
+  too_many_characters: {
+    status: 400,
+    title: "Bad Request",
+    fix: "Shorten the parameter named in `detail`: a path parameter up to 2048 characters, a query string up to 8 KB, a `from`/`any_email` list up to 50 addresses, request headers up to 16 KB.",
+  },
   missing_credentials: {
     status: 401,
     title: "Unauthorized",
