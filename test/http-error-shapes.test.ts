@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
+import type { InjectOptions } from "fastify";
 import { AppError } from "../src/lib/errors.ts";
 import { translateGraphError } from "../src/providers/microsoft/graph-errors.ts";
 import { createTestApp, type TestApp } from "./support/app.ts";
@@ -98,7 +99,7 @@ describe("error answers under /api/v1 have Unipile's shape, whatever produced th
   const key = () => ({ "x-api-key": t.apiKey });
   const cases: {
     name: string;
-    request: () => Parameters<TestApp["app"]["inject"]>[0];
+    request: () => InjectOptions;
     status: number;
     type: string;
     detail?: RegExp;
