@@ -20,7 +20,7 @@ import { WELL_KNOWN_BY_ROLE } from "./email.types.ts";
 import { decodeProviderId, type IdRef, idFingerprint, parseIdRef } from "./email-ids.ts";
 import type { FolderDirectory, FolderEntry, FolderTree } from "./folder-directory.ts";
 import { htmlToText } from "./html-to-text.ts";
-import { checkListFilters } from "./list-filters.ts";
+import { checkCursorState, checkListFilters } from "./list-filters.ts";
 
 export interface AccountLookup {
   findById(id: string): Promise<AccountRow | undefined>;
@@ -97,7 +97,7 @@ export class EmailService {
         });
       if (decoded.account_id !== query.account_id)
         throw new AppError("invalid_parameters", { detail: "cursor: belongs to another account_id" });
-      checkListFilters(decoded as unknown as Record<string, unknown>, "cursor");
+      checkCursorState(decoded as unknown as Record<string, unknown>);
       state = { ...decoded, limit: query.limit ?? decoded.limit };
     } else {
       const { cursor: _c, limit, ...filters } = query;
