@@ -2,6 +2,7 @@
 // (/{tenant}/oauth2/v2.0/*, discovery, JWKS), Graph (/v1.0/*) and the admin API (/_sandbox/*).
 import Fastify, { type FastifyInstance } from "fastify";
 import { registerAdminRoutes } from "./admin/routes.ts";
+import { PARSER_MAX_HEADER_BYTES, registerRequestLimits } from "./graph/request-limits.ts";
 import { registerGraphRoutes } from "./graph/routes.ts";
 import { registerIdentityRoutes } from "./identity/routes.ts";
 import { seedWorld } from "./seed.ts";
@@ -30,7 +31,12 @@ export async function buildSandboxApp(
   https?: { key: string | Buffer; cert: string | Buffer },
 ): Promise<{ app: FastifyInstance; state: SandboxState }> {
   const state = new SandboxState(options);
-  const app = (https ? Fastify({ logger: false, https }) : Fastify({ logger: false })) as FastifyInstance;
+  const app = (
+    https
+      ? Fastify({ logger: false, https: { ...https, maxHeaderSize: PARSER_MAX_HEADER_BYTES } })
+      : Fastify({ logger: false, http: { maxHeaderSize: PARSER_MAX_HEADER_BYTES } })
+  ) as FastifyInstance;
+  registerRequestLimits(app, state.now);
   await seedWorld(state);
   await registerIdentityRoutes(app, state);
   await registerGraphRoutes(app, state);

@@ -5,7 +5,13 @@ import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { Services } from "../app/services.ts";
-import { installErrorHandling, JSON_CONTENT_TYPE } from "./error-handler.ts";
+import {
+  clientErrorHandler,
+  frameworkErrors,
+  installErrorHandling,
+  JSON_CONTENT_TYPE,
+  MAX_PARAM_LENGTH,
+} from "./error-handler.ts";
 import { apiKeyAuth } from "./plugins/api-key-auth.ts";
 import { listAccountsRoute } from "./routes/accounts/list.ts";
 import { accountRoutes } from "./routes/accounts/one.ts";
@@ -45,11 +51,17 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     childLoggerFactory: (logger) => logger,
     trustProxy: services.config.trustProxy,
     bodyLimit: 160 * 1024 * 1024,
-    return503OnClosing: true,
+    return503OnClosing: false,
+    clientErrorHandler,
     ajv: { customOptions: { coerceTypes: "array", removeAdditional: false, allErrors: false } },
     // Unipile's SDK may send `//api/v1/...` when its base URL ends with a slash.
     // Graph ids are ~150 characters and Mailroom's email ids embed them (docs/adr/0003-email-ids.md).
-    routerOptions: { ignoreDuplicateSlashes: true, ignoreTrailingSlash: true, maxParamLength: 2048 },
+    routerOptions: {
+      ignoreDuplicateSlashes: true,
+      ignoreTrailingSlash: true,
+      maxParamLength: MAX_PARAM_LENGTH,
+    },
+    frameworkErrors,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installErrorHandling(app, services.log);

@@ -19,6 +19,7 @@ import { WELL_KNOWN_BY_ROLE } from "./email.types.ts";
 import { decodeProviderId, type IdRef, idFingerprint, parseIdRef } from "./email-ids.ts";
 import type { FolderDirectory, FolderEntry, FolderTree } from "./folder-directory.ts";
 import { htmlToText } from "./html-to-text.ts";
+import { checkCursorState, checkListFilters } from "./list-filters.ts";
 import { toEmail, toFolder } from "./mappers.ts";
 
 export interface AccountLookup {
@@ -95,9 +96,11 @@ export class EmailService {
         });
       if (decoded.account_id !== query.account_id)
         throw new AppError("invalid_parameters", { detail: "cursor: belongs to another account_id" });
+      checkCursorState(decoded as unknown as Record<string, unknown>);
       state = { ...decoded, limit: query.limit ?? decoded.limit };
     } else {
       const { cursor: _c, limit, ...filters } = query;
+      checkListFilters(filters as Record<string, unknown>, "query");
       state = {
         ...filters,
         limit: limit ?? 100,

@@ -1,6 +1,13 @@
 // Unipile's email and folder shapes (reference unipile-api-v1.md §2.1.2, §2.1.6) for validation of
 // inputs, response serialisation and the OpenAPI document.
 import { Type } from "typebox";
+import {
+  MAX_ADDRESS_CHARS,
+  MAX_ANY_EMAIL_ADDRESSES,
+  MAX_ANY_EMAIL_CHARS,
+  MAX_FOLDER_CHARS,
+  MAX_ID_FILTER_CHARS,
+} from "../../domain/email/list-filters.ts";
 
 export const FolderRoleSchema = Type.Union([
   Type.Literal("inbox"),
@@ -22,12 +29,22 @@ export const ListEmailsQuery = Type.Object({
   account_id: Type.String({ minLength: 1 }),
   role: Type.Optional(FolderRoleSchema),
   folder: Type.Optional(
-    Type.String({ minLength: 1, description: "A folder's provider_id (its Mailroom id and name also work)" }),
+    Type.String({
+      minLength: 1,
+      maxLength: MAX_FOLDER_CHARS,
+      description: "A folder's provider_id (its Mailroom id and name also work)",
+    }),
   ),
-  from: Type.Optional(Type.String({ minLength: 1 })),
-  to: Type.Optional(Type.String({ minLength: 1, description: "A recipient in to, cc or bcc" })),
+  from: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_ADDRESS_CHARS })),
+  to: Type.Optional(
+    Type.String({ minLength: 1, maxLength: MAX_ADDRESS_CHARS, description: "A recipient in to, cc or bcc" }),
+  ),
   any_email: Type.Optional(
-    Type.String({ minLength: 1, description: "Comma-separated addresses: from, to, cc or bcc any of them" }),
+    Type.String({
+      minLength: 1,
+      maxLength: MAX_ANY_EMAIL_CHARS,
+      description: `Comma-separated addresses (at most ${MAX_ANY_EMAIL_ADDRESSES}): from, to, cc or bcc any of them`,
+    }),
   ),
   before: Type.Optional(Type.String({ pattern: UTC_MS, description: "Exclusive" })),
   after: Type.Optional(Type.String({ pattern: UTC_MS, description: "Exclusive" })),
@@ -35,8 +52,8 @@ export const ListEmailsQuery = Type.Object({
   cursor: Type.Optional(Type.String({ minLength: 1 })),
   meta_only: Type.Optional(Type.Boolean()),
   include_headers: Type.Optional(Type.Boolean()),
-  thread_id: Type.Optional(Type.String({ minLength: 1 })),
-  message_id: Type.Optional(Type.String({ minLength: 1 })),
+  thread_id: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_ID_FILTER_CHARS })),
+  message_id: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_ID_FILTER_CHARS })),
 });
 
 export const EmailIdParams = Type.Object({ id: Type.String({ minLength: 1 }) });

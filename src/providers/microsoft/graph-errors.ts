@@ -88,12 +88,24 @@ export function translateGraphError(
   if (status === 404) return new AppError("resource_not_found", { detail: "Not found at Microsoft.", cause });
   if (status === 413)
     return new AppError("content_too_large", { detail: "The request is too large for Microsoft.", cause });
+  // Microsoft's front end refuses a URL or header block over its limits (414, 431; 400 "Request Too
+  // Long" wrapped as UnknownError): the request was too large for Microsoft, not a Microsoft failure.
+  if (status === 414 || status === 431 || (status === 400 && isRequestTooLong(body)))
+    return new AppError("too_many_characters", {
+      detail: "The request is too long for Microsoft (its URL or headers); use fewer or shorter filters.",
+      cause,
+    });
   if (status === 400)
     return new AppError("invalid_parameters", {
       detail: "Microsoft rejected the request as invalid.",
       cause,
     });
   return new AppError("provider_error", { detail: "Microsoft Graph answered with an error.", cause });
+}
+
+function isRequestTooLong(body: unknown): boolean {
+  const message = (body as GraphErrorBody | undefined)?.error?.message;
+  return typeof message === "string" && /Request Too Long|URL is too long/i.test(message);
 }
 
 /** `Retry-After` in seconds: delta-seconds (fractional allowed, Graph sends e.g. 2.128) or an HTTP date. */

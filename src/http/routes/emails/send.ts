@@ -63,12 +63,21 @@ export async function readSendRequest(request: FastifyRequest): Promise<SendInpu
         const name = part.filename || `attachment-${files.length + 1}`;
         files.push({ name, content, contentType: contentTypeOf(name, part.mimetype) });
       } else {
+        if (!part.fieldname)
+          throw new AppError("malformed_request", {
+            detail: 'A multipart part has no name: send `Content-Disposition: form-data; name="…"`.',
+          });
+        if (part.valueTruncated)
+          throw new AppError("content_too_large", {
+            detail: `The form field ${JSON.stringify(part.fieldname.slice(0, 64))} exceeds ${MULTIPART_LIMITS.fieldSize} bytes.`,
+          });
         const value = typeof part.value === "string" ? part.value : String(part.value);
         // `attachments[0]`-style names and repeated fields: the last text value wins.
         fields[part.fieldname.replace(/\[\d*\]$/, "")] = value;
       }
     }
   } catch (error) {
+    if (error instanceof AppError) throw error;
     const code = (error as { code?: string }).code;
     if (code === "FST_REQ_FILE_TOO_LARGE")
       throw new AppError("content_too_large", {
@@ -77,9 +86,27 @@ export async function readSendRequest(request: FastifyRequest): Promise<SendInpu
       });
     if (code === "FST_FILES_LIMIT" || code === "FST_PARTS_LIMIT" || code === "FST_FIELDS_LIMIT")
       throw new AppError("invalid_parameters", { detail: "Too many parts in the form.", cause: error });
+    const broken = brokenMultipart(error);
+    if (broken) throw new AppError("malformed_request", { detail: broken, cause: error });
     throw error;
   }
   return parseSendInput(fields, files);
+}
+
+/**
+ * What is wrong with a multipart body the parser gave up on, or undefined when the failure is not the
+ * body's (busboy reports a broken body with plain Errors; only their known messages are matched, so a
+ * fault of Mailroom's own is never blamed on the client).
+ */
+export function brokenMultipart(error: unknown): string | undefined {
+  const message = error instanceof Error ? error.message : "";
+  if (/boundary not found/i.test(message))
+    return "The multipart body has no boundary: send `Content-Type: multipart/form-data; boundary=…`.";
+  if (/unexpected end of (multipart data|form)/i.test(message))
+    return "The multipart body ends before its closing boundary (truncated, or a boundary that never closes).";
+  if (/malformed (part )?header|header (size|pairs)|too many header/i.test(message))
+    return "A multipart part has malformed headers.";
+  return undefined;
 }
 
 export function sendEmailRoute(send: SendService): FastifyPluginAsyncTypebox {
