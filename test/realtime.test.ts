@@ -7,7 +7,6 @@ import { after, before, describe, it } from "node:test";
 import { buildServices } from "../src/app/services.ts";
 import { verifySignature } from "../src/domain/hosted-auth/notify.ts";
 import { createLogger } from "../src/lib/logger.ts";
-import { waitFor } from "./fixtures/jobs-helpers.ts";
 import { type ConnectHarness, startConnectHarness, startReceiver } from "./support/connect-harness.ts";
 import {
   connectAdele,
@@ -17,6 +16,7 @@ import {
   type Receiver,
   waitForBaseline,
 } from "./support/realtime.ts";
+import { until } from "./support/until.ts";
 
 describe("realtime: delta polling", () => {
   let h: ConnectHarness;
@@ -36,7 +36,7 @@ describe("realtime: delta polling", () => {
     return { status: res.status, json: (await res.json()) as Record<string, unknown> };
   };
   const eventFor = (type: string, subject: string) =>
-    waitFor(
+    until(
       `${type} for ${subject}`,
       () => eventsOf(receiver).find((e) => e.body.event === type && e.body.subject === subject),
       20_000,
@@ -61,7 +61,7 @@ describe("realtime: delta polling", () => {
   it("the first sync is a baseline: the mailbox's existing mail is never announced", async () => {
     // Two more poll rounds after the baseline.
     const synced = (await h.services.realtime.status(adeleId))!.last_sync_at!;
-    await waitFor(
+    await until(
       "later poll rounds",
       async () => ((await h.services.realtime.status(adeleId))!.last_sync_at ?? 0) > synced + 1500,
       10_000,
@@ -152,7 +152,7 @@ describe("realtime: delta polling", () => {
     assert.notEqual(moved.id, received.id);
     // A later round sees nothing new for it.
     const synced = (await h.services.realtime.status(adeleId))!.last_sync_at!;
-    await waitFor(
+    await until(
       "two more poll rounds",
       async () => ((await h.services.realtime.status(adeleId))!.last_sync_at ?? 0) > synced + 1500,
       10_000,
@@ -195,7 +195,7 @@ describe("realtime: delta polling", () => {
     });
     // Let a poll round see the draft in Drafts first.
     const synced = (await h.services.realtime.status(adeleId))!.last_sync_at!;
-    await waitFor(
+    await until(
       "a poll round with the draft",
       async () => ((await h.services.realtime.status(adeleId))!.last_sync_at ?? 0) > synced + 1000,
       10_000,
@@ -222,7 +222,7 @@ describe("realtime: delta polling", () => {
       for (const subject of ["While you were out 1", "While you were out 2"])
         await eventFor("mail_received", subject);
       const synced = (await restarted.realtime.status(adeleId))!.last_sync_at!;
-      await waitFor(
+      await until(
         "two more poll rounds",
         async () => ((await restarted.realtime.status(adeleId))!.last_sync_at ?? 0) > synced + 1500,
         10_000,
