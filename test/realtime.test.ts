@@ -1,4 +1,4 @@
-// Getting events from Microsoft, against the sandbox over HTTP with real SQLite: delta polling
+// Getting events from Microsoft, against the sandbox over HTTP on each database: delta polling
 // (mail from outside → mail_received with the documented payload at a signed webhook, a move →
 // mail_moved, mail sent from the mailbox → mail_sent), and a stop/restart that announces what
 // arrived meanwhile exactly once.
@@ -8,6 +8,7 @@ import { buildServices } from "../src/app/services.ts";
 import { verifySignature } from "../src/domain/hosted-auth/notify.ts";
 import { createLogger } from "../src/lib/logger.ts";
 import { type ConnectHarness, startConnectHarness, startReceiver } from "./support/connect-harness.ts";
+import { type Dialect, dialects } from "./support/databases.ts";
 import {
   connectAdele,
   createEmailWebhook,
@@ -18,7 +19,13 @@ import {
 } from "./support/realtime.ts";
 import { until } from "./support/until.ts";
 
-describe("realtime: delta polling", () => {
+// On every dialect (DIALECTS=sqlite,postgres; both by default): delta links, the messages seen and
+// the sync lease live in the database.
+for (const dialect of dialects()) {
+  describe(`realtime: delta polling on ${dialect}`, () => deltaPollingSuite(dialect));
+}
+
+function deltaPollingSuite(dialect: Dialect): void {
   let h: ConnectHarness;
   let receiver: Receiver;
   let hook: { id: string; secret: string };
@@ -44,7 +51,7 @@ describe("realtime: delta polling", () => {
 
   before(async () => {
     receiver = await startReceiver();
-    h = await startConnectHarness("sqlite", {
+    h = await startConnectHarness(dialect, {
       seedCorpus: true,
       corpusSize: 30,
       env: { POLL_INTERVAL_SECONDS: "1", GRAPH_SUBSCRIPTIONS: "off", WEBHOOK_ALLOW_PRIVATE_ADDRESSES: "on" },
@@ -233,4 +240,4 @@ describe("realtime: delta polling", () => {
       await restarted.close();
     }
   });
-});
+}
