@@ -396,15 +396,28 @@ for (const dialect of dialects()) {
       withJobs(async ({ runner: makeRunner, repository }) => {
         const release = gate();
         const started: number[] = [];
-        const runner = makeRunner([
-          defineJob({
-            kind: "test.record",
-            async handler(payload) {
-              started.push(payload.n);
-              await release.wait;
+        // Real timers, watched: the drain timeout's timer is the sign that stop() is waiting.
+        const delays: number[] = [];
+        const runner = makeRunner(
+          [
+            defineJob({
+              kind: "test.record",
+              async handler(payload) {
+                started.push(payload.n);
+                await release.wait;
+              },
+            }),
+          ],
+          {
+            timers: {
+              setTimeout: (callback, ms) => {
+                delays.push(ms);
+                return setTimeout(callback, ms);
+              },
+              clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
             },
-          }),
-        ]);
+          },
+        );
         await runner.start();
         const { id } = await runner.enqueue("test.record", { n: 1 });
         await until("the job to start", () => started.length === 1);
@@ -413,7 +426,7 @@ for (const dialect of dialects()) {
           stopped = true;
         });
         const later = await runner.enqueue("test.record", { n: 2 });
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        await until("stop() to wait for the running job", () => delays.includes(10_000));
         assert.equal(stopped, false, "stop() is still draining");
         release.open();
         await stopping;
@@ -449,12 +462,13 @@ for (const dialect of dialects()) {
     it("a heartbeat keeps a long job's lease: another runner does not take it while it runs", () =>
       withJobs(async ({ runner: makeRunner, repository }) => {
         const runs: string[] = [];
+        const release = gate();
         const definition = (name: string) =>
           defineJob({
             kind: "test.record",
             async handler() {
               runs.push(name);
-              if (name === "a") await new Promise((resolve) => setTimeout(resolve, 1_500));
+              if (name === "a") await release.wait;
             },
           });
         // Ten beats per lease: only a stall of 450 ms would let the lease lapse.
@@ -462,8 +476,17 @@ for (const dialect of dialects()) {
         const { id } = await a.enqueue("test.record", { n: 1 });
         await a.start();
         await until("runner a to take the job", () => runs.length === 1);
+        const firstLease = (await repository.findById(id))!.locked_until!;
         const b = makeRunner([definition("b")], { leaseMs: 500, separateConnection: true });
         await b.start();
+        // Heartbeats carried the lease three lengths past the first one: the job has run that long.
+        await until(
+          "heartbeats to extend the lease by three lease lengths",
+          async () => ((await repository.findById(id))?.locked_until ?? 0) >= firstLease + 1_500,
+          5_000,
+        );
+        assert.equal(await b.poll(), 0, "a claim cycle of b after that finds nothing to take");
+        release.open();
         await until(
           "the job to finish",
           async () => (await repository.findById(id))?.status === "done",
