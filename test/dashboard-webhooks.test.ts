@@ -6,20 +6,12 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { verifySignature } from "../src/outbound/signing.ts";
 import { createTestApp, type TestApp } from "./support/app.ts";
+import { ShiftedClock } from "./support/clock.ts";
 import { startReceiver } from "./support/connect-harness.ts";
+import { until } from "./support/until.ts";
 
 const API = "/dashboard/api";
 const PASSWORD = "correct horse battery staple";
-
-async function until<T>(fn: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 8_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined && value !== false) return value as T;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 interface Delivery {
   id: string;
@@ -38,6 +30,7 @@ describe("dashboard webhooks", () => {
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
   let cookie = "";
   let csrf = "";
+  const clock = new ShiftedClock();
 
   before(async () => {
     receiver = await startReceiver();
@@ -45,6 +38,7 @@ describe("dashboard webhooks", () => {
       "sqlite",
       { WEBHOOK_ALLOW_PRIVATE_ADDRESSES: "on" },
       {
+        clock,
         jobs: { pollIntervalMs: 20 },
         webhooks: { delivery: { retryDelaysMs: [50], maxAttempts: 2, timeoutMs: 2_000 } },
       },
@@ -175,7 +169,7 @@ describe("dashboard webhooks", () => {
     const { eventId, deliveryId } = res.json();
     assert.match(eventId, /^test_/);
 
-    const request = await until(() => receiver.received[before], "the test event");
+    const request = await until("the test event", () => receiver.received[before]);
     assert.equal(request.headers["x-mailroom-event-id"], eventId);
     assert.equal(request.headers["x-mailroom-event"], "mail_received");
     assert.equal(request.headers["x-mailroom-test"], "true");
@@ -206,10 +200,10 @@ describe("dashboard webhooks", () => {
     ])
       assert.ok(key in payload, key);
 
-    const delivered = await until(async () => {
+    const delivered = await until("the delivery to be recorded", async () => {
       const [d] = await deliveries(webhookId);
       return d?.status === "delivered" ? d : undefined;
-    }, "the delivery to be recorded");
+    });
     assert.equal(delivered.id, deliveryId);
     assert.equal(delivered.test, true);
     assert.equal(delivered.attempts, 1);
@@ -236,10 +230,10 @@ describe("dashboard webhooks", () => {
       ).json();
       const id = created.webhook.id as string;
       await authed("POST", `/webhooks/${id}/test`, {});
-      const failed = await until(async () => {
+      const failed = await until("the delivery to fail", async () => {
         const [d] = await deliveries(id);
         return d?.status === "failed" ? d : undefined;
-      }, "the delivery to fail");
+      });
       assert.equal(failed.attempts, 2);
       assert.equal(failed.responseStatus, 503);
       assert.equal(failed.event, "account_status");
@@ -255,10 +249,10 @@ describe("dashboard webhooks", () => {
       const one = await authed("POST", `/webhooks/${id}/replay`, { deliveryId: failed.id });
       assert.equal(one.statusCode, 202, one.body);
       assert.equal(one.json().count, 1);
-      const replayed = await until(async () => {
+      const replayed = await until("the replay", async () => {
         const [d] = await deliveries(id);
         return d?.status === "delivered" ? d : undefined;
-      }, "the replay");
+      });
       assert.equal(replayed.id, failed.id);
       assert.equal(replayed.eventId, failed.eventId, "the same event");
       assert.equal(replayed.attempts, 1, "from attempt 1");
@@ -287,7 +281,7 @@ describe("dashboard webhooks", () => {
 
     const before = receiver.received.length;
     await authed("POST", `/webhooks/${webhookId}/test`, {});
-    const request = await until(() => receiver.received[before], "the test event");
+    const request = await until("the test event", () => receiver.received[before]);
     const header = String(request.headers["x-mailroom-signature"]);
     assert.equal(header.match(/v1=/g)?.length, 2);
     assert.ok(verifySignature(rotated.secret, request.body, header, Date.now() / 1000));
@@ -346,7 +340,7 @@ describe("dashboard webhooks", () => {
         },
       },
     });
-    await new Promise((r) => setTimeout(r, 5));
+    clock.advance(1_000); // the mail event is the newer one
     await t.services.webhooks.publish({
       id: "ev-mail",
       type: "mail_received",
@@ -365,5 +359,6 @@ describe("dashboard webhooks", () => {
     );
     assert.equal(detail.events[0].detail, "Mail received: “Quarterly report” from ann@example.com.");
     assert.match(detail.events[1].detail, /sign in again.*password changed/);
+    clock.reset();
   });
 });

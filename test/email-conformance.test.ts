@@ -10,6 +10,7 @@ import formatsPlugin from "ajv-formats";
 import { UnipileClient } from "unipile-node-sdk";
 import { mailboxes } from "../sandbox/src/graph/mailbox-store.ts";
 import { type ConnectHarness, startConnectHarness } from "./support/connect-harness.ts";
+import { until } from "./support/until.ts";
 
 const strict = { validateRequestPayload: true, validateRequestPayloadLevel: "error" } as const;
 const ADELE = "adele.vance@contoso.onmicrosoft.com";
@@ -50,16 +51,6 @@ type Email = Record<string, unknown> & {
 type EmailList = { object: string; items: Email[]; cursor: string | null };
 type Folder = { id: string; provider_id: string; role: string; name: string; nb_mails: number };
 type Recorded = { method: string; path: string; status: number; body: unknown };
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 /** The OpenAPI operation a request path belongs to (`{param}` segments match one path segment). */
 function operationFor(method: string, path: string): string | undefined {

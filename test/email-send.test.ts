@@ -5,6 +5,7 @@ import { after, before, describe, it } from "node:test";
 import { UnipileClient } from "unipile-node-sdk";
 import { mailboxes } from "../sandbox/src/graph/mailbox-store.ts";
 import { type ConnectHarness, startConnectHarness } from "./support/connect-harness.ts";
+import { until } from "./support/until.ts";
 
 const strict = { validateRequestPayload: true, validateRequestPayloadLevel: "error" } as const;
 const ADELE = "adele.vance@contoso.onmicrosoft.com";
@@ -12,16 +13,6 @@ const MEGAN = "megan.bowen@contoso.onmicrosoft.com";
 
 type Sent = { object: string; tracking_id: string; id: string; provider_id: string };
 type Email = Record<string, unknown> & { id: string; subject: string; role: string; thread_id?: string };
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 describe("email API (send side)", () => {
   let h: ConnectHarness;

@@ -9,7 +9,9 @@ import { hashToken } from "../src/lib/crypto.ts";
 import { verifySignature } from "../src/outbound/signing.ts";
 import { createTestApp, EXAMPLE_ADDRESS, testLookup } from "./support/app.ts";
 import { connectThroughWizard, MultiOriginBrowser } from "./support/browser.ts";
+import { ShiftedClock } from "./support/clock.ts";
 import { type ConnectHarness, startConnectHarness, startReceiver } from "./support/connect-harness.ts";
+import { until } from "./support/until.ts";
 
 const ADELE = { email: "adele.vance@contoso.onmicrosoft.com", password: SEED_PASSWORD };
 const MEGAN = { email: "megan.bowen@contoso.onmicrosoft.com", password: SEED_PASSWORD };
@@ -19,23 +21,14 @@ const PAT = { email: "pat.kim@fabrikam.onmicrosoft.com", password: SEED_PASSWORD
 const SUCCESS = "https://app.example.com/connected";
 const FAILURE = "https://app.example.com/failed?from=mailroom";
 
-async function until<T>(fn: () => T | undefined, what: string, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe("hosted auth: connecting Microsoft mailboxes", () => {
   let h: ConnectHarness;
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
   let browserFor: () => MultiOriginBrowser;
+  const clock = new ShiftedClock();
   before(async () => {
     // The operator's notify_url receiver runs on 127.0.0.1.
-    h = await startConnectHarness("sqlite", { env: { WEBHOOK_ALLOW_PRIVATE_ADDRESSES: "on" } });
+    h = await startConnectHarness("sqlite", { clock, env: { WEBHOOK_ALLOW_PRIVATE_ADDRESSES: "on" } });
     receiver = await startReceiver();
     browserFor = () => new MultiOriginBrowser([h.baseUrl, h.sandbox.url]);
   });
@@ -63,7 +56,7 @@ describe("hosted auth: connecting Microsoft mailboxes", () => {
     const end = await connectThroughWizard(browserFor(), url, ADELE);
     assert.equal(end.left?.toString(), SUCCESS);
 
-    const call = await until(() => receiver.received[0], "the notify_url callback");
+    const call = await until("the notify_url callback", () => receiver.received[0]);
     assert.equal(call.url, "/mailroom/notify?token=abc", "the notify_url query string is kept");
     const body = JSON.parse(call.body) as { status: string; account_id: string; name: string };
     assert.equal(body.status, "CREATION_SUCCESS");
@@ -147,7 +140,7 @@ describe("hosted auth: connecting Microsoft mailboxes", () => {
     assert.match(wizard.html, /adele\.vance@contoso\.onmicrosoft\.com/);
     const end = await connectThroughWizard(browserFor(), res.json.url as string, ADELE);
     assert.equal(end.left?.toString(), SUCCESS);
-    const call = await until(() => receiver.received[start], "RECONNECTED callback");
+    const call = await until("RECONNECTED callback", () => receiver.received[start]);
     assert.deepEqual(JSON.parse(call.body), { status: "RECONNECTED", account_id: adele.id, name: "" });
     const row = await h.services.repos.accounts.findById(adele.id);
     assert.equal(row?.status, "OK");
@@ -207,11 +200,15 @@ describe("hosted auth: connecting Microsoft mailboxes", () => {
       type: "create",
       providers: "*",
       failure_redirect_url: FAILURE,
-      expiresOn: new Date(Date.now() + 400).toISOString(),
+      expiresOn: new Date(clock.now() + 60_000).toISOString(),
     });
-    await new Promise((r) => setTimeout(r, 500));
-    const page = await browserFor().request(res.json.url as string);
-    assert.equal(page.left?.searchParams.get("reason"), "expired_link");
+    clock.advance(60_000);
+    try {
+      const page = await browserFor().request(res.json.url as string);
+      assert.equal(page.left?.searchParams.get("reason"), "expired_link");
+    } finally {
+      clock.reset();
+    }
   });
 
   it("an unknown link shows a clear page", async () => {

@@ -8,8 +8,9 @@ import { fileURLToPath } from "node:url";
 import { defineJob } from "../src/jobs/queue.ts";
 import { newId } from "../src/lib/ids.ts";
 import type { DatabaseConfig } from "../src/storage/db.ts";
-import { type JobsFixture, jobsFixture, waitFor } from "./fixtures/jobs-helpers.ts";
+import { type JobsFixture, jobsFixture } from "./fixtures/jobs-helpers.ts";
 import { dialects } from "./support/databases.ts";
+import { until } from "./support/until.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CHILD_LEASE_MS = 400;
@@ -46,13 +47,13 @@ async function startWorker(
   child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
     stderr += chunk;
   });
-  const until = mode === "claim" ? "running" : "enqueued";
+  const awaited = mode === "claim" ? "running" : "enqueued";
   try {
-    const event = await waitFor(
-      `the worker to report "${until}"`,
+    const event = await until(
+      `the worker to report "${awaited}"`,
       () => {
         if (child.exitCode !== null) throw new Error(`The worker exited (${child.exitCode}): ${stderr}`);
-        return events.find((e) => e.event === until);
+        return events.find((e) => e.event === awaited);
       },
       20_000,
     );
@@ -106,7 +107,7 @@ for (const dialect of dialects()) {
         const runs: string[] = [];
         const runner = fixture.runner([countingDefinition(runs)], { leaseMs: 2_000 });
         await runner.start();
-        const done = await waitFor(
+        const done = await until(
           "the orphaned job to be reclaimed and finished",
           async () => {
             const row = await repository.findById(event.jobId);
@@ -138,7 +139,7 @@ for (const dialect of dialects()) {
         const again = await runner.enqueue("test.crash", { note: "crash test" }, { idempotencyKey: key });
         assert.deepEqual(again, { id: event.jobId, created: false }, "the key survived the crash");
         await runner.start();
-        await waitFor(
+        await until(
           "the job to finish",
           async () => (await repository.findById(event.jobId))?.status === "done",
         );

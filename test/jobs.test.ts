@@ -6,8 +6,9 @@ import { backoffDelayMs } from "../src/jobs/backoff.ts";
 import { createJobRegistry, defineJob, PermanentJobError, RetryLaterError } from "../src/jobs/queue.ts";
 import { TestClock } from "../src/lib/clock.ts";
 import { newId } from "../src/lib/ids.ts";
-import { capturingLog, gate, type JobsFixture, jobsFixture, waitFor } from "./fixtures/jobs-helpers.ts";
+import { capturingLog, gate, type JobsFixture, jobsFixture } from "./fixtures/jobs-helpers.ts";
 import { dialects } from "./support/databases.ts";
+import { until } from "./support/until.ts";
 
 declare module "../src/jobs/queue.ts" {
   interface JobPayloads {
@@ -102,7 +103,7 @@ for (const dialect of dialects()) {
         assert.equal(a.id, b.id);
         assert.deepEqual([a.created, b.created].sort(), [false, true]);
         await runner.start();
-        await waitFor("the job to finish", async () => (await repository.findById(a.id))?.status === "done");
+        await until("the job to finish", async () => (await repository.findById(a.id))?.status === "done");
         const again = await runner.enqueue("test.record", { n: 3 }, { idempotencyKey: key });
         assert.deepEqual(again, { id: a.id, created: false }, "a done job is not enqueued again");
         await runner.poll();
@@ -120,7 +121,7 @@ for (const dialect of dialects()) {
         await runner.start();
         await runner.poll(); // the start-up poll has passed; the next one is a minute away
         const { id } = await runner.enqueue("test.record", { n: 1 });
-        await waitFor(
+        await until(
           "the job to finish",
           async () => (await repository.findById(id))?.status === "done",
           2_000,
@@ -151,14 +152,14 @@ for (const dialect of dialects()) {
         assert.equal(runs, 0, "not run a millisecond early");
         assert.equal((await repository.findById(id))?.status, "queued");
         clock.advance(1);
-        await waitFor(
+        await until(
           "the delayed job to finish",
           async () => (await repository.findById(id))?.status === "done",
         );
         assert.equal(runs, 1);
         assert.equal((await repository.findById(atTime.id))?.status, "queued", "runAt is honoured too");
         clock.advance(60_000);
-        await waitFor(
+        await until(
           "the runAt job to finish",
           async () => (await repository.findById(atTime.id))?.status === "done",
         );
@@ -190,7 +191,7 @@ for (const dialect of dialects()) {
           return row?.status === "queued" && row.attempts > 0 ? row : undefined;
         };
 
-        const first = await waitFor("the first failure", queuedAgain);
+        const first = await until("the first failure", queuedAgain);
         assert.equal(first.run_at, start + 1_000, "base delay after the first failure");
         assert.equal(first.last_error, "Error: flaky 1");
         clock.advance(999);
@@ -198,14 +199,14 @@ for (const dialect of dialects()) {
         assert.deepEqual(attempts, [1], "not retried before the backoff elapses");
 
         clock.advance(1);
-        const second = await waitFor("the second failure", async () => {
+        const second = await until("the second failure", async () => {
           const row = await queuedAgain();
           return row?.attempts === 2 ? row : undefined;
         });
         assert.equal(second.run_at, clock.now() + 1_500, "doubled, then capped at maxMs");
 
         clock.advance(1_500);
-        await waitFor("success", () => runner.counters()["test.record"]?.completed === 1);
+        await until("success", () => runner.counters()["test.record"]?.completed === 1);
         assert.deepEqual(attempts, [1, 2, 3]);
         assert.deepEqual(runner.counters(), { "test.record": { completed: 1, retried: 2, dead: 0 } });
         const done = await repository.findById(id);
@@ -234,7 +235,7 @@ for (const dialect of dialects()) {
         );
         await runner.start();
         const { id } = await runner.enqueue("test.record", { n: 1 });
-        await waitFor("the job to be dead", () => runner.counters()["test.record"]?.dead === 1);
+        await until("the job to be dead", () => runner.counters()["test.record"]?.dead === 1);
         const row = await repository.findById(id);
         assert.ok(row?.status === "dead");
         assert.equal(row.attempts, 3);
@@ -262,7 +263,7 @@ for (const dialect of dialects()) {
         ]);
         await runner.start();
         const { id } = await runner.enqueue("test.record", { n: 1 }, { maxAttempts: 1 });
-        await waitFor("the job to be dead", async () => (await repository.findById(id))?.status === "dead");
+        await until("the job to be dead", async () => (await repository.findById(id))?.status === "dead");
         assert.equal(calls, 1);
       }));
 
@@ -285,7 +286,7 @@ for (const dialect of dialects()) {
         );
         await runner.start();
         const { id } = await runner.enqueue("test.record", { n: 1 });
-        const row = await waitFor("the throttled run", async () => {
+        const row = await until("the throttled run", async () => {
           const job = await repository.findById(id);
           return job?.status === "queued" && job.attempts === 1 ? job : undefined;
         });
@@ -295,7 +296,7 @@ for (const dialect of dialects()) {
         await runner.poll();
         assert.deepEqual(attempts, [1]);
         clock.advance(1);
-        await waitFor("the retry to succeed", async () => (await repository.findById(id))?.status === "done");
+        await until("the retry to succeed", async () => (await repository.findById(id))?.status === "done");
         assert.deepEqual(attempts, [1, 2]);
       }));
 
@@ -314,7 +315,7 @@ for (const dialect of dialects()) {
         ]);
         await runner.start();
         const { id } = await runner.enqueue("test.record", { n: 1 });
-        const row = await waitFor("the job to be dead", async () => {
+        const row = await until("the job to be dead", async () => {
           const job = await repository.findById(id);
           return job?.status === "dead" ? job : undefined;
         });
@@ -344,7 +345,7 @@ for (const dialect of dialects()) {
         for (let n = 0; n < 10; n++) ids.push((await runner.enqueue("test.record", { n })).id);
         for (let n = 0; n < 4; n++) ids.push((await runner.enqueue("test.other", { n })).id);
         await runner.start();
-        await waitFor(
+        await until(
           "both kinds to fill their slots",
           () => current["test.record"] === 3 && current["test.other"] === 1,
         );
@@ -357,7 +358,7 @@ for (const dialect of dialects()) {
         );
         assert.deepEqual(await runner.stats(), { queued: 10, running: 4, done: 0, dead: 0 });
         release.open();
-        await waitFor("all jobs to finish", async () => (await runner.stats()).done === 14);
+        await until("all jobs to finish", async () => (await runner.stats()).done === 14);
         assert.deepEqual(peak, { "test.record": 3, "test.other": 1 });
         for (const id of ids) assert.equal((await repository.findById(id))?.attempts, 1);
       }));
@@ -382,7 +383,7 @@ for (const dialect of dialects()) {
         await Promise.all([a.start(), b.start()]);
         const completed = () =>
           [a.counters(), b.counters()].reduce((sum, c) => sum + (c["test.record"]?.completed ?? 0), 0);
-        await waitFor("all jobs to finish", () => completed() === total, 30_000);
+        await until("all jobs to finish", () => completed() === total, 30_000);
         assert.equal((await a.stats()).done, total);
         for (const id of ids) {
           assert.equal(runsById.get(id)?.length, 1, `job ${id} ran ${runsById.get(id)?.length} times`);
@@ -395,24 +396,37 @@ for (const dialect of dialects()) {
       withJobs(async ({ runner: makeRunner, repository }) => {
         const release = gate();
         const started: number[] = [];
-        const runner = makeRunner([
-          defineJob({
-            kind: "test.record",
-            async handler(payload) {
-              started.push(payload.n);
-              await release.wait;
+        // Real timers, watched: the drain timeout's timer is the sign that stop() is waiting.
+        const delays: number[] = [];
+        const runner = makeRunner(
+          [
+            defineJob({
+              kind: "test.record",
+              async handler(payload) {
+                started.push(payload.n);
+                await release.wait;
+              },
+            }),
+          ],
+          {
+            timers: {
+              setTimeout: (callback, ms) => {
+                delays.push(ms);
+                return setTimeout(callback, ms);
+              },
+              clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
             },
-          }),
-        ]);
+          },
+        );
         await runner.start();
         const { id } = await runner.enqueue("test.record", { n: 1 });
-        await waitFor("the job to start", () => started.length === 1);
+        await until("the job to start", () => started.length === 1);
         let stopped = false;
         const stopping = runner.stop({ drainTimeoutMs: 10_000 }).then(() => {
           stopped = true;
         });
         const later = await runner.enqueue("test.record", { n: 2 });
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        await until("stop() to wait for the running job", () => delays.includes(10_000));
         assert.equal(stopped, false, "stop() is still draining");
         release.open();
         await stopping;
@@ -435,7 +449,7 @@ for (const dialect of dialects()) {
         ]);
         await runner.start();
         const { id } = await runner.enqueue("test.record", { n: 1 });
-        await waitFor("the job to start", () => signal);
+        await until("the job to start", () => signal);
         const before = Date.now();
         await runner.stop({ drainTimeoutMs: 50 });
         assert.ok(Date.now() - before < 5_000, "stop() returned at its deadline");
@@ -448,22 +462,32 @@ for (const dialect of dialects()) {
     it("a heartbeat keeps a long job's lease: another runner does not take it while it runs", () =>
       withJobs(async ({ runner: makeRunner, repository }) => {
         const runs: string[] = [];
+        const release = gate();
         const definition = (name: string) =>
           defineJob({
             kind: "test.record",
             async handler() {
               runs.push(name);
-              if (name === "a") await new Promise((resolve) => setTimeout(resolve, 1_500));
+              if (name === "a") await release.wait;
             },
           });
         // Ten beats per lease: only a stall of 450 ms would let the lease lapse.
         const a = makeRunner([definition("a")], { leaseMs: 500, heartbeatIntervalMs: 50 });
         const { id } = await a.enqueue("test.record", { n: 1 });
         await a.start();
-        await waitFor("runner a to take the job", () => runs.length === 1);
+        await until("runner a to take the job", () => runs.length === 1);
+        const firstLease = (await repository.findById(id))!.locked_until!;
         const b = makeRunner([definition("b")], { leaseMs: 500, separateConnection: true });
         await b.start();
-        await waitFor(
+        // Heartbeats carried the lease three lengths past the first one: the job has run that long.
+        await until(
+          "heartbeats to extend the lease by three lease lengths",
+          async () => ((await repository.findById(id))?.locked_until ?? 0) >= firstLease + 1_500,
+          5_000,
+        );
+        assert.equal(await b.poll(), 0, "a claim cycle of b after that finds nothing to take");
+        release.open();
+        await until(
           "the job to finish",
           async () => (await repository.findById(id))?.status === "done",
           5_000,
@@ -496,16 +520,16 @@ for (const dialect of dialects()) {
         );
         await runner.start();
         const { id } = await runner.enqueue("test.record", { n: 1 });
-        await waitFor("the first run", () => firstSignal);
+        await until("the first run", () => firstSignal);
         // Simulates a stall longer than the lease: the job is taken over by another worker.
         await storage.db
           .updateTable("jobs")
           .set({ locked_by: "someone-else", attempts: 2, locked_until: clock.now() + 60_000 })
           .where("id", "=", id)
           .execute();
-        await waitFor("the heartbeat to notice", () => firstSignal?.aborted);
+        await until("the heartbeat to notice", () => firstSignal?.aborted);
         release.open();
-        await waitFor("the first run to end", () => Object.keys(runner.running()).length === 0);
+        await until("the first run to end", () => Object.keys(runner.running()).length === 0);
         const row = await repository.findById(id);
         assert.equal(row?.status, "running", "the stale run did not mark the job done");
         assert.equal(row?.locked_by, "someone-else");
@@ -575,7 +599,7 @@ for (const dialect of dialects()) {
         );
         await runner.start();
         const { id } = await runner.enqueue("test.secret", { accessToken: secret });
-        await waitFor("the job to finish", async () => (await repository.findById(id))?.status === "done");
+        await until("the job to finish", async () => (await repository.findById(id))?.status === "done");
         await runner.stop();
         const text = JSON.stringify(log.lines);
         assert.ok(!text.includes(secret), "the payload never reaches the log");

@@ -3,6 +3,7 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { createTestApp, type TestApp } from "./support/app.ts";
 import { POSTGRES_ADMIN_URL } from "./support/databases.ts";
+import { until } from "./support/until.ts";
 
 describe("health, readiness, metrics and the API description", () => {
   let t: TestApp;
@@ -144,14 +145,15 @@ describe("PostgreSQL going away mid-run", () => {
     assert.doesNotMatch(down.body, /ECONNREFUSED|127\.0\.0\.1/);
 
     await proxy.restore();
-    const deadline = Date.now() + 10_000;
-    let status = 0;
-    while (Date.now() < deadline) {
-      status = (await t.app.inject({ method: "GET", url: "/ready" })).statusCode;
-      if (status === 200) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.equal(status, 200);
+    const recovered = await until(
+      "/ready to answer 200 again",
+      async () => {
+        const res = await t.app.inject({ method: "GET", url: "/ready" });
+        return res.statusCode === 200 && res;
+      },
+      { intervalMs: 100 },
+    );
+    assert.equal(recovered.statusCode, 200);
     const again = await t.app.inject({
       method: "GET",
       url: "/api/v1/accounts",

@@ -5,7 +5,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { parseIdRef } from "../src/domain/email/email-ids.ts";
-import { waitFor } from "./fixtures/jobs-helpers.ts";
 import { type ConnectHarness, startConnectHarness, startReceiver } from "./support/connect-harness.ts";
 import {
   connectAdele,
@@ -14,6 +13,7 @@ import {
   type Receiver,
   waitForBaseline,
 } from "./support/realtime.ts";
+import { until } from "./support/until.ts";
 
 describe("realtime: origin of mail_sent", () => {
   let h: ConnectHarness;
@@ -21,7 +21,7 @@ describe("realtime: origin of mail_sent", () => {
   let adeleId: string;
 
   const sentEvent = (subject: string) =>
-    waitFor(
+    until(
       `mail_sent for ${subject}`,
       () => eventsOf(receiver).find((e) => e.body.event === "mail_sent" && e.body.subject === subject),
       20_000,

@@ -3,7 +3,6 @@
 // new mail in within the test's deadlines. Lifecycle events repair the subscription.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { waitFor } from "./fixtures/jobs-helpers.ts";
 import { type ConnectHarness, startConnectHarness, startReceiver } from "./support/connect-harness.ts";
 import {
   connectAdele,
@@ -13,6 +12,7 @@ import {
   type Receiver,
   waitForBaseline,
 } from "./support/realtime.ts";
+import { until } from "./support/until.ts";
 
 describe("realtime: Graph subscriptions", () => {
   let h: ConnectHarness;
@@ -30,7 +30,7 @@ describe("realtime: Graph subscriptions", () => {
     return JSON.parse(text) as { subscriptions: { id: string; notified: boolean }[] };
   };
   const received = (subject: string) =>
-    waitFor(
+    until(
       `mail_received for ${subject}`,
       () => eventsOf(receiver).find((e) => e.body.event === "mail_received" && e.body.subject === subject),
       15_000,
@@ -49,7 +49,7 @@ describe("realtime: Graph subscriptions", () => {
     await createEmailWebhook(h, receiver.url);
     adeleId = await connectAdele(h);
     await waitForBaseline(h.services, adeleId);
-    await waitFor(
+    await until(
       "the subscription",
       async () => (await h.services.realtime.status(adeleId))?.subscription_status === "active",
       15_000,
@@ -112,7 +112,7 @@ describe("realtime: Graph subscriptions", () => {
       subscription_id: before,
     });
     assert.equal(fired.subscriptions[0]?.notified, true);
-    await waitFor(
+    await until(
       "a new subscription",
       async () => {
         const s = await h.services.realtime.status(adeleId);
@@ -132,7 +132,7 @@ describe("realtime: Graph subscriptions", () => {
       event: "reauthorizationRequired",
       subscription_id: state.subscription_id,
     });
-    await waitFor(
+    await until(
       "the renewal",
       async () =>
         ((await h.services.realtime.status(adeleId))?.subscription_expires_at ?? 0) > Date.now() + 3600_000,
@@ -147,7 +147,7 @@ describe("realtime: Graph subscriptions", () => {
       event: "missed",
       subscription_id: state.subscription_id,
     });
-    await waitFor(
+    await until(
       "the catch-up sync",
       async () => ((await h.services.realtime.status(adeleId))?.last_sync_at ?? 0) > synced,
       15_000,

@@ -1,4 +1,4 @@
-// Getting events from Microsoft, against the sandbox over HTTP with real SQLite: delta polling
+// Getting events from Microsoft, against the sandbox over HTTP on each database: delta polling
 // (mail from outside → mail_received with the documented payload at a signed webhook, a move →
 // mail_moved, mail sent from the mailbox → mail_sent), and a stop/restart that announces what
 // arrived meanwhile exactly once.
@@ -7,8 +7,8 @@ import { after, before, describe, it } from "node:test";
 import { buildServices } from "../src/app/services.ts";
 import { createLogger } from "../src/lib/logger.ts";
 import { verifySignature } from "../src/outbound/signing.ts";
-import { waitFor } from "./fixtures/jobs-helpers.ts";
 import { type ConnectHarness, startConnectHarness, startReceiver } from "./support/connect-harness.ts";
+import { type Dialect, dialects } from "./support/databases.ts";
 import {
   connectAdele,
   createEmailWebhook,
@@ -17,8 +17,15 @@ import {
   type Receiver,
   waitForBaseline,
 } from "./support/realtime.ts";
+import { until } from "./support/until.ts";
 
-describe("realtime: delta polling", () => {
+// On every dialect (DIALECTS=sqlite,postgres; both by default): delta links, the messages seen and
+// the sync lease live in the database.
+for (const dialect of dialects()) {
+  describe(`realtime: delta polling on ${dialect}`, () => deltaPollingSuite(dialect));
+}
+
+function deltaPollingSuite(dialect: Dialect): void {
   let h: ConnectHarness;
   let receiver: Receiver;
   let hook: { id: string; secret: string };
@@ -36,7 +43,7 @@ describe("realtime: delta polling", () => {
     return { status: res.status, json: (await res.json()) as Record<string, unknown> };
   };
   const eventFor = (type: string, subject: string) =>
-    waitFor(
+    until(
       `${type} for ${subject}`,
       () => eventsOf(receiver).find((e) => e.body.event === type && e.body.subject === subject),
       20_000,
@@ -44,7 +51,7 @@ describe("realtime: delta polling", () => {
 
   before(async () => {
     receiver = await startReceiver();
-    h = await startConnectHarness("sqlite", {
+    h = await startConnectHarness(dialect, {
       seedCorpus: true,
       corpusSize: 30,
       env: { POLL_INTERVAL_SECONDS: "1", GRAPH_SUBSCRIPTIONS: "off", WEBHOOK_ALLOW_PRIVATE_ADDRESSES: "on" },
@@ -61,7 +68,7 @@ describe("realtime: delta polling", () => {
   it("the first sync is a baseline: the mailbox's existing mail is never announced", async () => {
     // Two more poll rounds after the baseline.
     const synced = (await h.services.realtime.status(adeleId))!.last_sync_at!;
-    await waitFor(
+    await until(
       "later poll rounds",
       async () => ((await h.services.realtime.status(adeleId))!.last_sync_at ?? 0) > synced + 1500,
       10_000,
@@ -152,7 +159,7 @@ describe("realtime: delta polling", () => {
     assert.notEqual(moved.id, received.id);
     // A later round sees nothing new for it.
     const synced = (await h.services.realtime.status(adeleId))!.last_sync_at!;
-    await waitFor(
+    await until(
       "two more poll rounds",
       async () => ((await h.services.realtime.status(adeleId))!.last_sync_at ?? 0) > synced + 1500,
       10_000,
@@ -195,7 +202,7 @@ describe("realtime: delta polling", () => {
     });
     // Let a poll round see the draft in Drafts first.
     const synced = (await h.services.realtime.status(adeleId))!.last_sync_at!;
-    await waitFor(
+    await until(
       "a poll round with the draft",
       async () => ((await h.services.realtime.status(adeleId))!.last_sync_at ?? 0) > synced + 1000,
       10_000,
@@ -222,7 +229,7 @@ describe("realtime: delta polling", () => {
       for (const subject of ["While you were out 1", "While you were out 2"])
         await eventFor("mail_received", subject);
       const synced = (await restarted.realtime.status(adeleId))!.last_sync_at!;
-      await waitFor(
+      await until(
         "two more poll rounds",
         async () => ((await restarted.realtime.status(adeleId))!.last_sync_at ?? 0) > synced + 1500,
         10_000,
@@ -233,4 +240,4 @@ describe("realtime: delta polling", () => {
       await restarted.close();
     }
   });
-});
+}

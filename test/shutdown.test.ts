@@ -10,6 +10,7 @@ import { SEED_PASSWORD } from "../sandbox/src/seed.ts";
 import { connectThroughWizard, MultiOriginBrowser } from "./support/browser.ts";
 import { BIN, runMailroom } from "./support/cli.ts";
 import { freePort } from "./support/connect-harness.ts";
+import { until } from "./support/until.ts";
 
 describe("graceful shutdown", () => {
   let dataDir: string;
@@ -39,12 +40,14 @@ describe("graceful shutdown", () => {
     });
     child.stdout?.on("data", (d) => (output += d));
     child.stderr?.on("data", (d) => (output += d));
-    const deadline = Date.now() + 60_000;
-    while (!/Mailroom is ready/.test(output)) {
-      if (Date.now() > deadline || child.exitCode !== null)
-        throw new Error(`Mailroom did not start:\n${output}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until(
+      "Mailroom to start",
+      () => {
+        if (child.exitCode !== null) throw new Error(`Mailroom exited:\n${output}`);
+        return /Mailroom is ready/.test(output);
+      },
+      { timeoutMs: 60_000, intervalMs: 50, detail: () => output },
+    );
   });
 
   after(() => {
@@ -85,10 +88,23 @@ describe("graceful shutdown", () => {
     });
     assert.ok(slow.ok, await slow.text());
 
+    const graphCalls = async () => {
+      const stats = (await (await fetch(`${sandbox}/_sandbox/stats`)).json()) as {
+        requests: Record<string, number>;
+        in_flight: Record<string, number>;
+      };
+      const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+      return { arrived: sum(stats.requests), inFlight: sum(stats.in_flight) };
+    };
+    const before = await graphCalls();
     const inFlight = fetch(`${base}/api/v1/folders?account_id=${accountId}`, {
       headers: { "x-api-key": key },
     });
-    await new Promise((r) => setTimeout(r, 300));
+    // The request is in flight once Mailroom's Graph call for it is waiting at the slow Microsoft.
+    await until("the folders request to wait on Microsoft", async () => {
+      const now = await graphCalls();
+      return now.arrived > before.arrived && now.inFlight > 0;
+    });
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
     child.kill("SIGTERM");
 

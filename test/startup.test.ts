@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import SQLite from "better-sqlite3";
 import { BIN, runMailroom } from "./support/cli.ts";
+import { until } from "./support/until.ts";
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -27,9 +28,12 @@ describe("start-up", () => {
     });
     let stdout = "";
     child.stdout.on("data", (d) => (stdout += d));
-    const deadline = Date.now() + 20_000;
-    while (!/Next steps/.test(stdout) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     try {
+      await until("the start-up banner", () => /Next steps/.test(stdout), {
+        timeoutMs: 20_000,
+        intervalMs: 50,
+        detail: () => stdout,
+      });
       assert.match(stdout, /Mailroom is running at http:\/\/localhost:\d+/);
       assert.match(stdout, new RegExp(`Data:\\s+${join(dataDir, "mailroom.db")}`));
       assert.match(stdout, /npx mailroom api-key create --name/);

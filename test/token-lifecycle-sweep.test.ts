@@ -7,7 +7,8 @@ import type { NewAccountRow } from "../src/storage/repositories/account.reposito
 import { createTestApp, type TestApp } from "./support/app.ts";
 import { type ConnectHarness, startConnectHarness } from "./support/connect-harness.ts";
 import { dialects } from "./support/databases.ts";
-import { connectNewMailbox, until } from "./support/token-lifecycle.ts";
+import { connectNewMailbox } from "./support/token-lifecycle.ts";
+import { until } from "./support/until.ts";
 
 const HOUR = 3600_000;
 const MINUTE = 60_000;
@@ -111,19 +112,18 @@ describe("proactive refresh end to end", () => {
     const before = h.sandbox.state.counters.tokenRefreshes;
 
     await h.services.tokenRefresh.scheduleSweep();
-    const row = await until(async () => {
+    const row = await until("the idle account's refresh", async () => {
       const r = await h.services.repos.accounts.findById(idle.id);
       return r && r.last_refreshed_at! > now ? r : undefined;
-    }, "the idle account's refresh");
+    });
     assert.equal(row.status, "OK");
     assert.notEqual(row.refresh_token, idle.refresh_token, "the rotated refresh token is stored");
     assert.equal(h.sandbox.state.counters.tokenRefreshes - before, 1, "only the idle account was refreshed");
     assert.equal((await h.services.repos.accounts.findById(recent.id))?.last_refreshed_at, now - HOUR);
 
     const nextSlot = Math.floor(Date.now() / (15 * MINUTE)) + 1;
-    const next = await until(
-      () => h.services.repos.jobs.findByIdempotencyKey(`sweep:${nextSlot}`),
-      "the next sweep",
+    const next = await until("the next sweep", () =>
+      h.services.repos.jobs.findByIdempotencyKey(`sweep:${nextSlot}`),
     );
     assert.equal(next.status, "queued");
     assert.equal(next.run_at, nextSlot * 15 * MINUTE);

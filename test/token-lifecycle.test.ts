@@ -7,6 +7,7 @@ import type { AccountEvents } from "../src/domain/accounts/account-events.ts";
 import { TokenManager } from "../src/domain/accounts/token-manager.ts";
 import { AppError } from "../src/lib/errors.ts";
 import { TokenClient } from "../src/providers/microsoft/identity.ts";
+import { ShiftedClock } from "./support/clock.ts";
 import { type ConnectHarness, freePort, startConnectHarness } from "./support/connect-harness.ts";
 import {
   connectMailbox,
@@ -198,8 +199,7 @@ describe("token lifecycle: refresh on demand against the sandbox", () => {
     const account = await connectNewMailbox(h, "cooldown");
     const closed = `http://127.0.0.1:${await freePort()}`;
     let attempts = 0;
-    let offsetMs = 0;
-    const clock = { now: () => Date.now() + offsetMs };
+    const clock = new ShiftedClock();
     const unreachable = new TokenManager({
       accounts: h.services.repos.accounts,
       settings: h.services.microsoftSettings,
@@ -230,7 +230,7 @@ describe("token lifecycle: refresh on demand against the sandbox", () => {
     assert.equal(row.status, "OK", "an outage is not the mailbox's fault");
     assert.equal(row.refresh_failures, 1);
 
-    offsetMs += 6_000;
+    clock.advance(6_000);
     const second = await rejects(unreachable.getAccessToken(account.id), "service_unavailable");
     assert.equal(attempts, 2, "tried again once the cooldown lapsed");
     assert.equal(second.retryAfterSeconds, 10, "the cooldown doubles");

@@ -6,16 +6,7 @@ import { SEEDED_APP } from "../sandbox/src/seed.ts";
 import { verifySignature } from "../src/outbound/signing.ts";
 import { type ConnectHarness, startConnectHarness, startReceiver } from "./support/connect-harness.ts";
 import { connectNewMailbox, expireAccessToken, scenario } from "./support/token-lifecycle.ts";
-
-async function until<T>(fn: () => T | undefined, what: string, timeoutMs = 8_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { until } from "./support/until.ts";
 
 describe("account_status webhooks", () => {
   let h: ConnectHarness;
@@ -50,8 +41,8 @@ describe("account_status webhooks", () => {
 
   it("connecting a mailbox sends a signed CREATION_SUCCESS then OK; a refresh refused after consent is revoked sends CREDENTIALS with the reason", async () => {
     const account = await connectNewMailbox(h, "wh");
-    const created = await until(() => status(account.id, "CREATION_SUCCESS"), "CREATION_SUCCESS");
-    const ok = await until(() => status(account.id, "OK"), "OK after CREATION_SUCCESS");
+    const created = await until("CREATION_SUCCESS", () => status(account.id, "CREATION_SUCCESS"));
+    const ok = await until("OK after CREATION_SUCCESS", () => status(account.id, "OK"));
     assert.equal(
       ok.r.body,
       JSON.stringify({ AccountStatus: { account_id: account.id, account_type: "OUTLOOK", message: "OK" } }),
@@ -79,7 +70,7 @@ describe("account_status webhooks", () => {
     });
     await expireAccessToken(h.services, account.id);
     await assert.rejects(h.services.tokens.getAccessToken(account.id));
-    const failed = await until(() => status(account.id, "CREDENTIALS"), "CREDENTIALS");
+    const failed = await until("CREDENTIALS", () => status(account.id, "CREDENTIALS"));
     const body = JSON.parse(failed.r.body) as { AccountStatus: Record<string, string> };
     assert.deepEqual(Object.keys(body.AccountStatus), ["account_id", "account_type", "message", "reason"]);
     assert.equal(body.AccountStatus.message, "CREDENTIALS");
@@ -100,7 +91,7 @@ describe("account_status webhooks", () => {
       headers: { "x-api-key": h.t.apiKey },
     });
     assert.equal(deleted.statusCode, 200);
-    const gone = await until(() => status(account.id, "DELETED"), "DELETED");
+    const gone = await until("DELETED", () => status(account.id, "DELETED"));
     assert.equal(
       gone.r.body,
       JSON.stringify({

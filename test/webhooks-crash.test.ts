@@ -1,5 +1,6 @@
 // The outbox survives `kill -9`: a Mailroom process publishes an event and is SIGKILLed while the POST is
 // in flight; the next process on the same database delivers it (at least once, attempt 2, same event id).
+// On every dialect.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
@@ -12,20 +13,27 @@ import { buildServices } from "../src/app/services.ts";
 import { loadConfig } from "../src/config/config.ts";
 import { createLogger } from "../src/lib/logger.ts";
 import { verifySignature } from "../src/outbound/signing.ts";
-import { waitFor } from "./fixtures/jobs-helpers.ts";
 import { startReceiver } from "./support/connect-harness.ts";
+import { createTestDatabase, type Dialect, dialects } from "./support/databases.ts";
+import { until } from "./support/until.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
-describe("webhook delivery after a crash", () => {
+for (const dialect of dialects()) {
+  describe(`webhook delivery after a crash on ${dialect}`, () => crashSuite(dialect));
+}
+
+function crashSuite(dialect: Dialect): void {
   it("an event accepted by a process killed with SIGKILL mid-delivery is delivered by the next process", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "mailroom-wh-crash-"));
+    const database = await createTestDatabase(dialect);
     const receiver = await startReceiver();
     receiver.respond = (_req, index) => (index === 0 ? "hang" : { status: 200 });
     const env = {
       DATA_DIR: dataDir,
       SANDBOX: "off",
-      DATABASE_URL: `sqlite://${join(dataDir, "mailroom.db")}`,
+      DATABASE_URL:
+        database.config.kind === "postgres" ? database.config.url : `sqlite://${database.sqlitePath}`,
       WEBHOOK_ALLOW_PRIVATE_ADDRESSES: "on",
       LOG_LEVEL: "silent",
     };
@@ -44,7 +52,7 @@ describe("webhook delivery after a crash", () => {
       let stderr = "";
       child.stdout?.setEncoding("utf8").on("data", (d: string) => (stdout += d));
       child.stderr?.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-      await waitFor(
+      await until(
         "the first attempt to reach the receiver",
         () => {
           if (child.exitCode !== null) throw new Error(`the worker exited: ${stderr}`);
@@ -66,7 +74,7 @@ describe("webhook delivery after a crash", () => {
       });
       try {
         await services.jobs.start();
-        const second = await waitFor("the delivery after the restart", () => receiver.received[1], 15_000);
+        const second = await until("the delivery after the restart", () => receiver.received[1], 15_000);
         assert.equal(second.headers["x-mailroom-event-id"], published.eventId);
         assert.equal(second.headers["x-mailroom-attempt"], "2", "the killed attempt was counted");
         assert.ok(
@@ -77,7 +85,7 @@ describe("webhook delivery after a crash", () => {
             Math.floor(Date.now() / 1000),
           ),
         );
-        const delivery = await waitFor("the delivery to be recorded", async () => {
+        const delivery = await until("the delivery to be recorded", async () => {
           const row = await services.repos.webhooks.findDeliveryFor(published.eventId, published.webhookId);
           return row?.status === "delivered" ? row : undefined;
         });
@@ -87,7 +95,8 @@ describe("webhook delivery after a crash", () => {
       }
     } finally {
       await receiver.close();
+      await database.drop();
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
-});
+}

@@ -7,20 +7,12 @@ import { isPrivateAddress } from "../src/outbound/address-policy.ts";
 import { verifySignature } from "../src/outbound/signing.ts";
 import { createTestApp, EXAMPLE_ADDRESS, type TestApp, testLookup } from "./support/app.ts";
 import { startReceiver } from "./support/connect-harness.ts";
+import { type Dialect, dialects } from "./support/databases.ts";
+import { until } from "./support/until.ts";
 
 type Receiver = Awaited<ReturnType<typeof startReceiver>>;
 
 const FAST_RETRIES = { retryDelaysMs: [50, 100, 150], maxAttempts: 4, timeoutMs: 2_000 };
-
-async function until<T>(fn: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 8_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined && value !== false) return value as T;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const MAIL = {
   email_id: "--R9___qXQKIu80oAF0lJA",
@@ -68,15 +60,63 @@ async function createWebhook(t: TestApp, body: Record<string, unknown>) {
   return { id: res.json.webhook_id as string, secret: res.json.secret as string };
 }
 
+/**
+ * Resolves once no delivery job is queued or running: everything published so far has been sent (or
+ * given up on), so what the receiver has not got by now it will not get.
+ */
+async function deliveryJobsSettled(t: TestApp): Promise<void> {
+  await until("every webhook delivery job to finish", async () => {
+    const { pending } = await t.services.storage.db
+      .selectFrom("jobs")
+      .select((eb) => eb.fn.countAll().as("pending"))
+      .where("kind", "=", "webhooks.deliver")
+      .where("status", "in", ["queued", "running"])
+      .executeTakeFirstOrThrow();
+    return Number(pending) === 0;
+  });
+}
+
 function now(): number {
   return Math.floor(Date.now() / 1000);
 }
 
-describe("webhook API (Unipile v1) under the SDK's strict validation", () => {
+describe("webhook address guard", () => {
+  it("classifies loopback, private, link-local, metadata and mapped addresses as private, public ones not", () => {
+    for (const address of [
+      "127.0.0.1",
+      "10.1.2.3",
+      "172.20.0.1",
+      "192.168.1.1",
+      "169.254.169.254",
+      "100.64.0.1",
+      "0.0.0.0",
+      "::1",
+      "fe80::1",
+      "fd00:ec2::254",
+      "::ffff:127.0.0.1",
+      "::ffff:7f00:1",
+      "not-an-ip",
+    ])
+      assert.equal(isPrivateAddress(address), true, address);
+    for (const address of ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111"])
+      assert.equal(isPrivateAddress(address), false, address);
+  });
+});
+
+// Each suite on every dialect (DIALECTS=sqlite,postgres; both by default): deliveries, retries and
+// replays live in the database.
+for (const dialect of dialects()) {
+  describe(`webhook API (Unipile v1) under the SDK's strict validation, on ${dialect}`, () =>
+    webhookApiSuite(dialect));
+  describe(`webhook delivery on ${dialect}`, () => deliverySuite(dialect));
+  describe(`webhook SSRF guard on ${dialect}`, () => ssrfGuardSuite(dialect));
+}
+
+function webhookApiSuite(dialect: Dialect): void {
   let t: TestApp;
   let baseUrl: string;
   before(async () => {
-    t = await createTestApp("sqlite");
+    t = await createTestApp(dialect);
     await t.app.listen({ port: 0, host: "127.0.0.1" });
     baseUrl = `http://127.0.0.1:${(t.app.server.address() as { port: number }).port}`;
   });
@@ -187,14 +227,14 @@ describe("webhook API (Unipile v1) under the SDK's strict validation", () => {
       assert.ok(String(res.json.detail).includes(field), String(res.json.detail));
     });
   }
-});
+}
 
-describe("webhook delivery", () => {
+function deliverySuite(dialect: Dialect): void {
   let t: TestApp;
   let receiver: Receiver;
   before(async () => {
     t = await createTestApp(
-      "sqlite",
+      dialect,
       { WEBHOOK_ALLOW_PRIVATE_ADDRESSES: "on" },
       { jobs: { pollIntervalMs: 20 }, webhooks: { delivery: FAST_RETRIES } },
     );
@@ -217,7 +257,7 @@ describe("webhook delivery", () => {
     const event = { id: "evt-mail-1", type: "mail_received" as const, accountId: "acc-1", payload: MAIL };
     assert.deepEqual(await t.services.webhooks.publish(event), { eventId: "evt-mail-1", deliveries: 1 });
     assert.deepEqual(await t.services.webhooks.publish(event), { eventId: "evt-mail-1", deliveries: 1 });
-    const call = await until(() => receiver.received[0], "the delivery");
+    const call = await until("the delivery", () => receiver.received[0]);
     const { email_id, ...rest } = MAIL;
     assert.equal(
       call.body,
@@ -238,13 +278,13 @@ describe("webhook delivery", () => {
       !verifySignature("whsec_other", call.body, String(call.headers["x-mailroom-signature"]), now()),
     );
 
-    const log = await until(async () => {
+    const log = await until("the delivery to be recorded", async () => {
       const res = await api(t, "GET", `/api/v1/webhooks/${hook.id}/deliveries`);
       const items = res.json.items as { status: string }[];
       return items[0]?.status === "delivered" ? items : undefined;
-    }, "the delivery to be recorded");
+    });
     assert.equal(log.length, 1, "one delivery per (event, webhook)");
-    await new Promise((r) => setTimeout(r, 200));
+    await deliveryJobsSettled(t);
     assert.equal(receiver.received.length, 1);
     await api(t, "DELETE", `/api/v1/webhooks/${hook.id}`);
   });
@@ -262,18 +302,20 @@ describe("webhook delivery", () => {
         { name: "where", key: "folders" },
       ],
     });
-    await t.services.webhooks.publish({
+    const otherEvent = await t.services.webhooks.publish({
       id: "evt-f1",
       type: "mail_received",
       accountId: "acc-2",
       payload: MAIL,
     });
-    await t.services.webhooks.publish({
+    assert.equal(otherEvent.deliveries, 0, "an event the webhook does not list");
+    const otherAccount = await t.services.webhooks.publish({
       id: "evt-f2",
       type: "mail_moved",
       accountId: "acc-3",
       payload: MAIL,
     });
+    assert.equal(otherAccount.deliveries, 0, "an account the webhook does not list");
     const result = await t.services.webhooks.publish({
       id: "evt-f3",
       type: "mail_moved",
@@ -281,14 +323,14 @@ describe("webhook delivery", () => {
       payload: { ...MAIL, folders: ["Archive"], role: "archive" },
     });
     assert.equal(result.deliveries, 1);
-    const call = await until(() => receiver.received[0], "the delivery");
+    const call = await until("the delivery", () => receiver.received[0]);
     assert.equal(call.headers["content-type"], "application/x-www-form-urlencoded");
     assert.equal(
       call.body,
       `id=${encodeURIComponent(MAIL.email_id)}&where=${encodeURIComponent('["Archive"]')}`,
     );
     assert.ok(verifySignature(hook.secret, call.body, String(call.headers["x-mailroom-signature"]), now()));
-    await new Promise((r) => setTimeout(r, 200));
+    await deliveryJobsSettled(t);
     assert.equal(receiver.received.length, 1, "the other events did not match");
     await api(t, "DELETE", `/api/v1/webhooks/${hook.id}`);
   });
@@ -303,7 +345,7 @@ describe("webhook delivery", () => {
       accountId: "a",
       payload: MAIL,
     });
-    await until(() => receiver.received.length >= 3 || undefined, "three attempts");
+    await until("three attempts", () => receiver.received.length >= 3 || undefined);
     assert.deepEqual(
       receiver.received.map((r) => [r.headers["x-mailroom-event-id"], r.headers["x-mailroom-attempt"]]),
       [
@@ -312,11 +354,11 @@ describe("webhook delivery", () => {
         ["evt-down", "3"],
       ],
     );
-    const item = await until(async () => {
+    const item = await until("delivered", async () => {
       const res = await api(t, "GET", `/api/v1/webhooks/${hook.id}/deliveries`);
       const first = (res.json.items as { status: string; attempts: number; last_status_code: number }[])[0];
       return first?.status === "delivered" ? first : undefined;
-    }, "delivered");
+    });
     assert.equal(item.attempts, 3);
     assert.equal(item.last_status_code, 200);
     receiver.respond = undefined;
@@ -334,10 +376,10 @@ describe("webhook delivery", () => {
       accountId: "a",
       payload: MAIL,
     });
-    const failed = await until(async () => {
+    const failed = await until("the delivery to fail", async () => {
       const res = await api(t, "GET", `/api/v1/webhooks/${hook.id}/deliveries?status=failed`);
       return (res.json.items as { attempts: number; last_error: string; event_id: string }[])[0];
-    }, "the delivery to fail");
+    });
     assert.equal(failed.attempts, FAST_RETRIES.maxAttempts);
     assert.equal(failed.last_error, "HTTP 500");
     assert.equal(failed.event_id, "evt-fail");
@@ -348,18 +390,18 @@ describe("webhook delivery", () => {
     const replay = await api(t, "POST", `/api/v1/webhooks/${hook.id}/replay`, { since });
     assert.equal(replay.status, 202);
     assert.equal(replay.json.count, 1);
-    const again = await until(() => receiver.received[0], "the replayed delivery");
+    const again = await until("the replayed delivery", () => receiver.received[0]);
     assert.equal(again.headers["x-mailroom-event-id"], "evt-fail");
     assert.equal(again.headers["x-mailroom-attempt"], "1", "a replay starts a new round");
-    await until(async () => {
+    await until("the replay to be recorded", async () => {
       const res = await api(t, "GET", `/api/v1/webhooks/${hook.id}/deliveries?status=delivered`);
       return (res.json.items as unknown[]).length === 1 || undefined;
-    }, "the replay to be recorded");
+    });
 
     // A delivered event can be asked for again too.
     const one = await api(t, "POST", `/api/v1/webhooks/${hook.id}/replay`, { event_id: "evt-fail" });
     assert.equal(one.json.count, 1);
-    await until(() => receiver.received.length === 2 || undefined, "the second replay");
+    await until("the second replay", () => receiver.received.length === 2 || undefined);
     assert.equal(
       (await api(t, "POST", `/api/v1/webhooks/${hook.id}/replay`, { event_id: "nope" })).status,
       404,
@@ -383,7 +425,7 @@ describe("webhook delivery", () => {
       accountId: "a",
       payload: MAIL,
     });
-    const first = await until(() => receiver.received[0], "a delivery during the grace period");
+    const first = await until("a delivery during the grace period", () => receiver.received[0]);
     const sig1 = String(first.headers["x-mailroom-signature"]);
     assert.ok(verifySignature(hook.secret, first.body, sig1, now()), "the old secret still verifies");
     assert.ok(verifySignature(secret2, first.body, sig1, now()), "the new secret verifies");
@@ -398,7 +440,7 @@ describe("webhook delivery", () => {
       accountId: "a",
       payload: MAIL,
     });
-    const second = await until(() => receiver.received[1], "a delivery after the grace period");
+    const second = await until("a delivery after the grace period", () => receiver.received[1]);
     const sig2 = String(second.headers["x-mailroom-signature"]);
     assert.ok(verifySignature(secret3, second.body, sig2, now()));
     assert.ok(!verifySignature(secret2, second.body, sig2, now()), "the previous secret no longer verifies");
@@ -423,7 +465,7 @@ describe("webhook delivery", () => {
           accountId: "a",
           payload: MAIL,
         });
-      await until(() => slow.received.length >= 4 || undefined, "the slow endpoint to be busy");
+      await until("the slow endpoint to be busy", () => slow.received.length >= 4 || undefined);
       const fastHook = await createWebhook(t, { request_url: receiver.url, source: "email" });
       const started = Date.now();
       await t.services.webhooks.publish({
@@ -432,7 +474,7 @@ describe("webhook delivery", () => {
         accountId: "a",
         payload: MAIL,
       });
-      await until(() => receiver.received[0], "the fast delivery", 2_000);
+      await until("the fast delivery", () => receiver.received[0], 2_000);
       assert.ok(Date.now() - started < 2_000);
       assert.ok(slow.received.length <= 4, "at most 4 deliveries in flight to one endpoint");
       await api(t, "DELETE", `/api/v1/webhooks/${slowHook.id}`);
@@ -454,10 +496,10 @@ describe("webhook delivery", () => {
         accountId: "a",
         payload: MAIL,
       });
-      const failed = await until(async () => {
+      const failed = await until("the delivery to fail", async () => {
         const res = await api(t, "GET", `/api/v1/webhooks/${hook.id}/deliveries?status=failed`);
         return (res.json.items as { last_error: string }[])[0];
-      }, "the delivery to fail");
+      });
       assert.match(failed.last_error, /redirects are not followed/);
       assert.equal(target.received.length, 0);
       receiver.respond = undefined;
@@ -466,9 +508,9 @@ describe("webhook delivery", () => {
       await target.close();
     }
   });
-});
+}
 
-describe("webhook SSRF guard", () => {
+function ssrfGuardSuite(dialect: Dialect): void {
   let t: TestApp;
   let receiver: Receiver;
   // Names whose DNS answer a test changes after the webhook was created ("rebound" names).
@@ -483,7 +525,7 @@ describe("webhook SSRF guard", () => {
   }) as unknown as typeof testLookup;
   before(async () => {
     t = await createTestApp(
-      "sqlite",
+      dialect,
       {},
       { jobs: { pollIntervalMs: 20 }, webhooks: { delivery: FAST_RETRIES, lookup } },
     );
@@ -493,27 +535,6 @@ describe("webhook SSRF guard", () => {
   after(async () => {
     await receiver.close();
     await t.dispose();
-  });
-
-  it("classifies loopback, private, link-local, metadata and mapped addresses as private, public ones not", () => {
-    for (const address of [
-      "127.0.0.1",
-      "10.1.2.3",
-      "172.20.0.1",
-      "192.168.1.1",
-      "169.254.169.254",
-      "100.64.0.1",
-      "0.0.0.0",
-      "::1",
-      "fe80::1",
-      "fd00:ec2::254",
-      "::ffff:127.0.0.1",
-      "::ffff:7f00:1",
-      "not-an-ip",
-    ])
-      assert.equal(isPrivateAddress(address), true, address);
-    for (const address of ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111"])
-      assert.equal(isPrivateAddress(address), false, address);
   });
 
   it("without the sandbox or WEBHOOK_ALLOW_PRIVATE_ADDRESSES, creating a webhook for a loopback address or a name resolving to one → 400 naming the variable, nothing stored", async () => {
@@ -558,17 +579,17 @@ describe("webhook SSRF guard", () => {
         accountId: "a",
         payload: MAIL,
       });
-      const failed = await until(async () => {
+      const failed = await until(`the delivery to ${url} to be refused`, async () => {
         const res = await api(t, "GET", `/api/v1/webhooks/${hook.id}/deliveries?status=failed`);
         return (res.json.items as { last_error: string; attempts: number }[])[0];
-      }, `the delivery to ${url} to be refused`);
+      });
       assert.match(failed.last_error, /private, loopback, link-local or metadata address/);
       assert.match(failed.last_error, /WEBHOOK_ALLOW_PRIVATE_ADDRESSES=on/);
       assert.equal(failed.attempts, 1, "refusals are not retried");
     }
     assert.equal(receiver.received.length, 0);
   });
-});
+}
 
 describe("webhooks with the embedded sandbox on (local development)", () => {
   let t: TestApp;
@@ -592,7 +613,7 @@ describe("webhooks with the embedded sandbox on (local development)", () => {
       accountId: "a",
       payload: MAIL,
     });
-    await until(() => receiver.received[0], "the local delivery");
+    await until("the local delivery", () => receiver.received[0]);
     const res = await api(t, "GET", `/api/v1/webhooks/${hook.id}/deliveries`);
     assert.equal((res.json.items as { status: string }[])[0]?.status, "delivered");
   });

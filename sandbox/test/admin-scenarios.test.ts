@@ -8,21 +8,12 @@ import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
+import { until } from "../../test/support/until.ts";
 import { mailboxes } from "../src/graph/mailbox-store.ts";
 import { SEEDED, SEEDED_APP } from "../src/seed.ts";
 import { type Sandbox, startSandbox } from "../src/server.ts";
 import { subscriptionEngineOf } from "../src/subscriptions/routes.ts";
 import { obtainTokens } from "./identity-helpers.ts";
-
-async function waitFor<T>(probe: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 interface Json {
   status: number;
@@ -371,10 +362,10 @@ describe("subscription_lifecycle reaches the subscriptions engine", () => {
     });
     assert.equal(missed.status, 200);
     assert.deepEqual(missed.body.subscriptions, [{ id: adeleSub, notified: true }]);
-    const items = await waitFor(() => {
+    const items = await until("the missed lifecycle notification", () => {
       const all = received("/lifecycle-adele");
       return all.length > 0 && all;
-    }, "the missed lifecycle notification");
+    });
     assert.equal(items[0]!.lifecycleEvent, "missed");
     assert.equal(items[0]!.subscriptionId, adeleSub);
     assert.equal(items[0]!.clientState, "lifecycle-state");
@@ -385,10 +376,10 @@ describe("subscription_lifecycle reaches the subscriptions engine", () => {
       subscription_id: meganSub,
     });
     assert.equal(reauth.status, 200);
-    const meganItems = await waitFor(() => {
+    const meganItems = await until("the reauthorizationRequired lifecycle notification", () => {
       const all = received("/lifecycle-megan");
       return all.length > 0 && all;
-    }, "the reauthorizationRequired lifecycle notification");
+    });
     assert.equal(meganItems[0]!.lifecycleEvent, "reauthorizationRequired");
     assert.equal(received("/lifecycle-adele").length, 1, "adele's subscription got nothing more");
   });
@@ -406,10 +397,10 @@ describe("subscription_lifecycle reaches the subscriptions engine", () => {
       removed.body.subscriptions.map((s: { id: string }) => s.id),
       [id],
     );
-    const items = await waitFor(() => {
+    const items = await until("the subscriptionRemoved lifecycle notification", () => {
       const all = received("/lifecycle-removed");
       return all.length > 0 && all;
-    }, "the subscriptionRemoved lifecycle notification");
+    });
     assert.equal(items[0]!.lifecycleEvent, "subscriptionRemoved");
     assert.equal((await graph(token, `/subscriptions/${id}`)).status, 404);
   });

@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
+import { until } from "../../test/support/until.ts";
 import { type Sandbox, startSandbox } from "../src/server.ts";
 import { type CsdlModel, checkObject, checkValue, lineage, loadCsdl, type Mismatch } from "./support/csdl.ts";
 
@@ -15,16 +16,6 @@ function report(mismatches: Mismatch[]): string {
     .slice(0, 40)
     .map((m) => `  ${m.path}: ${m.problem}`)
     .join("\n")}${mismatches.length > 40 ? `\n  … and ${mismatches.length - 40} more` : ""}`;
-}
-
-async function waitFor<T>(probe: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 describe("Graph output matches the v1.0 CSDL", () => {
@@ -226,7 +217,7 @@ describe("Graph output matches the v1.0 CSDL", () => {
       body: JSON.stringify({ isRead: true }),
     });
     assert.equal(patched.status, 200, "PATCH a message (the Graph module emits mail-change events)");
-    const collection = await waitFor(() => notifications[0], "a change notification for the PATCH");
+    const collection = await until("a change notification for the PATCH", () => notifications[0]);
     const mismatches: Mismatch[] = [];
     checkValue(model, collection, `${GRAPH}.changeNotificationCollection`, "notification", false, mismatches);
     assert.deepEqual(mismatches, [], `change notification does not match the CSDL:${report(mismatches)}`);

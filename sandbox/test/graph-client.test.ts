@@ -9,10 +9,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Client, FileUpload, LargeFileUploadTask } from "@microsoft/microsoft-graph-client";
+import { until } from "../../test/support/until.ts";
 import { ensureLocalCertificates } from "../src/local-ca.ts";
 import { type Sandbox, startSandbox } from "../src/server.ts";
 import type { SandboxUser } from "../src/state.ts";
-import { ALL_SCOPES, waitFor } from "./graph-helpers.ts";
+import { ALL_SCOPES } from "./graph-helpers.ts";
 
 /**
  * An undici Agent trusting `ca`. Node 20 bundles undici without exporting it; the global fetch
@@ -105,7 +106,7 @@ describe("@microsoft/microsoft-graph-client 3.0.7 against the sandbox", () => {
         toRecipients: [{ emailAddress: { address: bob.email } }],
       },
     });
-    const sent = await waitFor(async () => {
+    const sent = await until("the sent copy", async () => {
       const page = (await client
         .api("/me/mailFolders/sentitems/messages")
         .header("Prefer", 'IdType="ImmutableId"')
@@ -113,7 +114,7 @@ describe("@microsoft/microsoft-graph-client 3.0.7 against the sandbox", () => {
         .top(5)
         .get()) as { value: { subject: string }[] };
       return page.value.find((m) => m.subject === "From the SDK");
-    }, "the sent copy");
+    });
     assert.ok(sent);
   });
 

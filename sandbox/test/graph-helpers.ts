@@ -83,21 +83,6 @@ export async function startGraphHarness(): Promise<GraphHarness> {
   return harness;
 }
 
-/** Polls until `probe` returns a truthy value (no fixed sleeps). */
-export async function waitFor<T>(
-  probe: () => Promise<T | undefined | false | null> | T | undefined | false | null,
-  what: string,
-  timeoutMs = 5_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 export function message(
   subject: string,
   to: string[],

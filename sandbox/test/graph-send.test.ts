@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
+import { until } from "../../test/support/until.ts";
 import type { SandboxUser } from "../src/state.ts";
 import {
   type GraphHarness,
@@ -10,7 +11,6 @@ import {
   message,
   type Page,
   startGraphHarness,
-  waitFor,
 } from "./graph-helpers.ts";
 
 const IMMUTABLE = 'IdType="ImmutableId"';
@@ -32,14 +32,14 @@ describe("Graph mail: sending, threading and attachments", () => {
   after(async () => h.sandbox.close());
 
   async function inboxFind(token: string, subject: string): Promise<GraphMessage> {
-    return waitFor(async () => {
+    return until(`"${subject}" in the inbox`, async () => {
       const page = await h.json<Page>(
         token,
         `/me/mailFolders/inbox/messages?$filter=${encodeURIComponent(`subject eq '${subject.replaceAll("'", "''")}'`)}&$select=subject,conversationId,internetMessageId,from,toRecipients,bccRecipients,isRead,body,hasAttachments,internetMessageHeaders`,
         { prefer: IMMUTABLE },
       );
       return page.value[0];
-    }, `"${subject}" in the inbox`);
+    });
   }
 
   test("sendMail is 202 with no body; the recipient's Inbox and the sender's Sent Items get copies", async () => {
@@ -58,15 +58,13 @@ describe("Graph mail: sending, threading and attachments", () => {
     assert.equal((received.from as { emailAddress: { address: string } }).emailAddress.address, alice.email);
     assert.deepEqual(received.bccRecipients, [], "Bcc is not visible to recipients");
     assert.equal(received.isRead, false);
-    const sent = await waitFor(
-      async () =>
-        (
-          await h.json<Page>(
-            aliceToken,
-            "/me/mailFolders/sentitems/messages?$select=subject,internetMessageId,conversationId,bccRecipients",
-          )
-        ).value.find((m) => m.subject === "Lunch?"),
-      "sent copy",
+    const sent = await until("sent copy", async () =>
+      (
+        await h.json<Page>(
+          aliceToken,
+          "/me/mailFolders/sentitems/messages?$select=subject,internetMessageId,conversationId,bccRecipients",
+        )
+      ).value.find((m) => m.subject === "Lunch?"),
     );
     assert.equal(sent.internetMessageId, received.internetMessageId, "same Message-ID in both mailboxes");
     assert.equal(sent.conversationId, received.conversationId);
@@ -137,12 +135,12 @@ describe("Graph mail: sending, threading and attachments", () => {
     assert.equal(draft.parentFolderId, drafts.id);
     const sendResponse = await h.call(aliceToken, `/me/messages/${draft.id}/send`, { method: "POST" });
     assert.equal(sendResponse.status, 202);
-    const sent = await waitFor(async () => {
+    const sent = await until("the draft to become the sent item", async () => {
       const current = await h.json<GraphMessage>(aliceToken, `/me/messages/${draft.id}`, {
         prefer: IMMUTABLE,
       });
       return current.isDraft ? undefined : current;
-    }, "the draft to become the sent item");
+    });
     const sentItems = await h.json(aliceToken, "/me/mailFolders/sentitems");
     assert.equal(sent.id, draft.id);
     assert.equal(sent.parentFolderId, sentItems.id);

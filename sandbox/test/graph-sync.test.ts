@@ -1,6 +1,7 @@
 // Delta queries, $batch and Outlook's throttling/fault behaviour.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { until } from "../../test/support/until.ts";
 import { mailboxes } from "../src/graph/mailbox-store.ts";
 import { executeGraphRequest, parseGraphUrl } from "../src/graph/pipeline.ts";
 import type { SandboxUser } from "../src/state.ts";
@@ -10,7 +11,6 @@ import {
   message,
   type Page,
   startGraphHarness,
-  waitFor,
 } from "./graph-helpers.ts";
 
 const IMMUTABLE = 'IdType="ImmutableId"';
@@ -249,7 +249,7 @@ describe("Graph mail: delta, batching, throttling", () => {
       const key = `${h.clientId}|${carol.id}`;
       assert.equal(h.sandbox.state.counters.peakConcurrency.get(key), 10);
       assert.equal(h.sandbox.state.counters.throttled.get(key), 6);
-      await waitFor(() => h.sandbox.state.counters.inFlight.get(key) === 0, "in-flight to drain");
+      await until("in-flight to drain", () => h.sandbox.state.counters.inFlight.get(key) === 0);
     } finally {
       h.sandbox.state.userFaults.delete(carol.id);
     }

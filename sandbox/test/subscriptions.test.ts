@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import Fastify, { type FastifyInstance } from "fastify";
+import { until } from "../../test/support/until.ts";
 import { registerGraphRoutes } from "../src/graph/routes.ts";
 import { type SandboxOptions, SandboxState } from "../src/state.ts";
 import { registerSubscriptionRoutes, subscriptionEngineOf } from "../src/subscriptions/routes.ts";
@@ -72,16 +73,6 @@ const echoThenAccept: Behaviour = (request, response) => {
   }
   response.writeHead(202).end();
 };
-
-async function waitFor<T>(probe: () => T | undefined | false, what: string, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 // ---- a sandbox with one user, one app and tokens -------------------------------------------------
 
@@ -374,10 +365,10 @@ describe("Graph change-notification subscriptions", () => {
       messageId: "other",
       folderId: "inbox-id",
     });
-    const posts = await waitFor(() => {
+    const posts = await until("three notifications", () => {
       const all = receiver.notifications("/batch");
       return all.flatMap((p) => p.value).length >= 3 && all;
-    }, "three notifications");
+    });
     assert.equal(posts.length, 1, "changes arriving together share one POST");
     const items = posts[0]!.value;
     assert.deepEqual(
@@ -435,14 +426,14 @@ describe("Graph change-notification subscriptions", () => {
       restId: "AAMkAGRest=",
       folderId: "inbox-id",
     });
-    const [rest] = await waitFor(() => {
+    const [rest] = await until("the REST-id notification", () => {
       const items = receiver.notifications("/ids-rest").flatMap((p) => p.value);
       return items.length > 0 && items;
-    }, "the REST-id notification");
-    const [immutable] = await waitFor(() => {
+    });
+    const [immutable] = await until("the immutable-id notification", () => {
       const items = receiver.notifications("/ids-immutable").flatMap((p) => p.value);
       return items.length > 0 && items;
-    }, "the immutable-id notification");
+    });
     assert.equal(rest!.resource, `Users/${USER_ID}/Messages/AAMkAGRest=`);
     assert.equal((rest!.resourceData as Record<string, string>).id, "AAMkAGRest=");
     assert.equal(immutable!.resource, `Users/${USER_ID}/Messages/AAkALgImmutable=`);
@@ -482,10 +473,10 @@ describe("Graph change-notification subscriptions", () => {
       messageId: "m-inbox-2",
       folderId: "inbox-id",
     });
-    const items = await waitFor(() => {
+    const items = await until("the inbox notifications", () => {
       const all = receiver.notifications("/inbox-created").flatMap((p) => p.value);
       return all.some((i) => (i.resourceData as { id: string }).id === "m-inbox-2") && all;
-    }, "the inbox notifications");
+    });
     assert.deepEqual(items.map((i) => (i.resourceData as { id: string }).id).sort(), [
       "m-inbox",
       "m-inbox-2",
@@ -510,12 +501,12 @@ describe("Graph change-notification subscriptions", () => {
       folderId: "inbox-id",
     });
     const engine = subscriptionEngineOf(h.state)!;
-    const attempts = await waitFor(() => {
+    const attempts = await until("a successful retry", () => {
       const mine = engine.attempts.filter(
         (a) => a.kind === "notification" && a.subscriptionIds.includes(subscription.id),
       );
       return mine.some((a) => a.ok) && mine;
-    }, "a successful retry");
+    });
     assert.deepEqual(
       attempts.map((a) => [a.attempt, a.outcome]),
       [
@@ -563,9 +554,8 @@ describe("Graph change-notification subscriptions", () => {
         folderId: "inbox-id",
       });
       const engine = subscriptionEngineOf(quick.state)!;
-      const dropped = await waitFor(
-        () => engine.attempts.find((a) => a.outcome === "dropped"),
-        "the delivery to be dropped",
+      const dropped = await until("the delivery to be dropped", () =>
+        engine.attempts.find((a) => a.outcome === "dropped"),
       );
       assert.ok(
         dropped.attempt >= 2 && dropped.attempt <= 4,
@@ -626,10 +616,10 @@ describe("Graph change-notification subscriptions", () => {
         event,
       });
     }
-    const items = await waitFor(() => {
+    const items = await until("three lifecycle notifications", () => {
       const all = receiver.notifications("/lifecycle").flatMap((p) => p.value);
       return all.length >= 3 && all;
-    }, "three lifecycle notifications");
+    });
     assert.deepEqual(items.map((i) => i.lifecycleEvent).sort(), [
       "missed",
       "reauthorizationRequired",
@@ -656,10 +646,10 @@ describe("Graph change-notification subscriptions", () => {
       lifecycleNotificationUrl: `${receiver.url}${nearPath}`,
       expirationDateTime: inMinutes(h, 5),
     });
-    const nearItems = await waitFor(() => {
+    const nearItems = await until("reauthorizationRequired near expiry", () => {
       const all = receiver.notifications(nearPath).flatMap((p) => p.value);
       return all.length > 0 && all;
-    }, "reauthorizationRequired near expiry");
+    });
     assert.equal(nearItems[0]!.lifecycleEvent, "reauthorizationRequired");
     assert.equal(nearItems[0]!.subscriptionId, near.id);
 
@@ -669,10 +659,10 @@ describe("Graph change-notification subscriptions", () => {
     );
     for (const record of h.state.accessTokens.values())
       if (record.clientId === OTHER_CLIENT_ID) record.revoked = true;
-    const revokedItems = await waitFor(() => {
+    const revokedItems = await until("reauthorizationRequired after revocation", () => {
       const all = receiver.notifications(revokedPath).flatMap((p) => p.value);
       return all.length > 0 && all;
-    }, "reauthorizationRequired after revocation");
+    });
     assert.equal(revokedItems[0]!.lifecycleEvent, "reauthorizationRequired");
     assert.equal(revokedItems[0]!.subscriptionId, revokedSub.id);
   });

@@ -12,6 +12,7 @@ import { type Browser, chromium, type Page } from "playwright-core";
 import { verifySignature } from "../../src/outbound/signing.ts";
 import { BIN } from "../support/cli.ts";
 import { freePort, startReceiver } from "../support/connect-harness.ts";
+import { until } from "../support/until.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SCREENSHOTS = join(import.meta.dirname, "../../docs/screenshots");
@@ -46,12 +47,14 @@ describe("dashboard: webhooks, in Chromium", () => {
     });
     child.stdout?.on("data", (d) => (stdout += d));
     child.stderr?.on("data", (d) => (stdout += d));
-    const deadline = Date.now() + 60_000;
-    while (!/\/setup\?token=\S+/.test(stdout)) {
-      if (Date.now() > deadline || child.exitCode !== null)
-        throw new Error(`Mailroom did not start:\n${stdout}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until(
+      "Mailroom to print the setup link",
+      () => {
+        if (child.exitCode !== null) throw new Error(`Mailroom exited:\n${stdout}`);
+        return /\/setup\?token=\S+/.test(stdout);
+      },
+      { timeoutMs: 60_000, intervalMs: 50, detail: () => stdout },
+    );
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
@@ -147,12 +150,7 @@ describe("dashboard: webhooks, in Chromium", () => {
     const deliveries = page.getByRole("region", { name: /Deliveries to crm-backend/ });
     await deliveries.getByRole("button", { name: /^Replay mail_received delivery/ }).click();
     await deliveries.getByText("queued again from attempt 1").waitFor();
-    const deadline = Date.now() + 10_000;
-    while (receiver.received.length === before) {
-      if (Date.now() > deadline) throw new Error("the replay did not arrive");
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const replayed = receiver.received[before]!;
+    const replayed = await until("the replayed delivery", () => receiver.received[before]);
     assert.equal(
       replayed.headers["x-mailroom-event-id"],
       receiver.received[before - 1]!.headers["x-mailroom-event-id"],

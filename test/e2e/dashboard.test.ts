@@ -13,6 +13,7 @@ import { SEEDED_APP } from "../../sandbox/src/seed.ts";
 import { DASHBOARD_PAGES, type DashboardPage } from "../../src/contracts/dashboard/index.ts";
 import { BIN } from "../support/cli.ts";
 import { freePort } from "../support/connect-harness.ts";
+import { until } from "../support/until.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SCREENSHOTS = join(import.meta.dirname, "../../docs/screenshots");
@@ -51,12 +52,14 @@ describe("dashboard: first run to a connected mailbox, in Chromium", () => {
     });
     child.stdout?.on("data", (d) => (stdout += d));
     child.stderr?.on("data", (d) => (stdout += d));
-    const deadline = Date.now() + 60_000;
-    while (!/\/setup\?token=\S+/.test(stdout) || !/Redirect URIs/.test(stdout)) {
-      if (Date.now() > deadline || child.exitCode !== null)
-        throw new Error(`Mailroom did not start:\n${stdout}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until(
+      "Mailroom to print the setup link and the redirect URIs",
+      () => {
+        if (child.exitCode !== null) throw new Error(`Mailroom exited:\n${stdout}`);
+        return /\/setup\?token=\S+/.test(stdout) && /Redirect URIs/.test(stdout);
+      },
+      { timeoutMs: 60_000, intervalMs: 50, detail: () => stdout },
+    );
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],

@@ -12,6 +12,7 @@ import { type Browser, chromium } from "playwright-core";
 import { UnipileClient } from "unipile-node-sdk";
 import { BIN, runMailroom } from "../support/cli.ts";
 import { freePort } from "../support/connect-harness.ts";
+import { until } from "../support/until.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SCREENSHOTS = join(import.meta.dirname, "../../docs/screenshots");
@@ -40,12 +41,14 @@ describe("first run: npm start, an API key, and a mailbox connected in Chromium"
     });
     child.stdout?.on("data", (d) => (stdout += d));
     child.stderr?.on("data", (d) => (stdout += d));
-    const deadline = Date.now() + 60_000;
-    while (!/Mailroom is ready/.test(stdout)) {
-      if (Date.now() > deadline || child.exitCode !== null)
-        throw new Error(`Mailroom did not start:\n${stdout}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until(
+      "Mailroom to start",
+      () => {
+        if (child.exitCode !== null) throw new Error(`Mailroom exited:\n${stdout}`);
+        return /Mailroom is ready/.test(stdout);
+      },
+      { timeoutMs: 60_000, intervalMs: 50, detail: () => stdout },
+    );
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],

@@ -8,6 +8,7 @@ import type { FastifyInstance } from "fastify";
 import { type BuildOptions, buildServices, type Services } from "../../src/app/services.ts";
 import { type Config, loadConfig } from "../../src/config/config.ts";
 import { buildApp } from "../../src/http/app.ts";
+import type { Clock } from "../../src/lib/clock.ts";
 import { createLogger } from "../../src/lib/logger.ts";
 import { createTestDatabase, type TestDatabase } from "./databases.ts";
 
@@ -67,6 +68,8 @@ export async function createTestApp(
     routes?: (app: FastifyInstance) => Promise<void>;
     jobs?: { pollIntervalMs?: number; leaseMs?: number };
     webhooks?: BuildOptions["webhooks"];
+    /** The time every service reads (see test/support/clock.ts); default the system clock. */
+    clock?: Clock;
   } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase(dialect);
@@ -83,6 +86,7 @@ export async function createTestApp(
   const services = await buildServices(config, createLogger({ level: "debug", destination: logs }), {
     ...(options.jobs ? { jobs: options.jobs } : {}),
     webhooks: { lookup: testLookup, ...options.webhooks },
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   const app = await buildApp(services, options.routes ? { plugins: [options.routes] } : {});
   await app.ready();

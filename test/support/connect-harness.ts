@@ -7,6 +7,7 @@ import { SEED_PASSWORD, SEEDED_APP } from "../../sandbox/src/seed.ts";
 import { type Sandbox, startSandbox } from "../../sandbox/src/server.ts";
 import type { BuildOptions, Services } from "../../src/app/services.ts";
 import { buildApp } from "../../src/http/app.ts";
+import type { Clock } from "../../src/lib/clock.ts";
 import { createTestApp, type TestApp } from "./app.ts";
 import { connectThroughWizard, MultiOriginBrowser } from "./browser.ts";
 
@@ -43,6 +44,8 @@ export interface ConnectHarnessOptions {
   env?: Record<string, string>;
   /** Webhook delivery tuning passed to buildServices. */
   webhooks?: BuildOptions["webhooks"];
+  /** The time Mailroom reads (the sandbox keeps real time); default the system clock. */
+  clock?: Clock;
   /** Let the sandbox post change notifications to http URLs (Mailroom listens on http in tests). */
   allowHttpNotifications?: boolean;
 }
@@ -70,7 +73,11 @@ export async function startConnectHarness(
       POLL_INTERVAL_SECONDS: "86400",
       ...options.env,
     },
-    { jobs: { pollIntervalMs: 20 }, ...(options.webhooks ? { webhooks: options.webhooks } : {}) },
+    {
+      jobs: { pollIntervalMs: 20 },
+      ...(options.webhooks ? { webhooks: options.webhooks } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
+    },
   );
   await t.app.listen({ port, host: "127.0.0.1" });
   await t.services.jobs.start();

@@ -8,9 +8,11 @@ import { type DatabaseConfig, openStorage, type Storage } from "../../src/storag
 
 export const POSTGRES_ADMIN_URL = process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 
-export function dialects(): ("sqlite" | "postgres")[] {
+export type Dialect = "sqlite" | "postgres";
+
+export function dialects(): Dialect[] {
   const list = (process.env.DIALECTS ?? "sqlite,postgres").split(",").map((d) => d.trim());
-  return list.filter((d): d is "sqlite" | "postgres" => d === "sqlite" || d === "postgres");
+  return list.filter((d): d is Dialect => d === "sqlite" || d === "postgres");
 }
 
 export interface TestDatabase {

@@ -3,9 +3,9 @@
 import assert from "node:assert/strict";
 import { SEED_PASSWORD } from "../../sandbox/src/seed.ts";
 import type { Services } from "../../src/app/services.ts";
-import { waitFor } from "../fixtures/jobs-helpers.ts";
 import { connectThroughWizard, MultiOriginBrowser } from "./browser.ts";
 import type { ConnectHarness, ReceivedRequest, startReceiver } from "./connect-harness.ts";
+import { until } from "./until.ts";
 
 export const ADELE = "adele.vance@contoso.onmicrosoft.com";
 
@@ -69,7 +69,7 @@ export async function createEmailWebhook(
 }
 
 export async function waitForBaseline(services: Services, accountId: string): Promise<void> {
-  await waitFor(
+  await until(
     "the first delta sync (baseline)",
     async () => (await services.realtime.status(accountId))?.baseline_at != null,
     20_000,

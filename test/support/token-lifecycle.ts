@@ -71,17 +71,3 @@ export async function graphMe(sandbox: Sandbox, accessToken: string): Promise<nu
   await res.body?.cancel();
   return res.status;
 }
-
-export async function until<T>(
-  fn: () => Promise<T | undefined> | T | undefined,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
