@@ -469,13 +469,10 @@ describe("notify_url under the destination policy (WEBHOOK_ALLOW_PRIVATE_ADDRESS
     assert.ok(link);
     await connectThroughWizard(new MultiOriginBrowser([h.baseUrl, h.sandbox.url]), url, ADELE);
 
-    const deadline = Date.now() + 5_000;
-    let delivery = await h.services.repos.notifyDeliveries.find(link.id);
-    while (delivery?.status !== "failed") {
-      if (Date.now() > deadline) throw new Error(`notify delivery not refused: ${JSON.stringify(delivery)}`);
-      await new Promise((r) => setTimeout(r, 20));
-      delivery = await h.services.repos.notifyDeliveries.find(link.id);
-    }
+    const delivery = await until("the notify delivery to be refused", async () => {
+      const row = await h.services.repos.notifyDeliveries.find(link.id);
+      return row?.status === "failed" ? row : undefined;
+    });
     assert.equal(delivery.attempts, 1, "a refused address is not retried");
     assert.match(
       String(delivery.last_error),
@@ -483,5 +480,29 @@ describe("notify_url under the destination policy (WEBHOOK_ALLOW_PRIVATE_ADDRESS
     );
     assert.match(String(delivery.last_error), /WEBHOOK_ALLOW_PRIVATE_ADDRESSES=on/);
     assert.equal(receiver.received.length, 0, "the receiver on 127.0.0.1 got nothing");
+
+    // The operator sees the refusal on the account's dashboard page.
+    const setup = await h.services.admins.createLink();
+    const token = new URL(setup.url).searchParams.get("token");
+    const signedIn = await fetch(`${h.baseUrl}/dashboard/api/setup`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-mailroom-csrf": "1", origin: h.baseUrl },
+      body: JSON.stringify({ token, email: "ops@example.com", password: "a long enough password" }),
+    });
+    assert.equal(signedIn.status, 200, await signedIn.clone().text());
+    const cookie = String(signedIn.headers.get("set-cookie")).split(";")[0]!;
+    const accountId = (await h.services.repos.hostedAuth.findLink(link.id))?.account_id;
+    assert.ok(accountId, "the link names the account it connected");
+    const page = await fetch(`${h.baseUrl}/dashboard/api/accounts/${accountId}`, { headers: { cookie } });
+    assert.equal(page.status, 200);
+    const { callbacks } = (await page.json()) as {
+      callbacks: { linkId: string; url: string; status: string; attempts: number; lastError: string }[];
+    };
+    assert.equal(callbacks.length, 1);
+    assert.equal(callbacks[0]?.linkId, link.id);
+    assert.equal(callbacks[0]?.url, notifyUrl);
+    assert.equal(callbacks[0]?.status, "failed");
+    assert.equal(callbacks[0]?.attempts, 1);
+    assert.match(String(callbacks[0]?.lastError), /WEBHOOK_ALLOW_PRIVATE_ADDRESSES=on/);
   });
 });

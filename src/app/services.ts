@@ -12,7 +12,12 @@ import type { EmailService } from "../domain/email/email.service.ts";
 import { FolderDirectory } from "../domain/email/folder-directory.ts";
 import type { SendService } from "../domain/email/send.service.ts";
 import { HostedAuthService } from "../domain/hosted-auth/hosted-auth.service.ts";
-import { CallbackSigningSecret, notifyListener, registerNotifyJobs } from "../domain/hosted-auth/notify.ts";
+import {
+  CallbackSigningSecret,
+  NotifyLog,
+  notifyListener,
+  registerNotifyJobs,
+} from "../domain/hosted-auth/notify.ts";
 import { registerRealtimeJobs } from "../domain/realtime/realtime.jobs.ts";
 import { RealtimeService } from "../domain/realtime/realtime.service.ts";
 import { SentMailLog } from "../domain/realtime/sent-log.ts";
@@ -69,6 +74,8 @@ export interface Services {
   hostedAuth: HostedAuthService;
   nativeConnect: NativeConnectService;
   callbackSigning: CallbackSigningSecret;
+  /** The notify_url callbacks' delivery log, as the dashboard shows it. */
+  notifyLog: NotifyLog;
   accountEvents: AccountEventHub;
   tokenClient: TokenClient;
   /** Access tokens for accounts (refresh, single flight, cooldown); the Graph client's only source. */
@@ -277,6 +284,7 @@ export async function buildServices(
       hostedAuth,
       nativeConnect,
       callbackSigning,
+      notifyLog: new NotifyLog(repos.notifyDeliveries),
       accountEvents,
       tokenClient,
       tokens,

@@ -38,6 +38,21 @@ export type AccountsResponse = Static<typeof AccountsResponse>;
 export const AccountEvent = Type.Object({ at: Type.Number(), kind: Type.String(), detail: Type.String() });
 export type AccountEvent = Static<typeof AccountEvent>;
 
+/** The notify_url callback of one of the account's hosted links, from its delivery log. */
+export const NotifyCallback = Type.Object({
+  linkId: Type.String(),
+  url: Type.String(),
+  status: Type.Union([Type.Literal("pending"), Type.Literal("delivered"), Type.Literal("failed")]),
+  attempts: Type.Number(),
+  lastStatusCode: Nullable(Type.Number()),
+  /** Why the last attempt failed (a refused address names WEBHOOK_ALLOW_PRIVATE_ADDRESSES). */
+  lastError: Nullable(Type.String()),
+  nextAttemptAt: Nullable(Type.Number()),
+  deliveredAt: Nullable(Type.Number()),
+  updatedAt: Type.Number(),
+});
+export type NotifyCallback = Static<typeof NotifyCallback>;
+
 export const AccountDetailResponse = Type.Object({
   account: Type.Object({
     ...accountItemProperties,
@@ -53,6 +68,8 @@ export const AccountDetailResponse = Type.Object({
    */
   events: Type.Array(AccountEvent),
   eventsSource: Type.String(),
+  /** notify_url callbacks of the account's hosted links, newest link first. */
+  callbacks: Type.Array(NotifyCallback),
 });
 export type AccountDetailResponse = Static<typeof AccountDetailResponse>;
 

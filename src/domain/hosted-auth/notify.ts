@@ -14,8 +14,14 @@ import type { SecretBox } from "../../lib/crypto.ts";
 import { type OutboundTransport, OutboundTransportError } from "../../outbound/http-transport.ts";
 import { type AttemptResult, afterAttempt, DEFAULT_RETRY_DELAYS_MS } from "../../outbound/retry.ts";
 import { SIGNATURE_HEADER, signatureHeader } from "../../outbound/signing.ts";
-import type { HostedAuthRepository } from "../../storage/repositories/hosted-auth.repository.ts";
-import type { NotifyDeliveryRepository } from "../../storage/repositories/notify-delivery.repository.ts";
+import type {
+  HostedAuthRepository,
+  HostedLinkRow,
+} from "../../storage/repositories/hosted-auth.repository.ts";
+import type {
+  NotifyDeliveryRepository,
+  NotifyDeliveryRow,
+} from "../../storage/repositories/notify-delivery.repository.ts";
 import type { SettingsRepository } from "../../storage/repositories/settings.repository.ts";
 import type { AccountEvents } from "../accounts/account-events.ts";
 
@@ -49,6 +55,49 @@ export class CallbackSigningSecret {
     // Another process may have created one at the same time: the stored one wins.
     const stored = await this.repo.get(SECRET_KEY);
     return stored?.secret ? this.secrets.decrypt(stored.secret) : secret;
+  }
+}
+
+/** A link's notify_url callback as the operator sees it: where it went and how it ended. */
+export interface NotifyCallbackView {
+  linkId: string;
+  url: string;
+  status: NotifyDeliveryRow["status"];
+  attempts: number;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  nextAttemptAt: number | null;
+  deliveredAt: number | null;
+  updatedAt: number;
+}
+
+/** The delivery log of notify_url callbacks, read for the dashboard. */
+export class NotifyLog {
+  constructor(private readonly deliveries: NotifyDeliveryRepository) {}
+
+  /** The callbacks of these links, in the links' order; links without a callback yet are left out. */
+  async ofLinks(links: readonly Pick<HostedLinkRow, "id" | "notify_url">[]): Promise<NotifyCallbackView[]> {
+    const withUrl = links.filter((link) => link.notify_url !== null);
+    const rows = new Map(
+      (await this.deliveries.findMany(withUrl.map((link) => link.id))).map((row) => [row.link_id, row]),
+    );
+    return withUrl.flatMap((link) => {
+      const row = rows.get(link.id);
+      if (!row) return [];
+      return [
+        {
+          linkId: link.id,
+          url: link.notify_url ?? "",
+          status: row.status,
+          attempts: row.attempts,
+          lastStatusCode: row.last_status_code,
+          lastError: row.last_error,
+          nextAttemptAt: row.next_attempt_at,
+          deliveredAt: row.delivered_at,
+          updatedAt: row.updated_at,
+        },
+      ];
+    });
   }
 }
 

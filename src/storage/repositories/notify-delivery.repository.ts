@@ -14,6 +14,12 @@ export class NotifyDeliveryRepository {
       .executeTakeFirst();
   }
 
+  /** The callbacks of these links (for an account's history on the dashboard). */
+  async findMany(linkIds: readonly string[]): Promise<NotifyDeliveryRow[]> {
+    if (linkIds.length === 0) return [];
+    return this.db.selectFrom("notify_deliveries").selectAll().where("link_id", "in", linkIds).execute();
+  }
+
   /** Counts one more attempt of a pending callback (creating its row); undefined once it is settled. */
   async startAttempt(linkId: string, at: number): Promise<NotifyDeliveryRow | undefined> {
     await this.db

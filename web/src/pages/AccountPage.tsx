@@ -110,6 +110,49 @@ export function AccountPage({ id }: { id: string }) {
           </ol>
         )}
       </section>
+      {data.callbacks.length > 0 && (
+        <section className="card" aria-labelledby="callbacks-title">
+          <h2 id="callbacks-title">notify_url callbacks</h2>
+          <p className="muted">
+            What Mailroom told your backend when this mailbox connected through a hosted link: signed POSTs to
+            the link's <code>notify_url</code>, retried like webhook deliveries.
+          </p>
+          <table className="data">
+            <caption className="visually-hidden">notify_url callbacks</caption>
+            <thead>
+              <tr>
+                <th scope="col">URL</th>
+                <th scope="col">Status</th>
+                <th scope="col">Attempts</th>
+                <th scope="col">Last attempt</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.callbacks.map((c) => (
+                <tr key={c.linkId}>
+                  <td>
+                    <code>{c.url}</code>
+                  </td>
+                  <td>
+                    <span
+                      className={`badge badge-${c.status === "delivered" ? "ok" : c.status === "failed" ? "bad" : "neutral"}`}
+                    >
+                      {c.status}
+                    </span>
+                    {c.lastStatusCode !== null && <div className="muted">HTTP {c.lastStatusCode}</div>}
+                    {c.lastError && <div className="muted">{c.lastError}</div>}
+                    {c.nextAttemptAt !== null && (
+                      <div className="muted">next try {formatTime(c.nextAttemptAt)}</div>
+                    )}
+                  </td>
+                  <td>{c.attempts}</td>
+                  <td>{formatTime(c.deliveredAt ?? c.updatedAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      )}
     </>
   );
 }

@@ -107,15 +107,18 @@ export function accountsRoutes(deps: DashboardDeps): FastifyPluginAsyncTypebox {
           refreshRetryAt: row.refresh_retry_at,
           scopes: row.scopes,
         };
+        const links = await admins.linksOfAccount(row.id);
+        const callbacks = await services.notifyLog.ofLinks(links);
         const published = await services.webhooks.eventsOfAccount(row.id, EVENT_LIMIT);
         if (published.length > 0)
           return {
             account,
+            callbacks,
             events: published.map(describeEvent),
             eventsSource: `The account's newest events (up to ${EVENT_LIMIT}), as Mailroom published them to webhooks.`,
           };
         const events: AccountEvent[] = [];
-        for (const link of await admins.linksOfAccount(row.id)) {
+        for (const link of links) {
           const verb = link.type === "reconnect" ? "Reconnect" : "Connect";
           if (link.used_at !== null)
             events.push({
@@ -153,6 +156,7 @@ export function accountsRoutes(deps: DashboardDeps): FastifyPluginAsyncTypebox {
         events.sort((a, b) => b.at - a.at);
         return {
           account,
+          callbacks,
           events,
           eventsSource:
             "No webhook events for this account yet: built from its connection links and token state.",
