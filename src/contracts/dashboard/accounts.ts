@@ -1,6 +1,7 @@
 // Accounts for the operator: list and search, connect and reconnect links, the account page, delete.
 import { type Static, Type } from "typebox";
 import { Deleted, endpoint, IdParams, Nullable } from "./common.ts";
+import { DELIVERY_STATUSES } from "./webhooks.ts";
 
 export const ACCOUNT_STATUSES = [
   "OK",
@@ -42,7 +43,7 @@ export type AccountEvent = Static<typeof AccountEvent>;
 export const NotifyCallback = Type.Object({
   linkId: Type.String(),
   url: Type.String(),
-  status: Type.Union([Type.Literal("pending"), Type.Literal("delivered"), Type.Literal("failed")]),
+  status: Type.Enum(DELIVERY_STATUSES),
   attempts: Type.Number(),
   lastStatusCode: Nullable(Type.Number()),
   /** Why the last attempt failed (a refused address names WEBHOOK_ALLOW_PRIVATE_ADDRESSES). */

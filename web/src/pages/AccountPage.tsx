@@ -3,6 +3,7 @@ import type { LinkResponse } from "../../../src/contracts/dashboard/index.ts";
 import { call, formatTime } from "../api.ts";
 import { Link, useLocation } from "../router.tsx";
 import { Alert, CopyField, Empty, Loading, StatusBadge, useLoad } from "../ui.tsx";
+import { DeliveryBadge } from "./webhooks/DeliveryBadge.tsx";
 
 export function AccountPage({ id }: { id: string }) {
   const { navigate } = useLocation();
@@ -134,11 +135,7 @@ export function AccountPage({ id }: { id: string }) {
                     <code>{c.url}</code>
                   </td>
                   <td>
-                    <span
-                      className={`badge badge-${c.status === "delivered" ? "ok" : c.status === "failed" ? "bad" : "neutral"}`}
-                    >
-                      {c.status}
-                    </span>
+                    <DeliveryBadge status={c.status} />
                     {c.lastStatusCode !== null && <div className="muted">HTTP {c.lastStatusCode}</div>}
                     {c.lastError && <div className="muted">{c.lastError}</div>}
                     {c.nextAttemptAt !== null && (
