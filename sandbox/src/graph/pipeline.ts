@@ -41,7 +41,8 @@ import {
   patchMessage,
   permanentDeleteMessage,
 } from "./messages.ts";
-import { createResponseDraft, sendDraft, sendMail, sendResponse } from "./send.ts";
+import { createResponseDraft, sendResponse } from "./replies.ts";
+import { sendDraft, sendMail } from "./send.ts";
 import { type Admission, admit, release } from "./throttling.ts";
 import { renderUser, translateExchangeIds } from "./users.ts";
 

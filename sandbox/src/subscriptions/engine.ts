@@ -2,77 +2,26 @@
 // "mail-change" events into Graph's notification payloads (batched per notification URL),
 // retries deliveries that are not answered 2xx in time, and sends lifecycle notifications.
 // Reference: microsoft-identity-and-graph.md §4.
-import { createHash, randomBytes, randomUUID } from "node:crypto";
-import type { MailChangeEvent, SandboxState, SandboxUser, SubscriptionTimings } from "../state.ts";
+import { randomUUID } from "node:crypto";
+import type { MailChangeEvent, SandboxState, SubscriptionTimings } from "../state.ts";
 import { graphDateTime } from "./graph-response.ts";
+import {
+  type DeliveryAttempt,
+  isLifecycleEvent,
+  type LifecycleEvent,
+  type StoredSubscription,
+  SUBSCRIPTION_DEFAULTS,
+  type ValidationResult,
+} from "./model.ts";
+import { notificationPayload } from "./notification-payload.ts";
+import { errorText, isTimeout, postWithTimeout } from "./post.ts";
 
-export const SUBSCRIPTION_DEFAULTS: Required<SubscriptionTimings> = {
-  validationTimeoutMs: 10_000,
-  notificationTimeoutMs: 3_000,
-  retryBaseMs: 1_000,
-  retryWindowMs: 3 * 60_000,
-  batchWindowMs: 150,
-  sweepIntervalMs: 1_000,
-  reauthorizationLeadMs: 15 * 60_000,
-};
-
-/** Outlook message subscriptions live at most 10,080 minutes (reference §4.1). */
-export const MAX_MESSAGE_SUBSCRIPTION_MINUTES = 10_080;
-/** 1,000 active subscriptions per mailbox, all apps together (reference §4.1). */
-export const MAX_SUBSCRIPTIONS_PER_MAILBOX = 1_000;
-
-export type ChangeType = MailChangeEvent["changeType"];
-export const LIFECYCLE_EVENTS = ["reauthorizationRequired", "subscriptionRemoved", "missed"] as const;
-export type LifecycleEvent = (typeof LIFECYCLE_EVENTS)[number];
-
-export function isLifecycleEvent(value: unknown): value is LifecycleEvent {
-  return (LIFECYCLE_EVENTS as readonly unknown[]).includes(value);
-}
-
-export interface StoredSubscription {
-  id: string;
-  userId: string;
-  tenantId: string;
-  clientId: string;
-  resource: string;
-  /** Folder id or well-known name when the resource is one folder's messages; null = all messages. */
-  folderRef: string | null;
-  changeType: string;
-  changeTypes: Set<ChangeType>;
-  notificationUrl: string;
-  lifecycleNotificationUrl: string | null;
-  clientState: string | null;
-  latestSupportedTlsVersion: string;
-  expiresAt: number;
-  createdAt: number;
-  /** Created with `Prefer: IdType="ImmutableId"`: notifications carry immutable ids (reference §3.7). */
-  immutableIds: boolean;
-  /** Set once reauthorizationRequired was sent for the current expiry/grant; cleared by renew/reauthorize. */
-  reauthorizationSent: boolean;
-}
-
-export interface DeliveryAttempt {
-  id: string;
-  kind: "validation" | "notification" | "lifecycle";
-  url: string;
-  subscriptionIds: string[];
-  attempt: number;
-  at: string;
-  status: number | null;
-  ok: boolean;
-  error: string | null;
-  durationMs: number;
-  /** "delivered", "retry-scheduled", "dropped" (gave up) or "failed" (validation). */
-  outcome: "delivered" | "retry-scheduled" | "dropped" | "failed";
-  body: unknown;
-}
+export * from "./model.ts";
 
 interface NotificationItem {
   subscriptionId: string;
   payload: Record<string, unknown>;
 }
-
-export type ValidationResult = { ok: true } | { ok: false; reason: "failed" | "timeout" };
 
 const MAX_ATTEMPT_LOG = 500;
 const MAX_BATCH = 100;
@@ -184,7 +133,7 @@ export class SubscriptionEngine {
       if (!this.folderMatches(subscription, event)) continue;
       this.enqueue(subscription.notificationUrl, {
         subscriptionId: subscription.id,
-        payload: this.notificationPayload(subscription, user, event),
+        payload: notificationPayload(subscription, user, event),
       });
     }
   };
@@ -195,35 +144,6 @@ export class SubscriptionEngine {
     if (ref.toLowerCase() === event.folderId.toLowerCase()) return true;
     const resolved = this.state.resolveMailFolderId?.(subscription.userId, ref);
     return resolved !== undefined && resolved === event.folderId;
-  }
-
-  private notificationPayload(
-    subscription: StoredSubscription,
-    user: SandboxUser,
-    event: MailChangeEvent,
-  ): Record<string, unknown> {
-    const messageId = subscription.immutableIds ? event.messageId : (event.restId ?? event.messageId);
-    const resource = `Users/${user.id}/Messages/${messageId}`;
-    // The etag is the message's changeKey in weak form; derive a stable stand-in per change.
-    const changeKey = createHash("sha256")
-      .update(`${event.messageId}|${event.at}|${event.changeType}`)
-      .digest("base64");
-    return {
-      // Each notification has its own opaque id (reference §4.3 sample; CSDL changeNotification.id).
-      id: randomBytes(12).toString("base64url"),
-      subscriptionId: subscription.id,
-      subscriptionExpirationDateTime: graphDateTime(subscription.expiresAt),
-      changeType: event.changeType,
-      resource,
-      resourceData: {
-        "@odata.type": "#Microsoft.Graph.Message",
-        "@odata.id": resource,
-        "@odata.etag": `W/"CQAAABYAAA${changeKey.slice(0, 22)}"`,
-        id: messageId,
-      },
-      clientState: subscription.clientState,
-      tenantId: subscription.tenantId,
-    };
   }
 
   /** Several notifications for one URL (even from different subscriptions) share one POST. */
@@ -410,51 +330,4 @@ export class SubscriptionEngine {
 
 function definedOnly<T extends object>(input: T): Partial<T> {
   return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined)) as Partial<T>;
-}
-
-class TimeoutError extends Error {
-  override readonly name = "TimeoutError";
-}
-
-function isTimeout(error: unknown): boolean {
-  return error instanceof TimeoutError;
-}
-
-function errorText(error: unknown): string {
-  if (error instanceof Error) {
-    const cause = (error as { cause?: unknown }).cause;
-    return cause instanceof Error ? `${error.message}: ${cause.message}` : error.message;
-  }
-  return String(error);
-}
-
-/** One POST with a hard deadline covering headers and body; the timer never keeps the process alive. */
-async function postWithTimeout(
-  url: string,
-  body: string,
-  contentType: string,
-  timeoutMs: number,
-): Promise<{ status: number; contentType: string | null; body: string }> {
-  const controller = new AbortController();
-  const timer = setTimeout(
-    () => controller.abort(new TimeoutError(`timed out after ${timeoutMs} ms`)),
-    timeoutMs,
-  );
-  timer.unref();
-  try {
-    const response = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": contentType },
-      body,
-      signal: controller.signal,
-      redirect: "manual",
-    });
-    const text = await response.text();
-    return { status: response.status, contentType: response.headers.get("content-type"), body: text };
-  } catch (error) {
-    if (controller.signal.aborted) throw new TimeoutError(`timed out after ${timeoutMs} ms`);
-    throw error;
-  } finally {
-    clearTimeout(timer);
-  }
 }
