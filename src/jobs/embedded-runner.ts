@@ -5,36 +5,26 @@ import { hostname } from "node:os";
 import { type Clock, systemClock } from "../lib/clock.ts";
 import { newId } from "../lib/ids.ts";
 import { isUnavailable } from "../storage/db.ts";
-import type { JobFence, JobRepository, JobRow } from "../storage/repositories/job.repository.ts";
-import { backoffDelayMs } from "./backoff.ts";
+import type { JobRepository, JobRow } from "../storage/repositories/job.repository.ts";
+import { type JobOutcome, messageOf } from "./job-outcome.ts";
 import {
   type EnqueueOptions,
   type EnqueueResult,
   JOB_DEFAULTS,
-  type JobContext,
   type JobHandlerRegistry,
   type JobKind,
   type JobLogger,
   type JobPayloads,
   type JobQueue,
   type JobStats,
-  PermanentJobError,
   type ResolvedJobDefinition,
-  RetryLaterError,
   resolveRunAt,
   type StopOptions,
 } from "./queue.ts";
+import { type ActiveRun, type JobOutcomeEvent, type RunJobDeps, runJob } from "./run-job.ts";
 
-/** What happened to one run, for metrics (`mailroom_jobs_total{kind,outcome}`). */
-export type JobOutcome = "completed" | "retried" | "dead";
-
-export interface JobOutcomeEvent {
-  kind: string;
-  outcome: JobOutcome;
-  jobId: string;
-  attempt: number;
-  durationMs: number;
-}
+export type { JobOutcome } from "./job-outcome.ts";
+export type { JobOutcomeEvent } from "./run-job.ts";
 
 export type JobCounters = Record<string, Record<JobOutcome, number>>;
 
@@ -67,15 +57,6 @@ export interface EmbeddedJobRunnerOptions {
   onOutcome?: (event: JobOutcomeEvent) => void;
 }
 
-interface ActiveRun {
-  row: JobRow;
-  definition: ResolvedJobDefinition;
-  controller: AbortController;
-  done: Promise<void>;
-}
-
-const MAX_ERROR_LENGTH = 2_000;
-
 const defaultTimers: RunnerTimers = {
   setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
@@ -102,6 +83,7 @@ export class EmbeddedJobRunner implements JobQueue {
   private readonly active = new Map<string, ActiveRun>();
   private readonly activeByKind = new Map<string, number>();
   private readonly outcomeCounts: JobCounters = {};
+  private readonly runDeps: RunJobDeps;
 
   constructor(options: EmbeddedJobRunnerOptions) {
     this.repository = options.repository;
@@ -116,6 +98,14 @@ export class EmbeddedJobRunner implements JobQueue {
     this.timers = options.timers ?? defaultTimers;
     this.onOutcome = options.onOutcome;
     this.workerId = (options.workerId ?? `${hostname()}:${process.pid}:${newId().slice(0, 8)}`).slice(0, 100);
+    this.runDeps = {
+      repository: this.repository,
+      clock: this.clock,
+      log: this.log,
+      workerId: this.workerId,
+      random: this.random,
+      count: (kind, outcome, event) => this.count(kind, outcome, event),
+    };
     if (this.heartbeatIntervalMs >= this.leaseMs)
       throw new RangeError("heartbeatIntervalMs must be shorter than leaseMs, or leases lapse between beats");
   }
@@ -280,7 +270,7 @@ export class EmbeddedJobRunner implements JobQueue {
     const run: ActiveRun = { row, definition, controller, done: Promise.resolve() };
     this.active.set(row.id, run);
     this.activeByKind.set(row.kind, (this.activeByKind.get(row.kind) ?? 0) + 1);
-    run.done = this.execute(run)
+    run.done = runJob(this.runDeps, run)
       .catch((error: unknown) => {
         // Only the database writes after the handler can get here: the lease will expire and the job
         // will be run again, which is why handlers are idempotent.
@@ -296,60 +286,6 @@ export class EmbeddedJobRunner implements JobQueue {
         else this.activeByKind.delete(row.kind);
         this.wake();
       });
-  }
-
-  private async execute({ row, definition, controller }: ActiveRun): Promise<void> {
-    const fields = { jobId: row.id, kind: row.kind, attempt: row.attempts };
-    const log = boundLogger(this.log, fields);
-    const fence: JobFence = { id: row.id, workerId: this.workerId, attempt: row.attempts };
-    const startedAt = this.clock.now();
-    log.debug({ maxAttempts: row.max_attempts }, "job started");
-
-    let failure: unknown;
-    let succeeded = false;
-    try {
-      const payload = parsePayload(row.payload);
-      const ctx: JobContext = { attempt: row.attempts, jobId: row.id, signal: controller.signal, log };
-      await definition.handler(payload, ctx);
-      succeeded = true;
-    } catch (error) {
-      failure = error;
-    }
-
-    const now = this.clock.now();
-    const durationMs = Math.max(0, now - startedAt);
-    if (succeeded) {
-      if (!(await this.repository.complete(fence, now))) return this.leaseLost(log);
-      log.debug({ durationMs }, "job completed");
-      this.count(row.kind, "completed", { jobId: row.id, attempt: row.attempts, durationMs });
-      return;
-    }
-
-    const error = describeError(failure);
-    const isPermanent = failure instanceof PermanentJobError;
-    if (isPermanent || row.attempts >= row.max_attempts) {
-      if (!(await this.repository.bury(fence, error, now))) return this.leaseLost(log);
-      log.error(
-        { error: messageOf(failure), maxAttempts: row.max_attempts, permanent: isPermanent },
-        "job dead-lettered",
-      );
-      this.count(row.kind, "dead", { jobId: row.id, attempt: row.attempts, durationMs });
-      return;
-    }
-    const delayMs =
-      failure instanceof RetryLaterError
-        ? failure.delayMs
-        : backoffDelayMs(row.attempts, definition.backoff, this.random);
-    if (!(await this.repository.reschedule(fence, now + delayMs, error, now))) return this.leaseLost(log);
-    log.warn({ error: messageOf(failure), retryInMs: delayMs }, "job failed; will retry");
-    this.count(row.kind, "retried", { jobId: row.id, attempt: row.attempts, durationMs });
-  }
-
-  private leaseLost(log: JobLogger): void {
-    log.warn(
-      { workerId: this.workerId },
-      "job outcome discarded: its lease expired and another run took the job over",
-    );
   }
 
   private scheduleHeartbeat(): void {
@@ -418,31 +354,4 @@ export class EmbeddedJobRunner implements JobQueue {
   private clearTimer(handle: unknown): void {
     if (handle !== undefined) this.timers.clearTimeout(handle);
   }
-}
-
-function parsePayload(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (cause) {
-    throw new PermanentJobError("The job payload is not valid JSON", { cause });
-  }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** What `last_error` keeps: the error's name and message, never the payload. */
-function describeError(error: unknown): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : `Thrown: ${String(error)}`;
-  return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…` : text;
-}
-
-function boundLogger(log: JobLogger, fields: Record<string, unknown>): JobLogger {
-  return {
-    debug: (obj, msg) => log.debug({ ...fields, ...obj }, msg),
-    info: (obj, msg) => log.info({ ...fields, ...obj }, msg),
-    warn: (obj, msg) => log.warn({ ...fields, ...obj }, msg),
-    error: (obj, msg) => log.error({ ...fields, ...obj }, msg),
-  };
 }
