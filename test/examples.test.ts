@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { SEED_PASSWORD } from "../sandbox/src/seed.ts";
-import { connectThroughWizard, MultiOriginBrowser } from "./support/browser.ts";
+import { connectMeganOverHttp } from "./support/browser.ts";
 import { BIN } from "./support/cli.ts";
 import { freePort } from "./support/connect-harness.ts";
 import { bannerCommands, codeBlocks, shellCommands } from "./support/examples.ts";
@@ -131,27 +131,7 @@ describe("README and banner examples run as written", () => {
     assert.ok(key, `api-key create printed a key:\n${created}`);
 
     // A connected sandbox mailbox, for the examples that read and send mail.
-    const link = await fetch(`${base}/api/v1/hosted/accounts/link`, {
-      method: "POST",
-      headers: { "x-api-key": key, "content-type": "application/json" },
-      body: JSON.stringify({
-        type: "create",
-        providers: "*",
-        api_url: base,
-        expiresOn: new Date(Date.now() + 600_000).toISOString(),
-        success_redirect_url: "https://app.example.com/ok",
-      }),
-    });
-    const { url } = (await link.json()) as { url: string };
-    const end = await connectThroughWizard(new MultiOriginBrowser([base, sandbox]), url, {
-      email: "megan.bowen@contoso.onmicrosoft.com",
-      password: SEED_PASSWORD,
-    });
-    assert.equal(end.left?.toString(), "https://app.example.com/ok");
-    const accounts = (await (
-      await fetch(`${base}/api/v1/accounts`, { headers: { "x-api-key": key } })
-    ).json()) as { items: { id: string }[] };
-    accountId = accounts.items[0]!.id;
+    accountId = await connectMeganOverHttp(base, sandbox, key, SEED_PASSWORD);
   });
 
   after(() => {

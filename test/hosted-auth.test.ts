@@ -7,7 +7,7 @@ import { UnipileClient } from "unipile-node-sdk";
 import { SEED_PASSWORD } from "../sandbox/src/seed.ts";
 import { hashToken } from "../src/lib/crypto.ts";
 import { verifySignature } from "../src/outbound/signing.ts";
-import { createTestApp, EXAMPLE_ADDRESS, testLookup } from "./support/app.ts";
+import { createTestApp, EXAMPLE_ADDRESS, reboundLookup } from "./support/app.ts";
 import { connectThroughWizard, MultiOriginBrowser } from "./support/browser.ts";
 import { ShiftedClock } from "./support/clock.ts";
 import { type ConnectHarness, startConnectHarness, startReceiver } from "./support/connect-harness.ts";
@@ -430,14 +430,7 @@ describe("notify_url under the destination policy (WEBHOOK_ALLOW_PRIVATE_ADDRESS
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
   // Names whose DNS answer the test changes after the link was created.
   const rebound = new Map<string, string>();
-  const lookup = ((hostname: string, options: unknown, callback: unknown) => {
-    const address = rebound.get(hostname);
-    if (address === undefined)
-      return (testLookup as (h: string, o: unknown, c: unknown) => void)(hostname, options, callback);
-    const done = callback as (e: null, a: { address: string; family: number }[] | string, f?: number) => void;
-    const all = (options as { all?: boolean }).all;
-    process.nextTick(() => (all ? done(null, [{ address, family: 4 }]) : done(null, address, 4)));
-  }) as unknown as typeof testLookup;
+  const lookup = reboundLookup(rebound);
   before(async () => {
     h = await startConnectHarness("sqlite", { webhooks: { lookup } });
     receiver = await startReceiver();

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { SEED_PASSWORD } from "../sandbox/src/seed.ts";
-import { connectThroughWizard, MultiOriginBrowser } from "./support/browser.ts";
+import { connectMeganOverHttp } from "./support/browser.ts";
 import { BIN, runMailroom } from "./support/cli.ts";
 import { freePort } from "./support/connect-harness.ts";
 import { until } from "./support/until.ts";
@@ -58,27 +58,7 @@ describe("graceful shutdown", () => {
   it("a request in flight when SIGTERM arrives is answered, then the process exits 0", async () => {
     const created = await runMailroom(["api-key", "create", "--name", "drain"], env);
     const key = /^\s+(mr_[A-Za-z0-9_-]+)$/m.exec(created.stdout)![1]!;
-    const link = await fetch(`${base}/api/v1/hosted/accounts/link`, {
-      method: "POST",
-      headers: { "x-api-key": key, "content-type": "application/json" },
-      body: JSON.stringify({
-        type: "create",
-        providers: "*",
-        api_url: base,
-        expiresOn: new Date(Date.now() + 600_000).toISOString(),
-        success_redirect_url: "https://app.example.com/ok",
-      }),
-    });
-    const { url } = (await link.json()) as { url: string };
-    const end = await connectThroughWizard(new MultiOriginBrowser([base, sandbox]), url, {
-      email: "megan.bowen@contoso.onmicrosoft.com",
-      password: SEED_PASSWORD,
-    });
-    assert.equal(end.left?.toString(), "https://app.example.com/ok");
-    const accounts = (await (
-      await fetch(`${base}/api/v1/accounts`, { headers: { "x-api-key": key } })
-    ).json()) as { items: { id: string }[] };
-    const accountId = accounts.items[0]!.id;
+    const accountId = await connectMeganOverHttp(base, sandbox, key, SEED_PASSWORD);
 
     // Microsoft becomes slow: every Graph call for Megan takes 0.8 s.
     const slow = await fetch(`${sandbox}/_sandbox/scenarios`, {
@@ -227,26 +207,7 @@ describe("shutdown always ends the process", () => {
   async function connectMailbox(m: Started): Promise<{ key: string; accountId: string }> {
     const created = await runMailroom(["api-key", "create", "--name", "busy"], m.env);
     const key = /^\s+(mr_[A-Za-z0-9_-]+)$/m.exec(created.stdout)![1]!;
-    const link = await fetch(`${m.base}/api/v1/hosted/accounts/link`, {
-      method: "POST",
-      headers: { "x-api-key": key, "content-type": "application/json" },
-      body: JSON.stringify({
-        type: "create",
-        providers: "*",
-        api_url: m.base,
-        expiresOn: new Date(Date.now() + 600_000).toISOString(),
-        success_redirect_url: "https://app.example.com/ok",
-      }),
-    });
-    const { url } = (await link.json()) as { url: string };
-    await connectThroughWizard(new MultiOriginBrowser([m.base, m.sandbox]), url, {
-      email: "megan.bowen@contoso.onmicrosoft.com",
-      password: SEED_PASSWORD,
-    });
-    const accounts = (await (
-      await fetch(`${m.base}/api/v1/accounts`, { headers: { "x-api-key": key } })
-    ).json()) as { items: { id: string }[] };
-    return { key, accountId: accounts.items[0]!.id };
+    return { key, accountId: await connectMeganOverHttp(m.base, m.sandbox, key, SEED_PASSWORD) };
   }
 
   for (let run = 1; run <= REPEAT; run++) {

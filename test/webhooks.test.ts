@@ -5,7 +5,7 @@ import { after, before, describe, it } from "node:test";
 import { UnipileClient } from "unipile-node-sdk";
 import { isPrivateAddress } from "../src/outbound/address-policy.ts";
 import { verifySignature } from "../src/outbound/signing.ts";
-import { createTestApp, EXAMPLE_ADDRESS, type TestApp, testLookup } from "./support/app.ts";
+import { createTestApp, EXAMPLE_ADDRESS, reboundLookup, type TestApp } from "./support/app.ts";
 import { startReceiver } from "./support/connect-harness.ts";
 import { type Dialect, dialects } from "./support/databases.ts";
 import { until } from "./support/until.ts";
@@ -515,14 +515,7 @@ function ssrfGuardSuite(dialect: Dialect): void {
   let receiver: Receiver;
   // Names whose DNS answer a test changes after the webhook was created ("rebound" names).
   const rebound = new Map<string, string>();
-  const lookup = ((hostname: string, options: unknown, callback: unknown) => {
-    const address = rebound.get(hostname);
-    if (address === undefined)
-      return (testLookup as (h: string, o: unknown, c: unknown) => void)(hostname, options, callback);
-    const done = callback as (e: null, a: { address: string; family: number }[] | string, f?: number) => void;
-    const all = (options as { all?: boolean }).all;
-    process.nextTick(() => (all ? done(null, [{ address, family: 4 }]) : done(null, address, 4)));
-  }) as unknown as typeof testLookup;
+  const lookup = reboundLookup(rebound);
   before(async () => {
     t = await createTestApp(
       dialect,

@@ -50,6 +50,21 @@ export const testLookup = ((hostname: string, options: unknown, callback: unknow
   return (dnsLookup as (h: string, o: unknown, c: unknown) => void)(hostname, options, callback);
 }) as unknown as typeof dnsLookup;
 
+/**
+ * testLookup, except for the names in `rebound`, which resolve to the address the test puts there:
+ * a name that passed the check at creation and resolves elsewhere at delivery (DNS rebinding).
+ */
+export function reboundLookup(rebound: ReadonlyMap<string, string>): typeof dnsLookup {
+  return ((hostname: string, options: unknown, callback: unknown) => {
+    const address = rebound.get(hostname);
+    if (address === undefined)
+      return (testLookup as (h: string, o: unknown, c: unknown) => void)(hostname, options, callback);
+    const done = callback as (e: null, a: { address: string; family: number }[] | string, f?: number) => void;
+    const all = (options as { all?: boolean }).all;
+    process.nextTick(() => (all ? done(null, [{ address, family: 4 }]) : done(null, address, 4)));
+  }) as unknown as typeof dnsLookup;
+}
+
 export interface TestApp {
   app: FastifyInstance;
   services: Services;

@@ -107,3 +107,38 @@ export async function connectThroughWizard(
   }
   return page;
 }
+
+/**
+ * Connects Megan's sandbox mailbox to a running Mailroom through a hosted link and the wizard, as an
+ * operator's backend and its user would, and returns the new account's id.
+ */
+export async function connectMeganOverHttp(
+  base: string,
+  sandboxUrl: string,
+  apiKey: string,
+  password: string,
+): Promise<string> {
+  const link = await fetch(`${base}/api/v1/hosted/accounts/link`, {
+    method: "POST",
+    headers: { "x-api-key": apiKey, "content-type": "application/json" },
+    body: JSON.stringify({
+      type: "create",
+      providers: "*",
+      api_url: base,
+      expiresOn: new Date(Date.now() + 600_000).toISOString(),
+      success_redirect_url: "https://app.example.com/ok",
+    }),
+  });
+  const { url } = (await link.json()) as { url: string };
+  const end = await connectThroughWizard(new MultiOriginBrowser([base, sandboxUrl]), url, {
+    email: "megan.bowen@contoso.onmicrosoft.com",
+    password,
+  });
+  if (end.left?.toString() !== "https://app.example.com/ok")
+    throw new Error(`the wizard ended at ${end.left ?? end.url}, not the success redirect`);
+  const accounts = (await (
+    await fetch(`${base}/api/v1/accounts`, { headers: { "x-api-key": apiKey } })
+  ).json()) as { items: { id: string }[] };
+  if (!accounts.items[0]) throw new Error("no account after the wizard");
+  return accounts.items[0].id;
+}
