@@ -1,15 +1,6 @@
+// Unipile's `sources[].status` values are one list, shared with the dashboard.
+import type { AccountStatus } from "../../contracts/dashboard/accounts.ts";
 import type { AccountRow } from "../../storage/repositories/account.repository.ts";
-
-/** Unipile's `sources[].status` values; the account's health lives there. */
-export const ACCOUNT_STATUSES = [
-  "OK",
-  "STOPPED",
-  "ERROR",
-  "CREDENTIALS",
-  "PERMISSIONS",
-  "CONNECTING",
-] as const;
-export type AccountStatus = (typeof ACCOUNT_STATUSES)[number];
 
 export interface UnipileAccount {
   object: "Account";
