@@ -3,15 +3,14 @@
 // as `npm start` starts it, and succeeds. A README block marked `<!-- example: not run (reason) -->`
 // is skipped and counted; keep those few.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { SEED_PASSWORD } from "../sandbox/src/seed.ts";
 import { connectMeganOverHttp } from "./support/browser.ts";
-import { BIN } from "./support/cli.ts";
-import { freePort } from "./support/connect-harness.ts";
+import { BIN, type StartedMailroom, startMailroom } from "./support/cli.ts";
 import { bannerCommands, codeBlocks, shellCommands } from "./support/examples.ts";
 
 /** README blocks that may be skipped: their count is pinned so a new exception is a visible decision. */
@@ -81,9 +80,8 @@ async function runCommand(command: string, env: Record<string, string>): Promise
 describe("README and banner examples run as written", () => {
   const readme = readFileSync("README.md", "utf8");
   const blocks = codeBlocks(readme);
+  let mailroom: StartedMailroom;
   let dataDir: string;
-  let child: ChildProcess;
-  let output = "";
   let base: string;
   let sandbox: string;
   let key: string;
@@ -91,32 +89,14 @@ describe("README and banner examples run as written", () => {
   let banner: string;
 
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), "mailroom-examples-"));
-    const port = await freePort();
-    const sandboxPort = await freePort();
-    base = `http://localhost:${port}`;
-    sandbox = `http://localhost:${sandboxPort}`;
-    child = spawn(process.execPath, [BIN, "start"], {
-      env: {
-        PATH: process.env.PATH ?? "",
-        HOME: process.env.HOME ?? "/tmp",
-        DATA_DIR: dataDir,
-        PORT: String(port),
-        SANDBOX_PORT: String(sandboxPort),
-        LOG_FORMAT: "json",
-        LOG_LEVEL: "warn",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
+    // The banner ends with the sandbox's users; its log lines are kept out (warn level).
+    mailroom = await startMailroom({
+      env: { LOG_LEVEL: "warn" },
+      readyWhen: /Set SANDBOX=off/,
+      dataDirPrefix: "mailroom-examples-",
     });
-    child.stdout?.on("data", (d) => (output += d));
-    child.stderr?.on("data", (d) => (output += d));
-    const deadline = Date.now() + 60_000;
-    while (!/Set SANDBOX=off/.test(output)) {
-      if (Date.now() > deadline || child.exitCode !== null)
-        throw new Error(`Mailroom did not start:\n${output}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    banner = output;
+    ({ base, sandbox, dataDir } = mailroom);
+    banner = mailroom.output();
 
     // The README's first step: create an API key with the CLI.
     const createKey = blocks
@@ -134,10 +114,7 @@ describe("README and banner examples run as written", () => {
     accountId = await connectMeganOverHttp(base, sandbox, key, SEED_PASSWORD);
   });
 
-  after(() => {
-    child?.kill("SIGKILL");
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  after(() => mailroom?.stop("SIGKILL"));
 
   it("every curl and `npx mailroom` command in the README's sh blocks succeeds (2xx / exit 0)", async (t) => {
     let ran = 0;

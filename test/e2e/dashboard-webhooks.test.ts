@@ -3,15 +3,13 @@
 // the secret and reveal the callback secret. The form is submitted from the keyboard; no console
 // errors; a screenshot for the README (taken before any secret is on screen).
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { verifySignature } from "../../src/outbound/signing.ts";
-import { BIN } from "../support/cli.ts";
-import { freePort, startReceiver } from "../support/connect-harness.ts";
+import { type StartedMailroom, startMailroom } from "../support/cli.ts";
+import { startReceiver } from "../support/connect-harness.ts";
 import { until } from "../support/until.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -20,9 +18,7 @@ const EMAIL = "ops@example.com";
 const PASSWORD = "a long dashboard passphrase";
 
 describe("dashboard: webhooks, in Chromium", () => {
-  let dataDir: string;
-  let child: ChildProcess;
-  let stdout = "";
+  let mailroom: StartedMailroom;
   let browser: Browser;
   let page: Page;
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
@@ -31,30 +27,11 @@ describe("dashboard: webhooks, in Chromium", () => {
   before(async () => {
     assert.ok(existsSync(CHROMIUM), `Chromium is needed at ${CHROMIUM} (or set CHROMIUM_PATH)`);
     receiver = await startReceiver();
-    dataDir = mkdtempSync(join(tmpdir(), "mailroom-dash-webhooks-"));
-    const port = await freePort();
-    child = spawn(process.execPath, [BIN, "start"], {
-      env: {
-        PATH: process.env.PATH ?? "",
-        HOME: process.env.HOME ?? "/tmp",
-        DATA_DIR: dataDir,
-        PORT: String(port),
-        SANDBOX_PORT: String(await freePort()),
-        WEBHOOK_ALLOW_PRIVATE_ADDRESSES: "on",
-        LOG_FORMAT: "json",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
+    mailroom = await startMailroom({
+      env: { WEBHOOK_ALLOW_PRIVATE_ADDRESSES: "on" },
+      readyWhen: /\/setup\?token=\S+/,
+      dataDirPrefix: "mailroom-dash-webhooks-",
     });
-    child.stdout?.on("data", (d) => (stdout += d));
-    child.stderr?.on("data", (d) => (stdout += d));
-    await until(
-      "Mailroom to print the setup link",
-      () => {
-        if (child.exitCode !== null) throw new Error(`Mailroom exited:\n${stdout}`);
-        return /\/setup\?token=\S+/.test(stdout);
-      },
-      { timeoutMs: 60_000, intervalMs: 50, detail: () => stdout },
-    );
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
@@ -68,7 +45,7 @@ describe("dashboard: webhooks, in Chromium", () => {
     page.on("dialog", (d) => void d.accept());
     mkdirSync(SCREENSHOTS, { recursive: true });
 
-    const link = /(http:\/\/\S+\/setup\?token=\S+)/.exec(stdout)![1]!;
+    const link = /(http:\/\/\S+\/setup\?token=\S+)/.exec(mailroom.output())![1]!;
     await page.goto(link);
     await page.getByLabel("Email").fill(EMAIL);
     await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
@@ -79,10 +56,8 @@ describe("dashboard: webhooks, in Chromium", () => {
 
   after(async () => {
     await browser?.close();
-    child?.kill("SIGTERM");
-    if (child && child.exitCode === null) await new Promise((r) => child.once("exit", r));
+    await mailroom?.stop();
     await receiver?.close();
-    rmSync(dataDir, { recursive: true, force: true });
   });
 
   let secret = "";

@@ -3,17 +3,13 @@
 // a sandbox mailbox connected through the hosted wizard, and the key revoked. Screenshots of each page
 // go to docs/screenshots/ (shown in the README); no page may log a console error.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { SEEDED_APP } from "../../sandbox/src/seed.ts";
 import { DASHBOARD_PAGES, type DashboardPage } from "../../src/contracts/dashboard/index.ts";
-import { BIN } from "../support/cli.ts";
-import { freePort } from "../support/connect-harness.ts";
-import { until } from "../support/until.ts";
+import { type StartedMailroom, startMailroom } from "../support/cli.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SCREENSHOTS = join(import.meta.dirname, "../../docs/screenshots");
@@ -21,9 +17,7 @@ const EMAIL = "ops@example.com";
 const PASSWORD = "a long dashboard passphrase";
 
 describe("dashboard: first run to a connected mailbox, in Chromium", () => {
-  let dataDir: string;
-  let child: ChildProcess;
-  let stdout = "";
+  let mailroom: StartedMailroom;
   let base: string;
   let browser: Browser;
   let context: BrowserContext;
@@ -35,31 +29,11 @@ describe("dashboard: first run to a connected mailbox, in Chromium", () => {
       existsSync(CHROMIUM),
       `Chromium is needed at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`,
     );
-    dataDir = mkdtempSync(join(tmpdir(), "mailroom-dash-e2e-"));
-    const port = await freePort();
-    const sandboxPort = await freePort();
-    base = `http://localhost:${port}`;
-    child = spawn(process.execPath, [BIN, "start"], {
-      env: {
-        PATH: process.env.PATH ?? "",
-        HOME: process.env.HOME ?? "/tmp",
-        DATA_DIR: dataDir,
-        PORT: String(port),
-        SANDBOX_PORT: String(sandboxPort),
-        LOG_FORMAT: "json",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
+    mailroom = await startMailroom({
+      readyWhen: /\/setup\?token=\S+[\s\S]*Redirect URIs/,
+      dataDirPrefix: "mailroom-dash-e2e-",
     });
-    child.stdout?.on("data", (d) => (stdout += d));
-    child.stderr?.on("data", (d) => (stdout += d));
-    await until(
-      "Mailroom to print the setup link and the redirect URIs",
-      () => {
-        if (child.exitCode !== null) throw new Error(`Mailroom exited:\n${stdout}`);
-        return /\/setup\?token=\S+/.test(stdout) && /Redirect URIs/.test(stdout);
-      },
-      { timeoutMs: 60_000, intervalMs: 50, detail: () => stdout },
-    );
+    base = mailroom.base;
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
@@ -78,16 +52,14 @@ describe("dashboard: first run to a connected mailbox, in Chromium", () => {
 
   after(async () => {
     await browser?.close();
-    child?.kill("SIGTERM");
-    if (child && child.exitCode === null) await new Promise((r) => child.once("exit", r));
-    rmSync(dataDir, { recursive: true, force: true });
+    await mailroom?.stop();
   });
 
   const shot = (name: string, fullPage = true) =>
     page.screenshot({ path: join(SCREENSHOTS, name), fullPage });
 
   it("start-up prints a one-time setup link; the first admin is created there", async () => {
-    const link = /(http:\/\/\S+\/setup\?token=\S+)/.exec(stdout)![1]!;
+    const link = /(http:\/\/\S+\/setup\?token=\S+)/.exec(mailroom.output())![1]!;
     assert.ok(link.startsWith(base));
     await page.goto(base);
     await page.getByText("No admin account yet").waitFor();

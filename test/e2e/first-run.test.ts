@@ -3,26 +3,19 @@
 // user connect a mailbox in a real browser (Debian's Chromium) through Mailroom's wizard and the
 // sandbox's Microsoft sign-in pages.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type Browser, chromium } from "playwright-core";
 import { UnipileClient } from "unipile-node-sdk";
-import { BIN, runMailroom } from "../support/cli.ts";
-import { freePort } from "../support/connect-harness.ts";
-import { until } from "../support/until.ts";
+import { runMailroom, type StartedMailroom, startMailroom } from "../support/cli.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SCREENSHOTS = join(import.meta.dirname, "../../docs/screenshots");
 
 describe("first run: npm start, an API key, and a mailbox connected in Chromium", () => {
-  let dataDir: string;
-  let child: ChildProcess;
-  let stdout = "";
+  let mailroom: StartedMailroom;
   let port: number;
-  let sandboxPort: number;
   let browser: Browser;
   let env: Record<string, string>;
 
@@ -31,24 +24,8 @@ describe("first run: npm start, an API key, and a mailbox connected in Chromium"
       existsSync(CHROMIUM),
       `Chromium is needed at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`,
     );
-    dataDir = mkdtempSync(join(tmpdir(), "mailroom-e2e-"));
-    port = await freePort();
-    sandboxPort = await freePort();
-    env = { DATA_DIR: dataDir, PORT: String(port), SANDBOX_PORT: String(sandboxPort), LOG_FORMAT: "json" };
-    child = spawn(process.execPath, [BIN, "start"], {
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    child.stdout?.on("data", (d) => (stdout += d));
-    child.stderr?.on("data", (d) => (stdout += d));
-    await until(
-      "Mailroom to start",
-      () => {
-        if (child.exitCode !== null) throw new Error(`Mailroom exited:\n${stdout}`);
-        return /Mailroom is ready/.test(stdout);
-      },
-      { timeoutMs: 60_000, intervalMs: 50, detail: () => stdout },
-    );
+    mailroom = await startMailroom({ readyWhen: /Mailroom is ready/, dataDirPrefix: "mailroom-e2e-" });
+    ({ port, env } = mailroom);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
@@ -58,18 +35,16 @@ describe("first run: npm start, an API key, and a mailbox connected in Chromium"
 
   after(async () => {
     await browser?.close();
-    child?.kill("SIGTERM");
-    await new Promise((r) => child?.once("exit", r));
-    rmSync(dataDir, { recursive: true, force: true });
+    await mailroom?.stop();
   });
 
   it("the banner tells a new operator the URL, where data lives, the sandbox users and the redirect URIs", () => {
-    assert.match(stdout, new RegExp(`Mailroom is running at http://localhost:${port}`));
-    assert.match(stdout, /Data:\s+.*mailroom\.db/);
-    assert.match(stdout, /npx mailroom api-key create/);
-    assert.match(stdout, /adele\.vance@contoso\.onmicrosoft\.com\s+Sandbox!2345/);
-    assert.match(stdout, /microsoft_auth_request_callback\/port/);
-    assert.match(stdout, /Microsoft OAuth settings use the sandbox app/);
+    assert.match(mailroom.output(), new RegExp(`Mailroom is running at http://localhost:${port}`));
+    assert.match(mailroom.output(), /Data:\s+.*mailroom\.db/);
+    assert.match(mailroom.output(), /npx mailroom api-key create/);
+    assert.match(mailroom.output(), /adele\.vance@contoso\.onmicrosoft\.com\s+Sandbox!2345/);
+    assert.match(mailroom.output(), /microsoft_auth_request_callback\/port/);
+    assert.match(mailroom.output(), /Microsoft OAuth settings use the sandbox app/);
   });
 
   it("an end user connects a work mailbox in Chromium; the account shows OK through the SDK", async () => {

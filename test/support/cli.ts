@@ -1,5 +1,9 @@
-import { spawn } from "node:child_process";
-import { resolve } from "node:path";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { freePort } from "./connect-harness.ts";
+import { until } from "./until.ts";
 
 export const BIN = resolve(import.meta.dirname, "../../bin/mailroom.js");
 
@@ -35,4 +39,78 @@ export function runMailroom(
       resolvePromise({ code, stdout, stderr });
     });
   });
+}
+
+export interface StartedMailroom {
+  child: ChildProcess;
+  /** `http://localhost:<port>`, as the banner prints it. */
+  base: string;
+  port: number;
+  /** The embedded sandbox, `http://localhost:<port>`. */
+  sandbox: string;
+  dataDir: string;
+  /** What the process was started with (DATA_DIR, PORT, …), for `runMailroom` against the same data. */
+  env: Record<string, string>;
+  /** Everything it printed so far, stdout and stderr together. */
+  output(): string;
+  /** Ends the process (SIGTERM unless told otherwise), waits for it, and removes its data directory. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/**
+ * `mailroom start` on free ports with a fresh DATA_DIR, as an operator runs it; resolves once its output
+ * matches `readyWhen` (the "Mailroom is ready" log line by default).
+ */
+export async function startMailroom(
+  options: { env?: Record<string, string>; readyWhen?: RegExp; dataDirPrefix?: string } = {},
+): Promise<StartedMailroom> {
+  const dataDir = mkdtempSync(join(tmpdir(), options.dataDirPrefix ?? "mailroom-"));
+  const port = await freePort();
+  const sandboxPort = await freePort();
+  const env = {
+    DATA_DIR: dataDir,
+    PORT: String(port),
+    SANDBOX_PORT: String(sandboxPort),
+    LOG_FORMAT: "json",
+    ...options.env,
+  };
+  const child = spawn(process.execPath, [BIN, "start"], {
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (d) => (output += d));
+  child.stderr?.on("data", (d) => (output += d));
+  const started: StartedMailroom = {
+    child,
+    base: `http://localhost:${port}`,
+    port,
+    sandbox: `http://localhost:${sandboxPort}`,
+    dataDir,
+    env,
+    output: () => output,
+    async stop(signal = "SIGTERM") {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once("exit", r));
+        child.kill(signal);
+        await exited;
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  const readyWhen = options.readyWhen ?? /Mailroom is ready/;
+  try {
+    await until(
+      "Mailroom to start",
+      () => {
+        if (child.exitCode !== null) throw new Error(`Mailroom exited:\n${output}`);
+        return readyWhen.test(output);
+      },
+      { timeoutMs: 60_000, intervalMs: 50, detail: () => output },
+    );
+  } catch (error) {
+    await started.stop("SIGKILL");
+    throw error;
+  }
+  return started;
 }
