@@ -139,6 +139,14 @@ export class EmbeddedJobRunner implements JobQueue {
     return result;
   }
 
+  async schedule(): Promise<void> {
+    throw new Error("Recurring jobs are not implemented yet");
+  }
+
+  async unschedule(): Promise<void> {
+    throw new Error("Recurring jobs are not implemented yet");
+  }
+
   async start(): Promise<void> {
     if (this.state === "started") return;
     if (this.state !== "idle")

@@ -1,6 +1,15 @@
 // The job interface every caller uses. Two implementations share it: the embedded runner over the SQL
 // database (embedded-runner.ts) and, in scaled mode, a BullMQ adapter on Redis (docs/adr/0002-jobs.md).
 // Callers enqueue and handlers run; neither knows which implementation is underneath.
+import type { Kysely } from "kysely";
+import type { Database } from "../storage/schema.ts";
+
+/**
+ * A unit of work (`storage.transaction(fn)` hands one to `fn`). A job enqueued with it exists only if
+ * the transaction commits, and then it cannot be lost: the embedded runner writes the job row in the
+ * transaction; the BullMQ runner writes a relay row that is moved to Redis after the commit.
+ */
+export type JobTransaction = Kysely<Database>;
 
 /**
  * Payload type of each job kind. A module adds its kinds by declaration merging:
@@ -31,6 +40,28 @@ export interface EnqueueOptions {
   delayMs?: number;
   /** Overrides the kind's `maxAttempts` for this job. */
   maxAttempts?: number;
+  /**
+   * At most one job holding this key runs at a time, across every process and kind (one sync per
+   * account: `realtime.sync:<accountId>`). A due job whose key is held waits, without spending an
+   * attempt, until the holder finishes or its lease lapses. At most 300 characters.
+   */
+  exclusiveKey?: string;
+  /** Write the job in this unit of work: it exists if and only if the transaction commits. */
+  transaction?: JobTransaction;
+}
+
+/**
+ * A job enqueued on a fixed period, once per slot across all processes: slot n runs at
+ * `n · everyMs + offsetMs`. Declaring the same name again replaces the period and payload.
+ */
+export interface RecurringJob<K extends JobKind = JobKind> {
+  /** Unique across the deployment ("token-refresh.sweep"). At most 200 characters. */
+  name: string;
+  kind: K;
+  payload: JobPayloads[K];
+  everyMs: number;
+  /** Where in the period each slot falls, 0 ≤ offsetMs < everyMs. Default 0. */
+  offsetMs?: number;
 }
 
 export interface EnqueueResult {
@@ -57,6 +88,13 @@ export interface JobQueue {
     payload: JobPayloads[K],
     options?: EnqueueOptions,
   ): Promise<EnqueueResult>;
+  /**
+   * Declares (or replaces) a recurring job. Idempotent: every process may declare the same schedule
+   * at start-up; each slot is still enqueued once.
+   */
+  schedule<K extends JobKind>(recurring: RecurringJob<K>): Promise<void>;
+  /** Removes a recurring job by name; jobs already enqueued for it still run. */
+  unschedule(name: string): Promise<void>;
   /** Starts taking jobs of the registered kinds. Enqueueing works without it. */
   start(): Promise<void>;
   /** Stops taking new jobs and waits for running ones, up to `drainTimeoutMs`. */
@@ -186,6 +224,23 @@ export class RetryLaterError extends Error {
   }
 }
 
+/**
+ * Thrown by a handler to wait `delayMs` and run again without spending an attempt: the job is not
+ * failing, it is waiting (an endpoint's slots are all busy, a paused webhook). Use it instead of a
+ * huge `maxAttempts`.
+ */
+export class SnoozeError extends Error {
+  readonly code = "snooze";
+  constructor(
+    readonly delayMs: number,
+    message = `snoozed for ${delayMs} ms`,
+  ) {
+    super(message);
+    this.name = "SnoozeError";
+    if (!Number.isFinite(delayMs) || delayMs < 0) throw new RangeError("delayMs must be a finite number ≥ 0");
+  }
+}
+
 /** Thrown by a handler when retrying cannot help (bad payload, deleted account): dead-letter now. */
 export class PermanentJobError extends Error {
   readonly code = "permanent";
@@ -197,7 +252,12 @@ export class PermanentJobError extends Error {
 
 /** Checks enqueue options the same way for every implementation; returns the due time. */
 export function resolveRunAt(options: EnqueueOptions, now: number): number {
-  const { idempotencyKey, runAt, delayMs, maxAttempts } = options;
+  const { idempotencyKey, runAt, delayMs, maxAttempts, exclusiveKey } = options;
+  if (
+    exclusiveKey !== undefined &&
+    (exclusiveKey.length === 0 || exclusiveKey.length > MAX_IDEMPOTENCY_KEY_LENGTH)
+  )
+    throw new RangeError(`exclusiveKey must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
   if (runAt !== undefined && delayMs !== undefined) throw new TypeError("Give runAt or delayMs, not both");
   if (runAt !== undefined && !Number.isFinite(runAt))
     throw new RangeError("runAt must be epoch milliseconds");
@@ -211,4 +271,25 @@ export function resolveRunAt(options: EnqueueOptions, now: number): number {
   )
     throw new RangeError(`idempotencyKey must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
   return runAt ?? now + (delayMs ?? 0);
+}
+
+/** Checks a recurring job the same way for every implementation. */
+export function checkRecurring(recurring: RecurringJob): void {
+  const { name, everyMs, offsetMs = 0 } = recurring;
+  if (name.length === 0 || name.length > 200)
+    throw new RangeError("A recurring job's name is 1 to 200 characters");
+  if (!Number.isInteger(everyMs) || everyMs < 1) throw new RangeError("everyMs must be an integer ≥ 1");
+  if (!Number.isInteger(offsetMs) || offsetMs < 0 || offsetMs >= everyMs)
+    throw new RangeError("offsetMs must be an integer with 0 ≤ offsetMs < everyMs");
+}
+
+/** The slot of a recurring job due at or before `now`, and when the next one falls. */
+export function recurringSlot(
+  recurring: RecurringJob,
+  now: number,
+): { slot: number; runAt: number; nextAt: number } {
+  const offset = recurring.offsetMs ?? 0;
+  const slot = Math.floor((now - offset) / recurring.everyMs);
+  const runAt = slot * recurring.everyMs + offset;
+  return { slot, runAt, nextAt: runAt + recurring.everyMs };
 }

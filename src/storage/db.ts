@@ -27,6 +27,12 @@ export interface Storage {
   /** Where the data lives, for operators (file path, or the PostgreSQL URL without password). */
   location: string;
   ping(): Promise<void>;
+  /**
+   * The unit of work: runs `fn` in one transaction and commits when it resolves, rolls back when it
+   * throws. Pass `tx` to repositories (`new XRepository(tx)`) and to `queue.enqueue(…, {transaction:
+   * tx})`, so the state change and the jobs that announce it commit together or not at all.
+   */
+  transaction<T>(fn: (tx: Kysely<Database>) => Promise<T>): Promise<T>;
   migrate(): Promise<string[]>;
   close(): Promise<void>;
 }
@@ -98,6 +104,7 @@ function openSqlite(path: string): Storage {
     async ping() {
       sqlite.prepare("select 1").get();
     },
+    transaction: (fn) => db.transaction().execute(fn),
     migrate: () => migrate(db, path),
     async close() {
       await db.destroy();
@@ -180,6 +187,7 @@ function openPostgres(url: string): Storage {
         );
       }
     },
+    transaction: (fn) => db.transaction().execute(fn),
     migrate: () => migrate(db, location),
     async close() {
       await db.destroy();
