@@ -57,6 +57,8 @@ export interface EmbeddedJobRunnerOptions {
   onOutcome?: (event: JobOutcomeEvent) => void;
 }
 
+const TRANSACTION_WAKE_DELAY_MS = 20;
+
 const defaultTimers: RunnerTimers = {
   setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
@@ -118,7 +120,9 @@ export class EmbeddedJobRunner implements JobQueue {
     const now = this.clock.now();
     const runAt = resolveRunAt(options, now);
     const definition = this.registry.get(kind);
-    const result = await this.repository.insert({
+    const { transaction } = options;
+    const repository = transaction ? this.repository.inTransaction(transaction) : this.repository;
+    const result = await repository.insert({
       id: newId(),
       kind,
       payload: JSON.stringify(payload ?? null),
@@ -135,7 +139,12 @@ export class EmbeddedJobRunner implements JobQueue {
       finished_at: null,
     });
     this.log.debug({ jobId: result.id, kind, created: result.created, runAt }, "job enqueued");
-    if (result.created && definition && runAt <= now) this.wake();
+    if (result.created && definition && runAt <= now) {
+      // A job written in a transaction is invisible to the claim until the caller commits, which this
+      // runner cannot observe: look again shortly after, and the poll interval catches a slow commit.
+      if (transaction) this.timers.setTimeout(() => this.wake(), TRANSACTION_WAKE_DELAY_MS);
+      else this.wake();
+    }
     return result;
   }
 

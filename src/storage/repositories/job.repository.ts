@@ -28,6 +28,11 @@ export class JobRepository {
     private readonly dialect: "sqlite" | "postgres",
   ) {}
 
+  /** The same queries inside a unit of work (`storage.transaction(fn)` hands `tx` to `fn`). */
+  inTransaction(tx: Kysely<Database>): JobRepository {
+    return new JobRepository(tx, this.dialect);
+  }
+
   /** Inserts the job unless its idempotency key is taken; then returns the job holding the key. */
   async insert(row: JobRow): Promise<{ id: string; created: boolean }> {
     for (;;) {
