@@ -132,6 +132,17 @@ export interface WebhookEventTable {
   created_at: number;
 }
 
+/** What happened to an account, written with the change itself; a job fans it out (account-events.ts). */
+export interface AccountEventTable {
+  id: string;
+  account_id: string;
+  /** CREATION_SUCCESS, RECONNECTED, CREDENTIALS or DELETED. */
+  type: string;
+  /** JSON: the hosted link id of a connect, the reason of CREDENTIALS. */
+  payload: string;
+  created_at: number;
+}
+
 /** One notify_url callback per hosted link: its attempts and last outcome. */
 export interface NotifyDeliveryTable {
   link_id: string;
@@ -256,6 +267,7 @@ export interface Database {
   api_keys: ApiKeyTable;
   settings: SettingTable;
   accounts: AccountTable;
+  account_events: AccountEventTable;
   jobs: JobTable;
   webhooks: WebhookTable;
   webhook_events: WebhookEventTable;

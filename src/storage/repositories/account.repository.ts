@@ -33,6 +33,20 @@ export class AccountRepository {
     await this.db.insertInto("accounts").values(row).execute();
   }
 
+  /**
+   * Inserts the account unless its mailbox (tenant id, object id) already has one; false then. No
+   * unique-violation error, so it can run inside a transaction on PostgreSQL (an error aborts it).
+   */
+  async insertIfNew(row: NewAccountRow): Promise<boolean> {
+    const inserted = await this.db
+      .insertInto("accounts")
+      .values(row)
+      .onConflict((oc) => oc.columns(["tenant_id", "provider_user_id"]).doNothing())
+      .returning("id")
+      .executeTakeFirst();
+    return inserted !== undefined;
+  }
+
   async findById(id: string): Promise<AccountRow | undefined> {
     return this.db.selectFrom("accounts").selectAll().where("id", "=", id).executeTakeFirst();
   }

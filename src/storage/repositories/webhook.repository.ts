@@ -99,6 +99,15 @@ export class WebhookRepository {
     return stored;
   }
 
+  async countDeliveries(eventId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom("webhook_deliveries")
+      .select((eb) => eb.fn.countAll<number | string>().as("n"))
+      .where("event_id", "=", eventId)
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
   async findDeliveryFor(eventId: string, webhookId: string): Promise<WebhookDeliveryRow | undefined> {
     return this.db
       .selectFrom("webhook_deliveries")
