@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { SEEDED_APP } from "../sandbox/src/seed.ts";
-import type { AccountEvents } from "../src/domain/accounts/account-events.ts";
+import type { AccountEvent } from "../src/domain/accounts/account-events.ts";
 import { TokenManager } from "../src/domain/accounts/token-manager.ts";
 import { AppError } from "../src/lib/errors.ts";
 import { TokenClient } from "../src/providers/microsoft/identity.ts";
@@ -17,8 +17,7 @@ import {
   graphMe,
   scenario,
 } from "./support/token-lifecycle.ts";
-
-type StatusEvent = Parameters<AccountEvents["accountStatusChanged"]>[0];
+import { until } from "./support/until.ts";
 
 async function rejects(promise: Promise<unknown>, code: string): Promise<AppError> {
   try {
@@ -33,14 +32,14 @@ async function rejects(promise: Promise<unknown>, code: string): Promise<AppErro
 
 describe("token lifecycle: refresh on demand against the sandbox", () => {
   let h: ConnectHarness;
-  const statusEvents: StatusEvent[] = [];
+  const statusEvents: AccountEvent[] = [];
 
   before(async () => {
     h = await startConnectHarness();
     h.services.accountEvents.add({
-      accountConnected: async () => {},
-      accountStatusChanged: async (event) => {
-        statusEvents.push(event);
+      name: "test",
+      handle: async (event) => {
+        if (event.type === "CREDENTIALS") statusEvents.push(event);
       },
     });
   });
@@ -132,6 +131,7 @@ describe("token lifecycle: refresh on demand against the sandbox", () => {
         }),
       },
       secrets: h.services.secrets,
+      transaction: h.services.unitOfWork,
       events: h.services.accountEvents,
       clock: h.services.clock,
       log: h.services.log,
@@ -152,7 +152,7 @@ describe("token lifecycle: refresh on demand against the sandbox", () => {
     ["revoke_consent", "consent_revoked"],
     ["expire_refresh_tokens", "refresh_expired"],
   ] as const) {
-    it(`${action} → the account goes to CREDENTIALS (${reason}), an accountStatusChanged event fires, callers get disconnected_account`, async () => {
+    it(`${action} → the account goes to CREDENTIALS (${reason}), a CREDENTIALS account event is delivered once, callers get disconnected_account`, async () => {
       const account = await connectNewMailbox(h, action);
       await scenario(h.sandbox, { action, user: account.email, client_id: SEEDED_APP.clientId });
       await expireAccessToken(h.services, account.id);
@@ -167,11 +167,20 @@ describe("token lifecycle: refresh on demand against the sandbox", () => {
       assert.equal(row.status, "CREDENTIALS");
       assert.equal(row.status_reason, reason);
       assert.equal(row.refresh_lock_owner, null);
-      const events = statusEvents.filter((e) => e.account.id === account.id);
-      assert.equal(events.length, 1, "one event for the transition");
-      assert.equal(events[0]?.message, "CREDENTIALS");
+      const events = await until("the CREDENTIALS event", () => {
+        const found = statusEvents.filter((e) => e.accountId === account.id);
+        return found.length > 0 ? found : undefined;
+      });
+      const stored = await h.services.storage.db
+        .selectFrom("account_events")
+        .selectAll()
+        .where("account_id", "=", account.id)
+        .where("type", "=", "CREDENTIALS")
+        .execute();
+      assert.equal(stored.length, 1, "one stored event for the transition");
+      assert.equal(events.length, 1, "delivered once");
+      assert.equal(events[0]?.id, stored[0]?.id);
       assert.equal(events[0]?.reason, reason);
-      assert.equal(events[0]?.account.status, "CREDENTIALS");
     });
   }
 
@@ -211,6 +220,7 @@ describe("token lifecycle: refresh on demand against the sandbox", () => {
         },
       }),
       secrets: h.services.secrets,
+      transaction: h.services.unitOfWork,
       events: h.services.accountEvents,
       clock,
       log: h.services.log,
@@ -291,7 +301,7 @@ describe("token lifecycle: refresh on demand against the sandbox", () => {
       assert.equal(row.refresh_retry_at, null, "no per-account cooldown: it is not the account's fault");
     }
     assert.equal(
-      statusEvents.filter((e) => e.account.id === account.id).length,
+      statusEvents.filter((e) => e.accountId === account.id).length,
       0,
       "no account_status event for an app problem",
     );

@@ -2,7 +2,7 @@
 // from here; nothing is hung on the Fastify instance.
 import type { Config } from "../config/config.ts";
 import { AccountService } from "../domain/accounts/account.service.ts";
-import { AccountEventHub } from "../domain/accounts/account-events.ts";
+import { AccountEventHub, registerAccountEventJobs } from "../domain/accounts/account-events.ts";
 import { NativeConnectService } from "../domain/accounts/native-connect.service.ts";
 import { TokenManager } from "../domain/accounts/token-manager.ts";
 import { registerTokenRefreshJobs, TokenRefreshJobs } from "../domain/accounts/token-refresh.job.ts";
@@ -33,6 +33,7 @@ import { type DnsLookup, HttpOutboundTransport, type OutboundTransport } from ".
 import { IdTokenValidator, TokenClient } from "../providers/microsoft/identity.ts";
 import { ensureWritableDir, openStorage, type Storage } from "../storage/db.ts";
 import { AccountRepository } from "../storage/repositories/account.repository.ts";
+import { AccountEventRepository } from "../storage/repositories/account-event.repository.ts";
 import { AdminRepository } from "../storage/repositories/admin.repository.ts";
 import { ApiKeyRepository } from "../storage/repositories/api-key.repository.ts";
 import { HostedAuthRepository } from "../storage/repositories/hosted-auth.repository.ts";
@@ -43,6 +44,7 @@ import { SecretRepository } from "../storage/repositories/secret.repository.ts";
 import { SentMessageRepository } from "../storage/repositories/sent-message.repository.ts";
 import { SettingsRepository } from "../storage/repositories/settings.repository.ts";
 import { WebhookRepository } from "../storage/repositories/webhook.repository.ts";
+import { type UnitOfWorkRunner, unitOfWork } from "../storage/unit-of-work.ts";
 import { createEmailService } from "./email.ts";
 import { type KeyringProvider, setUpKeyring } from "./keyring.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
@@ -52,6 +54,8 @@ export interface Services {
   clock: Clock;
   log: Logger;
   storage: Storage;
+  /** Runs a function in one transaction with repositories bound to it (storage/unit-of-work.ts). */
+  unitOfWork: UnitOfWorkRunner;
   secrets: KeyringProvider;
   metrics: Metrics;
   /** For the CLI's key rotation and for tests that set up or inspect rows; HTTP routes go through services. */
@@ -76,6 +80,7 @@ export interface Services {
   callbackSigning: CallbackSigningSecret;
   /** The notify_url callbacks' delivery log, as the dashboard shows it. */
   notifyLog: NotifyLog;
+  /** Durable account events: recorded with each account change, fanned out to listeners by a job. */
   accountEvents: AccountEventHub;
   tokenClient: TokenClient;
   /** Access tokens for accounts (refresh, single flight, cooldown); the Graph client's only source. */
@@ -154,21 +159,8 @@ export async function buildServices(
       log,
       hostedRedirect,
     );
-    const accountEvents = new AccountEventHub((error) =>
-      log.error({ err: error }, "An account event listener failed"),
-    );
     const callbackSigning = new CallbackSigningSecret(repos.settings, secrets, clock);
-    const tokens = new TokenManager({
-      accounts: repos.accounts,
-      settings: microsoftSettings,
-      tokens: tokenClient,
-      secrets,
-      events: accountEvents,
-      clock,
-      log: log.child({ component: "tokens" }),
-      onOutcome: (outcome) => metrics.tokenRefreshes.inc({ outcome }),
-    });
-    accountEvents.add(tokens.eventListener());
+    const transaction = unitOfWork(storage);
     // The runner first: every module gets the queue as it is, and registers its job kinds below.
     const registry = createJobRegistry();
     const jobs = new EmbeddedJobRunner({
@@ -181,6 +173,23 @@ export async function buildServices(
       ...(options.jobs?.leaseMs ? { leaseMs: options.jobs.leaseMs } : {}),
       onOutcome: (event) => metrics.jobs.inc({ kind: event.kind, outcome: event.outcome }),
     });
+    const accountEvents = new AccountEventHub({
+      repo: new AccountEventRepository(storage.db),
+      queue: jobs,
+      clock,
+    });
+    registerAccountEventJobs(registry, accountEvents);
+    const tokens = new TokenManager({
+      accounts: repos.accounts,
+      settings: microsoftSettings,
+      tokens: tokenClient,
+      secrets,
+      transaction,
+      events: accountEvents,
+      clock,
+      log: log.child({ component: "tokens" }),
+      onOutcome: (outcome) => metrics.tokenRefreshes.inc({ outcome }),
+    });
     const tokenRefresh = new TokenRefreshJobs({ tokens, accounts: repos.accounts, clock, log, queue: jobs });
     registerTokenRefreshJobs(registry, tokenRefresh);
     // One policy for every callback Mailroom makes: checked when a URL is handed over and again when
@@ -191,7 +200,14 @@ export async function buildServices(
     };
     const destinations = new DestinationGuard(destinationPolicy);
     const transport = options.webhooks?.transport ?? new HttpOutboundTransport(destinationPolicy);
-    const webhooks = new WebhookService({ repo: repos.webhooks, secrets, destinations, clock, queue: jobs });
+    const webhooks = new WebhookService({
+      repo: repos.webhooks,
+      secrets,
+      destinations,
+      clock,
+      queue: jobs,
+      transaction,
+    });
     registerWebhookJobs(registry, {
       repo: repos.webhooks,
       secrets,
@@ -207,7 +223,7 @@ export async function buildServices(
       clock,
       options: options.webhooks?.delivery,
     });
-    accountEvents.add(notifyListener(jobs));
+    accountEvents.add(notifyListener(jobs, repos.hostedAuth));
     accountEvents.add(webhooks.accountStatusListener());
 
     const idTokens = new IdTokenValidator(endpoints, { now: () => clock.now() });
@@ -217,6 +233,7 @@ export async function buildServices(
       tokens: tokenClient,
       idTokens,
       secrets,
+      transaction,
       events: accountEvents,
       clock,
       log,
@@ -230,7 +247,8 @@ export async function buildServices(
       tokens: tokenClient,
       idTokens,
       secrets,
-      events: accountEvents,
+      transaction,
+      accountEvents,
       clock,
       log,
       destinations,
@@ -274,12 +292,13 @@ export async function buildServices(
       clock,
       log,
       storage,
+      unitOfWork: transaction,
       secrets,
       metrics,
       repos,
       apiKeys: new ApiKeyService(repos.apiKeys, clock),
       admins: new AdminService(new AdminRepository(storage.db), clock, config.publicUrl),
-      accounts: new AccountService(repos.accounts, { events: accountEvents, log }),
+      accounts: new AccountService(repos.accounts, { transaction, events: accountEvents, log }),
       microsoftSettings,
       hostedAuth,
       nativeConnect,

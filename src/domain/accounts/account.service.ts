@@ -1,14 +1,15 @@
 import { AppError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { AccountRepository, AccountRow } from "../../storage/repositories/account.repository.ts";
+import type { UnitOfWorkRunner } from "../../storage/unit-of-work.ts";
 import { decodeCursor, encodeCursor } from "../pagination.ts";
 import { toUnipileAccount, type UnipileAccount } from "./account.mapper.ts";
-import type { AccountEvents } from "./account-events.ts";
+import type { AccountEventRecorder } from "./account-events.ts";
 
 export class AccountService {
   constructor(
     private readonly repo: AccountRepository,
-    private readonly deps: { events: Pick<AccountEvents, "accountStatusChanged">; log: Logger },
+    private readonly deps: { transaction: UnitOfWorkRunner; events: AccountEventRecorder; log: Logger },
   ) {}
 
   /** The stored account, for views that show more than Unipile's shape. */
@@ -17,15 +18,20 @@ export class AccountService {
   }
 
   /**
-   * Deletes the account (its tokens with it) and tells the listeners (webhooks, realtime, notify).
-   * Returns the deleted account, or undefined when there is none with this id.
+   * Deletes the account (its tokens with it) and records the DELETED event with it, in one unit of
+   * work; the event's job tells webhooks and realtime. Returns the deleted account, or undefined when
+   * there is none with this id.
    */
   async delete(id: string, via: "api" | "dashboard"): Promise<AccountRow | undefined> {
     const row = await this.repo.findById(id);
     if (!row) return undefined;
-    await this.repo.delete(row.id);
+    const deleted = await this.deps.transaction(async (uow) => {
+      if (!(await uow.accounts.delete(row.id))) return false;
+      await this.deps.events.record(uow, { accountId: row.id, type: "DELETED" });
+      return true;
+    });
+    if (!deleted) return undefined;
     this.deps.log.info({ accountId: row.id, via }, "Account deleted; its tokens were destroyed");
-    await this.deps.events.accountStatusChanged({ account: row, message: "DELETED" });
     return row;
   }
 

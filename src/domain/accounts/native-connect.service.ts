@@ -12,8 +12,9 @@ import {
   type TokenClient,
 } from "../../providers/microsoft/identity.ts";
 import type { AccountRepository, AccountRow } from "../../storage/repositories/account.repository.ts";
+import type { UnitOfWorkRunner } from "../../storage/unit-of-work.ts";
 import type { MicrosoftSettingsService } from "../settings/microsoft-settings.service.ts";
-import type { AccountEvents } from "./account-events.ts";
+import type { AccountEventRecorder } from "./account-events.ts";
 import { saveConnectedMailbox } from "./connected-mailbox.ts";
 import { identifyMailbox } from "./identify-mailbox.ts";
 
@@ -31,7 +32,9 @@ export class NativeConnectService {
       tokens: TokenClient;
       idTokens: IdTokenValidator;
       secrets: SecretBox;
-      events: AccountEvents;
+      /** The account and its CREATION_SUCCESS/RECONNECTED event are written in one unit of work. */
+      transaction: UnitOfWorkRunner;
+      events: AccountEventRecorder;
       clock: Clock;
       log: Logger;
       graphUrl: string;
@@ -99,7 +102,12 @@ export class NativeConnectService {
     }
     const { identity } = found;
     const result = await saveConnectedMailbox(
-      { accounts: this.d.accounts, secrets: this.d.secrets, clock: this.d.clock },
+      {
+        transaction: this.d.transaction,
+        events: this.d.events,
+        secrets: this.d.secrets,
+        clock: this.d.clock,
+      },
       identity,
       tokens.refreshToken ? tokens : { ...tokens, refreshToken: input.refreshToken },
       { reconnectAccountId },
@@ -116,11 +124,6 @@ export class NativeConnectService {
       { accountId: result.account.id, status: result.status },
       "Mailbox connected with existing tokens",
     );
-    await this.d.events.accountConnected({
-      account: result.account,
-      status: reconnectAccountId ? "RECONNECTED" : result.status,
-      link: undefined,
-    });
     return result;
   }
 }

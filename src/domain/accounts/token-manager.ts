@@ -4,8 +4,8 @@
 // share one promise, and processes sharing the database take a lease on the account row; the others
 // poll the row until the winner has stored the new tokens or its lease lapses.
 //
-// Outcomes are reported to the account event hub (CREDENTIALS) and the settings service (app-level
-// problems); this module never calls webhooks. See MS reference §1.6 and §1.9.
+// Outcomes are recorded as account events (CREDENTIALS, in the same unit of work as the status
+// change) and reported to the settings service (app-level problems); this module never calls webhooks. See MS reference §1.6 and §1.9.
 import { createHash } from "node:crypto";
 import { hostname } from "node:os";
 import type { Clock } from "../../lib/clock.ts";
@@ -19,7 +19,8 @@ import {
   type TokenSet,
 } from "../../providers/microsoft/identity.ts";
 import type { AccountRepository, AccountRow } from "../../storage/repositories/account.repository.ts";
-import type { AccountEvents } from "./account-events.ts";
+import type { UnitOfWorkRunner } from "../../storage/unit-of-work.ts";
+import type { AccountEventRecorder } from "./account-events.ts";
 import {
   classifyRefreshFailure,
   cooldownMs,
@@ -37,7 +38,9 @@ export interface TokenManagerDeps {
   };
   tokens: { refresh(app: MicrosoftApp, refreshToken: string): Promise<TokenSet> };
   secrets: { encrypt(plaintext: string): string; decrypt(envelope: string): string };
-  events: AccountEvents;
+  /** CREDENTIALS is written with its account event in one unit of work. */
+  transaction: UnitOfWorkRunner;
+  events: AccountEventRecorder;
   clock: Clock;
   log: Logger;
   /** One call per refresh attempt that reached Microsoft (metrics). Must not throw. */
@@ -120,16 +123,6 @@ export class TokenManager {
       if (error instanceof AppError && error.code === "resource_not_found") return "gone";
       throw error;
     }
-  }
-
-  /** Outcome hooks to register on the account event hub: a reconnect ends any refresh cooldown (FL-5). */
-  eventListener(): AccountEvents {
-    return {
-      accountConnected: async ({ account }) => {
-        await this.d.accounts.clearRefreshCooldown(account.id);
-      },
-      accountStatusChanged: async () => {},
-    };
   }
 
   private singleFlight(accountId: string, run: () => Promise<FlightResult>): Promise<FlightResult> {
@@ -283,13 +276,25 @@ export class TokenManager {
 
   /** Terminal: the grant is gone (FL-4: loud at the first failure). */
   private async needsReconnect(row: AccountRow, reason: string, aadsts: number | undefined): Promise<never> {
-    const marked = await this.d.accounts.markNeedsReconnect(
-      row.id,
-      this.owner,
-      row.refresh_token,
-      reason,
-      this.d.clock.now(),
-    );
+    let marked: boolean;
+    try {
+      // The status and the CREDENTIALS event (with its fan-out job) commit together.
+      marked = await this.d.transaction(async (uow) => {
+        const changed = await uow.accounts.markNeedsReconnect(
+          row.id,
+          this.owner,
+          row.refresh_token,
+          reason,
+          this.d.clock.now(),
+        );
+        if (changed) await this.d.events.record(uow, { accountId: row.id, type: "CREDENTIALS", reason });
+        return changed;
+      });
+    } catch (error) {
+      // Nothing was written, the lease included: release it so the next demand need not wait it out.
+      await this.d.accounts.releaseRefreshLease(row.id, this.owner).catch(() => {});
+      throw error;
+    }
     if (!marked) {
       // A reconnect replaced the tokens while this refresh ran: the refused token is no longer ours.
       await this.d.accounts.releaseRefreshLease(row.id, this.owner);
@@ -302,12 +307,6 @@ export class TokenManager {
       { accountId: row.id, reason, aadsts },
       "Microsoft refused the account's refresh token: the mailbox must reconnect",
     );
-    const account = (await this.d.accounts.findById(row.id)) ?? {
-      ...row,
-      status: "CREDENTIALS",
-      status_reason: reason,
-    };
-    await this.d.events.accountStatusChanged({ account, message: "CREDENTIALS", reason });
     throw disconnected(reason);
   }
 

@@ -118,13 +118,15 @@ async function storeAccount(
   fail: Fail,
 ): Promise<CallbackOutcome> {
   const now = d.clock.now();
+  // The account, the claimed link and the CREATION_SUCCESS/RECONNECTED event (with the job that
+  // sends notify_url and webhooks) commit together.
   const result = await saveConnectedMailbox(
-    { accounts: d.accounts, secrets: d.secrets, clock: d.clock },
+    { transaction: d.transaction, events: d.accountEvents, secrets: d.secrets, clock: d.clock },
     identity,
     tokens,
     {
       reconnectAccountId: link.type === "reconnect" ? (link.reconnect_account_id ?? "") : undefined,
-      beforeWrite: (accountId) => d.repo.claimLink(link.id, now, accountId),
+      linkId: link.id,
     },
   );
   if (!result.ok) {
@@ -144,7 +146,6 @@ async function storeAccount(
     { accountId: account.id, status, tenantId: identity.tenantId },
     status === "RECONNECTED" ? "Mailbox reconnected" : "Mailbox connected",
   );
-  await d.events.accountConnected({ account, status, link });
   return { kind: "success", link: { ...link, used_at: now, account_id: account.id }, account, status };
 }
 

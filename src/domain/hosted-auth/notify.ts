@@ -23,7 +23,7 @@ import type {
   NotifyDeliveryRow,
 } from "../../storage/repositories/notify-delivery.repository.ts";
 import type { SettingsRepository } from "../../storage/repositories/settings.repository.ts";
-import type { AccountEvents } from "../accounts/account-events.ts";
+import { type AccountEventListener, isConnection } from "../accounts/account-events.ts";
 
 declare module "../../jobs/queue.ts" {
   interface JobPayloads {
@@ -101,18 +101,26 @@ export class NotifyLog {
   }
 }
 
-/** Listens for connections and queues the notify callback. */
-export function notifyListener(queue: JobQueue): AccountEvents {
+/**
+ * Queues the notify_url callback of a connection made through a hosted link. The job's idempotency
+ * key is derived from the account event's id, so the fan-out run again queues nothing new.
+ */
+export function notifyListener(
+  queue: JobQueue,
+  links: Pick<HostedAuthRepository, "findLink">,
+): AccountEventListener {
   return {
-    async accountConnected({ account, status, link }) {
+    name: "notify_url",
+    async handle(event) {
+      if (!isConnection(event) || !event.linkId) return;
+      const link = await links.findLink(event.linkId);
       if (!link?.notify_url) return;
       await queue.enqueue(
         "hosted.notify",
-        { linkId: link.id, accountId: account.id, status },
-        { idempotencyKey: `hosted.notify:${link.id}` },
+        { linkId: link.id, accountId: event.accountId, status: event.type },
+        { idempotencyKey: `hosted.notify:${event.id}` },
       );
     },
-    async accountStatusChanged() {},
   };
 }
 

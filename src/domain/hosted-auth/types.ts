@@ -9,7 +9,8 @@ import type {
   HostedAuthRepository,
   HostedLinkRow,
 } from "../../storage/repositories/hosted-auth.repository.ts";
-import type { AccountEvents } from "../accounts/account-events.ts";
+import type { UnitOfWorkRunner } from "../../storage/unit-of-work.ts";
+import type { AccountEventRecorder } from "../accounts/account-events.ts";
 import type { MicrosoftSettingsService } from "../settings/microsoft-settings.service.ts";
 
 /** Machine-readable reasons sent to `failure_redirect_url` as `reason`. */
@@ -67,7 +68,9 @@ export interface HostedAuthDeps {
   tokens: TokenClient;
   idTokens: IdTokenValidator;
   secrets: SecretBox;
-  events: AccountEvents;
+  /** Connecting writes the account, the claimed link and the account event in one unit of work. */
+  transaction: UnitOfWorkRunner;
+  accountEvents: AccountEventRecorder;
   clock: Clock;
   log: Logger;
   /** Checks notify_url and the redirect URLs when a link is created. */

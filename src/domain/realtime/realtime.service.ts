@@ -5,7 +5,7 @@
 // subscription-lifecycle.ts, notifications.ts (what Graph posts) and realtime.jobs.ts (the job kinds).
 import type { AccountPageCursor } from "../../storage/repositories/account.repository.ts";
 import type { RealtimeAccountRow } from "../../storage/repositories/realtime.repository.ts";
-import type { AccountEvents } from "../accounts/account-events.ts";
+import { type AccountEventListener, isConnection } from "../accounts/account-events.ts";
 import { NotificationIntake } from "./notifications.ts";
 import { PollSchedule } from "./poll-schedule.ts";
 import { HOUR, MINUTE, type RealtimeDeps } from "./realtime.types.ts";
@@ -42,20 +42,24 @@ export class RealtimeService {
     this.notifications = new NotificationIntake(d);
   }
 
-  /** A newly connected (or reconnected) account: baseline sync now, subscription, poll schedule. */
-  async start(accountId: string): Promise<void> {
+  /**
+   * A newly connected (or reconnected) account: baseline sync now, subscription, poll schedule.
+   * `startKey` names this start (the account event's id), so starting again with it queues nothing new.
+   */
+  async start(accountId: string, startKey?: string): Promise<void> {
     const now = this.d.clock.now();
+    const key = startKey ?? String(now);
     await this.d.repo.ensureAccount(accountId, now);
     await this.d.queue.enqueue(
       "realtime.sync",
       { accountId, reason: "connect" },
-      { idempotencyKey: `realtime.sync:${accountId}:connect:${now}` },
+      { idempotencyKey: `realtime.sync:${accountId}:connect:${key}` },
     );
     if (this.d.options.subscriptionsEnabled)
       await this.d.queue.enqueue(
         "realtime.subscription",
         { accountId, action: "ensure" },
-        { idempotencyKey: `realtime.subscription:${accountId}:ensure:${now}` },
+        { idempotencyKey: `realtime.subscription:${accountId}:ensure:${key}` },
       );
     await this.polls.schedulePoll(accountId);
   }
@@ -70,14 +74,19 @@ export class RealtimeService {
     );
   }
 
-  /** Connect → start; deletion → forget the state (its tokens are gone, so Graph cleans up at expiry). */
-  accountListener(): AccountEvents {
+  /**
+   * Connect → start; deletion → forget the state (its tokens are gone, so Graph cleans up at expiry).
+   * Events may be delivered late or out of order: a connect starts only an account that still exists
+   * and is usable, so a late CREATION_SUCCESS cannot revive a deleted account's state.
+   */
+  accountListener(): AccountEventListener {
     return {
-      accountConnected: async ({ account }) => {
-        await this.start(account.id);
-      },
-      accountStatusChanged: async ({ account, message }) => {
-        if (message === "DELETED") await this.d.repo.deleteAccount(account.id);
+      name: "realtime",
+      handle: async (event) => {
+        if (event.type === "DELETED") return this.d.repo.deleteAccount(event.accountId);
+        if (!isConnection(event)) return;
+        const account = await this.d.accounts.findById(event.accountId);
+        if (account?.status === "OK") await this.start(event.accountId, event.id);
       },
     };
   }

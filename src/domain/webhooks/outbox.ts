@@ -1,9 +1,15 @@
-// The outbox every event producer writes to: an event is stored with one delivery job per matching
-// webhook before `publish` resolves, so a crash cannot lose it.
-import type { JobQueue } from "../../jobs/queue.ts";
+// The outbox every event producer writes to: an event is stored with its deliveries and one delivery
+// job per matching webhook, in one transaction, before `publish` resolves, so a crash cannot lose it.
+import type { JobQueue, JobTransaction } from "../../jobs/queue.ts";
 import type { Clock } from "../../lib/clock.ts";
 import type { WebhookDeliveryRow, WebhookRepository } from "../../storage/repositories/webhook.repository.ts";
-import type { AccountEvents, AccountStatusMessage } from "../accounts/account-events.ts";
+import type { UnitOfWorkRunner } from "../../storage/unit-of-work.ts";
+import {
+  type AccountEvent,
+  type AccountEventListener,
+  type AccountStatusMessage,
+  isConnection,
+} from "../accounts/account-events.ts";
 import type { MailEventType, WebhookSource } from "./payload.ts";
 import { accountEventId, DELIVER_JOB, eventName, newDelivery, parseList } from "./webhook-model.ts";
 
@@ -23,15 +29,26 @@ export interface OutboxDeps {
   repo: WebhookRepository;
   queue: JobQueue;
   clock: Clock;
+  transaction: UnitOfWorkRunner;
 }
 
-/** Queues the delivery job of a pending delivery (one job per delivery round). */
-export async function enqueueDelivery(queue: JobQueue, delivery: WebhookDeliveryRow): Promise<void> {
+/**
+ * Queues the delivery job of a pending delivery (one job per delivery round), in `transaction` when
+ * one is given.
+ */
+export async function enqueueDelivery(
+  queue: JobQueue,
+  delivery: WebhookDeliveryRow,
+  transaction?: JobTransaction,
+): Promise<void> {
   if (delivery.status !== "pending") return;
   await queue.enqueue(
     DELIVER_JOB,
     { deliveryId: delivery.id, round: delivery.round },
-    { idempotencyKey: `${DELIVER_JOB}:${delivery.id}:${delivery.round}` },
+    {
+      idempotencyKey: `${DELIVER_JOB}:${delivery.id}:${delivery.round}`,
+      ...(transaction ? { transaction } : {}),
+    },
   );
 }
 
@@ -39,69 +56,69 @@ export class WebhookOutbox {
   constructor(private readonly d: OutboxDeps) {}
 
   /**
-   * Resolves once the event and one delivery job per matching webhook are stored: from then on a
-   * crash cannot lose it. Idempotent per event id, so a producer that is unsure whether a call went
-   * through calls again (a partly stored event is completed, never duplicated).
+   * Stores the event, one delivery per matching webhook and each delivery's job in one unit of work:
+   * when it resolves all of them are stored, when it throws none is. Idempotent per event id: a
+   * second publish of a stored event finds its deliveries and their jobs in place and adds nothing.
    */
   async publish(event: PublishedEvent): Promise<{ eventId: string; deliveries: number }> {
     if (event.id.length === 0 || event.id.length > 200)
       throw new RangeError("An event id is 1 to 200 characters");
     const source: WebhookSource = event.type === "account_status" ? "account_status" : "email";
-    const now = this.d.clock.now();
-    await this.d.repo.insertEvent({
-      id: event.id,
-      type: event.type,
-      source,
-      account_id: event.accountId,
-      payload: JSON.stringify(event.payload),
-      created_at: now,
+    return this.d.transaction(async (uow) => {
+      const now = this.d.clock.now();
+      const stored = await uow.webhooks.insertEvent({
+        id: event.id,
+        type: event.type,
+        source,
+        account_id: event.accountId,
+        payload: JSON.stringify(event.payload),
+        created_at: now,
+      });
+      if (!stored) {
+        // Published before, with everything it needed (a partly stored event cannot exist).
+        return { eventId: event.id, deliveries: await uow.webhooks.countDeliveries(event.id) };
+      }
+      const name = eventName(event.type, event.payload);
+      let count = 0;
+      for (const webhook of await uow.webhooks.enabledBySource(source)) {
+        if (!parseList<string>(webhook.events).includes(name)) continue;
+        const accounts = webhook.account_ids ? parseList<string>(webhook.account_ids) : undefined;
+        if (accounts && !accounts.includes(event.accountId)) continue;
+        const delivery = await uow.webhooks.ensureDelivery(newDelivery(event.id, webhook.id, now));
+        await enqueueDelivery(this.d.queue, delivery, uow.tx);
+        count++;
+      }
+      return { eventId: event.id, deliveries: count };
     });
-    // The stored event wins over this call's copy (the first publish of an id defines it).
-    const stored = await this.d.repo.findEvent(event.id);
-    if (!stored) throw new Error(`Event ${event.id} vanished after insert`);
-    const name = eventName(stored.type, JSON.parse(stored.payload) as Record<string, unknown>);
-    let count = 0;
-    for (const webhook of await this.d.repo.enabledBySource(stored.source)) {
-      if (!parseList<string>(webhook.events).includes(name)) continue;
-      const accounts = webhook.account_ids ? parseList<string>(webhook.account_ids) : undefined;
-      if (accounts && !(stored.account_id && accounts.includes(stored.account_id))) continue;
-      const delivery = await this.d.repo.ensureDelivery(
-        newDelivery(stored.id, webhook.id, this.d.clock.now()),
-      );
-      await enqueueDelivery(this.d.queue, delivery);
-      count++;
-    }
-    return { eventId: stored.id, deliveries: count };
   }
 
-  /** Turns account outcomes (connect, reconnect, token failure, delete) into account_status events. */
-  accountStatusListener(): AccountEvents {
-    const publish = (
-      account: { id: string; updated_at: number },
-      message: AccountStatusMessage,
-      reason?: string,
-    ) =>
+  /**
+   * Publishes account events as account_status events, with ids derived from the account event's,
+   * so a fan-out run again publishes nothing new.
+   */
+  accountStatusListener(): AccountEventListener {
+    const publish = (event: AccountEvent, message: AccountStatusMessage) =>
       this.publish({
-        id: accountEventId(account.id, message, account.updated_at),
+        id: accountEventId(event.id, message),
         type: "account_status",
-        accountId: account.id,
+        accountId: event.accountId,
         payload: {
           AccountStatus: {
-            account_id: account.id,
+            account_id: event.accountId,
             account_type: "OUTLOOK",
             message,
-            ...(reason ? { reason } : {}),
+            ...(message === event.type && event.reason ? { reason: event.reason } : {}),
           },
         },
-      }).then(() => {});
+      });
     return {
-      // Unipile tells receivers to wait for OK after CREATION_SUCCESS / RECONNECTED: a Microsoft
-      // account can be used as soon as its tokens are stored, so OK follows at once.
-      accountConnected: async ({ account, status }) => {
-        await publish(account, status);
-        await publish(account, "OK");
+      name: "account_status webhooks",
+      async handle(event) {
+        await publish(event, event.type);
+        // Unipile tells receivers to wait for OK after CREATION_SUCCESS / RECONNECTED: a Microsoft
+        // account can be used as soon as its tokens are stored, so OK follows at once.
+        if (isConnection(event)) await publish(event, "OK");
       },
-      accountStatusChanged: ({ account, message, reason }) => publish(account, message, reason),
     };
   }
 }

@@ -74,9 +74,12 @@ export function eventName(type: string, payload: Record<string, unknown>): strin
   return typeof status === "string" ? status.toLowerCase() : type;
 }
 
-/** The same account outcome reported twice (a retried listener) is one event. */
-export function accountEventId(accountId: string, message: string, at: number): string {
-  return `as_${createHash("sha256").update(`${accountId}|${message}|${at}`).digest("base64url").slice(0, 22)}`;
+/**
+ * The account_status event announcing `message` for one account event: stable, so the fan-out run
+ * again (a retry, a crash) publishes the same event, which the outbox stores once.
+ */
+export function accountEventId(accountEventId: string, message: string): string {
+  return `as_${createHash("sha256").update(`${accountEventId}|${message}`).digest("base64url").slice(0, 22)}`;
 }
 
 /** A delivery of one event to one webhook, due now. */

@@ -8,7 +8,8 @@ import type { Clock } from "../../lib/clock.ts";
 import type { SecretBox } from "../../lib/crypto.ts";
 import type { DestinationGuard } from "../../outbound/destination.ts";
 import type { WebhookRepository } from "../../storage/repositories/webhook.repository.ts";
-import type { AccountEvents } from "../accounts/account-events.ts";
+import type { UnitOfWorkRunner } from "../../storage/unit-of-work.ts";
+import type { AccountEventListener } from "../accounts/account-events.ts";
 import { WebhookViews } from "./dashboard-views.ts";
 import { DeliveryLog } from "./deliveries.service.ts";
 import { type DeliveryJobDeps, deliveryJob } from "./delivery.job.ts";
@@ -37,6 +38,8 @@ export interface WebhookServiceDeps {
   destinations: DestinationGuard;
   queue: JobQueue;
   clock: Clock;
+  /** `publish` stores an event, its deliveries and their jobs in one unit of work. */
+  transaction: UnitOfWorkRunner;
 }
 
 /** Registers the `webhooks.deliver` job. */
@@ -86,8 +89,8 @@ export class WebhookService {
     return sendTestEvent(this.d, webhookId);
   }
 
-  /** Turns account outcomes into account_status events. */
-  accountStatusListener(): AccountEvents {
+  /** Turns account events into account_status events. */
+  accountStatusListener(): AccountEventListener {
     return this.outbox.accountStatusListener();
   }
 }
