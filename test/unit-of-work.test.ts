@@ -195,4 +195,46 @@ function rollbackSuite(dialect: Dialect): void {
       receiver.received.find((r) => r.headers["x-mailroom-event-id"] === event.id),
     );
   });
+
+  it("replaying a delivery: the new round and its job commit together or not at all", async () => {
+    const event = {
+      id: `uow-replay-${dialect}`,
+      type: "mail_received" as const,
+      accountId: "uowAccountAAAAAAAAAAAAA",
+    };
+    await h.services.webhooks.publish({ ...event, payload: { email_id: "e2", subject: "Again" } });
+    const delivered = await until("the first round delivered", async () => {
+      const row = await db()
+        .selectFrom("webhook_deliveries")
+        .selectAll()
+        .where("event_id", "=", event.id)
+        .executeTakeFirst();
+      return row?.status === "delivered" ? row : undefined;
+    });
+    const jobsBefore = await countRows(db(), "jobs", { kind: "webhooks.deliver" });
+
+    const restore = await failJobInserts(h.services.storage, "webhooks.deliver");
+    await assert.rejects(
+      h.services.webhooks.replay(delivered.webhook_id, { deliveryId: delivered.id }),
+      /injected failure/,
+    );
+    await restore();
+    const unchanged = await h.services.storage.db
+      .selectFrom("webhook_deliveries")
+      .selectAll()
+      .where("id", "=", delivered.id)
+      .executeTakeFirstOrThrow();
+    assert.equal(unchanged.round, 0, "no new round");
+    assert.equal(unchanged.status, "delivered");
+    assert.equal(await countRows(db(), "jobs", { kind: "webhooks.deliver" }), jobsBefore, "no job");
+
+    assert.deepEqual(await h.services.webhooks.replay(delivered.webhook_id, { deliveryId: delivered.id }), {
+      deliveryIds: [delivered.id],
+    });
+    assert.equal(await countRows(db(), "jobs", { kind: "webhooks.deliver" }), jobsBefore + 1);
+    await until(
+      "the second round delivered",
+      () => receiver.received.filter((r) => r.headers["x-mailroom-event-id"] === event.id).length === 2,
+    );
+  });
 }

@@ -4,6 +4,7 @@ import type { JobQueue } from "../../jobs/queue.ts";
 import type { Clock } from "../../lib/clock.ts";
 import { AppError } from "../../lib/errors.ts";
 import type { WebhookDeliveryRow, WebhookRepository } from "../../storage/repositories/webhook.repository.ts";
+import type { UnitOfWork, UnitOfWorkRunner } from "../../storage/unit-of-work.ts";
 import { encodeCursor } from "../pagination.ts";
 import { enqueueDelivery } from "./outbox.ts";
 import { mustFindWebhook } from "./webhook-admin.service.ts";
@@ -15,6 +16,7 @@ export interface DeliveryLogDeps {
   repo: WebhookRepository;
   queue: JobQueue;
   clock: Clock;
+  transaction: UnitOfWorkRunner;
 }
 
 export class DeliveryLog {
@@ -83,19 +85,33 @@ export class DeliveryLog {
       const event = await this.d.repo.findEvent(target.eventId);
       if (!event) throw new AppError("resource_not_found", { detail: `Event ${target.eventId} not found` });
       const existing = await this.d.repo.findDeliveryFor(event.id, webhook.id);
-      deliveries = [
-        existing ?? (await this.d.repo.ensureDelivery(newDelivery(event.id, webhook.id, this.d.clock.now()))),
-      ];
+      if (!existing) {
+        const now = this.d.clock.now();
+        const created = await this.d.transaction(async (uow) => {
+          const delivery = await uow.webhooks.ensureDelivery(newDelivery(event.id, webhook.id, now));
+          return this.restart(uow, delivery);
+        });
+        return { deliveryIds: created ? [created.id] : [] };
+      }
+      deliveries = [existing];
     } else {
       deliveries = await this.d.repo.failedSince(webhook.id, target.since, MAX_REPLAY);
     }
     const deliveryIds: string[] = [];
     for (const delivery of deliveries) {
-      const restarted = await this.d.repo.restart(delivery.id, this.d.clock.now());
-      if (!restarted) continue;
-      await enqueueDelivery(this.d.queue, restarted);
-      deliveryIds.push(restarted.id);
+      const restarted = await this.d.transaction((uow) => this.restart(uow, delivery));
+      if (restarted) deliveryIds.push(restarted.id);
     }
     return { deliveryIds };
+  }
+
+  /** A new round and its job, in the caller's unit of work: a round without its job would stay pending. */
+  private async restart(
+    uow: UnitOfWork,
+    delivery: WebhookDeliveryRow,
+  ): Promise<WebhookDeliveryRow | undefined> {
+    const restarted = await uow.webhooks.restart(delivery.id, this.d.clock.now());
+    if (restarted) await enqueueDelivery(this.d.queue, restarted, uow.tx);
+    return restarted;
   }
 }

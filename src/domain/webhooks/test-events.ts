@@ -3,6 +3,7 @@ import type { JobQueue } from "../../jobs/queue.ts";
 import type { Clock } from "../../lib/clock.ts";
 import { newId } from "../../lib/ids.ts";
 import type { WebhookRepository } from "../../storage/repositories/webhook.repository.ts";
+import type { UnitOfWorkRunner } from "../../storage/unit-of-work.ts";
 import { enqueueDelivery } from "./outbox.ts";
 import { mustFindWebhook } from "./webhook-admin.service.ts";
 import { newDelivery, parseList, TEST_EVENT_PREFIX } from "./webhook-model.ts";
@@ -13,27 +14,30 @@ const TEST_ACCOUNT_ID = "mailroom-test-account";
  * A synthetic event of the webhook's source, in the documented shape and clearly marked as a test
  * (event id `test_…`, the `X-Mailroom-Test: true` header, `mailroom_test: true` in the body, a
  * "Mailroom test event" subject), delivered to this webhook only through the real outbox: stored,
- * signed, retried and listed among its deliveries like any other.
+ * signed, retried and listed among its deliveries like any other. The event, its delivery and the
+ * delivery's job are stored in one unit of work.
  */
 export async function sendTestEvent(
-  d: { repo: WebhookRepository; queue: JobQueue; clock: Clock },
+  d: { repo: WebhookRepository; queue: JobQueue; clock: Clock; transaction: UnitOfWorkRunner },
   webhookId: string,
 ): Promise<{ eventId: string; deliveryId: string }> {
   const webhook = await mustFindWebhook(d.repo, webhookId);
   const now = d.clock.now();
   const id = `${TEST_EVENT_PREFIX}${newId()}`;
   const { type, payload } = testEvent(webhook.source, parseList<string>(webhook.events), id, now);
-  await d.repo.insertEvent({
-    id,
-    type,
-    source: webhook.source,
-    account_id: TEST_ACCOUNT_ID,
-    payload: JSON.stringify(payload),
-    created_at: now,
+  return d.transaction(async (uow) => {
+    await uow.webhooks.insertEvent({
+      id,
+      type,
+      source: webhook.source,
+      account_id: TEST_ACCOUNT_ID,
+      payload: JSON.stringify(payload),
+      created_at: now,
+    });
+    const delivery = await uow.webhooks.ensureDelivery(newDelivery(id, webhook.id, now));
+    await enqueueDelivery(d.queue, delivery, uow.tx);
+    return { eventId: id, deliveryId: delivery.id };
   });
-  const delivery = await d.repo.ensureDelivery(newDelivery(id, webhook.id, now));
-  await enqueueDelivery(d.queue, delivery);
-  return { eventId: id, deliveryId: delivery.id };
 }
 
 /** The test event of a webhook: its first subscribed event, in the documented shape. */
