@@ -248,7 +248,7 @@ describe("shared limits on Redis: kill -9 of a process holding every slot of a m
       child.kill("SIGKILL");
       (await waiting)();
       const waitedMs = Date.now() - killedAt;
-      assert.ok(waitedMs < leaseMs + 1_500, `granted ${waitedMs} ms after the kill`);
+      assert.ok(waitedMs < leaseMs + 3_000, `granted ${waitedMs} ms after the kill`);
     } finally {
       child.kill("SIGKILL");
     }
