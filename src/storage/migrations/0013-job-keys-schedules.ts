@@ -8,6 +8,7 @@ import { type Kysely, sql } from "kysely";
 // - jobs.claims: bumped by every claim and never lowered, it replaces `attempts` as the fencing token
 //   now that a snooze gives its attempt back (a snoozed run's attempts value comes round again).
 // - job_schedules: one row per recurring job; next_run_at advances by compare-and-set, once per slot.
+// The claim keeps jobs_claim_idx (0011): its key check is a primary-key lookup in job_locks.
 //
 // realtime_accounts.sync_lock_owner / sync_lock_until are no longer used: realtime sync and poll jobs
 // share the exclusive key `realtime.sync:<accountId>` instead. The columns stay, unread, so a rollback
