@@ -188,7 +188,7 @@ describe("BullMQ runner on one Redis prefix", () => {
     }
   });
 
-  it("a recurring job's slots fall at n · everyMs + offsetMs", async () => {
+  it("a new recurring job runs its current slot at once, then slots at n · everyMs + offsetMs", async () => {
     const fx = await bullFixture("sqlite");
     try {
       const jobIdsSeen: string[] = [];
@@ -198,6 +198,8 @@ describe("BullMQ runner on one Redis prefix", () => {
         ]),
       );
       await runner.start();
+      const slotOf = (now: number) => Math.floor((now - 70) / 200) * 200 + 70;
+      const currentSlots = new Set([slotOf(Date.now())]);
       await runner.schedule({
         name: "bull.offset",
         kind: "bull.a",
@@ -205,9 +207,15 @@ describe("BullMQ runner on one Redis prefix", () => {
         everyMs: 200,
         offsetMs: 70,
       });
-      await until("three slots to run", () => jobIdsSeen.length >= 3);
+      currentSlots.add(slotOf(Date.now()));
+      await until("the current slot and three more to run", () => jobIdsSeen.length >= 4);
       await runner.unschedule("bull.offset");
-      const slotTimes = jobIdsSeen.map((id) => Number(id.split(":").at(-1)));
+      const [current, ...slots] = jobIdsSeen;
+      const currentIds = [...currentSlots].map((ms) =>
+        jobIds.fromIdempotencyKey(`schedule:bull.offset:${ms}`),
+      );
+      assert.ok(currentIds.includes(current ?? ""), "the slot under way at declaration ran first");
+      const slotTimes = slots.map((id) => Number(id.split(":").at(-1)));
       assert.ok(
         slotTimes.every((ms) => ms % 200 === 70),
         `slot times ${slotTimes.join(", ")} are 70 ms into 200 ms periods`,
