@@ -283,6 +283,35 @@ describe("BullMQ runner across a Redis restart", () => {
       await fx.dispose();
     }
   });
+
+  it("stop() returns while Redis is down, aborting what it cannot drain", async () => {
+    const fx = await bullFixture("sqlite", redis.url);
+    try {
+      let signal: AbortSignal | undefined;
+      const runner = fx.runner(
+        createJobRegistry([
+          defineJob({
+            kind: "bull.a",
+            async handler(_p, ctx) {
+              signal = ctx.signal;
+              await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve));
+            },
+          }),
+        ]),
+      );
+      await runner.start();
+      await runner.enqueue("bull.a", { n: 1 });
+      await until("the job to start", () => signal !== undefined);
+      await redis.stop();
+      const stopping = Date.now();
+      await runner.stop({ drainTimeoutMs: 200 });
+      assert.ok(signal?.aborted, "the running handler was told to stop");
+      assert.ok(Date.now() - stopping < 5_000, "stop() did not wait for Redis");
+    } finally {
+      await redis.start();
+      await fx.dispose();
+    }
+  });
 });
 
 describe("Redis configuration warnings", () => {

@@ -122,6 +122,7 @@ export class BullmqJobRunner implements JobQueue {
     this.relay = new JobRelay({
       repository: this.relayRepository,
       add: (row) => this.relayRow(row),
+      available: () => this.client.status === "ready",
       log: this.log,
       ...(options.relay.intervalMs !== undefined ? { intervalMs: options.relay.intervalMs } : {}),
     });
