@@ -36,6 +36,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("payload", "text", (c) => c.notNull())
     .addColumn("every_ms", "bigint", (c) => c.notNull())
     .addColumn("offset_ms", "bigint", (c) => c.notNull())
+    .addColumn("exclusive_key", "varchar(300)")
     .addColumn("next_run_at", "bigint", (c) => c.notNull())
     .addColumn("created_at", "bigint", (c) => c.notNull())
     .addColumn("updated_at", "bigint", (c) => c.notNull())

@@ -5,7 +5,7 @@ export type JobScheduleRow = JobScheduleTable;
 
 export type ScheduleDeclaration = Pick<
   JobScheduleRow,
-  "name" | "kind" | "payload" | "every_ms" | "offset_ms"
+  "name" | "kind" | "payload" | "every_ms" | "offset_ms" | "exclusive_key"
 >;
 
 /** The SQL of recurring jobs (job_schedules), SQLite and PostgreSQL. */
@@ -15,7 +15,8 @@ export class JobScheduleRepository {
   /**
    * Declares a recurring job. A new one is first due at `firstRunAt`. Declaring it again replaces kind
    * and payload; its next slot stays unless the period or offset changed, and then it moves to
-   * `replacedRunAt` (the new period's next slot).
+   * `replacedRunAt` (the new period's next slot). An unchanged declaration (every process declares its
+   * schedules at start-up, the realtime watchdog re-declares every account's poll) writes nothing.
    */
   async upsert(
     schedule: ScheduleDeclaration,
@@ -27,24 +28,40 @@ export class JobScheduleRepository {
       .insertInto("job_schedules")
       .values({ ...schedule, next_run_at: firstRunAt, created_at: now, updated_at: now })
       .onConflict((oc) =>
-        oc.column("name").doUpdateSet((eb) => ({
-          kind: eb.ref("excluded.kind"),
-          payload: eb.ref("excluded.payload"),
-          every_ms: eb.ref("excluded.every_ms"),
-          offset_ms: eb.ref("excluded.offset_ms"),
-          updated_at: eb.ref("excluded.updated_at"),
-          next_run_at: eb
-            .case()
-            .when(
-              eb.and([
-                eb("job_schedules.every_ms", "=", eb.ref("excluded.every_ms")),
-                eb("job_schedules.offset_ms", "=", eb.ref("excluded.offset_ms")),
-              ]),
-            )
-            .then(eb.ref("job_schedules.next_run_at"))
-            .else(eb.val(replacedRunAt))
-            .end(),
-        })),
+        oc
+          .column("name")
+          .doUpdateSet((eb) => ({
+            kind: eb.ref("excluded.kind"),
+            payload: eb.ref("excluded.payload"),
+            every_ms: eb.ref("excluded.every_ms"),
+            offset_ms: eb.ref("excluded.offset_ms"),
+            exclusive_key: eb.ref("excluded.exclusive_key"),
+            updated_at: eb.ref("excluded.updated_at"),
+            next_run_at: eb
+              .case()
+              .when(
+                eb.and([
+                  eb("job_schedules.every_ms", "=", eb.ref("excluded.every_ms")),
+                  eb("job_schedules.offset_ms", "=", eb.ref("excluded.offset_ms")),
+                ]),
+              )
+              .then(eb.ref("job_schedules.next_run_at"))
+              .else(eb.val(replacedRunAt))
+              .end(),
+          }))
+          .where((eb) =>
+            eb.or([
+              eb("job_schedules.kind", "<>", eb.ref("excluded.kind")),
+              eb("job_schedules.payload", "<>", eb.ref("excluded.payload")),
+              eb("job_schedules.every_ms", "<>", eb.ref("excluded.every_ms")),
+              eb("job_schedules.offset_ms", "<>", eb.ref("excluded.offset_ms")),
+              eb(
+                eb.fn.coalesce("job_schedules.exclusive_key", eb.val("")),
+                "<>",
+                eb.fn.coalesce("excluded.exclusive_key", eb.val("")),
+              ),
+            ]),
+          ),
       )
       .execute();
   }
@@ -55,6 +72,10 @@ export class JobScheduleRepository {
 
   async findByName(name: string): Promise<JobScheduleRow | undefined> {
     return this.db.selectFrom("job_schedules").selectAll().where("name", "=", name).executeTakeFirst();
+  }
+
+  async list(): Promise<JobScheduleRow[]> {
+    return this.db.selectFrom("job_schedules").selectAll().orderBy("name").execute();
   }
 
   /** Schedules whose next slot has come, earliest first. */
@@ -90,6 +111,11 @@ export class JobScheduleRepository {
         .where("offset_ms", "=", seen.offset_ms)
         .where("kind", "=", seen.kind)
         .where("payload", "=", seen.payload)
+        .where((eb) =>
+          seen.exclusive_key === null
+            ? eb("exclusive_key", "is", null)
+            : eb("exclusive_key", "=", seen.exclusive_key),
+        )
         .executeTakeFirst();
       if (Number(advanced.numUpdatedRows) === 0) return undefined;
       return enqueue(tx);
