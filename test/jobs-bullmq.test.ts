@@ -12,6 +12,7 @@ import { redisConfigWarnings } from "../src/jobs/redis-health.ts";
 import { CLAIM_IDEMPOTENCY_KEY, jobIds, redisKeys } from "../src/jobs/redis-keys.ts";
 import { JobRelayRepository } from "../src/storage/repositories/job-relay.repository.ts";
 import { bullFixture } from "./fixtures/bullmq-helpers.ts";
+import { gate } from "./fixtures/jobs-helpers.ts";
 import { dialects } from "./support/databases.ts";
 import { type PrivateRedis, REDIS_URL, startPrivateRedis } from "./support/redis.ts";
 import { until } from "./support/until.ts";
@@ -220,6 +221,43 @@ describe("BullMQ runner on one Redis prefix", () => {
         slotTimes.every((ms) => ms % 200 === 70),
         `slot times ${slotTimes.join(", ")} are 70 ms into 200 ms periods`,
       );
+    } finally {
+      await fx.dispose();
+    }
+  });
+
+  it("a recurring job's slots carry its exclusive key", async () => {
+    const fx = await bullFixture("sqlite");
+    try {
+      const held = gate();
+      const runs: number[] = [];
+      const runner = fx.runner(
+        createJobRegistry([
+          defineJob({
+            kind: "bull.a",
+            concurrency: 2,
+            async handler(p) {
+              runs.push(p.n);
+              if (p.n === 1) await held.wait;
+            },
+          }),
+        ]),
+      );
+      await runner.start();
+      await runner.enqueue("bull.a", { n: 1 }, { exclusiveKey: "bull:shared" });
+      await until("the key holder to start", () => runs.length === 1);
+      await runner.schedule({
+        name: "bull.keyed",
+        kind: "bull.a",
+        payload: { n: 2 },
+        everyMs: 100,
+        exclusiveKey: "bull:shared",
+      });
+      await pause(300);
+      assert.deepEqual(runs, [1], "no slot ran while the key was held");
+      held.open();
+      await until("a slot to run once the key is free", () => runs.includes(2));
+      await runner.unschedule("bull.keyed");
     } finally {
       await fx.dispose();
     }

@@ -266,7 +266,7 @@ export class BullmqJobRunner implements JobQueue {
     if (previousKind !== null && previousKind !== kind)
       await (await this.queues.get(previousKind)).removeJobScheduler(name);
     const isNew = (await this.client.hset(this.keys.schedules, name, kind)) === 1;
-    const data = jobData(recurring.payload);
+    const data = jobData(recurring.payload, recurring.exclusiveKey);
     const { runAt, nextAt } = recurringSlot(recurring, Date.now());
     await (await this.queues.get(kind)).upsertJobScheduler(
       name,
