@@ -263,6 +263,52 @@ describe("BullMQ runner on one Redis prefix", () => {
     }
   });
 
+  it("finished jobs are kept for the configured retention, and outcomes are reported as the embedded runner does", async () => {
+    const fx = await bullFixture("sqlite");
+    try {
+      const events: string[] = [];
+      const runner = fx.runner(
+        createJobRegistry([
+          defineJob({
+            kind: "bull.a",
+            maxAttempts: 2,
+            backoff: { baseMs: 1, maxMs: 1 },
+            async handler(p, ctx) {
+              if (p.n === 2 || ctx.attempt === 1) throw new Error(`fails on attempt ${ctx.attempt}`);
+            },
+          }),
+        ]),
+        {
+          retention: { doneMs: 5_000, deadMs: 7_000 },
+          onOutcome: (e) => events.push(`${e.outcome}:${e.attempt}`),
+        },
+      );
+      await runner.start();
+      const done = await runner.enqueue("bull.a", { n: 1 });
+      const dead = await runner.enqueue("bull.a", { n: 2 });
+      await until("one done and one dead", async () => {
+        const stats = await runner.stats();
+        return stats.done === 1 && stats.dead === 1;
+      });
+      assert.deepEqual(events.sort(), ["completed:2", "dead:2", "retried:1", "retried:1"]);
+      assert.deepEqual(runner.counters()["bull.a"], { completed: 1, retried: 2, snoozed: 0, dead: 1 });
+      const redis = new Redis(REDIS_URL);
+      const queue = new Queue("bull.a", { connection: redis, prefix: fx.prefix });
+      try {
+        const doneJob = await queue.getJob(done.id);
+        const deadJob = await queue.getJob(dead.id);
+        assert.deepEqual(doneJob?.opts.removeOnComplete, { age: 5 });
+        assert.deepEqual(deadJob?.opts.removeOnFail, { age: 7 });
+        assert.equal(deadJob?.failedReason, "Error: fails on attempt 2", "the failed set keeps last_error");
+      } finally {
+        await queue.close();
+        redis.disconnect();
+      }
+    } finally {
+      await fx.dispose();
+    }
+  });
+
   it("ready() reports whether Redis answers, and an enqueue outside a transaction rejects clearly when it does not", async () => {
     const fx = await bullFixture("sqlite", "redis://127.0.0.1:1");
     try {
