@@ -1,6 +1,6 @@
 // The scaled-mode job queue: jobs live in Redis under BullMQ, one Queue and one Worker per kind, and run
 // in every process that registers the kind. It keeps the embedded runner's semantics (queue.ts,
-// docs/adr/0002-jobs.md); how each maps onto BullMQ is in docs/adr/0005-bullmq-runner.md.
+// docs/adr/0002-jobs.md); how each maps onto BullMQ is in docs/adr/0007-bullmq-runner.md.
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { type Clock, systemClock } from "../lib/clock.ts";
