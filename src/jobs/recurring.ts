@@ -91,7 +91,12 @@ export async function enqueueDueSchedules(d: DueScheduleDeps, now: number): Prom
         finished_at: null,
       });
       if (job?.created) created += 1;
-      if (job) d.log.debug({ name: schedule.name, jobId: job.id, runAt }, "recurring job slot enqueued");
+      if (job?.skipped)
+        d.log.debug(
+          { name: schedule.name, jobId: job.id, runAt },
+          "recurring job slot skipped: the previous slot's job has not started",
+        );
+      else if (job) d.log.debug({ name: schedule.name, jobId: job.id, runAt }, "recurring job slot enqueued");
     } catch (error) {
       d.log.warn(
         { name: schedule.name, error: messageOf(error) },

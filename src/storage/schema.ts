@@ -89,6 +89,8 @@ export interface JobScheduleTable {
   exclusive_key: string | null;
   /** When the next slot falls; advanced by compare-and-set, so each slot is enqueued once. */
   next_run_at: number;
+  /** The job of the last slot enqueued; while it is still queued, later slots are skipped. */
+  last_job_id: string | null;
   created_at: number;
   updated_at: number;
 }

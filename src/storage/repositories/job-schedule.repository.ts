@@ -26,7 +26,7 @@ export class JobScheduleRepository {
   ): Promise<void> {
     await this.db
       .insertInto("job_schedules")
-      .values({ ...schedule, next_run_at: firstRunAt, created_at: now, updated_at: now })
+      .values({ ...schedule, next_run_at: firstRunAt, last_job_id: null, created_at: now, updated_at: now })
       .onConflict((oc) =>
         oc
           .column("name")
@@ -95,12 +95,14 @@ export class JobScheduleRepository {
    * compare-and-set, and in the same transaction enqueues the slot's job (`enqueue`, whose idempotency
    * key names the slot). Of several processes seeing the same slot only one UPDATE matches, so the slot is
    * enqueued once; a schedule changed since it was read matches nothing and is taken at the next poll.
+   * While the previous slot's job has not started (it waits for its exclusive key, or the runners are
+   * behind), the slot is skipped instead of piling up behind it: "skipped", with that job's id.
    */
   async takeSlot(
     seen: JobScheduleRow,
     nextRunAt: number,
     enqueue: (tx: Kysely<Database>) => Promise<{ id: string; created: boolean }>,
-  ): Promise<{ id: string; created: boolean } | undefined> {
+  ): Promise<{ id: string; created: boolean; skipped?: true } | undefined> {
     return this.db.transaction().execute(async (tx) => {
       const advanced = await tx
         .updateTable("job_schedules")
@@ -118,7 +120,21 @@ export class JobScheduleRepository {
         )
         .executeTakeFirst();
       if (Number(advanced.numUpdatedRows) === 0) return undefined;
-      return enqueue(tx);
+      if (seen.last_job_id !== null) {
+        const previous = await tx
+          .selectFrom("jobs")
+          .select("status")
+          .where("id", "=", seen.last_job_id)
+          .executeTakeFirst();
+        if (previous?.status === "queued") return { id: seen.last_job_id, created: false, skipped: true };
+      }
+      const job = await enqueue(tx);
+      await tx
+        .updateTable("job_schedules")
+        .set({ last_job_id: job.id })
+        .where("name", "=", seen.name)
+        .execute();
+      return job;
     });
   }
 }
