@@ -77,6 +77,13 @@ export async function runBullJob(
   const log = boundLogger(d.log, { jobId, kind: definition.kind, attempt });
 
   const lock = data.exclusiveKey ? await acquireExclusive(d, data.exclusiveKey, jobId) : undefined;
+  if (lock === null && job.repeatJobKey !== undefined) {
+    // A scheduler's slot: BullMQ made the next slot when this one started, so waiting would pile slots
+    // up behind a long holder. The slot is skipped, as the embedded runner skips a slot whose previous
+    // one has not started.
+    log.debug({ scheduler: job.repeatJobKey }, "recurring slot skipped: its exclusive key is held");
+    return;
+  }
   if (lock === null) {
     log.debug({ retryInMs: d.exclusiveRetryMs }, "job waits: its exclusive key is held by another run");
     await job.moveToDelayed(Date.now() + jitter(d.exclusiveRetryMs, d.random), token);
