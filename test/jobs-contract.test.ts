@@ -1,10 +1,12 @@
 // The JobQueue contract (test/support/job-contract.ts) run against the embedded SQL runner, on every
-// dialect (DIALECTS=sqlite,postgres). Each test gets a fresh database; `peer` is a second runner on
-// its own connection pool, as a second process would have.
+// dialect (DIALECTS=sqlite,postgres), and against the BullMQ runner on the shared Redis under a fresh
+// random prefix (its keys deleted afterwards). Each test gets a fresh database; `peer` is a second
+// runner (its own connection pool, or its own Redis connections), as a second process would have.
 import { EmbeddedJobRunner } from "../src/jobs/embedded-runner.ts";
 import type { JobHandlerRegistry } from "../src/jobs/queue.ts";
 import { openStorage, type Storage } from "../src/storage/db.ts";
 import { JobRepository } from "../src/storage/repositories/job.repository.ts";
+import { bullFixture } from "./fixtures/bullmq-helpers.ts";
 import { silentLog } from "./fixtures/jobs-helpers.ts";
 import { createTestStorage, dialects } from "./support/databases.ts";
 import { describeJobQueueContract } from "./support/job-contract.ts";
@@ -42,3 +44,14 @@ for (const dialect of dialects()) {
     };
   });
 }
+
+// The relay's table is in SQL: the transaction test runs on the first dialect selected.
+describeJobQueueContract("BullMQ runner on Redis", async (registry) => {
+  const fixture = await bullFixture(dialects()[0] ?? "sqlite");
+  return {
+    queue: fixture.runner(registry),
+    storage: fixture.storage,
+    peer: async (peerRegistry) => fixture.runner(peerRegistry),
+    close: () => fixture.dispose(),
+  };
+});

@@ -95,6 +95,20 @@ export interface JobScheduleTable {
   updated_at: number;
 }
 
+/** A job enqueued in a unit of work, waiting to be moved to Redis by the BullMQ runner's relay. */
+export interface JobRelayTable {
+  id: string;
+  kind: string;
+  /** JSON. */
+  payload: string;
+  idempotency_key: string | null;
+  exclusive_key: string | null;
+  run_at: number;
+  /** The enqueue's `maxAttempts` override; null: the kind's. */
+  max_attempts: number | null;
+  created_at: number;
+}
+
 export interface HostedLinkTable {
   id: string;
   token_hash: string;
@@ -298,6 +312,7 @@ export interface Database {
   jobs: JobTable;
   job_locks: JobLockTable;
   job_schedules: JobScheduleTable;
+  job_relay: JobRelayTable;
   webhooks: WebhookTable;
   webhook_events: WebhookEventTable;
   webhook_deliveries: WebhookDeliveryTable;

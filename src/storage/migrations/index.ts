@@ -10,6 +10,7 @@ import * as m0010 from "./0010-sent-messages.ts";
 import * as m0011 from "./0011-jobs-claim-index.ts";
 import * as m0012 from "./0012-notify-deliveries.ts";
 import * as m0013 from "./0013-job-keys-schedules.ts";
+import * as m0014 from "./0014-job-relay.ts";
 import * as m0015 from "./0015-account-events.ts";
 
 /** Static list (no filesystem scanning): the same migrations run on SQLite and PostgreSQL. */
@@ -27,6 +28,7 @@ export const migrationProvider: MigrationProvider = {
       "0011-jobs-claim-index": m0011,
       "0012-notify-deliveries": m0012,
       "0013-job-keys-schedules": m0013,
+      "0014-job-relay": m0014,
       "0015-account-events": m0015,
     };
   },
