@@ -24,8 +24,6 @@ export type {
 export { LIFECYCLE_PATH, NOTIFICATION_PATH } from "./realtime.types.ts";
 
 const PAGE = 500;
-/** Index rows of messages gone this long are dropped (a move is seen within a few sync rounds). */
-const GONE_RETENTION_MS = 7 * 24 * HOUR;
 
 export class RealtimeService {
   private readonly watchdogMs: number;
@@ -130,8 +128,6 @@ export class RealtimeService {
       if (accounts.length < PAGE || !last) break;
       after = { createdAt: last.created_at, id: last.id };
     }
-    await this.d.repo.pruneGone(now - GONE_RETENTION_MS);
-    await this.d.sentOrigin?.prune?.(now);
     const next = slot + 1;
     await this.d.queue.enqueue(
       "realtime.watchdog",
