@@ -62,6 +62,8 @@ describe("housekeeping: SQLite file size under a steady load", () => {
               max_attempts: 5,
               locked_by: null,
               locked_until: null,
+              exclusive_key: null,
+              claims: 0,
               last_error: null,
               created_at: now,
               updated_at: now,

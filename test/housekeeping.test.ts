@@ -13,7 +13,9 @@ import type { Storage } from "../src/storage/db.ts";
 import { HousekeepingRepository } from "../src/storage/repositories/housekeeping.repository.ts";
 import { JobRepository } from "../src/storage/repositories/job.repository.ts";
 import type { Database } from "../src/storage/schema.ts";
+import { createTestApp } from "./support/app.ts";
 import { createTestStorage, dialects } from "./support/databases.ts";
+import { until } from "./support/until.ts";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -120,6 +122,8 @@ for (const dialect of dialects()) {
           max_attempts: 5,
           locked_by: null,
           locked_until: null,
+          exclusive_key: null,
+          claims: 0,
           last_error: null,
           created_at: NOW - 30 * DAY,
           updated_at: NOW - 30 * DAY,
@@ -406,3 +410,46 @@ for (const dialect of dialects()) {
     });
   });
 }
+
+describe("housekeeping in a running Mailroom", () => {
+  it("runs as a recurring job and reports its rows in /metrics and the log", async () => {
+    const t = await createTestApp(
+      "sqlite",
+      { HOUSEKEEPING_INTERVAL_MINUTES: "1" },
+      { jobs: { pollIntervalMs: 50 } },
+    );
+    try {
+      const now = Date.now();
+      await t.services.repos.jobs.insert({
+        id: "finished-long-ago",
+        kind: "test.kind",
+        payload: "{}",
+        idempotency_key: null,
+        status: "done",
+        run_at: now - 3 * DAY,
+        attempts: 1,
+        max_attempts: 5,
+        locked_by: null,
+        locked_until: null,
+        exclusive_key: null,
+        claims: 1,
+        last_error: null,
+        created_at: now - 3 * DAY,
+        updated_at: now - 2 * DAY,
+        finished_at: now - 2 * DAY,
+      });
+      await t.services.start();
+      await until(
+        "housekeeping removed the old job",
+        async () => (await t.services.repos.jobs.findById("finished-long-ago")) === undefined,
+        15_000,
+      );
+      await until("the pass is logged", () => t.logs.text.includes("Housekeeping done"), 5_000);
+      const metrics = (await t.app.inject({ url: "/metrics" })).body;
+      assert.match(metrics, /mailroom_housekeeping_deleted_rows_total\{step="jobs"\} 1/);
+      assert.match(metrics, /mailroom_housekeeping_last_run_timestamp_seconds\{outcome="complete"\} \d/);
+    } finally {
+      await t.dispose();
+    }
+  });
+});

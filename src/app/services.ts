@@ -282,7 +282,6 @@ export async function buildServices(
     const housekeepingJobs = new HousekeepingJobs({
       service: housekeeping,
       queue: jobs,
-      clock,
       everyMs: config.retention.housekeepingEveryMs,
     });
     housekeepingJobs.register(registry);

@@ -285,7 +285,7 @@ export function checkRecurring(recurring: RecurringJob): void {
 
 /** The slot of a recurring job due at or before `now`, and when the next one falls. */
 export function recurringSlot(
-  recurring: RecurringJob,
+  recurring: Pick<RecurringJob, "everyMs" | "offsetMs">,
   now: number,
 ): { slot: number; runAt: number; nextAt: number } {
   const offset = recurring.offsetMs ?? 0;

@@ -66,6 +66,29 @@ export interface JobTable {
   created_at: number;
   updated_at: number;
   finished_at: number | null;
+  /** At most one running job per key (job_locks holds it). */
+  exclusive_key: string | null;
+  /** Bumped by every claim, never lowered: with locked_by, the fencing token of a run. */
+  claims: number;
+}
+
+/** Who holds an exclusive key: the running job, until its lease lapses. */
+export interface JobLockTable {
+  key: string;
+  job_id: string;
+  locked_until: number;
+}
+
+export interface JobScheduleTable {
+  name: string;
+  kind: string;
+  payload: string;
+  every_ms: number;
+  offset_ms: number;
+  /** When the next slot falls; advanced by compare-and-set, so each slot is enqueued once. */
+  next_run_at: number;
+  created_at: number;
+  updated_at: number;
 }
 
 export interface HostedLinkTable {
@@ -259,6 +282,8 @@ export interface Database {
   settings: SettingTable;
   accounts: AccountTable;
   jobs: JobTable;
+  job_locks: JobLockTable;
+  job_schedules: JobScheduleTable;
   webhooks: WebhookTable;
   webhook_events: WebhookEventTable;
   webhook_deliveries: WebhookDeliveryTable;

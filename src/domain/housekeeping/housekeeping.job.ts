@@ -1,25 +1,27 @@
-// The housekeeping job: one run per period, once per slot across every process (the slot is the
-// idempotency key, as the token-refresh sweep and the realtime watchdog do). Each run enqueues the
-// next slot before it starts working, so a run that fails does not end the chain.
+// The housekeeping job: a recurring job (`queue.schedule`), so each period's run happens once across
+// every process, and every process may declare it at start-up.
 import type { JobHandlerRegistry, JobQueue } from "../../jobs/queue.ts";
-import type { Clock } from "../../lib/clock.ts";
 import type { HousekeepingService } from "./housekeeping.service.ts";
 
 declare module "../../jobs/queue.ts" {
   interface JobPayloads {
-    "housekeeping.run": { slot: number };
+    "housekeeping.run": Record<string, never>;
   }
 }
 
-export class HousekeepingJobs {
-  constructor(
-    private readonly d: { service: HousekeepingService; queue: JobQueue; clock: Clock; everyMs: number },
-  ) {}
+export const HOUSEKEEPING_SCHEDULE = "housekeeping";
 
-  /** Enqueues the current slot's run; every process may call it at start-up. */
+export class HousekeepingJobs {
+  constructor(private readonly d: { service: HousekeepingService; queue: JobQueue; everyMs: number }) {}
+
+  /** Declares (or re-declares, with a changed period) the recurring run. */
   async schedule(): Promise<void> {
-    const slot = Math.floor(this.d.clock.now() / this.d.everyMs);
-    await this.d.queue.enqueue("housekeeping.run", { slot }, { idempotencyKey: `housekeeping:${slot}` });
+    await this.d.queue.schedule({
+      name: HOUSEKEEPING_SCHEDULE,
+      kind: "housekeeping.run",
+      payload: {},
+      everyMs: this.d.everyMs,
+    });
   }
 
   register(registry: JobHandlerRegistry): void {
@@ -27,13 +29,7 @@ export class HousekeepingJobs {
       kind: "housekeeping.run",
       concurrency: 1,
       maxAttempts: 3,
-      handler: async ({ slot }, ctx) => {
-        const next = slot + 1;
-        await this.d.queue.enqueue(
-          "housekeeping.run",
-          { slot: next },
-          { idempotencyKey: `housekeeping:${next}`, runAt: next * this.d.everyMs },
-        );
+      handler: async (_payload, ctx) => {
         await this.d.service.run(ctx.signal);
       },
     });
