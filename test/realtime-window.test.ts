@@ -146,6 +146,9 @@ function suite(dialect: Dialect): void {
     const after = await indexRows();
     const windowStart = later - 30 * DAY;
     assert.ok(after.length < before.length, `${before.length} → ${after.length}`);
-    assert.equal(after.length, before.filter((r) => r.received_at >= windowStart).length);
+    // Polls go on meanwhile (and commit the index just after publishing), so compare by key.
+    assert.ok(after.every((r) => r.received_at >= windowStart));
+    const kept = new Set(after.map((r) => r.message_key));
+    assert.ok(before.filter((r) => r.received_at >= windowStart).every((r) => kept.has(r.message_key)));
   });
 }

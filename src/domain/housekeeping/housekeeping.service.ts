@@ -97,7 +97,9 @@ export class HousekeepingService {
     }
     const report = { startedAt, finishedAt: this.d.clock.now(), deleted, complete };
     const total = Object.values(deleted).reduce((a, b) => a + b, 0);
-    this.d.log.info(
+    // A pass that found nothing is routine: logged at debug, so an idle deployment's log stays quiet.
+    const level = total > 0 || !complete ? "info" : "debug";
+    this.d.log[level](
       { deleted, total, complete, durationMs: report.finishedAt - startedAt },
       complete ? "Housekeeping done" : "Housekeeping stopped before the end",
     );
