@@ -110,7 +110,7 @@ for (const dialect of dialects()) {
     });
 
     if (dialect === "sqlite")
-      it("neither the dashboard page nor the API page scans or sorts the accounts table (SQLite plan)", async () => {
+      it("neither the dashboard page nor the API page scans or sorts the accounts table, nor the account page its links (SQLite plan)", async () => {
         // The repositories' own statements, captured from a second connection, explained with their values.
         const raw = new SQLite(database.sqlitePath!);
         const captured: { sql: string; parameters: readonly unknown[] }[] = [];
@@ -137,6 +137,17 @@ for (const dialect of dialects()) {
             );
             assert.ok(!plan.some((d) => /TEMP B-TREE/.test(d)), `${query.sql}: ${plan.join(" | ")}`);
           }
+          // The account page's connection history: hosted links by account, through their indexes.
+          captured.length = 0;
+          await new AdminRepository(db).linksOfAccount("acc00001");
+          const links = (
+            raw
+              .prepare(`explain query plan ${captured[0]!.sql}`)
+              .all(...(captured[0]!.parameters as unknown[])) as {
+              detail: string;
+            }[]
+          ).map((r) => r.detail);
+          assert.ok(!links.some((d) => /^SCAN hosted_links$/.test(d)), links.join(" | "));
         } finally {
           await db.destroy();
         }

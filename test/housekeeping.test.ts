@@ -2,7 +2,8 @@
 // window and keeps what is inside it or still in use, on SQLite and PostgreSQL, with a test clock.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { sql } from "kysely";
+import SQLite from "better-sqlite3";
+import { Kysely, SqliteDialect, sql } from "kysely";
 import { loadConfig } from "../src/config/config.ts";
 import { HousekeepingService } from "../src/domain/housekeeping/housekeeping.service.ts";
 import { type RetentionPolicy, retentionCutoffs } from "../src/domain/housekeeping/retention.ts";
@@ -410,6 +411,41 @@ for (const dialect of dialects()) {
     });
   });
 }
+
+describe("housekeeping statements on SQLite", () => {
+  it("every statement of a pass finds its rows through an index, never by reading a whole table", async () => {
+    const { database, dispose } = await createTestStorage("sqlite");
+    const raw = new SQLite(database.sqlitePath!);
+    const captured: { sql: string; parameters: readonly unknown[] }[] = [];
+    const db = new Kysely<Database>({
+      dialect: new SqliteDialect({ database: raw }),
+      log: (event) => {
+        if (event.level === "query") captured.push(event.query);
+      },
+    });
+    try {
+      await new HousekeepingService({
+        repo: new HousekeepingRepository(db),
+        jobs: new JobRepository(db, "sqlite"),
+        retention: RETENTION,
+        clock: new TestClock(NOW),
+        log: quiet,
+      }).run();
+      assert.ok(captured.length >= 11, `statements: ${captured.length}`);
+      for (const query of captured) {
+        const plan = (
+          raw.prepare(`explain query plan ${query.sql}`).all(...(query.parameters as unknown[])) as {
+            detail: string;
+          }[]
+        ).map((r) => r.detail);
+        assert.ok(!plan.some((d) => /^SCAN \w+$/.test(d)), `${query.sql}\n  ${plan.join("\n  ")}`);
+      }
+    } finally {
+      await db.destroy();
+      await dispose();
+    }
+  });
+});
 
 describe("housekeeping in a running Mailroom", () => {
   it("runs as a recurring job and reports its rows in /metrics and the log", async () => {

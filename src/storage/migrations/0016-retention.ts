@@ -4,6 +4,7 @@ import { type Kysely, sql } from "kysely";
 // their retention. Each batch selects its rows by the column below, so each needs an index to stop at
 // the batch size instead of reading the table. The realtime message index gains the time each message
 // was received: its window is counted from it (existing rows take their last update as a stand-in).
+// Two more indexes keep the dashboard's account page from reading every hosted link.
 const INDEXES: [name: string, table: string, columns: string[]][] = [
   ["jobs_finished_idx", "jobs", ["status", "finished_at"]],
   ["webhook_events_created_idx", "webhook_events", ["created_at"]],
@@ -12,8 +13,13 @@ const INDEXES: [name: string, table: string, columns: string[]][] = [
   ["hosted_links_expires_idx", "hosted_links", ["expires_at"]],
   ["auth_attempts_expires_idx", "auth_attempts", ["expires_at"]],
   ["admin_sessions_expires_idx", "admin_sessions", ["expires_at"]],
+  ["admin_invites_used_idx", "admin_invites", ["used_at"]],
+  ["admin_invites_expires_idx", "admin_invites", ["expires_at"]],
   ["realtime_messages_received_idx", "realtime_messages", ["received_at"]],
   ["realtime_messages_gone_idx", "realtime_messages", ["gone_at"]],
+  // The dashboard's account page lists the account's hosted links (account_id OR reconnect_account_id).
+  ["hosted_links_account_idx", "hosted_links", ["account_id"]],
+  ["hosted_links_reconnect_idx", "hosted_links", ["reconnect_account_id"]],
 ];
 
 export async function up(db: Kysely<unknown>): Promise<void> {
