@@ -2,11 +2,10 @@
 // window and keeps what is inside it or still in use, on SQLite and PostgreSQL, with a test clock.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import SQLite from "better-sqlite3";
-import { Kysely, SqliteDialect, sql } from "kysely";
+import { sql } from "kysely";
 import { loadConfig } from "../src/config/config.ts";
 import { HousekeepingService } from "../src/domain/housekeeping/housekeeping.service.ts";
-import { type RetentionPolicy, retentionCutoffs } from "../src/domain/housekeeping/retention.ts";
+import type { RetentionPolicy } from "../src/domain/housekeeping/retention.ts";
 import { EmbeddedJobRunner } from "../src/jobs/embedded-runner.ts";
 import { createJobRegistry } from "../src/jobs/queue.ts";
 import { TestClock } from "../src/lib/clock.ts";
@@ -14,68 +13,13 @@ import type { Storage } from "../src/storage/db.ts";
 import { HousekeepingRepository } from "../src/storage/repositories/housekeeping.repository.ts";
 import { JobRepository } from "../src/storage/repositories/job.repository.ts";
 import type { Database } from "../src/storage/schema.ts";
-import { createTestApp } from "./support/app.ts";
 import { createTestStorage, dialects } from "./support/databases.ts";
-import { until } from "./support/until.ts";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const NOW = Date.UTC(2026, 5, 1);
 const quiet = { info() {}, debug() {}, warn() {}, error() {} };
 const RETENTION: RetentionPolicy = loadConfig({}, "/srv").retention;
-
-describe("retention: the defaults and the cutoffs", () => {
-  it("defaults: done jobs 24 h, dead jobs 14 days, webhooks and sent mail 30 days, index window 30 days", () => {
-    assert.deepEqual(RETENTION.jobs, { doneMs: 24 * HOUR, deadMs: 14 * DAY });
-    assert.equal(RETENTION.webhooksMs, 30 * DAY);
-    assert.equal(RETENTION.sentMessagesMs, 30 * DAY);
-    assert.equal(RETENTION.linksMs, 30 * DAY);
-    assert.equal(RETENTION.realtimeIndexMs, 30 * DAY);
-    assert.equal(RETENTION.housekeepingEveryMs, 15 * 60_000);
-  });
-
-  it("every window is configurable, and a bad value names its variable", () => {
-    const config = loadConfig(
-      {
-        JOB_RETENTION_HOURS: "2",
-        DEAD_JOB_RETENTION_DAYS: "3",
-        WEBHOOK_RETENTION_DAYS: "4",
-        REALTIME_INDEX_DAYS: "5",
-      },
-      "/srv",
-    );
-    assert.deepEqual(config.retention.jobs, { doneMs: 2 * HOUR, deadMs: 3 * DAY });
-    assert.equal(config.retention.webhooksMs, 4 * DAY);
-    assert.equal(config.retention.realtimeIndexMs, 5 * DAY);
-    assert.throws(() => loadConfig({ JOB_RETENTION_HOURS: "0" }, "/srv"), /JOB_RETENTION_HOURS/);
-    assert.throws(() => loadConfig({ REALTIME_INDEX_DAYS: "many" }, "/srv"), /REALTIME_INDEX_DAYS/);
-  });
-
-  const cases: [string, (c: ReturnType<typeof retentionCutoffs>) => number, number][] = [
-    ["done jobs", (c) => c.jobs.doneBefore, NOW - 24 * HOUR],
-    ["dead jobs", (c) => c.jobs.deadBefore, NOW - 14 * DAY],
-    ["webhook deliveries", (c) => c.webhookDeliveries, NOW - 30 * DAY],
-    ["webhook events", (c) => c.webhookEvents, NOW - 30 * DAY],
-    ["notify deliveries", (c) => c.notifyDeliveries, NOW - 30 * DAY],
-    ["hosted links (after expiry)", (c) => c.hostedLinks, NOW - 30 * DAY],
-    ["auth attempts (at expiry)", (c) => c.authAttempts, NOW],
-    ["admin sessions (at expiry)", (c) => c.adminSessions, NOW],
-    ["sent messages", (c) => c.sentMessages, NOW - 30 * DAY],
-    ["realtime window", (c) => c.realtimeWindow, NOW - 30 * DAY],
-    ["realtime gone rows", (c) => c.realtimeGone, NOW - 7 * DAY],
-  ];
-  for (const [name, pick, expected] of cases)
-    it(`the cutoff of ${name} follows the policy`, () => {
-      assert.equal(pick(retentionCutoffs(RETENTION, NOW)), expected);
-    });
-
-  it("gone index rows never outlive a shorter index window", () => {
-    assert.equal(
-      retentionCutoffs({ ...RETENTION, realtimeIndexMs: 2 * DAY }, NOW).realtimeGone,
-      NOW - 2 * DAY,
-    );
-  });
-});
 
 for (const dialect of dialects()) {
   describe(`housekeeping on ${dialect}`, () => {
@@ -411,81 +355,3 @@ for (const dialect of dialects()) {
     });
   });
 }
-
-describe("housekeeping statements on SQLite", () => {
-  it("every statement of a pass finds its rows through an index, never by reading a whole table", async () => {
-    const { database, dispose } = await createTestStorage("sqlite");
-    const raw = new SQLite(database.sqlitePath!);
-    const captured: { sql: string; parameters: readonly unknown[] }[] = [];
-    const db = new Kysely<Database>({
-      dialect: new SqliteDialect({ database: raw }),
-      log: (event) => {
-        if (event.level === "query") captured.push(event.query);
-      },
-    });
-    try {
-      await new HousekeepingService({
-        repo: new HousekeepingRepository(db),
-        jobs: new JobRepository(db, "sqlite"),
-        retention: RETENTION,
-        clock: new TestClock(NOW),
-        log: quiet,
-      }).run();
-      assert.ok(captured.length >= 11, `statements: ${captured.length}`);
-      for (const query of captured) {
-        const plan = (
-          raw.prepare(`explain query plan ${query.sql}`).all(...(query.parameters as unknown[])) as {
-            detail: string;
-          }[]
-        ).map((r) => r.detail);
-        assert.ok(!plan.some((d) => /^SCAN \w+$/.test(d)), `${query.sql}\n  ${plan.join("\n  ")}`);
-      }
-    } finally {
-      await db.destroy();
-      await dispose();
-    }
-  });
-});
-
-describe("housekeeping in a running Mailroom", () => {
-  it("runs as a recurring job and reports its rows in /metrics and the log", async () => {
-    const t = await createTestApp(
-      "sqlite",
-      { HOUSEKEEPING_INTERVAL_MINUTES: "1" },
-      { jobs: { pollIntervalMs: 50 } },
-    );
-    try {
-      const now = Date.now();
-      await t.services.repos.jobs.insert({
-        id: "finished-long-ago",
-        kind: "test.kind",
-        payload: "{}",
-        idempotency_key: null,
-        status: "done",
-        run_at: now - 3 * DAY,
-        attempts: 1,
-        max_attempts: 5,
-        locked_by: null,
-        locked_until: null,
-        exclusive_key: null,
-        claims: 1,
-        last_error: null,
-        created_at: now - 3 * DAY,
-        updated_at: now - 2 * DAY,
-        finished_at: now - 2 * DAY,
-      });
-      await t.services.start();
-      await until(
-        "housekeeping removed the old job",
-        async () => (await t.services.repos.jobs.findById("finished-long-ago")) === undefined,
-        15_000,
-      );
-      await until("the pass is logged", () => t.logs.text.includes("Housekeeping done"), 5_000);
-      const metrics = (await t.app.inject({ url: "/metrics" })).body;
-      assert.match(metrics, /mailroom_housekeeping_deleted_rows_total\{step="jobs"\} 1/);
-      assert.match(metrics, /mailroom_housekeeping_last_run_timestamp_seconds\{outcome="complete"\} \d/);
-    } finally {
-      await t.dispose();
-    }
-  });
-});
