@@ -6,6 +6,7 @@ import { sql } from "kysely";
 import { loadConfig } from "../src/config/config.ts";
 import { HousekeepingService } from "../src/domain/housekeeping/housekeeping.service.ts";
 import type { RetentionPolicy } from "../src/domain/housekeeping/retention.ts";
+import "../src/domain/housekeeping/housekeeping.job.ts";
 import { EmbeddedJobRunner } from "../src/jobs/embedded-runner.ts";
 import { createJobRegistry } from "../src/jobs/queue.ts";
 import { TestClock } from "../src/lib/clock.ts";
@@ -92,17 +93,9 @@ for (const dialect of dialects()) {
         log: quiet,
         clock,
       });
-      const again = await runner.enqueue(
-        "realtime.watchdog",
-        { slot: 1 },
-        { idempotencyKey: "key:done-new" },
-      );
+      const again = await runner.enqueue("housekeeping.run", {}, { idempotencyKey: "key:done-new" });
       assert.deepEqual(again, { id: "done-new", created: false });
-      const purged = await runner.enqueue(
-        "realtime.watchdog",
-        { slot: 1 },
-        { idempotencyKey: "key:done-old" },
-      );
+      const purged = await runner.enqueue("housekeeping.run", {}, { idempotencyKey: "key:done-old" });
       assert.equal(purged.created, true);
     });
 

@@ -11,6 +11,7 @@ import { until } from "./support/until.ts";
 declare module "../src/jobs/queue.ts" {
   interface JobPayloads {
     "test.keyed": { n: number };
+    "test.idle": { n: number };
   }
 }
 
@@ -84,6 +85,31 @@ for (const dialect of dialects()) {
         assert.equal(schedule?.next_run_at, 1_011_300);
         await next.poll();
         assert.equal((await jobs()).length, 2, "a slot is enqueued once");
+      }));
+
+    it("a recurring slot is skipped while the previous slot's job has not started, instead of piling up", () =>
+      withJobs(async ({ runner: makeRunner, storage }) => {
+        const clock = new TestClock(1_000_000);
+        // This runner enqueues slots but handles another kind, so the slots' jobs stay queued.
+        const runner = makeRunner([defineJob({ kind: "test.idle", handler: async () => {} })], { clock });
+        await runner.schedule({ name: "behind", kind: "test.keyed", payload: { n: 1 }, everyMs: 1_000 });
+        const jobs = () => storage.db.selectFrom("jobs").select(["id", "status"]).orderBy("run_at").execute();
+        await runner.start();
+        await until("the first slot's job", async () => (await jobs()).length === 1);
+        clock.advance(1_000);
+        await runner.poll();
+        clock.advance(1_000);
+        await runner.poll();
+        const [first] = await jobs();
+        assert.equal((await jobs()).length, 1, "no second job while the first waits");
+        await storage.db
+          .updateTable("jobs")
+          .set({ status: "done" })
+          .where("id", "=", first?.id ?? "")
+          .execute();
+        clock.advance(1_000);
+        await runner.poll();
+        assert.equal((await jobs()).length, 2, "the next slot after the job ran is enqueued");
       }));
   });
 }

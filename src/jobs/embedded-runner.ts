@@ -84,6 +84,8 @@ export class EmbeddedJobRunner implements JobQueue {
   private pollTimer: unknown;
   private heartbeatTimer: unknown;
   private pollChain: Promise<unknown> = Promise.resolve();
+  /** Due schedules are read once per poll interval, not on every wake after a finished job. */
+  private nextScheduleCheckAt = 0;
   private readonly active = new Map<string, ActiveRun>();
   private readonly activeByKind = new Map<string, number>();
   private readonly outcomeCounts: JobCounters = {};
@@ -158,6 +160,7 @@ export class EmbeddedJobRunner implements JobQueue {
       { name: recurring.name, kind: recurring.kind, everyMs: recurring.everyMs },
       "recurring job declared",
     );
+    this.nextScheduleCheckAt = 0;
     this.wake();
   }
 
@@ -262,10 +265,13 @@ export class EmbeddedJobRunner implements JobQueue {
     if (this.state !== "started") return 0;
     const definitions = this.registry.definitions();
     const now = this.clock.now();
-    await enqueueDueSchedules(
-      { repository: this.repository, registry: this.registry, log: this.log, newId },
-      now,
-    );
+    if (now >= this.nextScheduleCheckAt) {
+      this.nextScheduleCheckAt = now + this.pollIntervalMs;
+      await enqueueDueSchedules(
+        { repository: this.repository, registry: this.registry, log: this.log, newId },
+        now,
+      );
+    }
     const buried = await this.repository.buryExpired(
       definitions.map((d) => d.kind),
       now,

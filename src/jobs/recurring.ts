@@ -36,6 +36,7 @@ export async function scheduleRecurring(
       payload: JSON.stringify(recurring.payload ?? null),
       every_ms: recurring.everyMs,
       offset_ms: recurring.offsetMs ?? 0,
+      exclusive_key: recurring.exclusiveKey ?? null,
     },
     runAt,
     nextAt,
@@ -76,7 +77,7 @@ export async function enqueueDueSchedules(d: DueScheduleDeps, now: number): Prom
         payload: schedule.payload,
         // The slot's due time names it: unique per schedule even across a change of period.
         idempotency_key: `schedule:${schedule.name}:${runAt}`,
-        exclusive_key: null,
+        exclusive_key: schedule.exclusive_key,
         claims: 0,
         status: "queued",
         run_at: runAt,
@@ -90,7 +91,12 @@ export async function enqueueDueSchedules(d: DueScheduleDeps, now: number): Prom
         finished_at: null,
       });
       if (job?.created) created += 1;
-      if (job) d.log.debug({ name: schedule.name, jobId: job.id, runAt }, "recurring job slot enqueued");
+      if (job?.skipped)
+        d.log.debug(
+          { name: schedule.name, jobId: job.id, runAt },
+          "recurring job slot skipped: the previous slot's job has not started",
+        );
+      else if (job) d.log.debug({ name: schedule.name, jobId: job.id, runAt }, "recurring job slot enqueued");
     } catch (error) {
       d.log.warn(
         { name: schedule.name, error: messageOf(error) },

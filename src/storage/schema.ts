@@ -85,8 +85,12 @@ export interface JobScheduleTable {
   payload: string;
   every_ms: number;
   offset_ms: number;
+  /** Each slot's job gets this exclusive key. */
+  exclusive_key: string | null;
   /** When the next slot falls; advanced by compare-and-set, so each slot is enqueued once. */
   next_run_at: number;
+  /** The job of the last slot enqueued; while it is still queued, later slots are skipped. */
+  last_job_id: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -194,7 +198,7 @@ export interface RealtimeAccountTable {
   /** When the first delta round finished (history before it is never announced); null until then. */
   baseline_at: number | null;
   last_sync_at: number | null;
-  /** Sync lease: one delta sync per account at a time, across processes. */
+  /** Unused since migration 0013: the sync jobs' exclusive key `realtime.sync:<accountId>` replaced this lease. */
   sync_lock_owner: string | null;
   sync_lock_until: number | null;
   subscription_id: string | null;

@@ -3,8 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { createJobRegistry, defineJob, type JobContext } from "../../src/jobs/queue.ts";
-import { gate } from "../fixtures/jobs-helpers.ts";
-import { type ContractRunner, quietFor } from "./job-contract-kit.ts";
+import { type ContractRunner, gate, quietFor } from "./job-contract-kit.ts";
 import { until } from "./until.ts";
 
 /** Counts handlers holding each key, and the most that ever held one at once. */

@@ -58,3 +58,12 @@ export async function quietFor(ms: number, what: string, check: () => boolean): 
   }
   assert.ok(check(), what);
 }
+
+/** A gate a handler awaits until the test opens it. */
+export function gate(): { wait: Promise<void>; open(): void } {
+  let open!: () => void;
+  const wait = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { wait, open };
+}

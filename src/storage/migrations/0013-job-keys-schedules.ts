@@ -7,7 +7,9 @@ import { type Kysely, sql } from "kysely";
 //   lives as long as the run's lease and is released with the outcome.
 // - jobs.claims: bumped by every claim and never lowered, it replaces `attempts` as the fencing token
 //   now that a snooze gives its attempt back (a snoozed run's attempts value comes round again).
-// - job_schedules: one row per recurring job; next_run_at advances by compare-and-set, once per slot.
+// - job_schedules: one row per recurring job; next_run_at advances by compare-and-set, once per slot;
+//   last_job_id lets a slot be skipped while the previous slot's job has not started.
+// The claim keeps jobs_claim_idx (0011): its key check is a primary-key lookup in job_locks.
 //
 // realtime_accounts.sync_lock_owner / sync_lock_until are no longer used: realtime sync and poll jobs
 // share the exclusive key `realtime.sync:<accountId>` instead. The columns stay, unread, so a rollback
@@ -36,7 +38,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("payload", "text", (c) => c.notNull())
     .addColumn("every_ms", "bigint", (c) => c.notNull())
     .addColumn("offset_ms", "bigint", (c) => c.notNull())
+    .addColumn("exclusive_key", "varchar(300)")
     .addColumn("next_run_at", "bigint", (c) => c.notNull())
+    .addColumn("last_job_id", "varchar(22)")
     .addColumn("created_at", "bigint", (c) => c.notNull())
     .addColumn("updated_at", "bigint", (c) => c.notNull())
     .execute();

@@ -45,7 +45,7 @@ export class JobRepository {
     seen: JobScheduleRow,
     nextRunAt: number,
     job: JobRow,
-  ): Promise<{ id: string; created: boolean } | undefined> {
+  ): Promise<{ id: string; created: boolean; skipped?: true } | undefined> {
     return this.schedules.takeSlot(seen, nextRunAt, (tx) => this.inTransaction(tx).insert(job));
   }
 
