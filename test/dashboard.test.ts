@@ -262,6 +262,51 @@ describe("dashboard", () => {
     assert.equal((await authed("GET", `/accounts/${"a".repeat(22)}`)).statusCode, 404);
   });
 
+  it("accounts: the list is paged on the server with a cursor, newest first; a bad cursor is a 400", async () => {
+    const now = Date.now();
+    for (let i = 0; i < 5; i++) {
+      const id = `p${i}`.padEnd(22, "x");
+      await t.services.repos.accounts.insert({
+        id,
+        type: "OUTLOOK",
+        name: `Paged ${i}`,
+        email: `paged${i}@contoso.com`,
+        provider_user_id: id,
+        tenant_id: "t",
+        status: "OK",
+        status_reason: null,
+        access_token: null,
+        refresh_token: null,
+        access_token_expires_at: null,
+        scopes: null,
+        created_at: now + i,
+        updated_at: now + i,
+      });
+    }
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const query: string = `/accounts?q=paged&limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+      const page: { accounts: { email: string }[]; nextCursor: string | null; truncated: boolean } = (
+        await authed("GET", query)
+      ).json();
+      assert.ok(page.accounts.length <= 2);
+      assert.equal(page.truncated, page.nextCursor !== null);
+      seen.push(...page.accounts.map((a) => a.email));
+      cursor = page.nextCursor;
+      pages++;
+    } while (cursor && pages < 10);
+    assert.deepEqual(
+      seen,
+      [4, 3, 2, 1, 0].map((i) => `paged${i}@contoso.com`),
+    );
+    assert.equal(pages, 3);
+    const bad = await authed("GET", "/accounts?cursor=not-a-cursor");
+    assert.equal(bad.statusCode, 400, bad.body);
+    assert.equal((await authed("GET", "/accounts?limit=1000")).statusCode, 400);
+  });
+
   it("invites another admin with a link that expires", async () => {
     const res = await authed("POST", "/admins/invites", { email: "second@example.com" });
     const token = new URL(res.json().url).searchParams.get("token")!;

@@ -5,6 +5,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { parseIdRef } from "../src/domain/email/email-ids.ts";
+import { HousekeepingService } from "../src/domain/housekeeping/housekeeping.service.ts";
+import { TestClock } from "../src/lib/clock.ts";
+import { HousekeepingRepository } from "../src/storage/repositories/housekeeping.repository.ts";
 import { type ConnectHarness, startConnectHarness, startReceiver } from "./support/connect-harness.ts";
 import {
   connectAdele,
@@ -83,7 +86,7 @@ describe("realtime: origin of mail_sent", () => {
     assert.equal("tracking_id" in event.body, false);
   });
 
-  it("the sent-mail log forgets sends older than its retention (the realtime watchdog prunes with the clock's now)", async () => {
+  it("the sent-mail log forgets sends older than its retention (housekeeping prunes with its clock's now)", async () => {
     const log = h.services.realtime.d.sentOrigin!;
     const sent = await h.services.emailSend.send({
       account_id: adeleId,
@@ -97,9 +100,17 @@ describe("realtime: origin of mail_sent", () => {
       trackingId: sent.tracking_id,
     });
     assert.deepEqual(await log.originOf("another-account", graphId), { origin: "external" });
-    await log.prune!(Date.now() + 29 * 24 * 3600_000);
+    const housekeepingAt = (ms: number) =>
+      new HousekeepingService({
+        repo: new HousekeepingRepository(h.services.storage.db),
+        jobs: h.services.repos.jobs,
+        retention: h.services.config.retention,
+        clock: new TestClock(ms),
+        log: { info() {}, debug() {} },
+      }).run();
+    await housekeepingAt(Date.now() + 29 * 24 * 3600_000);
     assert.equal((await log.originOf(adeleId, graphId)).origin, "unipile", "kept within 30 days");
-    await log.prune!(Date.now() + 31 * 24 * 3600_000);
+    await housekeepingAt(Date.now() + 31 * 24 * 3600_000);
     assert.deepEqual(await log.originOf(adeleId, graphId), { origin: "external" });
   });
 });

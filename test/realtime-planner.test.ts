@@ -23,6 +23,11 @@ const context = { accountId: ACCOUNT, roleOf: (folderId: string) => ROLES[folder
 const BASELINE_AT = Date.parse("2026-01-01T00:00:00Z");
 const STARTED = Date.parse("2026-01-02T00:00:00Z");
 const after: SyncBaseline = { baselineAt: BASELINE_AT, startedAt: STARTED };
+/** The default item's receivedDateTime. */
+const RECEIVED = Date.parse("2026-01-01T12:00:00Z");
+const DAY = 24 * 3_600_000;
+const windowed: SyncBaseline = { ...after, windowStart: STARTED - 30 * DAY };
+const daysBefore = (days: number) => new Date(STARTED - days * DAY).toISOString();
 
 const item = (id: string, folderId: string, extra: Partial<DeltaItem> = {}): DeltaItem => ({
   id,
@@ -57,7 +62,13 @@ describe("realtime sync planner", () => {
     index: Map<string, IndexEntry>;
     rounds: PlannedRound[];
     baseline?: SyncBaseline;
-    placements: { graphId: string; folderId: string; moves: number; goneAt: number | null }[];
+    placements: {
+      graphId: string;
+      folderId: string;
+      moves: number;
+      goneAt: number | null;
+      receivedAt?: number;
+    }[];
     events: {
       graphId: string;
       type: "mail_received" | "mail_sent" | "mail_moved";
@@ -129,7 +140,7 @@ describe("realtime sync planner", () => {
       name: "a delete marks the message gone at the sync's start and announces nothing",
       index: indexOf({ m1: at("inbox", 1) }),
       rounds: [round("inbox", [removed("m1")])],
-      placements: [{ graphId: "m1", folderId: "inbox", moves: 1, goneAt: STARTED }],
+      placements: [{ graphId: "m1", folderId: "inbox", moves: 1, goneAt: STARTED, receivedAt: STARTED }],
       events: [],
     },
     {
@@ -154,9 +165,21 @@ describe("realtime sync planner", () => {
         ),
       ],
       placements: [
-        { graphId: "old", folderId: "custom", moves: 0, goneAt: null },
-        { graphId: "new", folderId: "custom", moves: 0, goneAt: null },
-        { graphId: "undated", folderId: "custom", moves: 0, goneAt: null },
+        {
+          graphId: "old",
+          folderId: "custom",
+          moves: 0,
+          goneAt: null,
+          receivedAt: Date.parse("2025-12-31T00:00:00Z"),
+        },
+        {
+          graphId: "new",
+          folderId: "custom",
+          moves: 0,
+          goneAt: null,
+          receivedAt: Date.parse("2026-01-01T06:00:00Z"),
+        },
+        { graphId: "undated", folderId: "custom", moves: 0, goneAt: null, receivedAt: STARTED },
       ],
       events: [
         { graphId: "new", type: "mail_received", folderId: "custom" },
@@ -170,6 +193,60 @@ describe("realtime sync planner", () => {
       placements: [{ graphId: "m1", folderId: "archive", moves: 0, goneAt: null }],
       events: [{ graphId: "m1", type: "mail_received", folderId: "archive" }],
     },
+    {
+      name: "mail older than the index window that the index does not know (a moved old message) is neither announced nor indexed",
+      index: indexOf({}),
+      baseline: windowed,
+      rounds: [
+        round("archive", [removed("old")]),
+        round("inbox", [
+          item("old", "inbox", { receivedDateTime: daysBefore(40) }),
+          item("recent", "inbox", { receivedDateTime: daysBefore(1) }),
+        ]),
+      ],
+      placements: [
+        { graphId: "recent", folderId: "inbox", moves: 0, goneAt: null, receivedAt: STARTED - DAY },
+      ],
+      events: [{ graphId: "recent", type: "mail_received", folderId: "inbox" }],
+    },
+    {
+      name: "a message the index still holds moves as usual, even past the window (until housekeeping prunes it)",
+      index: indexOf({ m1: { ...at("inbox"), received_at: STARTED - 31 * DAY } }),
+      baseline: windowed,
+      rounds: [
+        round("inbox", [removed("m1")]),
+        round("archive", [item("m1", "archive", { receivedDateTime: daysBefore(31) })]),
+      ],
+      placements: [
+        { graphId: "m1", folderId: "archive", moves: 1, goneAt: null, receivedAt: STARTED - 31 * DAY },
+      ],
+      events: [{ graphId: "m1", type: "mail_moved", folderId: "archive", move: 1 }],
+    },
+    {
+      name: "the first sync indexes only mail within the window, silently",
+      index: indexOf({}),
+      baseline: { baselineAt: null, startedAt: STARTED, windowStart: STARTED - 30 * DAY },
+      rounds: [
+        round("inbox", [
+          item("old", "inbox", { receivedDateTime: daysBefore(45) }),
+          item("recent", "inbox", { receivedDateTime: daysBefore(29) }),
+        ]),
+      ],
+      placements: [
+        { graphId: "recent", folderId: "inbox", moves: 0, goneAt: null, receivedAt: STARTED - 29 * DAY },
+      ],
+      events: [],
+    },
+    {
+      name: "a message gone from a folder keeps its received time in the index",
+      index: indexOf({ m1: { ...at("inbox"), received_at: STARTED - 3 * DAY } }),
+      baseline: windowed,
+      rounds: [round("inbox", [removed("m1")])],
+      placements: [
+        { graphId: "m1", folderId: "inbox", moves: 0, goneAt: STARTED, receivedAt: STARTED - 3 * DAY },
+      ],
+      events: [],
+    },
   ];
 
   for (const c of cases)
@@ -182,6 +259,7 @@ describe("realtime sync planner", () => {
           folderId: p.folderId,
           moves: p.moves,
           goneAt: p.goneAt,
+          receivedAt: p.receivedAt ?? RECEIVED,
         })),
       );
       assert.deepEqual(

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { until } from "../../test/support/until.ts";
+import { FILTERED_DELTA_MAX } from "../src/graph/delta.ts";
 import { mailboxes } from "../src/graph/mailbox-store.ts";
 import { executeGraphRequest, parseGraphUrl } from "../src/graph/pipeline.ts";
 import type { SandboxUser } from "../src/state.ts";
@@ -134,6 +135,38 @@ describe("Graph mail: delta, batching, throttling", () => {
       next.items.some((item) => item.id === extra.immutableId),
       "mid-round arrival shows in next round",
     );
+  });
+
+  test("delta with $filter=receivedDateTime ge: the snapshot holds only recent mail (at most 5,000, the newest), and later rounds keep the filter", async () => {
+    const store = mailboxes(h.sandbox.state).get(alice.id);
+    const folder = store.createFolder(store.wellKnownFolder("msgfolderroot").id, "Window test");
+    const since = Date.parse("2026-03-01T00:00:00Z");
+    const old = store.insertMessage(folder.id, { subject: "Old", receivedAt: since - 86_400_000 });
+    for (let index = 0; index < FILTERED_DELTA_MAX + 10; index++)
+      store.insertMessage(folder.id, { subject: `Recent ${index}`, receivedAt: since + index * 1000 });
+    const path = `/me/mailFolders/${folder.id}/messages/delta?$select=subject,receivedDateTime&$filter=receivedDateTime ge 2026-03-01T00:00:00Z`;
+    const first = await round(path, 1000);
+    assert.equal(first.items.length, FILTERED_DELTA_MAX, "capped at 5,000");
+    assert.ok(!first.items.some((m) => m.subject === "Old"));
+    assert.ok(
+      !first.items.some((m) => m.subject === "Recent 0"),
+      "the oldest mail beyond the cap is left out",
+    );
+    assert.ok(first.items.some((m) => m.subject === `Recent ${FILTERED_DELTA_MAX + 9}`));
+    store.updateMessage(old, (m) => {
+      m.isRead = true;
+    });
+    store.insertMessage(folder.id, { subject: "Newest", receivedAt: since + 10_000_000 });
+    const next = await round(first.deltaLink);
+    assert.deepEqual(
+      next.items.map((m) => m.subject),
+      ["Newest"],
+      "a change to mail before the filter is not reported",
+    );
+    const bad = await h.call(token, `/me/mailFolders/${folder.id}/messages/delta?$filter=subject eq 'x'`, {
+      prefer: IMMUTABLE,
+    });
+    assert.equal(bad.status, 400);
   });
 
   test("a stale or unknown delta token is 410 SyncStateNotFound", async () => {

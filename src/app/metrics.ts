@@ -10,6 +10,11 @@ export interface Metrics {
   secretExpiryDays: Gauge;
   /** 1 while Microsoft rejects the app's credentials (wrong, expired secret, unknown app). */
   appProblem: Gauge;
+  /** Rows housekeeping deleted, by step (docs/adr/0006-retention.md). */
+  housekeepingDeleted: Counter<"step">;
+  /** Rows the last (or running) housekeeping pass has deleted so far, by step: its progress. */
+  housekeepingPassDeleted: Gauge<"step">;
+  housekeepingLastRun: Gauge<"outcome">;
 }
 
 export function createMetrics(): Metrics {
@@ -49,6 +54,24 @@ export function createMetrics(): Metrics {
     appProblem: new Gauge({
       name: "mailroom_microsoft_app_problem",
       help: "1 while Microsoft rejects the app's credentials (wrong or expired secret, unknown app)",
+      registers: [registry],
+    }),
+    housekeepingDeleted: new Counter({
+      name: "mailroom_housekeeping_deleted_rows_total",
+      help: "Rows past their retention deleted by housekeeping, by step (jobs, webhook_events, …)",
+      labelNames: ["step"],
+      registers: [registry],
+    }),
+    housekeepingPassDeleted: new Gauge({
+      name: "mailroom_housekeeping_pass_deleted_rows",
+      help: "Rows deleted so far by the current or last housekeeping pass, by step",
+      labelNames: ["step"],
+      registers: [registry],
+    }),
+    housekeepingLastRun: new Gauge({
+      name: "mailroom_housekeeping_last_run_timestamp_seconds",
+      help: "When the last housekeeping pass ended, by outcome (complete, aborted)",
+      labelNames: ["outcome"],
       registers: [registry],
     }),
   };

@@ -18,6 +18,8 @@ import {
   notifyListener,
   registerNotifyJobs,
 } from "../domain/hosted-auth/notify.ts";
+import { HousekeepingJobs } from "../domain/housekeeping/housekeeping.job.ts";
+import { HousekeepingService } from "../domain/housekeeping/housekeeping.service.ts";
 import { registerRealtimeJobs } from "../domain/realtime/realtime.jobs.ts";
 import { RealtimeService } from "../domain/realtime/realtime.service.ts";
 import { SentMailLog } from "../domain/realtime/sent-log.ts";
@@ -39,6 +41,7 @@ import { AccountEventRepository } from "../storage/repositories/account-event.re
 import { AdminRepository } from "../storage/repositories/admin.repository.ts";
 import { ApiKeyRepository } from "../storage/repositories/api-key.repository.ts";
 import { HostedAuthRepository } from "../storage/repositories/hosted-auth.repository.ts";
+import { HousekeepingRepository } from "../storage/repositories/housekeeping.repository.ts";
 import { JobRepository } from "../storage/repositories/job.repository.ts";
 import { NotifyDeliveryRepository } from "../storage/repositories/notify-delivery.repository.ts";
 import { RealtimeRepository } from "../storage/repositories/realtime.repository.ts";
@@ -96,6 +99,8 @@ export interface Services {
   webhooks: WebhookService;
   /** Getting events from Microsoft: delta polling and Graph subscriptions, publishing mail events. */
   realtime: RealtimeService;
+  /** Deletes what is past its retention (docs/adr/0006-retention.md); runs as the housekeeping job. */
+  housekeeping: HousekeepingService;
   jobs: JobQueue & { stop(options?: { drainTimeoutMs?: number }): Promise<void> };
   /** Starts the background work: takes jobs, schedules the token refresh sweep and the realtime watchdog. */
   start(): Promise<void>;
@@ -291,10 +296,21 @@ export async function buildServices(
       queue: jobs,
       clock,
       log: log.child({ component: "realtime" }),
-      options: { ...config.realtime, publicUrl: config.publicUrl },
+      options: {
+        ...config.realtime,
+        publicUrl: config.publicUrl,
+        indexWindowMs: config.retention.realtimeIndexMs,
+      },
     });
     registerRealtimeJobs(registry, realtime);
     accountEvents.add(realtime.accountListener());
+    const housekeeping = createHousekeeping(config, storage, repos.jobs, clock, log, metrics);
+    const housekeepingJobs = new HousekeepingJobs({
+      service: housekeeping,
+      queue: jobs,
+      everyMs: config.retention.housekeepingEveryMs,
+    });
+    housekeepingJobs.register(registry);
     return {
       config,
       clock,
@@ -325,11 +341,13 @@ export async function buildServices(
       emailSend,
       webhooks,
       realtime,
+      housekeeping,
       jobs,
       start: async () => {
         await jobs.start();
         await tokenRefresh.scheduleSweep();
         await realtime.startAll();
+        await housekeepingJobs.schedule();
       },
       close: async () => {
         await jobs.stop();
@@ -341,4 +359,31 @@ export async function buildServices(
     await storage.close().catch(() => {});
     throw error;
   }
+}
+
+function createHousekeeping(
+  config: Config,
+  storage: Storage,
+  jobs: JobRepository,
+  clock: Clock,
+  log: Logger,
+  metrics: Metrics,
+): HousekeepingService {
+  return new HousekeepingService({
+    repo: new HousekeepingRepository(storage.db),
+    jobs,
+    retention: config.retention,
+    clock,
+    log: log.child({ component: "housekeeping" }),
+    onStart: () => metrics.housekeepingPassDeleted.reset(),
+    onBatch: (step, deleted, soFar) => {
+      metrics.housekeepingDeleted.inc({ step }, deleted);
+      metrics.housekeepingPassDeleted.set({ step }, soFar);
+    },
+    onRun: (report) =>
+      metrics.housekeepingLastRun.set(
+        { outcome: report.complete ? "complete" : "aborted" },
+        report.finishedAt / 1000,
+      ),
+  });
 }

@@ -1,6 +1,7 @@
 // The one place that reads the environment. Every variable is declared here once, with its meaning,
 // default and parser; `loadConfig` reports every problem at once and names the variable at fault.
 import { resolve } from "node:path";
+import type { RetentionPolicy } from "../domain/housekeeping/retention.ts";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -31,7 +32,12 @@ export interface Config {
     /** Whether Graph subscriptions are created (GRAPH_SUBSCRIPTIONS, "auto" = PUBLIC_URL is https). */
     subscriptionsEnabled: boolean;
   };
+  /** How long finished work is kept (docs/adr/0006-retention.md); the housekeeping job enforces it. */
+  retention: RetentionPolicy;
 }
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
 
 type Parser<T> = (raw: string) => T;
 
@@ -239,6 +245,59 @@ export const VARIABLES = {
       return raw;
     },
   },
+  JOB_RETENTION_HOURS: {
+    description:
+      "How long completed background jobs are kept (a job's idempotency key deduplicates while it is kept).",
+    expected: "an integer number of hours from 1 to 8760",
+    example: "24",
+    default: "24",
+    parse: integer(1, 8_760),
+  },
+  DEAD_JOB_RETENTION_DAYS: {
+    description: "How long dead-lettered background jobs are kept for inspection.",
+    expected: "an integer number of days from 1 to 3650",
+    example: "14",
+    default: "14",
+    parse: integer(1, 3_650),
+  },
+  WEBHOOK_RETENTION_DAYS: {
+    description:
+      "How long webhook events, webhook deliveries and notify_url deliveries are kept; a delivery still being retried is never removed.",
+    expected: "an integer number of days from 1 to 3650",
+    example: "30",
+    default: "30",
+    parse: integer(1, 3_650),
+  },
+  SENT_MESSAGE_RETENTION_DAYS: {
+    description: "How long Mailroom remembers the mail it sent (origin and tracking_id on mail_sent events).",
+    expected: "an integer number of days from 1 to 3650",
+    example: "30",
+    default: "30",
+    parse: integer(1, 3_650),
+  },
+  LINK_RETENTION_DAYS: {
+    description:
+      "How long expired or used hosted auth links (an account's connection history) and dashboard invite links are kept.",
+    expected: "an integer number of days from 1 to 3650",
+    example: "30",
+    default: "30",
+    parse: integer(1, 3_650),
+  },
+  REALTIME_INDEX_DAYS: {
+    description:
+      "Window of the per-mailbox message index that tells moves and sent drafts from new mail: mail received within it. Moves of older mail are not announced.",
+    expected: "an integer number of days from 1 to 365",
+    example: "30",
+    default: "30",
+    parse: integer(1, 365),
+  },
+  HOUSEKEEPING_INTERVAL_MINUTES: {
+    description: "How often the housekeeping job removes what is past its retention, in small batches.",
+    expected: "an integer number of minutes from 1 to 1440",
+    example: "15",
+    default: "15",
+    parse: integer(1, 1_440),
+  },
 } satisfies Record<string, VariableSpec<unknown>>;
 
 export type VariableName = keyof typeof VARIABLES;
@@ -323,6 +382,17 @@ export function loadConfig(
       subscriptionsEnabled:
         p.GRAPH_SUBSCRIPTIONS === "on" ||
         ((p.GRAPH_SUBSCRIPTIONS ?? "auto") === "auto" && publicUrl.startsWith("https://")),
+    },
+    retention: {
+      jobs: {
+        doneMs: (p.JOB_RETENTION_HOURS ?? 24) * HOUR_MS,
+        deadMs: (p.DEAD_JOB_RETENTION_DAYS ?? 14) * DAY_MS,
+      },
+      webhooksMs: (p.WEBHOOK_RETENTION_DAYS ?? 30) * DAY_MS,
+      sentMessagesMs: (p.SENT_MESSAGE_RETENTION_DAYS ?? 30) * DAY_MS,
+      linksMs: (p.LINK_RETENTION_DAYS ?? 30) * DAY_MS,
+      realtimeIndexMs: (p.REALTIME_INDEX_DAYS ?? 30) * DAY_MS,
+      housekeepingEveryMs: (p.HOUSEKEEPING_INTERVAL_MINUTES ?? 15) * 60_000,
     },
   };
 }

@@ -255,6 +255,8 @@ export interface RealtimeMessageTable {
   moves: number;
   /** When delta reported it removed from `folder_id` (deleted, or moved where it is not seen yet). */
   gone_at: number | null;
+  /** When the message was received (migration 0016): the index keeps a window of recent mail. */
+  received_at: number;
   updated_at: number;
 }
 

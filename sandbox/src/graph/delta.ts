@@ -62,16 +62,22 @@ type Entry =
   | { seq: number; message: MessageRecord }
   | { seq: number; removed: { immutableId: string; restId: string } };
 
+/** Microsoft: a delta query with `$filter=receivedDateTime ge|gt` returns at most 5,000 messages. */
+export const FILTERED_DELTA_MAX = 5_000;
+
 function roundEntries(folder: FolderRecord, state: DeltaState, upTo: number): Entry[] {
   const after = state.a ?? state.s;
   const entries: Entry[] = [];
-  for (const message of folder.messages) {
-    if (message.changeSeq <= after || message.changeSeq > upTo) continue;
-    if (state.rf) {
-      const passes =
-        state.rf.op === "ge" ? message.receivedAt >= state.rf.at : message.receivedAt > state.rf.at;
-      if (!passes) continue;
-    }
+  let candidates = folder.messages.filter((message) => {
+    if (message.changeSeq <= state.s || message.changeSeq > upTo) return false;
+    if (!state.rf) return true;
+    return state.rf.op === "ge" ? message.receivedAt >= state.rf.at : message.receivedAt > state.rf.at;
+  });
+  // The first (snapshot) round of a filtered query stops at the limit: the most recent mail is kept.
+  if (state.rf && state.s === 0 && candidates.length > FILTERED_DELTA_MAX)
+    candidates = [...candidates].sort((a, b) => b.receivedAt - a.receivedAt).slice(0, FILTERED_DELTA_MAX);
+  for (const message of candidates) {
+    if (message.changeSeq <= after) continue;
     entries.push({ seq: message.changeSeq, message });
   }
   // The first round is a snapshot: nothing to remove yet.

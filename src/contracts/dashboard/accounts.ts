@@ -27,11 +27,21 @@ const accountItemProperties = {
 export const AccountItem = Type.Object(accountItemProperties);
 export type AccountItem = Static<typeof AccountItem>;
 
-export const AccountsQuery = Type.Object({ q: Type.Optional(Type.String({ maxLength: 200 })) });
+export const ACCOUNTS_PAGE_SIZE = 50;
+
+export const AccountsQuery = Type.Object({
+  q: Type.Optional(Type.String({ maxLength: 200 })),
+  /** `nextCursor` of the previous page. */
+  cursor: Type.Optional(Type.String({ maxLength: 500 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
+});
 
 export const AccountsResponse = Type.Object({
+  /** Newest first; a search page may hold fewer than `limit` while more accounts remain to search. */
   accounts: Type.Array(AccountItem),
-  /** True when more accounts matched than were returned. */
+  /** Where the next page starts; null on the last page. */
+  nextCursor: Nullable(Type.String()),
+  /** True when there is a next page. */
   truncated: Type.Boolean(),
 });
 export type AccountsResponse = Static<typeof AccountsResponse>;

@@ -14,6 +14,7 @@ import type {
   AdminSessionRow,
 } from "../../storage/repositories/admin.repository.ts";
 import type { HostedLinkRow } from "../../storage/repositories/hosted-auth.repository.ts";
+import { decodeCursor, encodeCursor } from "../pagination.ts";
 import { decoyHash, hashPassword, verifyPassword } from "./password.ts";
 
 /** A session ends after this long without a request… */
@@ -66,9 +67,22 @@ export class AdminService {
     };
   }
 
-  /** The dashboard's account search: name or address contains the query, newest first (all when empty). */
-  searchAccounts(query: string, limit: number): Promise<AccountRow[]> {
-    return this.repo.searchAccounts(query, limit);
+  /**
+   * The dashboard's account list: newest first, optionally those whose name or address contains
+   * `query`, one page at a time (`cursor` from the previous page). Reads at most one page of the
+   * index, or `ACCOUNT_SEARCH_SCAN` accounts for a search, whatever the number of accounts.
+   */
+  async accountsPage(
+    query: string,
+    limit: number,
+    cursor?: string,
+  ): Promise<{ accounts: AccountRow[]; nextCursor: string | null }> {
+    const after = cursor === undefined || cursor === "" ? undefined : accountCursorKey(cursor);
+    const page = await this.repo.accountsPage({ query, limit, after, scanLimit: ACCOUNT_SEARCH_SCAN });
+    return {
+      accounts: page.rows,
+      nextCursor: page.next ? encodeCursor({ c: page.next.createdAt, i: page.next.id }) : null,
+    };
   }
 
   /** The hosted links made for an account, for its history on the dashboard. */
@@ -263,4 +277,14 @@ function checkPassword(password: string, email: string): void {
 
 function toSummary(row: AdminRow): AdminSummary {
   return { id: row.id, email: row.email, createdAt: row.created_at, lastSignInAt: row.last_sign_in_at };
+}
+
+/** Accounts a dashboard search examines per request at most (a substring match cannot use an index). */
+export const ACCOUNT_SEARCH_SCAN = 5_000;
+
+function accountCursorKey(cursor: string): { createdAt: number; id: string } {
+  const { c, i } = decodeCursor(cursor);
+  if (typeof c !== "number" || !Number.isSafeInteger(c) || typeof i !== "string" || i.length > 200)
+    throw new AppError("invalid_parameters", { detail: "cursor: not a cursor returned by this endpoint" });
+  return { createdAt: c, id: i };
 }

@@ -8,7 +8,7 @@ import type { RealtimeAccountRow } from "../../storage/repositories/realtime.rep
 import { type AccountEventListener, isConnection } from "../accounts/account-events.ts";
 import { NotificationIntake } from "./notifications.ts";
 import { PollSchedule } from "./poll-schedule.ts";
-import { HOUR, MINUTE, type RealtimeDeps, syncKey } from "./realtime.types.ts";
+import { MINUTE, type RealtimeDeps, syncKey } from "./realtime.types.ts";
 import { SubscriptionLifecycle } from "./subscription-lifecycle.ts";
 import { SyncRunner } from "./sync.ts";
 
@@ -27,8 +27,6 @@ export { LIFECYCLE_PATH, NOTIFICATION_PATH, syncKey } from "./realtime.types.ts"
 export const WATCHDOG_SCHEDULE = "realtime.watchdog";
 
 const PAGE = 500;
-/** Index rows of messages gone this long are dropped (a move is seen within a few sync rounds). */
-const GONE_RETENTION_MS = 7 * 24 * HOUR;
 
 export class RealtimeService {
   private readonly watchdogMs: number;
@@ -160,8 +158,6 @@ export class RealtimeService {
       if (accounts.length < PAGE || !last) break;
       after = { createdAt: last.created_at, id: last.id };
     }
-    await this.d.repo.pruneGone(now - GONE_RETENTION_MS);
-    await this.d.sentOrigin?.prune?.(now);
   }
 
   /** For health views and tests: the account's realtime state. */

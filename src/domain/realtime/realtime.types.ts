@@ -37,8 +37,6 @@ export interface SentOrigin {
 /** Whether a sent message went out through Mailroom's API (the send side records it: `SentMailLog`). */
 export interface SentOriginLookup {
   originOf(accountId: string, graphId: string): Promise<SentOrigin>;
-  /** Forgets sends old enough that their mail_sent has long been seen (the watchdog calls it). */
-  prune?(now: number): Promise<void>;
 }
 
 export interface RealtimeAccounts {
@@ -60,6 +58,11 @@ export interface RealtimeOptions {
   /** Renew when less than this is left. */
   renewBeforeMs?: number;
   watchdogIntervalMs?: number;
+  /**
+   * Window of the message index (REALTIME_INDEX_DAYS): a fresh delta round reads only mail received
+   * within it, and unknown mail older than it is not announced. Absent: no window.
+   */
+  indexWindowMs?: number;
 }
 
 export interface RealtimeDeps {

@@ -1,14 +1,12 @@
 // The sent-mail log: `SendService` records each mail it sends (account, the sent message's Graph
 // immutable id, `tracking_id`, time) just before Graph's `/send`, so by the time a delta sync sees
 // the message in Sent Items it is known; realtime reads it for `origin` / `tracking_id` on mail_sent.
+// Housekeeping forgets sends after SENT_MESSAGE_RETENTION_DAYS (a mail_sent is seen within minutes).
 import type { Clock } from "../../lib/clock.ts";
 import type { SentMessageRepository } from "../../storage/repositories/sent-message.repository.ts";
 import type { SentRecorder } from "../email/send.service.ts";
 import { messageKey } from "./mail-events.ts";
 import type { SentOrigin, SentOriginLookup } from "./realtime.types.ts";
-
-/** How long a send is remembered: a mail_sent is seen within minutes (one poll or notification). */
-export const SENT_RETENTION_MS = 30 * 24 * 60 * 60_000;
 
 export class SentMailLog implements SentRecorder, SentOriginLookup {
   constructor(
@@ -32,9 +30,5 @@ export class SentMailLog implements SentRecorder, SentOriginLookup {
   async originOf(accountId: string, graphId: string): Promise<SentOrigin> {
     const row = await this.repo.find(accountId, messageKey(graphId));
     return row ? { origin: "unipile", trackingId: row.tracking_id } : { origin: "external" };
-  }
-
-  async prune(now: number): Promise<void> {
-    await this.repo.pruneOlderThan(now - SENT_RETENTION_MS);
   }
 }

@@ -20,6 +20,8 @@ export interface IndexEntry {
   folder_id: string;
   moves: number;
   gone_at: number | null;
+  /** When the message was received (absent in rows written before the index had a window). */
+  received_at?: number;
 }
 
 export interface SyncBaseline {
@@ -27,6 +29,12 @@ export interface SyncBaseline {
   baselineAt: number | null;
   /** This sync's start: the time of removals, and the date of mail that has no receivedDateTime. */
   startedAt: number;
+  /**
+   * Start of the index window (REALTIME_INDEX_DAYS before now): mail received earlier is neither
+   * indexed nor announced when it shows up unknown, since housekeeping has pruned it or the baseline
+   * never read it. A move of such old mail is therefore not reported (docs/adr/0006-retention.md).
+   */
+  windowStart?: number;
 }
 
 export interface PlannedEvent {
@@ -93,7 +101,15 @@ export function planSync(
     const key = messageKey(graphId);
     const previous = index.get(key);
     const place = (moves: number) =>
-      placements.set(key, { messageKey: key, folderId: arrival.folderId, moves, goneAt: null });
+      placements.set(key, {
+        messageKey: key,
+        folderId: arrival.folderId,
+        moves,
+        goneAt: null,
+        receivedAt: arrival.receivedAt,
+      });
+    const beforeWindow = baseline.windowStart !== undefined && arrival.receivedAt < baseline.windowStart;
+    if (!previous && beforeWindow) continue;
     if (silent) {
       place(previous?.moves ?? 0);
       continue;
@@ -128,6 +144,7 @@ export function planSync(
         folderId: previous.folder_id,
         moves: previous.moves,
         goneAt: baseline.startedAt,
+        receivedAt: previous.received_at ?? baseline.startedAt,
       });
   }
   return { placements: [...placements.values()], events };

@@ -17,7 +17,16 @@ export class SyncRunner {
   constructor(
     private readonly d: Pick<
       RealtimeDeps,
-      "repo" | "accounts" | "graph" | "folders" | "email" | "publisher" | "sentOrigin" | "clock" | "log"
+      | "repo"
+      | "accounts"
+      | "graph"
+      | "folders"
+      | "email"
+      | "publisher"
+      | "sentOrigin"
+      | "clock"
+      | "log"
+      | "options"
     >,
   ) {}
 
@@ -41,12 +50,14 @@ export class SyncRunner {
     const tree = await this.d.folders.tree(account.id);
     const links = await this.d.repo.deltaLinks(account.id);
     const roleOf = (folderId: string): FolderRole => tree.byId.get(folderId)?.role ?? "unknown";
+    const windowMs = this.d.options.indexWindowMs;
+    const windowStart = windowMs === undefined ? undefined : started - windowMs;
 
     const read = await Promise.all(
       [...tree.byId.keys()].map(async (folderId) => {
         const link = links.get(folderId) ?? null;
         try {
-          let round: DeltaRound = await readDeltaRound(this.d.graph, account.id, folderId, link);
+          let round: DeltaRound = await readDeltaRound(this.d.graph, account.id, folderId, link, windowStart);
           let fresh = link === null;
           if (round.expired) {
             // 410 SyncStateNotFound: the folder starts over; its snapshot is compared with the index.
@@ -54,7 +65,7 @@ export class SyncRunner {
               { accountId: account.id, folderId },
               "Delta sync state expired; resyncing folder",
             );
-            round = await readDeltaRound(this.d.graph, account.id, folderId, null);
+            round = await readDeltaRound(this.d.graph, account.id, folderId, null, windowStart);
             fresh = true;
           }
           return round.expired ? undefined : { folderId, fresh, round };
@@ -82,7 +93,11 @@ export class SyncRunner {
     const plan = planSync(
       index,
       rounds,
-      { baselineAt: state.baseline_at, startedAt: started },
+      {
+        baselineAt: state.baseline_at,
+        startedAt: started,
+        ...(windowStart !== undefined ? { windowStart } : {}),
+      },
       { accountId: account.id, roleOf },
     );
 

@@ -47,21 +47,39 @@ export function parseDeltaPage(body: unknown): { items: DeltaItem[]; nextLink?: 
 }
 
 /**
- * Reads one complete round of a folder: from its stored delta link, or a fresh round (the whole
- * folder, as Graph's first round is a snapshot). Immutable ids come from the client's Prefer header.
+ * The query of a fresh round. With `receivedSince`, only mail received since then (reference §3.8:
+ * delta's one `$filter` is `receivedDateTime ge|gt`, and Graph then returns at most 5,000 messages):
+ * the first sync of a mailbox reads its recent mail, not its whole history. The delta link carries
+ * the `$select` and `$filter` on to every later round, so they are chosen here once.
+ */
+export function freshDeltaQuery(receivedSince?: number): Record<string, string | number> {
+  return {
+    $select: DELTA_SELECT,
+    $top: PAGE_SIZE,
+    ...(receivedSince !== undefined
+      ? { $filter: `receivedDateTime ge ${new Date(receivedSince).toISOString()}` }
+      : {}),
+  };
+}
+
+/**
+ * Reads one complete round of a folder: from its stored delta link, or a fresh round (a snapshot of
+ * the folder's mail received since `receivedSince`, or all of it). Immutable ids come from the
+ * client's Prefer header.
  */
 export async function readDeltaRound(
   graph: GraphClient,
   accountId: string,
   folderId: string,
   deltaLink: string | null,
+  receivedSince?: number,
 ): Promise<DeltaRound> {
   const items: DeltaItem[] = [];
   let request = deltaLink
     ? { path: deltaLink }
     : {
         path: `/me/mailFolders/${encodeURIComponent(folderId)}/messages/delta`,
-        query: { $select: DELTA_SELECT, $top: PAGE_SIZE },
+        query: freshDeltaQuery(receivedSince),
       };
   try {
     for (let pages = 0; pages < MAX_PAGES; pages++) {

@@ -12,6 +12,7 @@ import * as m0012 from "./0012-notify-deliveries.ts";
 import * as m0013 from "./0013-job-keys-schedules.ts";
 import * as m0014 from "./0014-job-relay.ts";
 import * as m0015 from "./0015-account-events.ts";
+import * as m0016 from "./0016-retention.ts";
 
 /** Static list (no filesystem scanning): the same migrations run on SQLite and PostgreSQL. */
 export const migrationProvider: MigrationProvider = {
@@ -30,6 +31,7 @@ export const migrationProvider: MigrationProvider = {
       "0013-job-keys-schedules": m0013,
       "0014-job-relay": m0014,
       "0015-account-events": m0015,
+      "0016-retention": m0016,
     };
   },
 };

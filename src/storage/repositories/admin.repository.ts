@@ -103,18 +103,69 @@ export class AdminRepository {
 
   // ---- what the dashboard reads about accounts ----
 
-  /** Accounts whose name or address contains `query` (case-insensitive), newest first. */
-  async searchAccounts(query: string, limit: number): Promise<AccountTable[]> {
-    let q = this.db.selectFrom("accounts").selectAll();
-    const needle = query.trim().toLowerCase();
-    if (needle !== "") {
-      const pattern = `%${needle.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      // ESCAPE makes `\` the escape character on SQLite too (PostgreSQL's default).
-      q = q.where(
-        sql<boolean>`(lower(name) like ${pattern} escape '\\' or lower(email) like ${pattern} escape '\\')`,
-      );
+  /**
+   * One page of accounts, newest first, optionally those whose name or address contains `query`
+   * (case-insensitive). Keyset paging on `accounts_created_idx (created_at, id)`: a page reads `limit`
+   * rows of the index, never the table. A search can use no index (a substring), so it examines at
+   * most `scanLimit` accounts per request, in index order after the cursor; `next` continues after the
+   * last row returned or, when the scan budget ran out first, after the last row examined, so paging on
+   * visits every account once while no request reads more than `scanLimit` rows.
+   */
+  async accountsPage(request: {
+    query: string;
+    limit: number;
+    after?: AccountKey | undefined;
+    scanLimit: number;
+  }): Promise<{ rows: AccountTable[]; next: AccountKey | null }> {
+    const { limit, after, scanLimit } = request;
+    const needle = request.query.trim().toLowerCase();
+    const newestFirst = this.db
+      .selectFrom("accounts")
+      .selectAll()
+      .$if(after !== undefined, (q) =>
+        q.where(({ eb, refTuple, tuple }) =>
+          eb(refTuple("created_at", "id"), "<", tuple(after!.createdAt, after!.id)),
+        ),
+      )
+      .orderBy("created_at", "desc")
+      .orderBy("id", "desc");
+    if (needle === "") {
+      const rows = await newestFirst.limit(limit + 1).execute();
+      const page = rows.slice(0, limit);
+      return { rows: page, next: rows.length > limit ? keyOf(page.at(-1)!) : null };
     }
-    return q.orderBy("created_at", "desc").orderBy("id", "desc").limit(limit).execute();
+    const pattern = `%${needle.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    // ESCAPE makes `\` the escape character on SQLite too (PostgreSQL's default).
+    const rows = await this.db
+      .selectFrom(newestFirst.limit(scanLimit).as("w"))
+      .selectAll()
+      .where(
+        sql<boolean>`(lower(name) like ${pattern} escape '\\' or lower(email) like ${pattern} escape '\\')`,
+      )
+      .orderBy("created_at", "desc")
+      .orderBy("id", "desc")
+      .limit(limit + 1)
+      .execute();
+    const page = rows.slice(0, limit);
+    if (rows.length > limit) return { rows: page, next: keyOf(page.at(-1)!) };
+    // Fewer matches than a page: was the scan cut short by its budget? Then continue after its end.
+    const boundary = await newestFirst
+      .clearSelect()
+      .select(["created_at", "id"])
+      .limit(1)
+      .offset(scanLimit - 1)
+      .executeTakeFirst();
+    if (!boundary) return { rows: page, next: null };
+    const last = { createdAt: boundary.created_at, id: boundary.id };
+    const more = await this.db
+      .selectFrom("accounts")
+      .select("id")
+      .where(({ eb, refTuple, tuple }) =>
+        eb(refTuple("created_at", "id"), "<", tuple(last.createdAt, last.id)),
+      )
+      .limit(1)
+      .executeTakeFirst();
+    return { rows: page, next: more ? last : null };
   }
 
   /** Hosted links that created or reconnected an account: the account's connection history. */
@@ -127,4 +178,14 @@ export class AdminRepository {
       .limit(50)
       .execute();
   }
+}
+
+/** Where an accounts page ends: the keyset of its last row. */
+export interface AccountKey {
+  createdAt: number;
+  id: string;
+}
+
+function keyOf(row: AccountTable): AccountKey {
+  return { createdAt: row.created_at, id: row.id };
 }

@@ -342,6 +342,37 @@ export class JobRepository {
     await this.db.deleteFrom("job_locks").where("job_id", "=", fence.id).execute();
     return true;
   }
+
+  /**
+   * Deletes up to `limit` finished jobs: `done` ones finished before `doneBefore`, dead ones before
+   * `deadBefore`; returns how many. One short statement per call (the housekeeping job loops), each
+   * walking `jobs_finished_idx (status, finished_at)`. A purged job's idempotency key is free again.
+   */
+  async purgeFinished(request: { doneBefore: number; deadBefore: number; limit: number }): Promise<number> {
+    let deleted = 0;
+    for (const [status, before] of [
+      ["done", request.doneBefore],
+      ["dead", request.deadBefore],
+    ] as const) {
+      const left = request.limit - deleted;
+      if (left <= 0) break;
+      const result = await this.db
+        .deleteFrom("jobs")
+        .where(
+          "id",
+          "in",
+          this.db
+            .selectFrom("jobs")
+            .select("id")
+            .where("status", "=", status)
+            .where("finished_at", "<", before)
+            .limit(left),
+        )
+        .executeTakeFirst();
+      deleted += Number(result.numDeletedRows ?? 0);
+    }
+    return deleted;
+  }
 }
 
 /** The job has no exclusive key, or no other job's live lock holds it. */

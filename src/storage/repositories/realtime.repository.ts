@@ -10,6 +10,8 @@ export interface MessagePlacement {
   folderId: string;
   moves: number;
   goneAt: number | null;
+  /** When the message was received: the index keeps a window of recent mail (housekeeping prunes). */
+  receivedAt: number;
 }
 
 const CHUNK = 200;
@@ -109,6 +111,7 @@ export class RealtimeRepository {
           folder_id: p.folderId,
           moves: p.moves,
           gone_at: p.goneAt,
+          received_at: p.receivedAt,
           updated_at: update.now,
         }));
         await trx
@@ -119,6 +122,7 @@ export class RealtimeRepository {
               folder_id: eb.ref("excluded.folder_id"),
               moves: eb.ref("excluded.moves"),
               gone_at: eb.ref("excluded.gone_at"),
+              received_at: eb.ref("excluded.received_at"),
               updated_at: eb.ref("excluded.updated_at"),
             })),
           )
@@ -150,15 +154,6 @@ export class RealtimeRepository {
     let query = this.db.selectFrom("realtime_accounts").selectAll();
     if (afterId !== undefined) query = query.where("account_id", ">", afterId);
     return query.orderBy("account_id").limit(limit).execute();
-  }
-
-  /** Index rows of messages gone for longer than `before`: nothing will move them any more. */
-  async pruneGone(before: number): Promise<void> {
-    await this.db
-      .deleteFrom("realtime_messages")
-      .where("gone_at", "is not", null)
-      .where("gone_at", "<", before)
-      .execute();
   }
 
   async deleteAccount(accountId: string): Promise<void> {

@@ -36,10 +36,4 @@ export class SentMessageRepository {
       .where("message_key", "=", messageKey)
       .execute();
   }
-
-  /** Drops rows sent before `before`; returns how many. */
-  async pruneOlderThan(before: number): Promise<number> {
-    const result = await this.db.deleteFrom("sent_messages").where("sent_at", "<", before).executeTakeFirst();
-    return Number(result.numDeletedRows ?? 0);
-  }
 }

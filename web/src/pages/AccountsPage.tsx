@@ -5,14 +5,25 @@ import { Link, useLocation } from "../router.tsx";
 import { Alert, CopyField, Empty, Loading, StatusBadge, useLoad } from "../ui.tsx";
 
 export function AccountsPage() {
-  const { search } = useLocation();
+  const { search: location } = useLocation();
   const [query, setQuery] = useState("");
   const [submitted, setSubmitted] = useState("");
-  const list = useLoad(() => call("GET /accounts", { query: { q: submitted } }), [submitted]);
+  // Paged on the server: the cursor of the page shown, and those of the pages before it.
+  const [cursor, setCursor] = useState<string | undefined>();
+  const [previous, setPrevious] = useState<(string | undefined)[]>([]);
+  const list = useLoad(
+    () => call("GET /accounts", { query: { q: submitted, ...(cursor ? { cursor } : {}) } }),
+    [submitted, cursor],
+  );
+  const search = (q: string) => {
+    setSubmitted(q);
+    setCursor(undefined);
+    setPrevious([]);
+  };
   const [link, setLink] = useState<LinkResponse | undefined>();
   const [linkFor, setLinkFor] = useState<string | undefined>();
   const [error, setError] = useState<string | undefined>();
-  const connected = new URLSearchParams(search).has("connected");
+  const connected = new URLSearchParams(location).has("connected");
 
   const connect = async () => {
     setError(undefined);
@@ -86,7 +97,7 @@ export function AccountsPage() {
         aria-label="Search accounts"
         onSubmit={(e) => {
           e.preventDefault();
-          setSubmitted(query);
+          search(query);
         }}
       >
         <label htmlFor="account-search" className="visually-hidden">
@@ -114,7 +125,11 @@ export function AccountsPage() {
       )}
       {list.data && list.data.accounts.length === 0 && (
         <Empty>
-          {submitted ? (
+          {submitted && list.data.nextCursor ? (
+            <p>
+              No match among the accounts searched so far; <strong>Older</strong> searches on.
+            </p>
+          ) : submitted ? (
             <p>No account matches “{submitted}”.</p>
           ) : (
             <p>
@@ -164,7 +179,32 @@ export function AccountsPage() {
           </tbody>
         </table>
       )}
-      {list.data?.truncated && <p className="muted">Showing the newest 500; search to narrow down.</p>}
+      {(previous.length > 0 || list.data?.nextCursor) && (
+        <nav className="pager" aria-label="Account pages">
+          <button
+            type="button"
+            className="secondary"
+            disabled={previous.length === 0}
+            onClick={() => {
+              setCursor(previous.at(-1));
+              setPrevious(previous.slice(0, -1));
+            }}
+          >
+            Newer
+          </button>
+          <button
+            type="button"
+            className="secondary"
+            disabled={!list.data?.nextCursor}
+            onClick={() => {
+              setPrevious([...previous, cursor]);
+              setCursor(list.data?.nextCursor ?? undefined);
+            }}
+          >
+            Older
+          </button>
+        </nav>
+      )}
     </>
   );
 }

@@ -1,6 +1,7 @@
 // Accounts for the operator: list and search, connect and reconnect links, the account page, delete.
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import {
+  ACCOUNTS_PAGE_SIZE,
   type AccountDetailResponse,
   type AccountEvent,
   type AccountItem,
@@ -12,7 +13,6 @@ import type { AccountRow } from "../../../storage/repositories/account.repositor
 import { routeOf } from "./endpoint.ts";
 import type { DashboardDeps } from "./index.ts";
 
-const LIST_LIMIT = 500;
 /** Links made from the dashboard are meant to be opened now. */
 const LINK_TTL_MS = 24 * 3600_000;
 const EVENT_LIMIT = 50;
@@ -90,8 +90,13 @@ export function accountsRoutes(deps: DashboardDeps): FastifyPluginAsyncTypebox {
     app.route({
       ...routeOf(API["GET /accounts"]),
       handler: async (request) => {
-        const rows = await admins.searchAccounts(request.query.q ?? "", LIST_LIMIT + 1);
-        return { accounts: rows.slice(0, LIST_LIMIT).map(toItem), truncated: rows.length > LIST_LIMIT };
+        const { q = "", cursor, limit = ACCOUNTS_PAGE_SIZE } = request.query;
+        const page = await admins.accountsPage(q, limit, cursor);
+        return {
+          accounts: page.accounts.map(toItem),
+          nextCursor: page.nextCursor,
+          truncated: page.nextCursor !== null,
+        };
       },
     });
 

@@ -1,0 +1,67 @@
+// What housekeeping removes, and from when (docs/adr/0006-retention.md): one step per kind of row,
+// each with the cutoff before which its rows go. Pure: the service runs the steps in this order.
+
+export interface RetentionPolicy {
+  /** Finished jobs: `done` ones kept `doneMs`, dead-lettered ones `deadMs` (both runners read these). */
+  jobs: { doneMs: number; deadMs: number };
+  /** Webhook events and their deliveries, and notify_url deliveries, once their last attempt is final. */
+  webhooksMs: number;
+  /** The sent-mail log (origin and tracking_id of mail_sent). */
+  sentMessagesMs: number;
+  /** Hosted links and dashboard invite links, counted from their expiry (or use). */
+  linksMs: number;
+  /** The realtime message index keeps mail received within this window, per mailbox. */
+  realtimeIndexMs: number;
+  /** Period of the housekeeping job. */
+  housekeepingEveryMs: number;
+}
+
+/** The realtime index forgets a message this long after delta reported it gone (a move shows within a few rounds). */
+export const GONE_RETENTION_MS = 7 * 24 * 3_600_000;
+
+export type HousekeepingStepName =
+  | "jobs"
+  | "webhook_deliveries"
+  | "webhook_events"
+  | "notify_deliveries"
+  | "hosted_links"
+  | "auth_attempts"
+  | "admin_sessions"
+  | "admin_invites"
+  | "sent_messages"
+  | "realtime_window"
+  | "realtime_gone";
+
+export interface HousekeepingCutoffs {
+  jobs: { doneBefore: number; deadBefore: number };
+  webhookDeliveries: number;
+  webhookEvents: number;
+  notifyDeliveries: number;
+  hostedLinks: number;
+  authAttempts: number;
+  adminSessions: number;
+  adminInvites: number;
+  sentMessages: number;
+  realtimeWindow: number;
+  realtimeGone: number;
+}
+
+/**
+ * The cutoffs of one run. Deliveries go before events (an event is kept while a delivery refers to
+ * it), notify deliveries before hosted links (a link is kept while its callback is retried).
+ */
+export function retentionCutoffs(retention: RetentionPolicy, now: number): HousekeepingCutoffs {
+  return {
+    jobs: { doneBefore: now - retention.jobs.doneMs, deadBefore: now - retention.jobs.deadMs },
+    webhookDeliveries: now - retention.webhooksMs,
+    webhookEvents: now - retention.webhooksMs,
+    notifyDeliveries: now - retention.webhooksMs,
+    hostedLinks: now - retention.linksMs,
+    authAttempts: now,
+    adminSessions: now,
+    adminInvites: now - retention.linksMs,
+    sentMessages: now - retention.sentMessagesMs,
+    realtimeWindow: now - retention.realtimeIndexMs,
+    realtimeGone: now - Math.min(GONE_RETENTION_MS, retention.realtimeIndexMs),
+  };
+}
