@@ -234,7 +234,7 @@ for (const dialect of dialects()) {
       assert.deepEqual(await ids("auth_attempts", "id"), ["at-live"]);
     });
 
-    it("expired dashboard sessions, old used or expired invite links, old sent-mail rows go; live ones stay", async () => {
+    it("expired dashboard sessions, old used or expired invite links, old sent-mail rows and account events go; live ones stay", async () => {
       await storage.db
         .insertInto("admin_sessions")
         .values([
@@ -282,7 +282,19 @@ for (const dialect of dialects()) {
           { account_id: "a", message_key: "k-new", tracking_id: "t2", sent_at: NOW - 29 * DAY },
         ])
         .execute();
+      const accountEvent = (id: string, ago: number) => ({
+        id,
+        account_id: "a",
+        type: "CREATION_SUCCESS",
+        payload: "{}",
+        created_at: NOW - ago,
+      });
+      await storage.db
+        .insertInto("account_events")
+        .values([accountEvent("e-old", 31 * DAY), accountEvent("e-new", 29 * DAY)])
+        .execute();
       await service().run();
+      assert.deepEqual(await ids("account_events", "id"), ["e-new"]);
       assert.deepEqual(await ids("admin_sessions", "id"), ["s-live"]);
       assert.deepEqual(await ids("admin_invites", "id"), ["i-open", "i-used-new"]);
       assert.deepEqual(await ids("sent_messages", "message_key"), ["k-new"]);

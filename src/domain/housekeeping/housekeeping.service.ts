@@ -66,6 +66,7 @@ export class HousekeepingService {
       ["jobs", (limit) => this.d.jobs.purgeFinished({ ...c.jobs, limit })],
       ["webhook_deliveries", (limit) => repo.deleteFinalWebhookDeliveries(c.webhookDeliveries, limit)],
       ["webhook_events", (limit) => repo.deleteWebhookEvents(c.webhookEvents, limit)],
+      ["account_events", (limit) => repo.deleteAccountEvents(c.accountEvents, limit)],
       ["notify_deliveries", (limit) => repo.deleteFinalNotifyDeliveries(c.notifyDeliveries, limit)],
       ["hosted_links", (limit) => repo.deleteExpiredHostedLinks(c.hostedLinks, limit)],
       ["auth_attempts", (limit) => repo.deleteExpiredAuthAttempts(c.authAttempts, limit)],

@@ -23,6 +23,7 @@ export type HousekeepingStepName =
   | "jobs"
   | "webhook_deliveries"
   | "webhook_events"
+  | "account_events"
   | "notify_deliveries"
   | "hosted_links"
   | "auth_attempts"
@@ -36,6 +37,7 @@ export interface HousekeepingCutoffs {
   jobs: { doneBefore: number; deadBefore: number };
   webhookDeliveries: number;
   webhookEvents: number;
+  accountEvents: number;
   notifyDeliveries: number;
   hostedLinks: number;
   authAttempts: number;
@@ -55,6 +57,8 @@ export function retentionCutoffs(retention: RetentionPolicy, now: number): House
     jobs: { doneBefore: now - retention.jobs.doneMs, deadBefore: now - retention.jobs.deadMs },
     webhookDeliveries: now - retention.webhooksMs,
     webhookEvents: now - retention.webhooksMs,
+    // Their fan-out job ends (done or dead) within hours; the window only keeps them for inspection.
+    accountEvents: now - retention.webhooksMs,
     notifyDeliveries: now - retention.webhooksMs,
     hostedLinks: now - retention.linksMs,
     authAttempts: now,

@@ -8,6 +8,7 @@ import { type Kysely, sql } from "kysely";
 const INDEXES: [name: string, table: string, columns: string[]][] = [
   ["jobs_finished_idx", "jobs", ["status", "finished_at"]],
   ["webhook_events_created_idx", "webhook_events", ["created_at"]],
+  ["account_events_created_idx", "account_events", ["created_at"]],
   ["webhook_deliveries_final_idx", "webhook_deliveries", ["status", "updated_at"]],
   ["notify_deliveries_final_idx", "notify_deliveries", ["status", "updated_at"]],
   ["hosted_links_expires_idx", "hosted_links", ["expires_at"]],

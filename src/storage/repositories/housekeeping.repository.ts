@@ -37,6 +37,16 @@ export class HousekeepingRepository {
     return count(await this.db.deleteFrom("webhook_events").where("id", "in", ids).executeTakeFirst());
   }
 
+  /** Account events (connected, deleted, …) recorded before `before`. */
+  async deleteAccountEvents(before: number, limit: number): Promise<number> {
+    const ids = this.db
+      .selectFrom("account_events")
+      .select("id")
+      .where("created_at", "<", before)
+      .limit(limit);
+    return count(await this.db.deleteFrom("account_events").where("id", "in", ids).executeTakeFirst());
+  }
+
   /** notify_url deliveries whose last attempt is final and older than `before`. */
   async deleteFinalNotifyDeliveries(before: number, limit: number): Promise<number> {
     const ids = this.db
