@@ -44,14 +44,17 @@ import { SentMessageRepository } from "../storage/repositories/sent-message.repo
 import { SettingsRepository } from "../storage/repositories/settings.repository.ts";
 import { WebhookRepository } from "../storage/repositories/webhook.repository.ts";
 import { createEmailService } from "./email.ts";
-import { type KeyringProvider, setUpKeyring } from "./keyring.ts";
+import { isInitialized, type KeyringProvider, setUpKeyring } from "./keyring.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
+import { connectRedis, type SharedRedis } from "./redis.ts";
 
 export interface Services {
   config: Config;
   clock: Clock;
   log: Logger;
   storage: Storage;
+  /** Scaled mode's Redis (REDIS_URL); undefined in embedded mode. */
+  redis: SharedRedis | undefined;
   secrets: KeyringProvider;
   metrics: Metrics;
   /** For the CLI's key rotation and for tests that set up or inspect rows; HTTP routes go through services. */
@@ -116,20 +119,25 @@ export async function buildServices(
   log: Logger,
   options: BuildOptions = {},
 ): Promise<Services> {
+  // Scaled mode: Redis is checked first, so a process that cannot reach it refuses before it opens
+  // the database.
   ensureWritableDir(config.dataDir);
+  const redis = config.redis ? await connectRedis(config.redis, log) : undefined;
   const storage = openStorage(config.database);
   try {
+    const keyOptions =
+      options.allowKeyGeneration === undefined ? {} : { allowGenerate: options.allowKeyGeneration };
+    // A database used before is checked against the key before anything is written to it, migrations
+    // included: a process given the wrong key refuses without having changed a thing.
+    let secrets = (await isInitialized(storage))
+      ? await setUpKeyring(config, storage, log, keyOptions)
+      : undefined;
     if (options.migrate !== false) {
       const applied = await storage.migrate();
       if (applied.length > 0)
         log.info({ migrations: applied }, `Applied ${applied.length} database migration(s)`);
     }
-    const secrets = await setUpKeyring(
-      config,
-      storage,
-      log,
-      options.allowKeyGeneration === undefined ? {} : { allowGenerate: options.allowKeyGeneration },
-    );
+    secrets ??= await setUpKeyring(config, storage, log, keyOptions);
     const clock = options.clock ?? systemClock;
     const repos = {
       apiKeys: new ApiKeyRepository(storage.db),
@@ -274,6 +282,7 @@ export async function buildServices(
       clock,
       log,
       storage,
+      redis,
       secrets,
       metrics,
       repos,
@@ -303,10 +312,12 @@ export async function buildServices(
         await jobs.stop();
         if (transport instanceof HttpOutboundTransport) transport.close();
         await storage.close();
+        await redis?.close();
       },
     };
   } catch (error) {
     await storage.close().catch(() => {});
+    await redis?.close().catch(() => {});
     throw error;
   }
 }
