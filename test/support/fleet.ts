@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createServer, request as httpRequest, type Server } from "node:http";
 import { Redis } from "ioredis";
+import pg from "pg";
 import { SEED_PASSWORD, SEEDED_APP } from "../../sandbox/src/seed.ts";
 import { buildServices } from "../../src/app/services.ts";
 import { loadConfig } from "../../src/config/config.ts";
@@ -145,6 +146,10 @@ export interface Fleet {
   connect(email: string): Promise<string>;
   /** GET with the API key against one process (or the LB). */
   api(base: string, path: string): Promise<Response>;
+  /** Creates an email webhook (mail_received) at `url` through the LB; returns its id. */
+  createWebhook(url: string): Promise<string>;
+  /** Resolves once the account's first delta sync (the baseline) is done: later mail is announced. */
+  waitForBaseline(accountId: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -154,6 +159,8 @@ export interface FleetOptions {
   env?: Record<string, string>;
   /** Default: the shared Redis at 127.0.0.1:6379. */
   redisUrl?: string;
+  /** Default: a fresh database on the shared PostgreSQL at 127.0.0.1:5432. */
+  database?: TestDatabase;
 }
 
 /** Random, so concurrent test files never share Redis keys; `cleanRedisPrefix` removes only these. */
@@ -163,7 +170,7 @@ export function randomPrefix(): string {
 
 export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const sandbox = await startSandboxProcess();
-  const database = await createTestDatabase("postgres");
+  const database = options.database ?? (await createTestDatabase("postgres"));
   const lb = await startLoadBalancer([]);
   const redisPrefix = randomPrefix();
   const env: Record<string, string> = {
@@ -227,6 +234,35 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       return account.id;
     },
     api: (base, path) => fetch(`${base}${path}`, { headers: { "x-api-key": fleet.apiKey } }),
+    async createWebhook(url) {
+      const res = await fetch(`${lb.url}/api/v1/webhooks`, {
+        method: "POST",
+        headers: { "x-api-key": fleet.apiKey, "content-type": "application/json" },
+        body: JSON.stringify({ request_url: url, source: "email", name: "fleet", events: ["mail_received"] }),
+      });
+      const json = (await res.json()) as { webhook_id: string };
+      if (res.status !== 201)
+        throw new Error(`creating the webhook answered ${res.status}: ${JSON.stringify(json)}`);
+      return json.webhook_id;
+    },
+    async waitForBaseline(accountId) {
+      const client = new pg.Client({ connectionString: env.DATABASE_URL });
+      await client.connect();
+      try {
+        await until(
+          "the account's first delta sync (baseline)",
+          async () =>
+            (
+              await client.query("select baseline_at from realtime_accounts where account_id = $1", [
+                accountId,
+              ])
+            ).rows[0]?.baseline_at != null,
+          { timeoutMs: 30_000, intervalMs: 100 },
+        );
+      } finally {
+        await client.end();
+      }
+    },
     async stop() {
       await Promise.all(processes.map((p) => p.stop("SIGKILL").catch(() => {})));
       await lb.close();
@@ -302,4 +338,49 @@ export async function sandboxUserId(sandbox: SandboxProcess, email: string): Pro
   const user = users.find((u) => u.email === email);
   if (!user) throw new Error(`no sandbox user ${email}`);
   return user.id;
+}
+
+/** Mail from outside into a sandbox mailbox (`POST /_sandbox/mail`); `subject` identifies it. */
+export async function injectMail(sandbox: SandboxProcess, to: string, subject: string): Promise<void> {
+  await sandbox.admin("/_sandbox/mail", {
+    from: "Ada Lovelace <ada@fabrikam.example>",
+    to: [to],
+    subject,
+    body: `Hello about ${subject}`,
+  });
+}
+
+/** The mail_received events a receiver got: event id (X-Mailroom-Event-Id) and subject, in order. */
+export function mailReceived(received: { body: string; headers: Record<string, unknown> }[]): {
+  id: string;
+  subject: string;
+}[] {
+  return received
+    .map((r) => ({
+      id: String(r.headers["x-mailroom-event-id"]),
+      body: JSON.parse(r.body) as Record<string, unknown>,
+    }))
+    .filter((e) => e.body.event === "mail_received")
+    .map((e) => ({ id: e.id, subject: String(e.body.subject) }));
+}
+
+/**
+ * Checks delivery at least once: every subject arrived, and a subject that arrived twice came under
+ * the same event id (a redelivery the receiver can drop), never as two events.
+ */
+export function checkDelivered(
+  events: { id: string; subject: string }[],
+  subjects: string[],
+): { missing: string[]; splitSubjects: string[]; duplicates: number } {
+  const idsBySubject = new Map<string, Set<string>>();
+  for (const e of events) {
+    const ids = idsBySubject.get(e.subject) ?? new Set<string>();
+    ids.add(e.id);
+    idsBySubject.set(e.subject, ids);
+  }
+  return {
+    missing: subjects.filter((s) => !idsBySubject.has(s)),
+    splitSubjects: [...idsBySubject].filter(([, ids]) => ids.size > 1).map(([s]) => s),
+    duplicates: events.length - idsBySubject.size,
+  };
 }
