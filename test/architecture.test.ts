@@ -22,6 +22,7 @@ const RANK: Record<string, number> = {
   domain: 3,
   providers: 2,
   storage: 2,
+  redis: 2,
   jobs: 2,
   outbound: 2,
   lib: 1,

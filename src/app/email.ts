@@ -1,4 +1,5 @@
-// Wires the email API (read and send sides): one Graph client and one per-mailbox limiter for the whole process.
+// Wires the email API (read and send sides): one Graph client and one per-mailbox limiter, in-process
+// unless the caller passes a shared one (scaled mode: every process takes slots from Redis).
 import type { Config } from "../config/config.ts";
 import { EmailService } from "../domain/email/email.service.ts";
 import { FolderDirectory } from "../domain/email/folder-directory.ts";
@@ -6,7 +7,7 @@ import { SendService, type SentRecorder } from "../domain/email/send.service.ts"
 import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/logger.ts";
 import { type AccessTokens, GraphClient } from "../providers/microsoft/graph-client.ts";
-import { KeyedLimiter } from "../providers/microsoft/limiter.ts";
+import { KeyedLimiter, MAILBOX_CONCURRENCY, type MailboxLimiter } from "../providers/microsoft/limiter.ts";
 import type { AccountRepository } from "../storage/repositories/account.repository.ts";
 
 export function createEmailService(deps: {
@@ -18,12 +19,14 @@ export function createEmailService(deps: {
   fetch: typeof fetch;
   /** Where sends are recorded (realtime's sent-mail log, for `origin` on mail_sent). */
   sent?: SentRecorder;
+  /** The per-mailbox limiter every Graph call (API reads, sends, polling, sync) goes through. */
+  limiter?: MailboxLimiter;
 }): { email: EmailService; send: SendService; graph: GraphClient } {
   const graph = new GraphClient({
     baseUrl: deps.config.microsoft.graphUrl,
     fetch: deps.fetch,
     tokens: deps.tokens,
-    limiter: new KeyedLimiter(4),
+    limiter: deps.limiter ?? new KeyedLimiter(MAILBOX_CONCURRENCY),
     log: deps.log.child({ component: "graph" }),
     now: () => deps.clock.now(),
   });

@@ -27,10 +27,12 @@ import { registerWebhookJobs, WebhookService } from "../domain/webhooks/webhook.
 import { EmbeddedJobRunner } from "../jobs/embedded-runner.ts";
 import { createJobRegistry, type JobQueue } from "../jobs/queue.ts";
 import { type Clock, systemClock } from "../lib/clock.ts";
+import type { RateLimiterFactory } from "../lib/limits.ts";
 import type { Logger } from "../lib/logger.ts";
 import { DestinationGuard } from "../outbound/destination.ts";
 import { type DnsLookup, HttpOutboundTransport, type OutboundTransport } from "../outbound/http-transport.ts";
 import { IdTokenValidator, TokenClient } from "../providers/microsoft/identity.ts";
+import type { MailboxLimiter } from "../providers/microsoft/limiter.ts";
 import { ensureWritableDir, openStorage, type Storage } from "../storage/db.ts";
 import { AccountRepository } from "../storage/repositories/account.repository.ts";
 import { AdminRepository } from "../storage/repositories/admin.repository.ts";
@@ -84,7 +86,7 @@ export interface Services {
   /** Access tokens for accounts (refresh, single flight, cooldown); the Graph client's only source. */
   tokens: TokenManager;
   tokenRefresh: TokenRefreshJobs;
-  /** Unipile's email API (read side) over Graph, with the process-wide per-mailbox limiter. */
+  /** Unipile's email API (read side) over Graph, with the per-mailbox limiter (per process or shared). */
   email: EmailService;
   /** Sending and drafts (draft → attachments → /send), same Graph client and limiter as `email`. */
   emailSend: SendService;
@@ -112,6 +114,11 @@ export interface BuildOptions {
    * lookup used to check destinations at creation and at connect time (tests answer for their names).
    */
   webhooks?: { delivery?: Partial<DeliveryOptions>; transport?: OutboundTransport; lookup?: DnsLookup };
+  /**
+   * Limits shared by every process (scaled mode: `createRedisLimits` in src/redis/limits.ts); each
+   * defaults to its in-process implementation.
+   */
+  limits?: { mailboxLimiter?: MailboxLimiter; rateLimiters?: RateLimiterFactory };
 }
 
 export async function buildServices(
@@ -261,6 +268,7 @@ export async function buildServices(
       log,
       fetch: fetchImpl,
       sent: sentLog,
+      ...(options.limits?.mailboxLimiter ? { limiter: options.limits.mailboxLimiter } : {}),
     });
     const realtime = new RealtimeService({
       repo: new RealtimeRepository(storage.db),
@@ -287,7 +295,12 @@ export async function buildServices(
       metrics,
       repos,
       apiKeys: new ApiKeyService(repos.apiKeys, clock),
-      admins: new AdminService(new AdminRepository(storage.db), clock, config.publicUrl),
+      admins: new AdminService(
+        new AdminRepository(storage.db),
+        clock,
+        config.publicUrl,
+        options.limits?.rateLimiters,
+      ),
       accounts: new AccountService(repos.accounts, { events: accountEvents, log }),
       microsoftSettings,
       hostedAuth,

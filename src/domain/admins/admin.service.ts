@@ -6,6 +6,7 @@ import type { Clock } from "../../lib/clock.ts";
 import { hashToken } from "../../lib/crypto.ts";
 import { AppError } from "../../lib/errors.ts";
 import { newId } from "../../lib/ids.ts";
+import { inProcessRateLimiters, type RateLimiter, type RateLimiterFactory } from "../../lib/limits.ts";
 import type { AccountRow } from "../../storage/repositories/account.repository.ts";
 import type {
   AdminRepository,
@@ -14,7 +15,6 @@ import type {
 } from "../../storage/repositories/admin.repository.ts";
 import type { HostedLinkRow } from "../../storage/repositories/hosted-auth.repository.ts";
 import { decoyHash, hashPassword, verifyPassword } from "./password.ts";
-import { SlidingWindowLimiter } from "./rate-limit.ts";
 
 /** A session ends after this long without a request… */
 export const SESSION_IDLE_MS = 2 * 3600_000;
@@ -50,16 +50,21 @@ export interface SetupLink {
 }
 
 export class AdminService {
-  private readonly failures = {
-    email: new SlidingWindowLimiter(SIGN_IN_LIMIT.perEmail, SIGN_IN_LIMIT.windowMs),
-    address: new SlidingWindowLimiter(SIGN_IN_LIMIT.perAddress, SIGN_IN_LIMIT.windowMs),
-  };
+  private readonly failures: { email: RateLimiter; address: RateLimiter };
 
+  /** `rateLimiters`: where failed sign-ins are counted (in-process by default; Redis in scaled mode). */
   constructor(
     private readonly repo: AdminRepository,
     private readonly clock: Clock,
     private readonly publicUrl: string,
-  ) {}
+    rateLimiters: RateLimiterFactory = inProcessRateLimiters,
+  ) {
+    const windowMs = SIGN_IN_LIMIT.windowMs;
+    this.failures = {
+      email: rateLimiters("sign-in-email", { limit: SIGN_IN_LIMIT.perEmail, windowMs }),
+      address: rateLimiters("sign-in-address", { limit: SIGN_IN_LIMIT.perAddress, windowMs }),
+    };
+  }
 
   /** The dashboard's account search: name or address contains the query, newest first (all when empty). */
   searchAccounts(query: string, limit: number): Promise<AccountRow[]> {
@@ -167,8 +172,10 @@ export class AdminService {
     const email = input.email.trim().toLowerCase();
     const now = this.clock.now();
     const wait = Math.max(
-      this.failures.email.retryAfterMs(email, now),
-      this.failures.address.retryAfterMs(clientAddress, now),
+      ...(await Promise.all([
+        this.failures.email.retryAfterMs(email, now),
+        this.failures.address.retryAfterMs(clientAddress, now),
+      ])),
     );
     if (wait > 0) {
       throw new AppError("too_many_requests", {
@@ -179,11 +186,10 @@ export class AdminService {
     const admin = await this.repo.findByEmail(email);
     const ok = await verifyPassword(input.password, admin?.password_hash ?? (await decoyHash()));
     if (!admin || !ok) {
-      this.failures.email.hit(email, now);
-      this.failures.address.hit(clientAddress, now);
+      await Promise.all([this.failures.email.hit(email, now), this.failures.address.hit(clientAddress, now)]);
       throw new AppError("invalid_credentials", { detail: "The email or password is not correct." });
     }
-    this.failures.email.reset(email);
+    await this.failures.email.reset(email);
     await this.repo.touchSignIn(admin.id, now);
     return {
       admin: toSummary({ ...admin, last_sign_in_at: now }),

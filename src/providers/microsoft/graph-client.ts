@@ -1,12 +1,13 @@
 // Microsoft Graph client for mail (reference §3, §5). Every call: the account's access token, `Prefer:
-// IdType="ImmutableId"` (ids survive moves, §3.7), a per-call timeout, the process-wide per-mailbox
-// limiter (4 concurrent, §5), Retry-After/backoff on 429/503/504 within a bounded budget, and one
-// forced token refresh on 401 InvalidAuthenticationToken. Failures leave as AppError (graph-errors.ts).
+// IdType="ImmutableId"` (ids survive moves, §3.7), a per-call timeout, the per-mailbox limiter (4
+// concurrent, §5; per process or shared through Redis), Retry-After/backoff on 429/503/504 within a
+// bounded budget, and one forced token refresh on 401 InvalidAuthenticationToken. Failures leave as
+// AppError (graph-errors.ts).
 import { randomUUID } from "node:crypto";
 import { AppError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import { GraphCallError, graphErrorCode, parseRetryAfter, translateGraphError } from "./graph-errors.ts";
-import type { KeyedLimiter } from "./limiter.ts";
+import type { MailboxLimiter } from "./limiter.ts";
 
 /** The token side the Graph client needs (implemented by the token manager). */
 export interface AccessTokens {
@@ -41,7 +42,8 @@ export interface GraphClientOptions {
   baseUrl: string;
   fetch: typeof fetch;
   tokens: AccessTokens;
-  limiter: KeyedLimiter;
+  /** Slots per mailbox (4, §5): in-process (KeyedLimiter) or shared by every process (Redis). */
+  limiter: MailboxLimiter;
   log?: Logger;
   timeoutMs?: number;
   /** Retries after a 429/503/504 or a network failure (not counting the first attempt). */
