@@ -2,10 +2,11 @@
 // process, behind a round-robin load balancer. Any process serves any request.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { type Fleet, startFleet } from "./support/fleet.ts";
+import { type Fleet, sandboxUserId, startFleet } from "./support/fleet.ts";
 
 const MEGAN = "megan.bowen@contoso.onmicrosoft.com";
 const ALEX = "alex.wilber@contoso.onmicrosoft.com";
+const ADELE = "adele.vance@contoso.onmicrosoft.com";
 
 describe("scaled mode: three processes behind a load balancer", { timeout: 120_000 }, () => {
   let fleet: Fleet;
@@ -26,7 +27,7 @@ describe("scaled mode: three processes behind a load balancer", { timeout: 120_0
   it("an account connected through one process is served by the others", async () => {
     const [first, ...others] = fleet.processes;
     fleet.lb.targets.splice(0, fleet.lb.targets.length, first!.base);
-    const accountId = await fleet.connect(MEGAN);
+    const accountId = await fleet.connect(ADELE);
     fleet.lb.targets.splice(0, fleet.lb.targets.length, ...fleet.processes.map((p) => p.base));
 
     for (const other of others) {
@@ -39,6 +40,40 @@ describe("scaled mode: three processes behind a load balancer", { timeout: 120_0
       assert.equal(page.items.length, 5);
       const one = await fleet.api(other.base, `/api/v1/emails/${page.items[0]!.id}?account_id=${accountId}`);
       assert.equal(one.status, 200);
+    }
+  });
+
+  it("60 concurrent reads of one mailbox split across the processes keep Outlook's 4 concurrent requests, and all succeed", async () => {
+    const accountId = await fleet.connect(MEGAN);
+    const listed = (await (
+      await fleet.api(fleet.lb.url, `/api/v1/emails?account_id=${accountId}&limit=20`)
+    ).json()) as { items: { id: string }[] };
+    const userId = await sandboxUserId(fleet.sandbox, MEGAN);
+    await fleet.sandbox.admin("/_sandbox/scenarios", { action: "latency", user: MEGAN, ms: 150 });
+    await fleet.sandbox.admin("/_sandbox/stats/reset", {});
+    try {
+      const reads = Array.from({ length: 60 }, (_, i) => {
+        const process = fleet.processes[i % fleet.processes.length]!;
+        const email = listed.items[i % listed.items.length]!;
+        return fleet.api(process.base, `/api/v1/emails/${email.id}?account_id=${accountId}`);
+      });
+      const statuses = (await Promise.all(reads)).map((res) => res.status);
+      assert.deepEqual(
+        statuses.filter((status) => status !== 200),
+        [],
+        "every read answered 200",
+      );
+      const stats = await fleet.sandbox.stats();
+      const peaks = Object.entries(stats.peak_concurrency).filter(([key]) => key.includes(userId));
+      assert.ok(peaks.length > 0, `the sandbox counted Megan's requests: ${JSON.stringify(stats)}`);
+      for (const [key, peak] of peaks) assert.ok(peak <= 4, `peak concurrency ${peak} for ${key}`);
+      assert.deepEqual(
+        Object.entries(stats.throttled).filter(([key]) => key.includes(userId)),
+        [],
+        "no request was throttled",
+      );
+    } finally {
+      await fleet.sandbox.admin("/_sandbox/scenarios", { action: "clear_faults", user: MEGAN });
     }
   });
 

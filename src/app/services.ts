@@ -33,6 +33,7 @@ import { DestinationGuard } from "../outbound/destination.ts";
 import { type DnsLookup, HttpOutboundTransport, type OutboundTransport } from "../outbound/http-transport.ts";
 import { IdTokenValidator, TokenClient } from "../providers/microsoft/identity.ts";
 import type { MailboxLimiter } from "../providers/microsoft/limiter.ts";
+import { createRedisLimits } from "../redis/limits.ts";
 import { ensureWritableDir, openStorage, type Storage } from "../storage/db.ts";
 import { AccountRepository } from "../storage/repositories/account.repository.ts";
 import { AdminRepository } from "../storage/repositories/admin.repository.ts";
@@ -48,7 +49,7 @@ import { WebhookRepository } from "../storage/repositories/webhook.repository.ts
 import { createEmailService } from "./email.ts";
 import { isInitialized, type KeyringProvider, setUpKeyring } from "./keyring.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
-import { connectRedis, type SharedRedis } from "./redis.ts";
+import { connectRedis, RedisSetupError, type SharedRedis } from "./redis.ts";
 
 export interface Services {
   config: Config;
@@ -130,6 +131,19 @@ export async function buildServices(
   // the database.
   ensureWritableDir(config.dataDir);
   const redis = config.redis ? await connectRedis(config.redis, log) : undefined;
+  // Scaled mode: the per-mailbox Graph limit and the sign-in rate limit hold across every process.
+  const redisLimits = redis
+    ? await createRedisLimits({ redis: redis.client, prefix: `${redis.prefix}:`, log }).catch(
+        async (cause: unknown) => {
+          await redis.close();
+          throw new RedisSetupError(
+            `Redis at REDIS_URL=${redis.location} refused the shared limits (${(cause as Error).message}).`,
+            { cause },
+          );
+        },
+      )
+    : undefined;
+  const limits = options.limits ?? redisLimits;
   const storage = openStorage(config.database);
   try {
     const keyOptions =
@@ -268,7 +282,7 @@ export async function buildServices(
       log,
       fetch: fetchImpl,
       sent: sentLog,
-      ...(options.limits?.mailboxLimiter ? { limiter: options.limits.mailboxLimiter } : {}),
+      ...(limits?.mailboxLimiter ? { limiter: limits.mailboxLimiter } : {}),
     });
     const realtime = new RealtimeService({
       repo: new RealtimeRepository(storage.db),
@@ -299,7 +313,7 @@ export async function buildServices(
         new AdminRepository(storage.db),
         clock,
         config.publicUrl,
-        options.limits?.rateLimiters,
+        limits?.rateLimiters,
       ),
       accounts: new AccountService(repos.accounts, { events: accountEvents, log }),
       microsoftSettings,
@@ -325,11 +339,13 @@ export async function buildServices(
         await jobs.stop();
         if (transport instanceof HttpOutboundTransport) transport.close();
         await storage.close();
+        await redisLimits?.close();
         await redis?.close();
       },
     };
   } catch (error) {
     await storage.close().catch(() => {});
+    await redisLimits?.close().catch(() => {});
     await redis?.close().catch(() => {});
     throw error;
   }
