@@ -68,6 +68,20 @@ export interface JobTable {
   finished_at: number | null;
 }
 
+/** A job enqueued in a unit of work, waiting to be moved to Redis by the BullMQ runner's relay. */
+export interface JobRelayTable {
+  id: string;
+  kind: string;
+  /** JSON. */
+  payload: string;
+  idempotency_key: string | null;
+  exclusive_key: string | null;
+  run_at: number;
+  /** The enqueue's `maxAttempts` override; null: the kind's. */
+  max_attempts: number | null;
+  created_at: number;
+}
+
 export interface HostedLinkTable {
   id: string;
   token_hash: string;
@@ -257,6 +271,7 @@ export interface Database {
   settings: SettingTable;
   accounts: AccountTable;
   jobs: JobTable;
+  job_relay: JobRelayTable;
   webhooks: WebhookTable;
   webhook_events: WebhookEventTable;
   webhook_deliveries: WebhookDeliveryTable;

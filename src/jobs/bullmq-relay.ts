@@ -1,0 +1,114 @@
+// The relay (outbox) of the BullMQ runner. A job enqueued in a unit of work is a `job_relay` row
+// written in the caller's transaction; this loop, in every process, moves committed rows to BullMQ
+// and deletes them. Adding is idempotent (the BullMQ job id comes from the row id or the idempotency
+// key), so a crash between the add and the delete re-adds harmlessly. While Redis is down the rows
+// wait; nothing committed is lost.
+import type { JobRelayRepository, JobRelayRow } from "../storage/repositories/job-relay.repository.ts";
+import { messageOf } from "./job-outcome.ts";
+import type { JobLogger } from "./queue.ts";
+
+export interface JobRelayOptions {
+  repository: JobRelayRepository;
+  /** Moves one row to BullMQ; rejects when Redis cannot take it (the row stays). */
+  add(row: JobRelayRow): Promise<void>;
+  log: JobLogger;
+  /** How often the table is read. An enqueue in this process wakes the loop sooner. Default 200. */
+  intervalMs?: number;
+  /** Rows taken per transaction. Default 100. */
+  batchSize?: number;
+}
+
+export class JobRelay {
+  private readonly repository: JobRelayRepository;
+  private readonly add: (row: JobRelayRow) => Promise<void>;
+  private readonly log: JobLogger;
+  private readonly intervalMs: number;
+  private readonly batchSize: number;
+  private running = false;
+  private timer: NodeJS.Timeout | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+  private failing = false;
+
+  constructor(options: JobRelayOptions) {
+    this.repository = options.repository;
+    this.add = options.add;
+    this.log = options.log;
+    this.intervalMs = options.intervalMs ?? 200;
+    this.batchSize = options.batchSize ?? 100;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.schedule(0);
+  }
+
+  /** Stops the loop after the pass in flight. */
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.chain;
+  }
+
+  /** Runs a pass soon instead of at the next interval (a transaction that enqueued is about to commit). */
+  wake(delayMs = 10): void {
+    if (this.running) this.schedule(delayMs);
+  }
+
+  /**
+   * One pass, serialised with the loop: relays batches until the table is empty or a row cannot be
+   * added. Resolves with the number of rows relayed. Tests call it to relay without the loop.
+   */
+  relayOnce(): Promise<number> {
+    const pass = this.chain.then(() => this.drain());
+    this.chain = pass.catch(() => undefined);
+    return pass;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.tick();
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      await this.relayOnce();
+      if (this.failing) this.log.info({}, "job relay is moving jobs to Redis again");
+      this.failing = false;
+    } catch (error) {
+      // Logged once per outage, not every interval.
+      if (!this.failing)
+        this.log.warn({ error: messageOf(error) }, "job relay cannot move jobs to Redis; the rows wait");
+      this.failing = true;
+    }
+    if (this.running && this.timer === undefined) this.schedule(this.intervalMs);
+  }
+
+  private async drain(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      let failure: unknown;
+      const relayed = await this.repository.relayBatch(this.batchSize, async (rows) => {
+        const done: string[] = [];
+        for (const row of rows) {
+          try {
+            await this.add(row);
+            done.push(row.id);
+          } catch (error) {
+            failure = error;
+            break;
+          }
+        }
+        return done;
+      });
+      total += relayed;
+      if (failure !== undefined) throw failure;
+      if (relayed < this.batchSize) return total;
+    }
+  }
+}

@@ -1,0 +1,59 @@
+import type { Kysely } from "kysely";
+import type { Database, JobRelayTable } from "../schema.ts";
+
+export type JobRelayRow = JobRelayTable;
+
+/** The SQL of the BullMQ runner's relay (outbox) table, on SQLite and PostgreSQL. */
+export class JobRelayRepository {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: "sqlite" | "postgres",
+  ) {}
+
+  /** Writes the row unless another row holds its idempotency key; true when written. */
+  async insert(row: JobRelayRow): Promise<boolean> {
+    const inserted = await this.db
+      .insertInto("job_relay")
+      .values(row)
+      .onConflict((oc) => oc.column("idempotency_key").doNothing())
+      .returning("id")
+      .executeTakeFirst();
+    return inserted !== undefined;
+  }
+
+  async hasIdempotencyKey(key: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom("job_relay")
+      .select("id")
+      .where("idempotency_key", "=", key)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /**
+   * In one transaction: takes up to `limit` of the oldest rows, hands them to `relay`, and deletes
+   * the ids it returns. On PostgreSQL the rows are locked `FOR UPDATE SKIP LOCKED`, so relays in
+   * other processes pass over them; SQLite serialises writers. A row whose relay failed stays for the
+   * next pass. Resolves with the number of rows deleted.
+   */
+  async relayBatch(limit: number, relay: (rows: JobRelayRow[]) => Promise<string[]>): Promise<number> {
+    return this.db.transaction().execute(async (tx) => {
+      let query = tx.selectFrom("job_relay").selectAll().orderBy("created_at").orderBy("id").limit(limit);
+      if (this.dialect === "postgres") query = query.forUpdate().skipLocked();
+      const rows = await query.execute();
+      if (rows.length === 0) return 0;
+      const done = await relay(rows);
+      if (done.length === 0) return 0;
+      const deleted = await tx.deleteFrom("job_relay").where("id", "in", done).executeTakeFirst();
+      return Number(deleted.numDeletedRows);
+    });
+  }
+
+  async count(): Promise<number> {
+    const row = await this.db
+      .selectFrom("job_relay")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+}

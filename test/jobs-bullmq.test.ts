@@ -1,0 +1,300 @@
+// What is particular to the BullMQ runner (the shared JobQueue contract is in jobs-contract.test.ts):
+// the relay from SQL transactions to Redis, idempotency keys across kinds' queues, two processes
+// sharing one prefix, a Redis restart, and the Redis configuration warnings. Real Redis (127.0.0.1:6379,
+// a random prefix per test) and, for restarts, a private redis-server on a free port.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
+import { RedisUnavailableError } from "../src/jobs/bullmq-runner.ts";
+import { createJobRegistry, defineJob } from "../src/jobs/queue.ts";
+import { redisConfigWarnings } from "../src/jobs/redis-health.ts";
+import { CLAIM_IDEMPOTENCY_KEY, jobIds, redisKeys } from "../src/jobs/redis-keys.ts";
+import { JobRelayRepository } from "../src/storage/repositories/job-relay.repository.ts";
+import { bullFixture } from "./fixtures/bullmq-helpers.ts";
+import { dialects } from "./support/databases.ts";
+import { type PrivateRedis, REDIS_URL, startPrivateRedis } from "./support/redis.ts";
+import { until } from "./support/until.ts";
+
+declare module "../src/jobs/queue.ts" {
+  interface JobPayloads {
+    "bull.a": { n: number };
+    "bull.b": { n: number };
+  }
+}
+
+const recorder = (runs: number[]) => [
+  defineJob({ kind: "bull.a", concurrency: 4, handler: async (p) => void runs.push(p.n) }),
+  defineJob({ kind: "bull.b", handler: async (p) => void runs.push(100 + p.n) }),
+];
+
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+for (const dialect of dialects()) {
+  describe(`BullMQ runner relay (${dialect})`, () => {
+    it("a job enqueued in a committed transaction runs; a rolled-back one leaves neither a job nor a row", async () => {
+      const fx = await bullFixture(dialect);
+      try {
+        const runs: number[] = [];
+        const runner = fx.runner(createJobRegistry(recorder(runs)));
+        await runner.start();
+        await assert.rejects(
+          fx.storage.transaction(async (tx) => {
+            await runner.enqueue("bull.a", { n: 1 }, { transaction: tx });
+            throw new Error("rolled back");
+          }),
+          /rolled back/,
+        );
+        const result = await fx.storage.transaction((tx) =>
+          runner.enqueue("bull.a", { n: 2 }, { transaction: tx, delayMs: 50 }),
+        );
+        assert.equal(result.created, true);
+        await until("the committed job to run", () => runs.length === 1);
+        assert.deepEqual(runs, [2]);
+        await until("the relay row to be deleted", async () => (await runner.relayBacklog()) === 0);
+        await until("the job to count as done", async () => (await runner.stats()).done === 1);
+        await pause(150);
+        assert.deepEqual(runs, [2], "the rolled-back job never ran");
+      } finally {
+        await fx.dispose();
+      }
+    });
+
+    it("a relay row left by a crashed process is relayed by the next one, once, even if it was already added", async () => {
+      const fx = await bullFixture(dialect);
+      try {
+        const runs: number[] = [];
+        const repository = new JobRelayRepository(fx.storage.db, fx.storage.dialect);
+        const row = (id: string, n: number, key: string | null) => ({
+          id,
+          kind: "bull.a",
+          payload: JSON.stringify({ n }),
+          idempotency_key: key,
+          exclusive_key: null,
+          run_at: Date.now(),
+          max_attempts: null,
+          created_at: Date.now(),
+        });
+        // Committed, never relayed (the process died after the commit).
+        await repository.insert(row("AAAAAAAAAAAAAAAAAAAAAA", 1, null));
+        // Committed and relayed, but the crash came before the row's delete: the claim and the job exist.
+        await repository.insert(row("BBBBBBBBBBBBBBBBBBBBBB", 2, "bull:crashed"));
+        const redis = new Redis(REDIS_URL);
+        const queue = new Queue("bull.a", { connection: redis, prefix: fx.prefix });
+        try {
+          const idemKey = redisKeys(fx.prefix).idempotency("bull:crashed");
+          await redis.eval(CLAIM_IDEMPOTENCY_KEY, 1, idemKey, "BBBBBBBBBBBBBBBBBBBBBB", 60_000);
+          await queue.add(
+            "bull.a",
+            { payload: { n: 2 } },
+            { jobId: jobIds.fromIdempotencyKey("bull:crashed") },
+          );
+        } finally {
+          await queue.close();
+          redis.disconnect();
+        }
+        // Another process's job under another key is untouched.
+        const other = fx.runner(createJobRegistry());
+        await other.enqueue("bull.a", { n: 3 }, { idempotencyKey: "bull:other-process" });
+        await other.stop();
+
+        const next = fx.runner(createJobRegistry(recorder(runs)));
+        await next.start();
+        await until("every job to run", () => runs.length === 3);
+        await until("the rows to be gone", async () => (await next.relayBacklog()) === 0);
+        await until("three jobs done", async () => (await next.stats()).done === 3);
+        await pause(150);
+        assert.deepEqual(
+          runs.sort(),
+          [1, 2, 3],
+          "each job ran once: the relayed row's, the one added before the crash, the other process's",
+        );
+      } finally {
+        await fx.dispose();
+      }
+    });
+
+    it("an idempotency key taken in Redis makes a transactional enqueue return the existing job", async () => {
+      const fx = await bullFixture(dialect);
+      try {
+        const runs: number[] = [];
+        const runner = fx.runner(createJobRegistry(recorder(runs)));
+        const first = await runner.enqueue("bull.a", { n: 1 }, { idempotencyKey: "bull:tx-known" });
+        const again = await fx.storage.transaction((tx) =>
+          runner.enqueue("bull.b", { n: 2 }, { transaction: tx, idempotencyKey: "bull:tx-known" }),
+        );
+        assert.deepEqual(again, { id: first.id, created: false });
+        assert.equal(await runner.relayBacklog(), 0, "no row was written for a known key");
+        assert.equal(first.id, jobIds.fromIdempotencyKey("bull:tx-known"));
+      } finally {
+        await fx.dispose();
+      }
+    });
+  });
+}
+
+describe("BullMQ runner on one Redis prefix", () => {
+  it("an idempotency key is exactly-once across kinds", async () => {
+    const fx = await bullFixture("sqlite");
+    try {
+      const runs: number[] = [];
+      const runner = fx.runner(createJobRegistry(recorder(runs)));
+      const first = await runner.enqueue("bull.a", { n: 1 }, { idempotencyKey: "bull:cross" });
+      const second = await runner.enqueue("bull.b", { n: 2 }, { idempotencyKey: "bull:cross" });
+      assert.equal(first.created, true);
+      assert.deepEqual(second, { id: first.id, created: false });
+      await runner.start();
+      await until("the job to run", () => runs.length === 1);
+      await pause(150);
+      assert.deepEqual(runs, [1], "only the first kind's job ran");
+      assert.deepEqual(await runner.stats(), { queued: 0, running: 0, done: 1, dead: 0 });
+    } finally {
+      await fx.dispose();
+    }
+  });
+
+  it("two runners on the same prefix share the work and run each job once", async () => {
+    const fx = await bullFixture("sqlite");
+    try {
+      const ranBy = new Map<number, string[]>();
+      const definitions = (who: string) => [
+        defineJob({
+          kind: "bull.a",
+          concurrency: 2,
+          async handler(p: { n: number }) {
+            ranBy.set(p.n, [...(ranBy.get(p.n) ?? []), who]);
+            await pause(20);
+          },
+        }),
+      ];
+      const one = fx.runner(createJobRegistry(definitions("one")));
+      const two = fx.runner(createJobRegistry(definitions("two")));
+      for (let n = 0; n < 30; n++) await (n % 2 ? one : two).enqueue("bull.a", { n });
+      await Promise.all([one.start(), two.start()]);
+      await until("every job to run", () => ranBy.size === 30);
+      await until("every job done", async () => (await one.stats()).done === 30);
+      assert.ok(
+        [...ranBy.values()].every((by) => by.length === 1),
+        "no job ran twice",
+      );
+      const runners = new Set([...ranBy.values()].flat());
+      assert.deepEqual([...runners].sort(), ["one", "two"], "both runners took jobs");
+      assert.equal(
+        (one.counters()["bull.a"]?.completed ?? 0) + (two.counters()["bull.a"]?.completed ?? 0),
+        30,
+      );
+    } finally {
+      await fx.dispose();
+    }
+  });
+
+  it("a recurring job's slots fall at n · everyMs + offsetMs", async () => {
+    const fx = await bullFixture("sqlite");
+    try {
+      const jobIdsSeen: string[] = [];
+      const runner = fx.runner(
+        createJobRegistry([
+          defineJob({ kind: "bull.a", handler: async (_p, ctx) => void jobIdsSeen.push(ctx.jobId) }),
+        ]),
+      );
+      await runner.start();
+      await runner.schedule({
+        name: "bull.offset",
+        kind: "bull.a",
+        payload: { n: 1 },
+        everyMs: 200,
+        offsetMs: 70,
+      });
+      await until("three slots to run", () => jobIdsSeen.length >= 3);
+      await runner.unschedule("bull.offset");
+      const slotTimes = jobIdsSeen.map((id) => Number(id.split(":").at(-1)));
+      assert.ok(
+        slotTimes.every((ms) => ms % 200 === 70),
+        `slot times ${slotTimes.join(", ")} are 70 ms into 200 ms periods`,
+      );
+    } finally {
+      await fx.dispose();
+    }
+  });
+
+  it("ready() reports whether Redis answers, and an enqueue outside a transaction rejects clearly when it does not", async () => {
+    const fx = await bullFixture("sqlite", "redis://127.0.0.1:1");
+    try {
+      const runner = fx.runner(createJobRegistry(), { connectTimeoutMs: 200 });
+      assert.equal(await runner.ready(), false);
+      await assert.rejects(runner.enqueue("bull.a", { n: 1 }), (error: unknown) => {
+        assert.ok(error instanceof RedisUnavailableError);
+        assert.match(
+          error.message,
+          /Redis at redis:\/\/127\.0\.0\.1:1 is unreachable .*the job was not enqueued/,
+        );
+        return true;
+      });
+      const inTx = await fx.storage.transaction((tx) =>
+        runner.enqueue("bull.a", { n: 1 }, { transaction: tx }),
+      );
+      assert.equal(inTx.created, true, "a transactional enqueue needs only the database");
+      assert.equal(await runner.relayBacklog(), 1, "its row waits for Redis");
+    } finally {
+      await fx.dispose().catch(() => undefined);
+    }
+  });
+});
+
+describe("BullMQ runner across a Redis restart", () => {
+  let redis: PrivateRedis;
+  before(async () => {
+    redis = await startPrivateRedis();
+  });
+  after(async () => {
+    await redis.dispose();
+  });
+
+  it("jobs enqueued before the restart run after it, and transactional enqueues made during it are relayed", async () => {
+    const fx = await bullFixture("sqlite", redis.url);
+    try {
+      const runs: number[] = [];
+      const runner = fx.runner(createJobRegistry(recorder(runs)), { connectTimeoutMs: 300 });
+      for (let n = 1; n <= 5; n++) await runner.enqueue("bull.a", { n }, { delayMs: 1_500 });
+      await runner.start();
+      assert.equal(await runner.ready(), true);
+      await redis.stop();
+      await until("ready() to notice", async () => !(await runner.ready()));
+      await assert.rejects(runner.enqueue("bull.a", { n: 99 }), RedisUnavailableError);
+      await fx.storage.transaction((tx) => runner.enqueue("bull.a", { n: 6 }, { transaction: tx }));
+      await pause(200);
+      assert.equal(await runner.relayBacklog(), 1, "the row waits while Redis is down");
+      await redis.start();
+      await until("every job to run after the restart", () => runs.length === 6, 20_000);
+      assert.deepEqual(
+        runs.sort((a, b) => a - b),
+        [1, 2, 3, 4, 5, 6],
+      );
+      await until("the relay row to be gone", async () => (await runner.relayBacklog()) === 0);
+    } finally {
+      await fx.dispose();
+    }
+  });
+});
+
+describe("Redis configuration warnings", () => {
+  const cases: { config: Record<string, string>; warns: RegExp[] }[] = [
+    { config: { appendonly: "yes", save: "", "maxmemory-policy": "noeviction" }, warns: [] },
+    { config: { appendonly: "no", save: "3600 1 300 100", "maxmemory-policy": "noeviction" }, warns: [] },
+    {
+      config: { appendonly: "no", save: "", "maxmemory-policy": "noeviction" },
+      warns: [/loses every queued job/],
+    },
+    {
+      config: { appendonly: "yes", save: "", "maxmemory-policy": "allkeys-lru" },
+      warns: [/allkeys-lru.*noeviction/],
+    },
+    { config: {}, warns: [] },
+  ];
+  for (const { config, warns } of cases)
+    it(`${JSON.stringify(config)} → ${warns.length} warning(s)`, () => {
+      const found = redisConfigWarnings(config);
+      assert.equal(found.length, warns.length);
+      for (const [i, pattern] of warns.entries()) assert.match(found[i] ?? "", pattern);
+    });
+});
