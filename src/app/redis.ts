@@ -80,7 +80,7 @@ export async function connectRedis(redis: NonNullable<Config["redis"]>, log: Log
       { cause },
     );
   }
-  await warnAboutSettings(client, location, log);
+  // The job runner warns about settings BullMQ needs (noeviction, persistence) when it starts.
   return {
     url: redis.url,
     prefix: redis.prefix,
@@ -102,27 +102,4 @@ export async function connectRedis(redis: NonNullable<Config["redis"]>, log: Log
       await client.quit().catch(() => client.disconnect());
     },
   };
-}
-
-/**
- * BullMQ needs `maxmemory-policy noeviction` (an evicted job key is a lost job), and jobs survive a
- * Redis restart only with persistence. Managed Redis may refuse CONFIG: then nothing is said.
- */
-async function warnAboutSettings(client: Redis, location: string, log: Logger): Promise<void> {
-  try {
-    const [, policy] = (await client.config("GET", "maxmemory-policy")) as [string, string];
-    if (policy && policy !== "noeviction")
-      log.warn(
-        { redis: location, policy },
-        "Redis evicts keys under memory pressure (maxmemory-policy); set it to noeviction so no job is dropped",
-      );
-    const [, appendonly] = (await client.config("GET", "appendonly")) as [string, string];
-    if (appendonly === "no")
-      log.warn(
-        { redis: location },
-        "Redis runs without the append-only file (appendonly no): queued jobs are lost if Redis restarts; set appendonly yes",
-      );
-  } catch {
-    // CONFIG is disabled on some managed services; their persistence is the provider's to set.
-  }
 }

@@ -24,8 +24,10 @@ import { SentMailLog } from "../domain/realtime/sent-log.ts";
 import { MicrosoftSettingsService } from "../domain/settings/microsoft-settings.service.ts";
 import type { DeliveryOptions } from "../domain/webhooks/delivery.job.ts";
 import { registerWebhookJobs, WebhookService } from "../domain/webhooks/webhook.service.ts";
+import { BullmqJobRunner } from "../jobs/bullmq-runner.ts";
 import { EmbeddedJobRunner } from "../jobs/embedded-runner.ts";
 import { createJobRegistry, type JobQueue } from "../jobs/queue.ts";
+import type { JobOutcomeEvent } from "../jobs/run-job.ts";
 import { type Clock, systemClock } from "../lib/clock.ts";
 import type { RateLimiterFactory } from "../lib/limits.ts";
 import type { Logger } from "../lib/logger.ts";
@@ -200,16 +202,32 @@ export async function buildServices(
     accountEvents.add(tokens.eventListener());
     // The runner first: every module gets the queue as it is, and registers its job kinds below.
     const registry = createJobRegistry();
-    const jobs = new EmbeddedJobRunner({
-      repository: repos.jobs,
-      registry,
-      log: log.child({ component: "jobs" }),
-      clock,
-      drainTimeoutMs: config.shutdownTimeoutMs,
-      ...(options.jobs?.pollIntervalMs ? { pollIntervalMs: options.jobs.pollIntervalMs } : {}),
-      ...(options.jobs?.leaseMs ? { leaseMs: options.jobs.leaseMs } : {}),
-      onOutcome: (event) => metrics.jobs.inc({ kind: event.kind, outcome: event.outcome }),
-    });
+    const jobLog = log.child({ component: "jobs" });
+    const onOutcome = (event: JobOutcomeEvent) =>
+      metrics.jobs.inc({ kind: event.kind, outcome: event.outcome });
+    // Scaled mode: jobs live in Redis under BullMQ, and any process runs any job; jobs enqueued in a
+    // transaction go through the relay table, so a commit is never lost between PostgreSQL and Redis.
+    const jobs = redis
+      ? new BullmqJobRunner({
+          connection: redis.url,
+          prefix: redis.prefix,
+          registry,
+          log: jobLog,
+          clock,
+          drainTimeoutMs: config.shutdownTimeoutMs,
+          onOutcome,
+          relay: { storage },
+        })
+      : new EmbeddedJobRunner({
+          repository: repos.jobs,
+          registry,
+          log: jobLog,
+          clock,
+          drainTimeoutMs: config.shutdownTimeoutMs,
+          ...(options.jobs?.pollIntervalMs ? { pollIntervalMs: options.jobs.pollIntervalMs } : {}),
+          ...(options.jobs?.leaseMs ? { leaseMs: options.jobs.leaseMs } : {}),
+          onOutcome,
+        });
     const tokenRefresh = new TokenRefreshJobs({ tokens, accounts: repos.accounts, clock, log, queue: jobs });
     registerTokenRefreshJobs(registry, tokenRefresh);
     // One policy for every callback Mailroom makes: checked when a URL is handed over and again when

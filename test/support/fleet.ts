@@ -273,8 +273,10 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   };
   try {
     fleet.apiKey = await prepareDatabase(env, sandbox);
+    // The first alone (it fills tsx's compile cache), the others together.
+    processes.push(await fleet.startProcess());
     processes.push(
-      ...(await Promise.all(Array.from({ length: options.processes }, () => fleet.startProcess()))),
+      ...(await Promise.all(Array.from({ length: options.processes - 1 }, () => fleet.startProcess()))),
     );
     lb.targets.push(...processes.map((p) => p.base));
   } catch (error) {
