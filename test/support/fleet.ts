@@ -161,6 +161,11 @@ export interface FleetOptions {
   redisUrl?: string;
   /** Default: a fresh database on the shared PostgreSQL at 127.0.0.1:5432. */
   database?: TestDatabase;
+  /**
+   * "embedded": one process on a SQLite file, no Redis (the default mode, for comparisons). Default
+   * "scaled".
+   */
+  mode?: "scaled" | "embedded";
 }
 
 /** Random, so concurrent test files never share Redis keys; `cleanRedisPrefix` removes only these. */
@@ -170,13 +175,16 @@ export function randomPrefix(): string {
 
 export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const sandbox = await startSandboxProcess();
-  const database = options.database ?? (await createTestDatabase("postgres"));
+  const embedded = options.mode === "embedded";
+  const database =
+    options.database ?? (await createTestDatabase(embedded ? "sqlite" : "postgres"));
   const lb = await startLoadBalancer([]);
   const redisPrefix = randomPrefix();
   const env: Record<string, string> = {
-    DATABASE_URL: (database.config as { url: string }).url,
-    REDIS_URL: options.redisUrl ?? SHARED_REDIS_URL,
-    REDIS_PREFIX: redisPrefix,
+    ...(database.config.kind === "postgres"
+      ? { DATABASE_URL: database.config.url }
+      : { DATABASE_URL: `sqlite://${database.config.path}` }),
+    ...(embedded ? {} : { REDIS_URL: options.redisUrl ?? SHARED_REDIS_URL, REDIS_PREFIX: redisPrefix }),
     MAILROOM_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
     PUBLIC_URL: lb.url,
     SANDBOX: "off",
@@ -268,7 +276,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       await lb.close();
       await sandbox.stop();
       await database.drop().catch(() => {});
-      await cleanRedisPrefix(env.REDIS_URL!, redisPrefix);
+      if (env.REDIS_URL) await cleanRedisPrefix(env.REDIS_URL, redisPrefix);
     },
   };
   try {
