@@ -176,8 +176,7 @@ export function randomPrefix(): string {
 export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const sandbox = await startSandboxProcess();
   const embedded = options.mode === "embedded";
-  const database =
-    options.database ?? (await createTestDatabase(embedded ? "sqlite" : "postgres"));
+  const database = options.database ?? (await createTestDatabase(embedded ? "sqlite" : "postgres"));
   const lb = await startLoadBalancer([]);
   const redisPrefix = randomPrefix();
   const env: Record<string, string> = {
