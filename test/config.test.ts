@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { ConfigError, loadConfig, VARIABLES } from "../src/config/config.ts";
+import { codeBlocks } from "./support/examples.ts";
 
 function parseEnvFile(text: string): Record<string, string> {
   const values: Record<string, string> = {};
@@ -86,6 +87,19 @@ describe("configuration", () => {
       const { MICROSOFT_LOGIN_URL: _l, MICROSOFT_GRAPH_URL: _g, ...realMicrosoft } = scaled;
       assert.equal(loadConfig(realMicrosoft).sandbox.enabled, false);
       assert.equal(loadConfig(realMicrosoft).microsoft.graphUrl, "https://graph.microsoft.com");
+    });
+
+    it("the README's 'Scaling out' environment is a valid scaled configuration once the key is filled in", () => {
+      const readme = readFileSync("README.md", "utf8");
+      const section = readme.slice(readme.indexOf("## Scaling out"));
+      const block = codeBlocks(section).find((b) => b.lang === "env");
+      assert.ok(block, "the section shows the environment of a process");
+      const env = parseEnvFile(block.code.replace("<the key generated above>", KEY));
+      const config = loadConfig(env);
+      assert.equal(config.database.kind, "postgres");
+      assert.deepEqual(config.redis, { url: "redis://redis.internal:6379", prefix: "mailroom" });
+      assert.equal(config.publicUrl, "https://mail.example.com");
+      assert.equal(config.sandbox.enabled, false);
     });
 
     it("a bad REDIS_URL or REDIS_PREFIX names the variable and never echoes the password", () => {
