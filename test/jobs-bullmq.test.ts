@@ -1,19 +1,18 @@
 // What is particular to the BullMQ runner (the shared JobQueue contract is in jobs-contract.test.ts):
 // the relay from SQL transactions to Redis, idempotency keys across kinds' queues, two processes
-// sharing one prefix, a Redis restart, and the Redis configuration warnings. Real Redis (127.0.0.1:6379,
-// a random prefix per test) and, for restarts, a private redis-server on a free port.
+// sharing one prefix, recurring slots, retention. Real Redis (127.0.0.1:6379, a random prefix per
+// test). Redis outages and restarts are in jobs-bullmq-redis.test.ts.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import { RedisUnavailableError } from "../src/jobs/bullmq-runner.ts";
 import { createJobRegistry, defineJob } from "../src/jobs/queue.ts";
-import { redisConfigWarnings } from "../src/jobs/redis-health.ts";
 import { CLAIM_IDEMPOTENCY_KEY, jobIds, redisKeys } from "../src/jobs/redis-keys.ts";
 import { JobRelayRepository } from "../src/storage/repositories/job-relay.repository.ts";
 import { bullFixture } from "./fixtures/bullmq-helpers.ts";
+import { gate } from "./fixtures/jobs-helpers.ts";
 import { dialects } from "./support/databases.ts";
-import { type PrivateRedis, REDIS_URL, startPrivateRedis } from "./support/redis.ts";
+import { REDIS_URL } from "./support/redis.ts";
 import { until } from "./support/until.ts";
 
 declare module "../src/jobs/queue.ts" {
@@ -188,7 +187,7 @@ describe("BullMQ runner on one Redis prefix", () => {
     }
   });
 
-  it("a recurring job's slots fall at n · everyMs + offsetMs", async () => {
+  it("a new recurring job runs its current slot at once, then slots at n · everyMs + offsetMs", async () => {
     const fx = await bullFixture("sqlite");
     try {
       const jobIdsSeen: string[] = [];
@@ -198,6 +197,8 @@ describe("BullMQ runner on one Redis prefix", () => {
         ]),
       );
       await runner.start();
+      const slotOf = (now: number) => Math.floor((now - 70) / 200) * 200 + 70;
+      const currentSlots = new Set([slotOf(Date.now())]);
       await runner.schedule({
         name: "bull.offset",
         kind: "bull.a",
@@ -205,9 +206,15 @@ describe("BullMQ runner on one Redis prefix", () => {
         everyMs: 200,
         offsetMs: 70,
       });
-      await until("three slots to run", () => jobIdsSeen.length >= 3);
+      currentSlots.add(slotOf(Date.now()));
+      await until("the current slot and three more to run", () => jobIdsSeen.length >= 4);
       await runner.unschedule("bull.offset");
-      const slotTimes = jobIdsSeen.map((id) => Number(id.split(":").at(-1)));
+      const [current, ...slots] = jobIdsSeen;
+      const currentIds = [...currentSlots].map((ms) =>
+        jobIds.fromIdempotencyKey(`schedule:bull.offset:${ms}`),
+      );
+      assert.ok(currentIds.includes(current ?? ""), "the slot under way at declaration ran first");
+      const slotTimes = slots.map((id) => Number(id.split(":").at(-1)));
       assert.ok(
         slotTimes.every((ms) => ms % 200 === 70),
         `slot times ${slotTimes.join(", ")} are 70 ms into 200 ms periods`,
@@ -217,84 +224,86 @@ describe("BullMQ runner on one Redis prefix", () => {
     }
   });
 
-  it("ready() reports whether Redis answers, and an enqueue outside a transaction rejects clearly when it does not", async () => {
-    const fx = await bullFixture("sqlite", "redis://127.0.0.1:1");
+  it("a recurring job's slots carry its exclusive key", async () => {
+    const fx = await bullFixture("sqlite");
     try {
-      const runner = fx.runner(createJobRegistry(), { connectTimeoutMs: 200 });
-      assert.equal(await runner.ready(), false);
-      await assert.rejects(runner.enqueue("bull.a", { n: 1 }), (error: unknown) => {
-        assert.ok(error instanceof RedisUnavailableError);
-        assert.match(
-          error.message,
-          /Redis at redis:\/\/127\.0\.0\.1:1 is unreachable .*the job was not enqueued/,
-        );
-        return true;
-      });
-      const inTx = await fx.storage.transaction((tx) =>
-        runner.enqueue("bull.a", { n: 1 }, { transaction: tx }),
-      );
-      assert.equal(inTx.created, true, "a transactional enqueue needs only the database");
-      assert.equal(await runner.relayBacklog(), 1, "its row waits for Redis");
-    } finally {
-      await fx.dispose().catch(() => undefined);
-    }
-  });
-});
-
-describe("BullMQ runner across a Redis restart", () => {
-  let redis: PrivateRedis;
-  before(async () => {
-    redis = await startPrivateRedis();
-  });
-  after(async () => {
-    await redis.dispose();
-  });
-
-  it("jobs enqueued before the restart run after it, and transactional enqueues made during it are relayed", async () => {
-    const fx = await bullFixture("sqlite", redis.url);
-    try {
+      const held = gate();
       const runs: number[] = [];
-      const runner = fx.runner(createJobRegistry(recorder(runs)), { connectTimeoutMs: 300 });
-      for (let n = 1; n <= 5; n++) await runner.enqueue("bull.a", { n }, { delayMs: 1_500 });
-      await runner.start();
-      assert.equal(await runner.ready(), true);
-      await redis.stop();
-      await until("ready() to notice", async () => !(await runner.ready()));
-      await assert.rejects(runner.enqueue("bull.a", { n: 99 }), RedisUnavailableError);
-      await fx.storage.transaction((tx) => runner.enqueue("bull.a", { n: 6 }, { transaction: tx }));
-      await pause(200);
-      assert.equal(await runner.relayBacklog(), 1, "the row waits while Redis is down");
-      await redis.start();
-      await until("every job to run after the restart", () => runs.length === 6, 20_000);
-      assert.deepEqual(
-        runs.sort((a, b) => a - b),
-        [1, 2, 3, 4, 5, 6],
+      const runner = fx.runner(
+        createJobRegistry([
+          defineJob({
+            kind: "bull.a",
+            concurrency: 2,
+            async handler(p) {
+              runs.push(p.n);
+              if (p.n === 1) await held.wait;
+            },
+          }),
+        ]),
       );
-      await until("the relay row to be gone", async () => (await runner.relayBacklog()) === 0);
+      await runner.start();
+      await runner.enqueue("bull.a", { n: 1 }, { exclusiveKey: "bull:shared" });
+      await until("the key holder to start", () => runs.length === 1);
+      await runner.schedule({
+        name: "bull.keyed",
+        kind: "bull.a",
+        payload: { n: 2 },
+        everyMs: 100,
+        exclusiveKey: "bull:shared",
+      });
+      await pause(300);
+      assert.deepEqual(runs, [1], "no slot ran while the key was held");
+      held.open();
+      await until("a slot to run once the key is free", () => runs.includes(2));
+      await runner.unschedule("bull.keyed");
     } finally {
       await fx.dispose();
     }
   });
-});
 
-describe("Redis configuration warnings", () => {
-  const cases: { config: Record<string, string>; warns: RegExp[] }[] = [
-    { config: { appendonly: "yes", save: "", "maxmemory-policy": "noeviction" }, warns: [] },
-    { config: { appendonly: "no", save: "3600 1 300 100", "maxmemory-policy": "noeviction" }, warns: [] },
-    {
-      config: { appendonly: "no", save: "", "maxmemory-policy": "noeviction" },
-      warns: [/loses every queued job/],
-    },
-    {
-      config: { appendonly: "yes", save: "", "maxmemory-policy": "allkeys-lru" },
-      warns: [/allkeys-lru.*noeviction/],
-    },
-    { config: {}, warns: [] },
-  ];
-  for (const { config, warns } of cases)
-    it(`${JSON.stringify(config)} → ${warns.length} warning(s)`, () => {
-      const found = redisConfigWarnings(config);
-      assert.equal(found.length, warns.length);
-      for (const [i, pattern] of warns.entries()) assert.match(found[i] ?? "", pattern);
-    });
+  it("finished jobs are kept for the configured retention, and outcomes are reported as the embedded runner does", async () => {
+    const fx = await bullFixture("sqlite");
+    try {
+      const events: string[] = [];
+      const runner = fx.runner(
+        createJobRegistry([
+          defineJob({
+            kind: "bull.a",
+            maxAttempts: 2,
+            backoff: { baseMs: 1, maxMs: 1 },
+            async handler(p, ctx) {
+              if (p.n === 2 || ctx.attempt === 1) throw new Error(`fails on attempt ${ctx.attempt}`);
+            },
+          }),
+        ]),
+        {
+          retention: { doneMs: 5_000, deadMs: 7_000 },
+          onOutcome: (e) => events.push(`${e.outcome}:${e.attempt}`),
+        },
+      );
+      await runner.start();
+      const done = await runner.enqueue("bull.a", { n: 1 });
+      const dead = await runner.enqueue("bull.a", { n: 2 });
+      await until("one done and one dead", async () => {
+        const stats = await runner.stats();
+        return stats.done === 1 && stats.dead === 1;
+      });
+      assert.deepEqual(events.sort(), ["completed:2", "dead:2", "retried:1", "retried:1"]);
+      assert.deepEqual(runner.counters()["bull.a"], { completed: 1, retried: 2, snoozed: 0, dead: 1 });
+      const redis = new Redis(REDIS_URL);
+      const queue = new Queue("bull.a", { connection: redis, prefix: fx.prefix });
+      try {
+        const doneJob = await queue.getJob(done.id);
+        const deadJob = await queue.getJob(dead.id);
+        assert.deepEqual(doneJob?.opts.removeOnComplete, { age: 5 });
+        assert.deepEqual(deadJob?.opts.removeOnFail, { age: 7 });
+        assert.equal(deadJob?.failedReason, "Error: fails on attempt 2", "the failed set keeps last_error");
+      } finally {
+        await queue.close();
+        redis.disconnect();
+      }
+    } finally {
+      await fx.dispose();
+    }
+  });
 });

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { decideJobOutcome, describeError, type NextJobState } from "../src/jobs/job-outcome.ts";
-import { PermanentJobError, RetryLaterError } from "../src/jobs/queue.ts";
+import { PermanentJobError, RetryLaterError, SnoozeError } from "../src/jobs/queue.ts";
 
 const backoff = { baseMs: 100, maxMs: 1_000 };
 
@@ -77,6 +77,22 @@ describe("job outcome decision", () => {
       attempt: 1,
       maxAttempts: 5,
       want: { outcome: "dead", status: "dead", permanent: true },
+    },
+    {
+      name: "SnoozeError queues the job again after its delay, without spending the attempt",
+      succeeded: false,
+      failure: new SnoozeError(5_000),
+      attempt: 2,
+      maxAttempts: 5,
+      want: { outcome: "snoozed", status: "queued", delayMs: 5_000 },
+    },
+    {
+      name: "SnoozeError on the last attempt snoozes rather than dead-letters: waiting is not failing",
+      succeeded: false,
+      failure: new SnoozeError(0),
+      attempt: 3,
+      maxAttempts: 3,
+      want: { outcome: "snoozed", status: "queued", delayMs: 0 },
     },
   ];
   for (const c of cases) {

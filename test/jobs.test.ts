@@ -208,7 +208,9 @@ for (const dialect of dialects()) {
         clock.advance(1_500);
         await until("success", () => runner.counters()["test.record"]?.completed === 1);
         assert.deepEqual(attempts, [1, 2, 3]);
-        assert.deepEqual(runner.counters(), { "test.record": { completed: 1, retried: 2, dead: 0 } });
+        assert.deepEqual(runner.counters(), {
+          "test.record": { completed: 1, retried: 2, snoozed: 0, dead: 0 },
+        });
         const done = await repository.findById(id);
         assert.equal(done?.attempts, 3);
         assert.equal(done?.finished_at, clock.now());
@@ -558,6 +560,8 @@ for (const dialect of dialects()) {
           kind: "test.record",
           payload: "{}",
           idempotency_key: null,
+          exclusive_key: null,
+          claims: 3,
           status: "running",
           run_at: now - 10_000,
           attempts: 3,

@@ -477,6 +477,22 @@ function deliverySuite(dialect: Dialect): void {
       await until("the fast delivery", () => receiver.received[0], 2_000);
       assert.ok(Date.now() - started < 2_000);
       assert.ok(slow.received.length <= 4, "at most 4 deliveries in flight to one endpoint");
+      // A delivery that waited for one of the endpoint's slots in vain is snoozed: queued again,
+      // claimed before (claims) but with no attempt spent.
+      const queuedDeliveries = () =>
+        t.services.storage.db
+          .selectFrom("jobs")
+          .select(["attempts", "claims"])
+          .where("kind", "=", "webhooks.deliver")
+          .where("status", "=", "queued")
+          .execute();
+      await until("a delivery waiting for the slow endpoint to be snoozed", async () =>
+        (await queuedDeliveries()).some((job) => job.claims > 0),
+      );
+      assert.ok(
+        (await queuedDeliveries()).every((job) => job.attempts === 0),
+        "waiting for a busy endpoint spends no attempt",
+      );
       await api(t, "DELETE", `/api/v1/webhooks/${slowHook.id}`);
       await api(t, "DELETE", `/api/v1/webhooks/${fastHook.id}`);
     } finally {
@@ -607,7 +623,10 @@ describe("webhooks with the embedded sandbox on (local development)", () => {
       payload: MAIL,
     });
     await until("the local delivery", () => receiver.received[0]);
-    const res = await api(t, "GET", `/api/v1/webhooks/${hook.id}/deliveries`);
-    assert.equal((res.json.items as { status: string }[])[0]?.status, "delivered");
+    // The outcome is recorded once the response is read, a moment after the receiver saw the request.
+    await until("the delivery to be recorded as delivered", async () => {
+      const res = await api(t, "GET", `/api/v1/webhooks/${hook.id}/deliveries`);
+      return (res.json.items as { status: string }[])[0]?.status === "delivered";
+    });
   });
 });

@@ -31,7 +31,7 @@ export function createMetrics(): Metrics {
     }),
     jobs: new Counter({
       name: "mailroom_jobs_total",
-      help: "Background jobs finished, by kind and outcome (completed, retried, dead)",
+      help: "Background jobs finished, by kind and outcome (completed, retried, snoozed, dead)",
       labelNames: ["kind", "outcome"],
       registers: [registry],
     }),

@@ -11,6 +11,11 @@ export interface JobRelayOptions {
   repository: JobRelayRepository;
   /** Moves one row to BullMQ; rejects when Redis cannot take it (the row stays). */
   add(row: JobRelayRow): Promise<void>;
+  /**
+   * Whether Redis is connected. While it is not, passes are skipped rather than holding a SQL
+   * transaction (and on SQLite the only connection) open while each add times out.
+   */
+  available(): boolean;
   log: JobLogger;
   /** How often the table is read. An enqueue in this process wakes the loop sooner. Default 200. */
   intervalMs?: number;
@@ -21,6 +26,7 @@ export interface JobRelayOptions {
 export class JobRelay {
   private readonly repository: JobRelayRepository;
   private readonly add: (row: JobRelayRow) => Promise<void>;
+  private readonly available: () => boolean;
   private readonly log: JobLogger;
   private readonly intervalMs: number;
   private readonly batchSize: number;
@@ -32,6 +38,7 @@ export class JobRelay {
   constructor(options: JobRelayOptions) {
     this.repository = options.repository;
     this.add = options.add;
+    this.available = options.available;
     this.log = options.log;
     this.intervalMs = options.intervalMs ?? 200;
     this.batchSize = options.batchSize ?? 100;
@@ -90,6 +97,7 @@ export class JobRelay {
   }
 
   private async drain(): Promise<number> {
+    if (!this.available()) return 0;
     let total = 0;
     for (;;) {
       let failure: unknown;

@@ -1,19 +1,13 @@
 // One run of one BullMQ job: the exclusive key's lock, the handler, and the outcome decided as the
 // embedded runner decides it (job-outcome.ts), then handed to BullMQ: resolve = completed,
 // `UnrecoverableError` = dead (failed set), `ScheduledRetryError` = retried after the delay the
-// backoff strategy reads from it, `DelayedError` after `moveToDelayed` = waiting without an attempt.
+// backoff strategy reads from it, `DelayedError` after `moveToDelayed` = snoozed, no attempt spent.
 import { randomUUID } from "node:crypto";
 import { DelayedError, type Job, UnrecoverableError } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Clock } from "../lib/clock.ts";
 import { decideJobOutcome, describeError, type JobOutcome, messageOf } from "./job-outcome.ts";
-import {
-  type JobContext,
-  type JobLogger,
-  type ResolvedJobDefinition,
-  RetryLaterError,
-  SnoozeError,
-} from "./queue.ts";
+import { type JobContext, type JobLogger, type ResolvedJobDefinition, RetryLaterError } from "./queue.ts";
 import { COMPARE_AND_DELETE, COMPARE_AND_EXTEND, type RedisKeys } from "./redis-keys.ts";
 import type { JobOutcomeEvent } from "./run-job.ts";
 
@@ -112,14 +106,7 @@ export async function runBullJob(
     if (lock) await releaseExclusive(d, lock, log);
   }
 
-  if (failure instanceof SnoozeError) {
-    log.debug({ snoozeMs: failure.delayMs }, "job snoozed");
-    await job.moveToDelayed(Date.now() + failure.delayMs, token);
-    throw new DelayedError();
-  }
-
   const durationMs = Math.max(0, d.clock.now() - startedAt);
-  const event = { jobId, attempt, durationMs };
   const next = decideJobOutcome({
     succeeded,
     failure,
@@ -128,7 +115,13 @@ export async function runBullJob(
     backoff: definition.backoff,
     random: d.random,
   });
-  d.count(definition.kind, next.outcome, event);
+  d.count(definition.kind, next.outcome, { jobId, attempt, durationMs });
+  if (next.outcome === "snoozed") {
+    log.debug({ reason: messageOf(failure), snoozeMs: next.delayMs }, "job snoozed");
+    // BullMQ's moveToDelayed does not count an attempt, so the next run has this run's number.
+    await job.moveToDelayed(Date.now() + next.delayMs, token);
+    throw new DelayedError();
+  }
   if (next.outcome === "completed") {
     log.debug({ durationMs }, "job completed");
     return;

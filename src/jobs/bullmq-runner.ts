@@ -1,6 +1,6 @@
 // The scaled-mode job queue: jobs live in Redis under BullMQ, one Queue and one Worker per kind, and run
 // in every process that registers the kind. It keeps the embedded runner's semantics (queue.ts,
-// docs/adr/0002-jobs.md); how each maps onto BullMQ is in docs/adr/0005-bullmq-runner.md.
+// docs/adr/0002-jobs.md); how each maps onto BullMQ is in docs/adr/0007-bullmq-runner.md.
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { type Clock, systemClock } from "../lib/clock.ts";
@@ -122,6 +122,7 @@ export class BullmqJobRunner implements JobQueue {
     this.relay = new JobRelay({
       repository: this.relayRepository,
       add: (row) => this.relayRow(row),
+      available: () => this.client.status === "ready",
       log: this.log,
       ...(options.relay.intervalMs !== undefined ? { intervalMs: options.relay.intervalMs } : {}),
     });
@@ -251,9 +252,10 @@ export class BullmqJobRunner implements JobQueue {
 
   /**
    * Declares a BullMQ job scheduler in the kind's queue. `startDate` is the next slot boundary of
-   * `recurringSlot`, so slots fall at `n · everyMs + offsetMs` as in the embedded runner; BullMQ makes
-   * each slot's job id `repeat:<name>:<slot ms>`, once across processes. Unlike the embedded runner the
-   * slot under way at declaration is not run: the first run is the next slot.
+   * `recurringSlot`, so slots fall at `n · everyMs + offsetMs` as in the embedded runner, and BullMQ
+   * names each slot's job `repeat:<name>:<slot ms>`, once across processes. A new recurring job's
+   * current slot runs at once (as in the embedded runner): the process whose HSET added the name
+   * enqueues it, under the idempotency key `schedule:<name>:<slot ms>`.
    */
   async schedule<K extends JobKind>(recurring: RecurringJob<K>): Promise<void> {
     checkRecurring(recurring);
@@ -263,14 +265,20 @@ export class BullmqJobRunner implements JobQueue {
     const previousKind = await this.client.hget(this.keys.schedules, name);
     if (previousKind !== null && previousKind !== kind)
       await (await this.queues.get(previousKind)).removeJobScheduler(name);
-    await this.client.hset(this.keys.schedules, name, kind);
-    const { nextAt } = recurringSlot(recurring, Date.now());
+    const isNew = (await this.client.hset(this.keys.schedules, name, kind)) === 1;
+    const data = jobData(recurring.payload, recurring.exclusiveKey);
+    const { runAt, nextAt } = recurringSlot(recurring, Date.now());
     await (await this.queues.get(kind)).upsertJobScheduler(
       name,
       { every: everyMs, startDate: nextAt, ...(offsetMs > 0 ? { offset: offsetMs } : {}) },
-      { name: kind, data: jobData(recurring.payload), opts: this.queues.jobOptions() },
+      { name: kind, data, opts: this.queues.jobOptions() },
     );
-    this.log.debug({ name, kind, everyMs, offsetMs, nextAt }, "recurring job declared");
+    if (isNew) {
+      const key = `schedule:${name}:${runAt}`;
+      const id = jobIds.fromIdempotencyKey(key);
+      await this.addJob(kind, id, data, this.clock.now(), key, randomUUID(), true);
+    }
+    this.log.debug({ name, kind, everyMs, offsetMs, nextAt, isNew }, "recurring job declared");
   }
 
   async unschedule(name: string): Promise<void> {

@@ -4,7 +4,7 @@ import { Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { type BullRun, type BullRunDeps, backoffStrategy, runBullJob } from "./bullmq-run.ts";
 import type { JobCounters } from "./embedded-runner.ts";
-import { type JobOutcome, messageOf } from "./job-outcome.ts";
+import { JOB_OUTCOMES, type JobOutcome, messageOf } from "./job-outcome.ts";
 import type { JobHandlerRegistry, JobLogger } from "./queue.ts";
 import type { JobOutcomeEvent } from "./run-job.ts";
 
@@ -122,7 +122,9 @@ export class BullWorkers {
   }
 
   private count(kind: string, outcome: JobOutcome, event: Omit<JobOutcomeEvent, "kind" | "outcome">): void {
-    const perKind = this.outcomeCounts[kind] ?? { completed: 0, retried: 0, dead: 0 };
+    const perKind =
+      this.outcomeCounts[kind] ??
+      (Object.fromEntries(JOB_OUTCOMES.map((o) => [o, 0])) as Record<JobOutcome, number>);
     perKind[outcome] += 1;
     this.outcomeCounts[kind] = perKind;
     try {

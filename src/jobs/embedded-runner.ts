@@ -6,7 +6,7 @@ import { type Clock, systemClock } from "../lib/clock.ts";
 import { newId } from "../lib/ids.ts";
 import { isUnavailable } from "../storage/db.ts";
 import type { JobRepository, JobRow } from "../storage/repositories/job.repository.ts";
-import { type JobOutcome, messageOf } from "./job-outcome.ts";
+import { JOB_OUTCOMES, type JobOutcome, messageOf } from "./job-outcome.ts";
 import {
   type EnqueueOptions,
   type EnqueueResult,
@@ -17,10 +17,12 @@ import {
   type JobPayloads,
   type JobQueue,
   type JobStats,
+  type RecurringJob,
   type ResolvedJobDefinition,
   resolveRunAt,
   type StopOptions,
 } from "./queue.ts";
+import { enqueueDueSchedules, scheduleRecurring } from "./recurring.ts";
 import { type ActiveRun, type JobOutcomeEvent, type RunJobDeps, runJob } from "./run-job.ts";
 
 export type { JobOutcome } from "./job-outcome.ts";
@@ -56,6 +58,8 @@ export interface EmbeddedJobRunnerOptions {
   /** Called once per finished run (not for a run whose lease was lost). Must not throw. */
   onOutcome?: (event: JobOutcomeEvent) => void;
 }
+
+const TRANSACTION_WAKE_DELAY_MS = 20;
 
 const defaultTimers: RunnerTimers = {
   setTimeout: (callback, ms) => setTimeout(callback, ms),
@@ -118,11 +122,15 @@ export class EmbeddedJobRunner implements JobQueue {
     const now = this.clock.now();
     const runAt = resolveRunAt(options, now);
     const definition = this.registry.get(kind);
-    const result = await this.repository.insert({
+    const { transaction } = options;
+    const repository = transaction ? this.repository.inTransaction(transaction) : this.repository;
+    const result = await repository.insert({
       id: newId(),
       kind,
       payload: JSON.stringify(payload ?? null),
       idempotency_key: options.idempotencyKey ?? null,
+      exclusive_key: options.exclusiveKey ?? null,
+      claims: 0,
       status: "queued",
       run_at: runAt,
       attempts: 0,
@@ -135,16 +143,27 @@ export class EmbeddedJobRunner implements JobQueue {
       finished_at: null,
     });
     this.log.debug({ jobId: result.id, kind, created: result.created, runAt }, "job enqueued");
-    if (result.created && definition && runAt <= now) this.wake();
+    if (result.created && definition && runAt <= now) {
+      // A job written in a transaction is invisible to the claim until the caller commits, which this
+      // runner cannot observe: look again shortly after, and the poll interval catches a slow commit.
+      if (transaction) this.timers.setTimeout(() => this.wake(), TRANSACTION_WAKE_DELAY_MS);
+      else this.wake();
+    }
     return result;
   }
 
-  async schedule(): Promise<void> {
-    throw new Error("Recurring jobs are not implemented yet");
+  async schedule<K extends JobKind>(recurring: RecurringJob<K>): Promise<void> {
+    await scheduleRecurring(this.repository.schedules, recurring as RecurringJob, this.clock.now());
+    this.log.debug(
+      { name: recurring.name, kind: recurring.kind, everyMs: recurring.everyMs },
+      "recurring job declared",
+    );
+    this.wake();
   }
 
-  async unschedule(): Promise<void> {
-    throw new Error("Recurring jobs are not implemented yet");
+  async unschedule(name: string): Promise<void> {
+    await this.repository.schedules.remove(name);
+    this.log.debug({ name }, "recurring job removed");
   }
 
   async start(): Promise<void> {
@@ -243,6 +262,10 @@ export class EmbeddedJobRunner implements JobQueue {
     if (this.state !== "started") return 0;
     const definitions = this.registry.definitions();
     const now = this.clock.now();
+    await enqueueDueSchedules(
+      { repository: this.repository, registry: this.registry, log: this.log, newId },
+      now,
+    );
     const buried = await this.repository.buryExpired(
       definitions.map((d) => d.kind),
       now,
@@ -309,7 +332,7 @@ export class EmbeddedJobRunner implements JobQueue {
     const runs = [...this.active.values()];
     if (runs.length === 0) return;
     const now = this.clock.now();
-    let held: Pick<JobRow, "id" | "attempts">[];
+    let held: Pick<JobRow, "id" | "claims">[];
     try {
       held = await this.repository.extendLeases(
         this.workerId,
@@ -321,10 +344,10 @@ export class EmbeddedJobRunner implements JobQueue {
       this.log.warn({ workerId: this.workerId, error: messageOf(error) }, "job lease heartbeat failed");
       return;
     }
-    const heldAttempts = new Map(held.map((job) => [job.id, job.attempts]));
+    const heldClaims = new Map(held.map((job) => [job.id, job.claims]));
     for (const run of runs) {
       // A run that finished while the heartbeat was in flight is no longer active and is fine.
-      if (!this.active.has(run.row.id) || heldAttempts.get(run.row.id) === run.row.attempts) continue;
+      if (!this.active.has(run.row.id) || heldClaims.get(run.row.id) === run.row.claims) continue;
       this.log.warn(
         { jobId: run.row.id, kind: run.row.kind, attempt: run.row.attempts },
         "job lease lost; aborting this run",
@@ -349,7 +372,9 @@ export class EmbeddedJobRunner implements JobQueue {
   }
 
   private count(kind: string, outcome: JobOutcome, event: Omit<JobOutcomeEvent, "kind" | "outcome">): void {
-    const perKind = this.outcomeCounts[kind] ?? { completed: 0, retried: 0, dead: 0 };
+    const perKind =
+      this.outcomeCounts[kind] ??
+      (Object.fromEntries(JOB_OUTCOMES.map((o) => [o, 0])) as Record<JobOutcome, number>);
     perKind[outcome] += 1;
     this.outcomeCounts[kind] = perKind;
     try {

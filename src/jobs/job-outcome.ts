@@ -1,9 +1,11 @@
 // What a finished run leaves the job as. Pure: the runner records the decision under the job's fence.
 import { backoffDelayMs } from "./backoff.ts";
-import { type BackoffOptions, PermanentJobError, RetryLaterError } from "./queue.ts";
+import { type BackoffOptions, PermanentJobError, RetryLaterError, SnoozeError } from "./queue.ts";
 
 /** What happened to one run, for metrics (`mailroom_jobs_total{kind,outcome}`). */
-export type JobOutcome = "completed" | "retried" | "dead";
+export type JobOutcome = "completed" | "retried" | "snoozed" | "dead";
+
+export const JOB_OUTCOMES: readonly JobOutcome[] = ["completed", "retried", "snoozed", "dead"];
 
 export interface FinishedRun {
   /** The handler resolved. */
@@ -21,10 +23,15 @@ export interface FinishedRun {
 export type NextJobState =
   | { outcome: "completed"; status: "done" }
   | { outcome: "dead"; status: "dead"; permanent: boolean }
-  | { outcome: "retried"; status: "queued"; delayMs: number };
+  | { outcome: "retried"; status: "queued"; delayMs: number }
+  /** Queued again after `delayMs` with this run's attempt given back. */
+  | { outcome: "snoozed"; status: "queued"; delayMs: number };
 
 export function decideJobOutcome(run: FinishedRun): NextJobState {
   if (run.succeeded) return { outcome: "completed", status: "done" };
+  // A snooze is waiting, not failing: it spends no attempt, so it is never the last one.
+  if (run.failure instanceof SnoozeError)
+    return { outcome: "snoozed", status: "queued", delayMs: run.failure.delayMs };
   const permanent = run.failure instanceof PermanentJobError;
   if (permanent || run.attempt >= run.maxAttempts) return { outcome: "dead", status: "dead", permanent };
   // Retry-After is the provider's word, so it replaces the computed backoff rather than adding to it.

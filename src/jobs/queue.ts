@@ -62,6 +62,8 @@ export interface RecurringJob<K extends JobKind = JobKind> {
   everyMs: number;
   /** Where in the period each slot falls, 0 ≤ offsetMs < everyMs. Default 0. */
   offsetMs?: number;
+  /** Each slot's job is enqueued with this `exclusiveKey` (see `EnqueueOptions`). */
+  exclusiveKey?: string;
 }
 
 export interface EnqueueResult {
@@ -275,9 +277,14 @@ export function resolveRunAt(options: EnqueueOptions, now: number): number {
 
 /** Checks a recurring job the same way for every implementation. */
 export function checkRecurring(recurring: RecurringJob): void {
-  const { name, everyMs, offsetMs = 0 } = recurring;
+  const { name, everyMs, offsetMs = 0, exclusiveKey } = recurring;
   if (name.length === 0 || name.length > 200)
     throw new RangeError("A recurring job's name is 1 to 200 characters");
+  if (
+    exclusiveKey !== undefined &&
+    (exclusiveKey.length === 0 || exclusiveKey.length > MAX_IDEMPOTENCY_KEY_LENGTH)
+  )
+    throw new RangeError(`exclusiveKey must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
   if (!Number.isInteger(everyMs) || everyMs < 1) throw new RangeError("everyMs must be an integer ≥ 1");
   if (!Number.isInteger(offsetMs) || offsetMs < 0 || offsetMs >= everyMs)
     throw new RangeError("offsetMs must be an integer with 0 ≤ offsetMs < everyMs");
@@ -285,7 +292,7 @@ export function checkRecurring(recurring: RecurringJob): void {
 
 /** The slot of a recurring job due at or before `now`, and when the next one falls. */
 export function recurringSlot(
-  recurring: RecurringJob,
+  recurring: Pick<RecurringJob, "everyMs" | "offsetMs">,
   now: number,
 ): { slot: number; runAt: number; nextAt: number } {
   const offset = recurring.offsetMs ?? 0;

@@ -32,7 +32,7 @@ export interface RunJobDeps {
 export async function runJob(d: RunJobDeps, { row, definition, controller }: ActiveRun): Promise<void> {
   const fields = { jobId: row.id, kind: row.kind, attempt: row.attempts };
   const log = boundLogger(d.log, fields);
-  const fence: JobFence = { id: row.id, workerId: d.workerId, attempt: row.attempts };
+  const fence: JobFence = { id: row.id, workerId: d.workerId, claim: row.claims };
   const startedAt = d.clock.now();
   log.debug({ maxAttempts: row.max_attempts }, "job started");
 
@@ -67,6 +67,9 @@ export async function runJob(d: RunJobDeps, { row, definition, controller }: Act
       { error: messageOf(failure), maxAttempts: row.max_attempts, permanent: next.permanent },
       "job dead-lettered",
     );
+  } else if (next.outcome === "snoozed") {
+    if (!(await d.repository.snooze(fence, now + next.delayMs, now))) return leaseLost(d, log);
+    log.debug({ reason: messageOf(failure), snoozeMs: next.delayMs }, "job snoozed");
   } else {
     if (!(await d.repository.reschedule(fence, now + next.delayMs, describeError(failure), now)))
       return leaseLost(d, log);

@@ -66,6 +66,33 @@ export interface JobTable {
   created_at: number;
   updated_at: number;
   finished_at: number | null;
+  /** At most one running job per key (job_locks holds it). */
+  exclusive_key: string | null;
+  /** Bumped by every claim, never lowered: with locked_by, the fencing token of a run. */
+  claims: number;
+}
+
+/** Who holds an exclusive key: the running job, until its lease lapses. */
+export interface JobLockTable {
+  key: string;
+  job_id: string;
+  locked_until: number;
+}
+
+export interface JobScheduleTable {
+  name: string;
+  kind: string;
+  payload: string;
+  every_ms: number;
+  offset_ms: number;
+  /** Each slot's job gets this exclusive key. */
+  exclusive_key: string | null;
+  /** When the next slot falls; advanced by compare-and-set, so each slot is enqueued once. */
+  next_run_at: number;
+  /** The job of the last slot enqueued; while it is still queued, later slots are skipped. */
+  last_job_id: string | null;
+  created_at: number;
+  updated_at: number;
 }
 
 /** A job enqueued in a unit of work, waiting to be moved to Redis by the BullMQ runner's relay. */
@@ -185,7 +212,7 @@ export interface RealtimeAccountTable {
   /** When the first delta round finished (history before it is never announced); null until then. */
   baseline_at: number | null;
   last_sync_at: number | null;
-  /** Sync lease: one delta sync per account at a time, across processes. */
+  /** Unused since migration 0013: the sync jobs' exclusive key `realtime.sync:<accountId>` replaced this lease. */
   sync_lock_owner: string | null;
   sync_lock_until: number | null;
   subscription_id: string | null;
@@ -271,6 +298,8 @@ export interface Database {
   settings: SettingTable;
   accounts: AccountTable;
   jobs: JobTable;
+  job_locks: JobLockTable;
+  job_schedules: JobScheduleTable;
   job_relay: JobRelayTable;
   webhooks: WebhookTable;
   webhook_events: WebhookEventTable;

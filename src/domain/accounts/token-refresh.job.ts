@@ -18,6 +18,8 @@ declare module "../../jobs/queue.ts" {
 }
 
 export const SWEEP_INTERVAL_MS = 15 * 60_000;
+/** The sweep's recurring job. */
+export const SWEEP_SCHEDULE = "token-refresh.sweep";
 /** Refresh tokens not refreshed for this long (Nango: > 1 day; Microsoft's limit is 90 days idle). */
 export const STALE_AFTER_MS = 24 * 3600_000;
 /** Access tokens expiring within this are refreshed ahead of use. */
@@ -37,12 +39,16 @@ export class TokenRefreshJobs {
   constructor(private readonly d: TokenRefreshJobsDeps) {}
 
   /**
-   * Enqueues the sweep of the current 15-minute slot. Exactly once per slot across processes (the
-   * idempotency key), so every process may call it at start-up; each sweep schedules the next slot.
+   * Declares the sweep as a recurring job, one run per 15-minute slot across processes, so every
+   * process may call it at start-up. The first declaration runs the current slot at once.
    */
   async scheduleSweep(): Promise<void> {
-    const slot = Math.floor(this.d.clock.now() / SWEEP_INTERVAL_MS);
-    await this.d.queue.enqueue("token-refresh.sweep", {}, { idempotencyKey: `sweep:${slot}` });
+    await this.d.queue.schedule({
+      name: SWEEP_SCHEDULE,
+      kind: "token-refresh.sweep",
+      payload: {},
+      everyMs: SWEEP_INTERVAL_MS,
+    });
   }
 
   /** Enqueues one refresh per due account; returns the ids found due. */
@@ -78,13 +84,6 @@ export class TokenRefreshJobs {
       kind: "token-refresh.sweep",
       maxAttempts: 3,
       handler: async (_payload, ctx) => {
-        // Schedule the next slot first, so a failing sweep does not break the chain.
-        const nextSlot = Math.floor(this.d.clock.now() / SWEEP_INTERVAL_MS) + 1;
-        await this.d.queue.enqueue(
-          "token-refresh.sweep",
-          {},
-          { idempotencyKey: `sweep:${nextSlot}`, runAt: nextSlot * SWEEP_INTERVAL_MS },
-        );
         const due = await this.sweep();
         ctx.log.info({ accounts: due.length }, "Token refresh sweep enqueued refreshes");
       },

@@ -4,7 +4,7 @@ import {
   parseChangeNotifications,
   parseLifecycleNotifications,
 } from "../../providers/microsoft/subscriptions.ts";
-import type { RealtimeDeps } from "./realtime.types.ts";
+import { type RealtimeDeps, syncKey } from "./realtime.types.ts";
 
 export class NotificationIntake {
   constructor(private readonly d: Pick<RealtimeDeps, "repo" | "queue" | "clock" | "log">) {}
@@ -32,7 +32,11 @@ export class NotificationIntake {
       await this.d.queue.enqueue(
         "realtime.sync",
         { accountId, reason: "notification" },
-        { idempotencyKey: `realtime.sync:${accountId}:n:${second}`, runAt: (second + 1) * 1000 + 100 },
+        {
+          idempotencyKey: `realtime.sync:${accountId}:n:${second}`,
+          runAt: (second + 1) * 1000 + 100,
+          exclusiveKey: syncKey(accountId),
+        },
       );
     }
     if (rejected > 0)
@@ -73,14 +77,14 @@ export class NotificationIntake {
           await queue.enqueue(
             "realtime.sync",
             { accountId, reason: "missed" },
-            { idempotencyKey: `realtime.lifecycle-sync:${key}` },
+            { idempotencyKey: `realtime.lifecycle-sync:${key}`, exclusiveKey: syncKey(accountId) },
           );
           break;
         case "missed":
           await queue.enqueue(
             "realtime.sync",
             { accountId, reason: "missed" },
-            { idempotencyKey: `realtime.lifecycle:${key}` },
+            { idempotencyKey: `realtime.lifecycle:${key}`, exclusiveKey: syncKey(accountId) },
           );
           break;
         default:

@@ -1,7 +1,7 @@
-// The poll chain of each account: one job per slot, at a fixed offset inside the interval, slower
+// The poll schedule of each account: a recurring job, at a fixed offset inside the interval, slower
 // while a Graph subscription is healthy.
 import type { RealtimeAccountRow } from "../../storage/repositories/realtime.repository.ts";
-import { MINUTE, type RealtimeDeps } from "./realtime.types.ts";
+import { MINUTE, type RealtimeDeps, syncKey } from "./realtime.types.ts";
 
 export class PollSchedule {
   private readonly healthyPollMs: number;
@@ -12,22 +12,33 @@ export class PollSchedule {
   }
 
   /**
-   * The next poll of the account, in its own slot: each account polls at a fixed offset inside the
-   * interval (a hash of its id), so 10,000 accounts spread evenly instead of polling at once. The
-   * idempotency key makes every caller (restarts, watchdog, the previous poll) agree on one job.
+   * Declares (or re-declares, when the subscription's health changed the interval) the account's
+   * recurring poll. Each account polls at a fixed offset inside the interval (a hash of its id), so
+   * 10,000 accounts spread evenly instead of polling at once. Every caller (connect, subscription
+   * changes, the watchdog, every process) declares the same schedule; an unchanged one writes nothing.
    */
   async schedulePoll(accountId: string): Promise<void> {
     const row = await this.d.repo.findAccount(accountId);
-    const now = this.d.clock.now();
-    const interval = row && isHealthy(row, now) ? this.healthyPollMs : this.d.options.pollIntervalMs;
-    const offset = jitterOffset(accountId, interval);
-    const slot = Math.floor((now - offset) / interval) + 1;
-    await this.d.queue.enqueue(
-      "realtime.poll",
-      { accountId, slot },
-      { idempotencyKey: `realtime.poll:${accountId}:${interval}:${slot}`, runAt: slot * interval + offset },
-    );
+    const interval =
+      row && isHealthy(row, this.d.clock.now()) ? this.healthyPollMs : this.d.options.pollIntervalMs;
+    await this.d.queue.schedule({
+      name: pollScheduleName(accountId),
+      kind: "realtime.poll",
+      payload: { accountId },
+      everyMs: interval,
+      offsetMs: jitterOffset(accountId, interval),
+      exclusiveKey: syncKey(accountId),
+    });
   }
+
+  /** The account was removed or is no longer connected: no more polls. */
+  async stopPolling(accountId: string): Promise<void> {
+    await this.d.queue.unschedule(pollScheduleName(accountId));
+  }
+}
+
+export function pollScheduleName(accountId: string): string {
+  return `realtime.poll:${accountId}`;
 }
 
 export function isHealthy(row: RealtimeAccountRow, now: number): boolean {

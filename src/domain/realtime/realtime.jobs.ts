@@ -1,17 +1,20 @@
-// The realtime job kinds: poll chain, sync, subscription maintenance and the watchdog.
-import { type JobHandlerRegistry, RetryLaterError } from "../../jobs/queue.ts";
+// The realtime job kinds: the recurring poll, sync, subscription maintenance and the watchdog. Poll and
+// sync jobs carry the account's exclusive key (`syncKey`), so they never overlap for one account.
+import type { JobHandlerRegistry } from "../../jobs/queue.ts";
 import type { RealtimeService } from "./realtime.service.ts";
 
 export function registerRealtimeJobs(registry: JobHandlerRegistry, realtime: RealtimeService): void {
   registry.register({
     kind: "realtime.poll",
     concurrency: 16,
+    // A failed round is not retried: the next slot polls again.
     maxAttempts: 1,
     handler: async ({ accountId }) => {
       const account = await realtime.d.accounts.findById(accountId);
-      if (!account || account.status !== "OK") return;
-      // The chain goes on whatever this round does; a failed round is retried by the next one.
-      await realtime.schedulePoll(accountId);
+      if (!account || account.status !== "OK") {
+        await realtime.stopPolling(accountId);
+        return;
+      }
       await realtime.sync(accountId);
     },
   });
@@ -20,8 +23,7 @@ export function registerRealtimeJobs(registry: JobHandlerRegistry, realtime: Rea
     concurrency: 8,
     maxAttempts: 10,
     handler: async ({ accountId }) => {
-      // A notification must not be lost behind a running sync: wait for it, then sync again.
-      if ((await realtime.sync(accountId)) === "busy") throw new RetryLaterError(1_000);
+      await realtime.sync(accountId);
     },
   });
   registry.register({
@@ -34,6 +36,6 @@ export function registerRealtimeJobs(registry: JobHandlerRegistry, realtime: Rea
     kind: "realtime.watchdog",
     concurrency: 1,
     maxAttempts: 3,
-    handler: async ({ slot }) => realtime.watchdog(slot),
+    handler: async () => realtime.watchdog(),
   });
 }

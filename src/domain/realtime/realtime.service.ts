@@ -1,14 +1,14 @@
 // Getting events from Microsoft. Per account: delta rounds over every folder (reference §3.8), run by
-// a jittered poll schedule and, when PUBLIC_URL is https (or GRAPH_SUBSCRIPTIONS=on), woken early by a
+// a jittered recurring poll and, when PUBLIC_URL is https (or GRAPH_SUBSCRIPTIONS=on), woken early by a
 // Graph subscription on me/messages (§4). The parts: poll-schedule.ts (when each account polls),
-// sync.ts (one sync under a lease) with sync-planner.ts (what a sync decides, pure),
+// sync.ts (one sync, under the account's exclusive key) with sync-planner.ts (what a sync decides, pure),
 // subscription-lifecycle.ts, notifications.ts (what Graph posts) and realtime.jobs.ts (the job kinds).
 import type { AccountPageCursor } from "../../storage/repositories/account.repository.ts";
 import type { RealtimeAccountRow } from "../../storage/repositories/realtime.repository.ts";
 import type { AccountEvents } from "../accounts/account-events.ts";
 import { NotificationIntake } from "./notifications.ts";
 import { PollSchedule } from "./poll-schedule.ts";
-import { HOUR, MINUTE, type RealtimeDeps } from "./realtime.types.ts";
+import { HOUR, MINUTE, type RealtimeDeps, syncKey } from "./realtime.types.ts";
 import { SubscriptionLifecycle } from "./subscription-lifecycle.ts";
 import { SyncRunner } from "./sync.ts";
 
@@ -21,7 +21,10 @@ export type {
   SentOrigin,
   SentOriginLookup,
 } from "./realtime.types.ts";
-export { LIFECYCLE_PATH, NOTIFICATION_PATH } from "./realtime.types.ts";
+export { LIFECYCLE_PATH, NOTIFICATION_PATH, syncKey } from "./realtime.types.ts";
+
+/** The watchdog's recurring job. */
+export const WATCHDOG_SCHEDULE = "realtime.watchdog";
 
 const PAGE = 500;
 /** Index rows of messages gone this long are dropped (a move is seen within a few sync rounds). */
@@ -49,7 +52,7 @@ export class RealtimeService {
     await this.d.queue.enqueue(
       "realtime.sync",
       { accountId, reason: "connect" },
-      { idempotencyKey: `realtime.sync:${accountId}:connect:${now}` },
+      { idempotencyKey: `realtime.sync:${accountId}:connect:${now}`, exclusiveKey: syncKey(accountId) },
     );
     if (this.d.options.subscriptionsEnabled)
       await this.d.queue.enqueue(
@@ -60,23 +63,32 @@ export class RealtimeService {
     await this.polls.schedulePoll(accountId);
   }
 
-  /** At server start (every process may call it): the watchdog of the current slot reseeds every account. */
+  /**
+   * At server start (every process may call it): declares the recurring watchdog, which reseeds every
+   * account. Its first declaration runs at once.
+   */
   async startAll(): Promise<void> {
-    const slot = Math.floor(this.d.clock.now() / this.watchdogMs);
-    await this.d.queue.enqueue(
-      "realtime.watchdog",
-      { slot },
-      { idempotencyKey: `realtime.watchdog:${slot}` },
-    );
+    await this.d.queue.schedule({
+      name: WATCHDOG_SCHEDULE,
+      kind: "realtime.watchdog",
+      payload: {},
+      everyMs: this.watchdogMs,
+    });
   }
 
-  /** Connect → start; deletion → forget the state (its tokens are gone, so Graph cleans up at expiry). */
+  /**
+   * Connect → start; back to OK → poll again; any other status → stop polling (the watchdog and a
+   * reconnect start it again); deletion → also forget the state (its tokens are gone, so Graph cleans
+   * up the subscription at expiry).
+   */
   accountListener(): AccountEvents {
     return {
       accountConnected: async ({ account }) => {
         await this.start(account.id);
       },
       accountStatusChanged: async ({ account, message }) => {
+        if (message === "OK") return this.polls.schedulePoll(account.id);
+        await this.polls.stopPolling(account.id);
         if (message === "DELETED") await this.d.repo.deleteAccount(account.id);
       },
     };
@@ -86,8 +98,12 @@ export class RealtimeService {
     return this.polls.schedulePoll(accountId);
   }
 
-  /** One delta sync of the account; "busy" when another sync holds the account's lease. */
-  sync(accountId: string): Promise<"done" | "busy" | "skipped"> {
+  stopPolling(accountId: string): Promise<void> {
+    return this.polls.stopPolling(accountId);
+  }
+
+  /** One delta sync of the account; its job holds the account's exclusive key (`syncKey`). */
+  sync(accountId: string): Promise<"done" | "skipped"> {
     return this.syncs.sync(accountId);
   }
 
@@ -106,10 +122,11 @@ export class RealtimeService {
   /**
    * Repairs whatever is stale: every connected account gets its poll scheduled and, with
    * subscriptions on, a subscription that exists and is renewed well before expiry; failed ones are
-   * retried after their backoff. Then schedules the next watchdog.
+   * retried after their backoff. Runs as a recurring job, once per `watchdogIntervalMs`.
    */
-  async watchdog(slot: number): Promise<void> {
+  async watchdog(): Promise<void> {
     const now = this.d.clock.now();
+    const slot = Math.floor(now / this.watchdogMs);
     let after: AccountPageCursor | undefined;
     for (;;) {
       const accounts = await this.d.accounts.page(PAGE, after);
@@ -132,12 +149,6 @@ export class RealtimeService {
     }
     await this.d.repo.pruneGone(now - GONE_RETENTION_MS);
     await this.d.sentOrigin?.prune?.(now);
-    const next = slot + 1;
-    await this.d.queue.enqueue(
-      "realtime.watchdog",
-      { slot: next },
-      { idempotencyKey: `realtime.watchdog:${next}`, runAt: next * this.watchdogMs },
-    );
   }
 
   /** For health views and tests: the account's realtime state. */

@@ -11,10 +11,10 @@ import type { MailEventType } from "./mail-events.ts";
 
 declare module "../../jobs/queue.ts" {
   interface JobPayloads {
-    "realtime.poll": { accountId: string; slot: number };
+    "realtime.poll": { accountId: string };
     "realtime.sync": { accountId: string; reason: "connect" | "notification" | "missed" | "resubscribed" };
     "realtime.subscription": { accountId: string; action: "ensure" | "reauthorize" | "recreate" };
-    "realtime.watchdog": { slot: number };
+    "realtime.watchdog": Record<string, never>;
   }
 }
 
@@ -82,3 +82,11 @@ export const LIFECYCLE_PATH = "/api/v1/realtime/graph/lifecycle";
 
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
+
+/**
+ * The exclusive key of every job that syncs the account (realtime.sync, realtime.poll): one sync per
+ * account at a time across processes, and a sync asked for while one runs waits for it.
+ */
+export function syncKey(accountId: string): string {
+  return `realtime.sync:${accountId}`;
+}

@@ -12,7 +12,7 @@ import {
 } from "../../providers/microsoft/subscriptions.ts";
 import type { RealtimeAccountRow } from "../../storage/repositories/realtime.repository.ts";
 import type { PollSchedule } from "./poll-schedule.ts";
-import { HOUR, LIFECYCLE_PATH, NOTIFICATION_PATH, type RealtimeDeps } from "./realtime.types.ts";
+import { HOUR, LIFECYCLE_PATH, NOTIFICATION_PATH, type RealtimeDeps, syncKey } from "./realtime.types.ts";
 
 export class SubscriptionLifecycle {
   private readonly lifetimeMs: number;
@@ -118,7 +118,10 @@ export class SubscriptionLifecycle {
     await this.d.queue.enqueue(
       "realtime.sync",
       { accountId, reason: "resubscribed" },
-      { idempotencyKey: `realtime.sync:${accountId}:subscribed:${created.id}` },
+      {
+        idempotencyKey: `realtime.sync:${accountId}:subscribed:${created.id}`,
+        exclusiveKey: syncKey(accountId),
+      },
     );
     await this.polls.schedulePoll(accountId);
   }

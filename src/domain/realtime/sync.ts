@@ -1,8 +1,7 @@
-// One delta sync of an account, run under a lease in the database (one sync per account at a time):
-// read every folder's round, plan (sync-planner.ts), publish the events to the webhook outbox under
+// One delta sync of an account, run by the realtime.sync and realtime.poll jobs under the exclusive key
+// `realtime.sync:<accountId>` (one sync per account at a time, across processes): read every folder's round, plan (sync-planner.ts), publish the events to the webhook outbox under
 // their stable ids, then commit the message index and the folders' delta links together, so a crash
 // at any point replays into the same event ids.
-import { randomUUID } from "node:crypto";
 import { AppError } from "../../lib/errors.ts";
 import { type DeltaRound, readDeltaRound } from "../../providers/microsoft/delta.ts";
 import type { AccountRow } from "../../storage/repositories/account.repository.ts";
@@ -12,8 +11,6 @@ import { mailPayload } from "./mail-events.ts";
 import type { RealtimeDeps, SentOrigin } from "./realtime.types.ts";
 import { indexKeysOf, type PlannedEvent, planSync } from "./sync-planner.ts";
 
-/** Short, and extended while the sync runs: a process killed mid-sync blocks its account this long at most. */
-const SYNC_LEASE_MS = 15_000;
 const FETCH_CONCURRENCY = 4;
 
 export class SyncRunner {
@@ -24,27 +21,17 @@ export class SyncRunner {
     >,
   ) {}
 
-  /** One delta sync of the account; "busy" when another sync holds the account's lease. */
-  async sync(accountId: string): Promise<"done" | "busy" | "skipped"> {
+  /**
+   * One delta sync of the account. The caller holds the account's exclusive key (its job was enqueued
+   * with `syncKey(accountId)`), so no other sync of the account runs meanwhile.
+   */
+  async sync(accountId: string): Promise<"done" | "skipped"> {
     const account = await this.d.accounts.findById(accountId);
     if (!account || account.status !== "OK") return "skipped";
     const started = this.d.clock.now();
     await this.d.repo.ensureAccount(accountId, started);
-    const owner = randomUUID();
-    if (!(await this.d.repo.tryTakeSyncLease(accountId, owner, started, SYNC_LEASE_MS))) return "busy";
-    const heartbeat = setInterval(() => {
-      this.d.repo
-        .tryTakeSyncLease(accountId, owner, this.d.clock.now(), SYNC_LEASE_MS)
-        .catch((error) => this.d.log.warn({ err: error, accountId }, "Could not extend the sync lease"));
-    }, SYNC_LEASE_MS / 3);
-    heartbeat.unref();
-    try {
-      await this.syncLocked(account, started);
-      return "done";
-    } finally {
-      clearInterval(heartbeat);
-      await this.d.repo.releaseSyncLease(accountId, owner);
-    }
+    await this.syncLocked(account, started);
+    return "done";
   }
 
   private async syncLocked(account: AccountRow, started: number): Promise<void> {

@@ -1,8 +1,8 @@
 // One job per delivery: POST the event to one webhook, signed, and record the outcome. The delivery row,
-// not the job, counts attempts and decides when to give up, so waiting for a busy endpoint costs no
-// attempt and `X-Mailroom-Attempt` stays right across crashes.
+// not the job, counts HTTP attempts and decides when to give up, so `X-Mailroom-Attempt` stays right
+// across crashes; waiting for a busy endpoint snoozes the job and costs no attempt at all.
 
-import { type JobDefinition, RetryLaterError } from "../../jobs/queue.ts";
+import { type JobDefinition, RetryLaterError, SnoozeError } from "../../jobs/queue.ts";
 import type { Clock } from "../../lib/clock.ts";
 import type { SecretBox } from "../../lib/crypto.ts";
 import { type OutboundTransport, OutboundTransportError } from "../../outbound/http-transport.ts";
@@ -54,6 +54,11 @@ export interface DeliveryJobDeps {
 }
 
 const MAX_ERROR_LENGTH = 500;
+/**
+ * Job runs beyond the delivery's HTTP attempts: each run makes at most one attempt, so this margin is
+ * only for runs that ended before recording theirs (a crash, a database error).
+ */
+const RUNS_WITHOUT_ATTEMPT = 5;
 /** Characters of the receiver's answer kept on the delivery row (the dashboard shows them). */
 export const MAX_EXCERPT_LENGTH = 500;
 
@@ -64,8 +69,8 @@ export function deliveryJob(deps: DeliveryJobDeps): JobDefinition<"webhooks.deli
   return {
     kind: DELIVER_JOB,
     concurrency: options.concurrency,
-    // The delivery row bounds HTTP attempts; this only bounds waits for a busy endpoint and crashes.
-    maxAttempts: 100_000,
+    // Each run makes at most one HTTP attempt, which the delivery row counts and bounds.
+    maxAttempts: options.maxAttempts + RUNS_WITHOUT_ATTEMPT,
     backoff: { baseMs: 1_000, maxMs: 60_000 },
     async handler({ deliveryId, round }, ctx) {
       const delivery = await deps.repo.findDelivery(deliveryId);
@@ -74,10 +79,10 @@ export function deliveryJob(deps: DeliveryJobDeps): JobDefinition<"webhooks.deli
       if (!webhook) return;
       // Wait (briefly, in line) for one of the endpoint's slots rather than going back to the queue:
       // a bounce costs two writes and up to a second. A slot that does not free up within
-      // `endpointWaitMs` (a slow endpoint) sends the job back as before, so a slow endpoint's waiters
-      // hold runner slots for at most that long.
+      // `endpointWaitMs` (a slow endpoint) snoozes the job, so a slow endpoint's waiters hold runner
+      // slots for at most that long, and waiting, however long, never spends an attempt.
       if (!(await slots.acquire(webhook.id, options.endpointWaitMs, ctx.signal)))
-        throw new RetryLaterError(
+        throw new SnoozeError(
           250 + Math.floor(random() * 750),
           "the endpoint has enough deliveries in flight",
         );

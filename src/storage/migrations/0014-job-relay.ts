@@ -2,7 +2,7 @@ import type { Kysely } from "kysely";
 
 // The relay (outbox) of the BullMQ runner: a job enqueued inside a unit of work cannot be written to
 // Redis in the SQL transaction, so it is written here in the transaction and moved to Redis by a relay
-// loop after the commit (docs/adr/0005-bullmq-runner.md). Rows live for milliseconds, unless Redis is
+// loop after the commit (docs/adr/0007-bullmq-runner.md). Rows live for milliseconds, unless Redis is
 // down. The unique idempotency key keeps two transactions from relaying the same key twice.
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema

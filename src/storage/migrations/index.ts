@@ -9,6 +9,7 @@ import * as m0009 from "./0009-webhook-response-excerpt.ts";
 import * as m0010 from "./0010-sent-messages.ts";
 import * as m0011 from "./0011-jobs-claim-index.ts";
 import * as m0012 from "./0012-notify-deliveries.ts";
+import * as m0013 from "./0013-job-keys-schedules.ts";
 import * as m0014 from "./0014-job-relay.ts";
 
 /** Static list (no filesystem scanning): the same migrations run on SQLite and PostgreSQL. */
@@ -25,6 +26,7 @@ export const migrationProvider: MigrationProvider = {
       "0010-sent-messages": m0010,
       "0011-jobs-claim-index": m0011,
       "0012-notify-deliveries": m0012,
+      "0013-job-keys-schedules": m0013,
       "0014-job-relay": m0014,
     };
   },

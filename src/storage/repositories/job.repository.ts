@@ -1,17 +1,21 @@
-import type { ExpressionBuilder, Kysely } from "kysely";
+import type { ExpressionBuilder, Kysely, UpdateObject } from "kysely";
 import type { Database, JobTable } from "../schema.ts";
+import { JobScheduleRepository, type JobScheduleRow } from "./job-schedule.repository.ts";
 
 export type JobRow = JobTable;
 
 /**
- * Identifies one run of one job. `attempts` is bumped by every claim, so (id, locked_by, attempts) is a
- * fencing token: a worker whose lease expired and was reclaimed can no longer write the job's outcome.
+ * Identifies one run of one job. `claims` is bumped by every claim and never lowered, so (id,
+ * locked_by, claims) is a fencing token: a worker whose lease expired and was reclaimed can no longer
+ * write the job's outcome. (`attempts` cannot be the token: a snooze gives its attempt back.)
  */
 export interface JobFence {
   id: string;
   workerId: string;
-  attempt: number;
+  claim: number;
 }
+
+type DueCondition = ReturnType<ExpressionBuilder<Database, "jobs">["and"]>;
 
 export interface ClaimRequest {
   kind: string;
@@ -26,7 +30,29 @@ export class JobRepository {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: "sqlite" | "postgres",
-  ) {}
+  ) {
+    this.schedules = new JobScheduleRepository(db);
+  }
+
+  /** Recurring jobs (job_schedules). */
+  readonly schedules: JobScheduleRepository;
+
+  /**
+   * Takes one slot of a due recurring job and enqueues its job in the same transaction (see
+   * `JobScheduleRepository.takeSlot`); undefined when another process took the slot first.
+   */
+  async takeScheduleSlot(
+    seen: JobScheduleRow,
+    nextRunAt: number,
+    job: JobRow,
+  ): Promise<{ id: string; created: boolean; skipped?: true } | undefined> {
+    return this.schedules.takeSlot(seen, nextRunAt, (tx) => this.inTransaction(tx).insert(job));
+  }
+
+  /** The same queries inside a unit of work (`storage.transaction(fn)` hands `tx` to `fn`). */
+  inTransaction(tx: Kysely<Database>): JobRepository {
+    return new JobRepository(tx, this.dialect);
+  }
 
   /** Inserts the job unless its idempotency key is taken; then returns the job holding the key. */
   async insert(row: JobRow): Promise<{ id: string; created: boolean }> {
@@ -61,6 +87,10 @@ export class JobRepository {
    * choosing and the taking, so two workers never take the same job: SQLite serialises writers, and
    * on PostgreSQL `FOR UPDATE SKIP LOCKED` lets concurrent claimers pass over each other's rows. The
    * outer WHERE repeats the conditions so a row changed after the subquery read it is not taken.
+   *
+   * A job with an exclusive key is passed over while another job's live lock holds the key. A taken
+   * job with a key then takes the lock (`lockKey`); when that fails (two such jobs in one batch, or
+   * another claimer took the key in between) the job goes back to the queue with its attempt returned.
    */
   async claim(request: ClaimRequest): Promise<JobRow[]> {
     if (request.limit <= 0) return [];
@@ -70,23 +100,65 @@ export class JobRepository {
         eb("status", "=", "running"),
         eb("locked_until", "<", now),
         eb("attempts", "<", eb.ref("max_attempts")),
+        keyIsFree(eb, now),
       ]),
     );
     const left = request.limit - expired.length;
     const queued =
       left > 0
         ? await this.claimWhere(request, left, "queued", (eb) =>
-            eb.and([eb("status", "=", "queued"), eb("run_at", "<=", now)]),
+            eb.and([eb("status", "=", "queued"), eb("run_at", "<=", now), keyIsFree(eb, now)]),
           )
         : [];
-    return [...expired, ...queued].sort((a, b) => a.run_at - b.run_at || (a.id < b.id ? -1 : 1));
+    const taken: JobRow[] = [];
+    for (const row of [...expired, ...queued]) {
+      if (row.exclusive_key === null || (await this.lockKey(row, request.leaseUntil, now))) taken.push(row);
+      else await this.unclaim({ id: row.id, workerId: request.workerId, claim: row.claims }, now);
+    }
+    return taken.sort((a, b) => a.run_at - b.run_at || (a.id < b.id ? -1 : 1));
+  }
+
+  /**
+   * Takes the job's exclusive key until `lockedUntil`, unless a live lock of another job holds it. The
+   * key is the primary key, so of two claimers only one insert or takeover succeeds.
+   */
+  private async lockKey(row: JobRow, lockedUntil: number, now: number): Promise<boolean> {
+    if (row.exclusive_key === null) return true;
+    const locked = await this.db
+      .insertInto("job_locks")
+      .values({ key: row.exclusive_key, job_id: row.id, locked_until: lockedUntil })
+      .onConflict((oc) =>
+        oc
+          .column("key")
+          .doUpdateSet((eb) => ({
+            job_id: eb.ref("excluded.job_id"),
+            locked_until: eb.ref("excluded.locked_until"),
+          }))
+          .where((eb) =>
+            eb.or([eb("job_locks.locked_until", "<", now), eb("job_locks.job_id", "=", row.id)]),
+          ),
+      )
+      .returning("key")
+      .executeTakeFirst();
+    return locked !== undefined;
+  }
+
+  /** Hands back a job just claimed whose key was taken: queued again, the attempt not spent. */
+  private async unclaim(fence: JobFence, now: number): Promise<void> {
+    await this.finish(fence, (eb) => ({
+      status: "queued",
+      attempts: eb("attempts", "-", 1),
+      updated_at: now,
+      locked_by: null,
+      locked_until: null,
+    }));
   }
 
   private async claimWhere(
     { kind, workerId, now, leaseUntil }: ClaimRequest,
     limit: number,
     status: JobRow["status"],
-    due: (eb: ExpressionBuilder<Database, "jobs">) => ReturnType<ExpressionBuilder<Database, "jobs">["and"]>,
+    due: (eb: ExpressionBuilder<Database, "jobs">) => DueCondition,
   ): Promise<JobRow[]> {
     return (
       this.db
@@ -108,6 +180,7 @@ export class JobRepository {
         .set((eb) => ({
           status: "running",
           attempts: eb("attempts", "+", 1),
+          claims: eb("claims", "+", 1),
           locked_by: workerId,
           locked_until: leaseUntil,
           updated_at: now,
@@ -129,7 +202,7 @@ export class JobRepository {
     now: number,
   ): Promise<Pick<JobRow, "id" | "kind" | "attempts">[]> {
     if (kinds.length === 0) return [];
-    return this.db
+    const buried = await this.db
       .updateTable("jobs")
       .set((eb) => ({
         status: "dead",
@@ -148,24 +221,45 @@ export class JobRepository {
       .where((eb) => eb("attempts", ">=", eb.ref("max_attempts")))
       .returning(["id", "kind", "attempts"])
       .execute();
+    if (buried.length > 0)
+      await this.db
+        .deleteFrom("job_locks")
+        .where(
+          "job_id",
+          "in",
+          buried.map((job) => job.id),
+        )
+        .execute();
+    return buried;
   }
 
-  /** Pushes the lease of this worker's runs forward; returns the runs it still holds. */
+  /** Pushes the lease (and key lock) of this worker's runs forward; returns the runs it still holds. */
   async extendLeases(
     workerId: string,
     ids: readonly string[],
     now: number,
     leaseUntil: number,
-  ): Promise<Pick<JobRow, "id" | "attempts">[]> {
+  ): Promise<Pick<JobRow, "id" | "claims">[]> {
     if (ids.length === 0) return [];
-    return this.db
+    const held = await this.db
       .updateTable("jobs")
       .set({ locked_until: leaseUntil, updated_at: now })
       .where("id", "in", ids)
       .where("status", "=", "running")
       .where("locked_by", "=", workerId)
-      .returning(["id", "attempts"])
+      .returning(["id", "claims"])
       .execute();
+    if (held.length > 0)
+      await this.db
+        .updateTable("job_locks")
+        .set({ locked_until: leaseUntil })
+        .where(
+          "job_id",
+          "in",
+          held.map((job) => job.id),
+        )
+        .execute();
+    return held;
   }
 
   /** Marks the run done; false when the fence no longer holds (the lease was lost). */
@@ -191,6 +285,18 @@ export class JobRepository {
     });
   }
 
+  /** Queues the job again for `runAt` and gives back the attempt this run spent. */
+  async snooze(fence: JobFence, runAt: number, now: number): Promise<boolean> {
+    return this.finish(fence, (eb) => ({
+      status: "queued",
+      run_at: runAt,
+      attempts: eb("attempts", "-", 1),
+      updated_at: now,
+      locked_by: null,
+      locked_until: null,
+    }));
+  }
+
   /** Dead-letters the job, keeping the error that killed it. */
   async bury(fence: JobFence, lastError: string, now: number): Promise<boolean> {
     return this.finish(fence, {
@@ -214,15 +320,43 @@ export class JobRepository {
     return counts;
   }
 
-  private async finish(fence: JobFence, patch: Partial<Omit<JobRow, "id">>): Promise<boolean> {
+  /**
+   * Writes a run's outcome under its fence, then releases the job's key: the fence held, so a lock
+   * naming this job is this run's.
+   */
+  private async finish(
+    fence: JobFence,
+    patch:
+      | UpdateObject<Database, "jobs">
+      | ((eb: ExpressionBuilder<Database, "jobs">) => UpdateObject<Database, "jobs">),
+  ): Promise<boolean> {
     const result = await this.db
       .updateTable("jobs")
       .set(patch)
       .where("id", "=", fence.id)
       .where("status", "=", "running")
       .where("locked_by", "=", fence.workerId)
-      .where("attempts", "=", fence.attempt)
+      .where("claims", "=", fence.claim)
       .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
+    if (Number(result.numUpdatedRows) === 0) return false;
+    await this.db.deleteFrom("job_locks").where("job_id", "=", fence.id).execute();
+    return true;
   }
+}
+
+/** The job has no exclusive key, or no other job's live lock holds it. */
+function keyIsFree(eb: ExpressionBuilder<Database, "jobs">, now: number): DueCondition {
+  return eb.or([
+    eb("jobs.exclusive_key", "is", null),
+    eb.not(
+      eb.exists(
+        eb
+          .selectFrom("job_locks")
+          .select("job_locks.key")
+          .whereRef("job_locks.key", "=", "jobs.exclusive_key")
+          .whereRef("job_locks.job_id", "<>", "jobs.id")
+          .where("job_locks.locked_until", ">=", now),
+      ),
+    ),
+  ]);
 }

@@ -65,32 +65,6 @@ export class RealtimeRepository {
     await this.db.updateTable("realtime_accounts").set(patch).where("account_id", "=", accountId).execute();
   }
 
-  /** Takes the sync lease when it is free or lapsed; true when this caller holds it. */
-  async tryTakeSyncLease(accountId: string, owner: string, now: number, leaseMs: number): Promise<boolean> {
-    const result = await this.db
-      .updateTable("realtime_accounts")
-      .set({ sync_lock_owner: owner, sync_lock_until: now + leaseMs })
-      .where("account_id", "=", accountId)
-      .where((eb) =>
-        eb.or([
-          eb("sync_lock_owner", "is", null),
-          eb("sync_lock_until", "<", now),
-          eb("sync_lock_owner", "=", owner),
-        ]),
-      )
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
-  }
-
-  async releaseSyncLease(accountId: string, owner: string): Promise<void> {
-    await this.db
-      .updateTable("realtime_accounts")
-      .set({ sync_lock_owner: null, sync_lock_until: null })
-      .where("account_id", "=", accountId)
-      .where("sync_lock_owner", "=", owner)
-      .execute();
-  }
-
   async deltaLinks(accountId: string): Promise<Map<string, string | null>> {
     const rows = await this.db
       .selectFrom("realtime_folders")
