@@ -7,6 +7,7 @@ import { createLogger } from "../src/lib/logger.ts";
 import { type ConnectHarness, startConnectHarness } from "./support/connect-harness.ts";
 import { dialects } from "./support/databases.ts";
 import { connectNewMailbox, expireAccessToken, graphMe } from "./support/token-lifecycle.ts";
+import { until } from "./support/until.ts";
 
 for (const dialect of dialects()) {
   describe(`token lifecycle across two processes sharing ${dialect}`, () => {
@@ -37,6 +38,45 @@ for (const dialect of dialects()) {
       const row = (await second.repos.accounts.findById(account.id))!;
       assert.equal(row.refresh_lock_owner, null);
       assert.equal(second.secrets.decrypt(row.access_token!), tokens[0]);
+    });
+
+    it("a refresh held up at Microsoft keeps the lease: 20 demands in the other process wait for it and never redeem the refresh token again", async () => {
+      let openGate!: () => void;
+      const gate = new Promise<void>((resolve) => {
+        openGate = resolve;
+      });
+      let held = 0;
+      const slowFetch: typeof fetch = async (input, init) => {
+        const url = input instanceof Request ? input.url : String(input);
+        if (url.endsWith("/oauth2/v2.0/token")) {
+          held++;
+          await gate;
+        }
+        return fetch(input, init);
+      };
+      const slow = await buildServices(h.t.config, createLogger({ level: "silent" }), { fetch: slowFetch });
+      try {
+        const account = await connectNewMailbox(h, `slow-${dialect}`);
+        await expireAccessToken(h.services, account.id);
+        const before = h.sandbox.state.counters.tokenRefreshes;
+        const first = slow.tokens.getAccessToken(account.id);
+        await until("the slow process to be at Microsoft's token endpoint", () => held === 1);
+        let settled = 0;
+        const others = Array.from({ length: 20 }, () =>
+          h.services.tokens.getAccessToken(account.id).finally(() => settled++),
+        );
+        const row = (await h.services.repos.accounts.findById(account.id))!;
+        assert.ok(row.refresh_lock_owner, "the slow process holds the refresh lease");
+        assert.equal(settled, 0);
+        openGate();
+        const tokens = await Promise.all([first, ...others]);
+        assert.equal(h.sandbox.state.counters.tokenRefreshes - before, 1);
+        assert.equal(held, 1);
+        assert.equal(new Set(tokens).size, 1);
+      } finally {
+        openGate();
+        await slow.close();
+      }
     });
 
     it("a lease left by a crashed process lapses, then another process refreshes once", async () => {

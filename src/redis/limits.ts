@@ -9,7 +9,11 @@ import { RedisMailboxLimiter } from "./mailbox-limiter.ts";
 import { redisRateLimiters } from "./rate-limiter.ts";
 
 export interface RedisLimitsOptions {
-  /** A redis:// URL (connections opened here and closed by `close`) or a client the caller owns. */
+  /**
+   * A redis:// URL (connections opened here and closed by `close`) or a client the caller owns. A
+   * client passed in should have `enableOfflineQueue: false`: otherwise, while Redis is unreachable,
+   * Graph calls wait for it instead of falling back to per-process limits.
+   */
   redis: string | Redis;
   /** Every key and channel starts with it, e.g. `mailroom:`. */
   prefix: string;

@@ -90,17 +90,29 @@ export class RedisMailboxLimiter implements ConcurrencyLimiter {
     weight: number,
     signal?: AbortSignal,
   ): Promise<void> {
+    // A message that arrives while a check is on its way is kept for the next round, not lost.
+    let early = false;
+    this.waiting.set(token, () => {
+      early = true;
+    });
     try {
       for (;;) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(wake, this.pollMs);
-          function wake() {
-            clearTimeout(timer);
-            signal?.removeEventListener("abort", wake);
-            resolve();
-          }
-          this.waiting.set(token, wake);
-          signal?.addEventListener("abort", wake, { once: true });
+        if (signal?.aborted) break;
+        if (!early) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(wake, this.pollMs);
+            function wake() {
+              clearTimeout(timer);
+              signal?.removeEventListener("abort", wake);
+              resolve();
+            }
+            this.waiting.set(token, wake);
+            signal?.addEventListener("abort", wake, { once: true });
+          });
+        }
+        early = false;
+        this.waiting.set(token, () => {
+          early = true;
         });
         if (signal?.aborted) break;
         const state = await this.call("touch", key, token, weight);

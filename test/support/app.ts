@@ -85,6 +85,7 @@ export async function createTestApp(
     webhooks?: BuildOptions["webhooks"];
     /** The time every service reads (see test/support/clock.ts); default the system clock. */
     clock?: Clock;
+    limits?: BuildOptions["limits"];
   } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase(dialect);
@@ -102,6 +103,7 @@ export async function createTestApp(
     ...(options.jobs ? { jobs: options.jobs } : {}),
     webhooks: { lookup: testLookup, ...options.webhooks },
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.limits ? { limits: options.limits } : {}),
   });
   const app = await buildApp(services, options.routes ? { plugins: [options.routes] } : {});
   await app.ready();

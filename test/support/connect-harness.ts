@@ -48,6 +48,8 @@ export interface ConnectHarnessOptions {
   clock?: Clock;
   /** Let the sandbox post change notifications to http URLs (Mailroom listens on http in tests). */
   allowHttpNotifications?: boolean;
+  /** Limiters passed to buildServices (default: the in-process ones). */
+  limits?: BuildOptions["limits"];
 }
 
 export async function startConnectHarness(
@@ -77,6 +79,7 @@ export async function startConnectHarness(
       jobs: { pollIntervalMs: 20 },
       ...(options.webhooks ? { webhooks: options.webhooks } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.limits ? { limits: options.limits } : {}),
     },
   );
   await t.app.listen({ port, host: "127.0.0.1" });

@@ -88,12 +88,17 @@ export function limiterContract(make: () => LimiterUnderTest): void {
     // 2 slots in use, 2 free: the light caller would fit, but the heavy one is ahead of it.
     await until("the released slot is counted", async () => (await t.inUse(key)) === 2);
     assert.equal(await t.queued(key), 2);
+    // A newcomer that would fit queues too.
+    const { granted: newcomer } = await enqueue(t, key, 1, granted, "newcomer");
     assert.deepEqual(granted, []);
     first();
-    const releases = await Promise.all([heavy, light]);
+    const [releaseHeavy, releaseLight] = await Promise.all([heavy, light]);
     assert.deepEqual(granted, ["heavy", "light"]);
     assert.equal(await t.inUse(key), 4);
-    for (const release of releases) release();
+    releaseLight!();
+    (await newcomer)();
+    assert.deepEqual(granted, ["heavy", "light", "newcomer"]);
+    releaseHeavy!();
   });
 
   it("counts a weight above the limit as the whole limit instead of waiting forever", async () => {
