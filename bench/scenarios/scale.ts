@@ -12,12 +12,19 @@ import { type Fleet, injectMail, mailReceived, startFleet } from "../../test/sup
 import type { Scenario } from "../lib/scenario.ts";
 import { median, round } from "../lib/stats.ts";
 
-const BURST = 300;
+const BURST = 600;
 const INJECT_CONCURRENCY = 8;
 const DRAIN_TIMEOUT_MS = 60_000;
-const USERS = SEEDED_USERS.filter((u) => u.kind === "work" && u.hasMailbox && u.email.includes("contoso"))
-  .slice(0, 4)
-  .map((u) => u.email);
+/** The seeded contoso mailboxes, and more added through the sandbox's admin API. */
+const SEEDED = SEEDED_USERS.filter(
+  (u) => u.kind === "work" && u.hasMailbox && u.email.includes("contoso"),
+).map((u) => u.email);
+const ADDED = Array.from({ length: 9 }, (_, i) => `scale.user${i}@contoso.onmicrosoft.com`);
+/**
+ * Enough mailboxes that more than one sync can run at once: each mailbox syncs one round at a time
+ * (its exclusive key), so with few mailboxes a second process has nothing to take over.
+ */
+const USERS = [...SEEDED, ...ADDED];
 /** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s. */
 const TICKS_PER_S = 100;
 
@@ -65,6 +72,7 @@ async function measure(configuration: Configuration, log: (line: string) => void
       mode: configuration.mode,
       env: { POLL_INTERVAL_SECONDS: "1", GRAPH_SUBSCRIPTIONS: "off" },
     });
+    for (const email of ADDED) await fleet.sandbox.admin("/_sandbox/users", { email, kind: "work" });
     for (const email of USERS) await fleet.connect(email);
     await fleet.createWebhook(receiver.url);
     // Ready when every mailbox announces a probe: mail landing during the baseline sync is history.
