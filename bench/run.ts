@@ -15,9 +15,20 @@ import { emailGet } from "./scenarios/email-get.ts";
 import { emailList } from "./scenarios/email-list.ts";
 import { memory } from "./scenarios/memory.ts";
 import { sandbox } from "./scenarios/sandbox.ts";
+import { scale } from "./scenarios/scale.ts";
 import { webhooks } from "./scenarios/webhooks.ts";
 
-const SCENARIOS: Scenario[] = [accounts, coldStart, memory, sandbox, connect, emailList, emailGet, webhooks];
+const SCENARIOS: Scenario[] = [
+  accounts,
+  coldStart,
+  memory,
+  sandbox,
+  connect,
+  emailList,
+  emailGet,
+  webhooks,
+  scale,
+];
 const RESULTS_DIR = join(REPO_ROOT, "bench/results");
 const PROFILE_DIR = join(RESULTS_DIR, "profiles");
 

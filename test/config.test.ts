@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { ConfigError, loadConfig, VARIABLES } from "../src/config/config.ts";
+import { codeBlocks } from "./support/examples.ts";
 
 function parseEnvFile(text: string): Record<string, string> {
   const values: Record<string, string> = {};
@@ -36,6 +37,84 @@ describe("configuration", () => {
   it("a postgres:// DATABASE_URL switches to PostgreSQL", () => {
     const config = loadConfig({ DATABASE_URL: "postgres://u:p@db:5432/mailroom" });
     assert.deepEqual(config.database, { kind: "postgres", url: "postgres://u:p@db:5432/mailroom" });
+  });
+
+  describe("scaled mode", () => {
+    const KEY = Buffer.alloc(32, 7).toString("base64");
+    const scaled = {
+      DATABASE_URL: "postgres://u:p@db:5432/mailroom",
+      REDIS_URL: "redis://:s3cret@cache:6379/2",
+      MAILROOM_ENCRYPTION_KEY: KEY,
+      MICROSOFT_LOGIN_URL: "http://sandbox:3001",
+      MICROSOFT_GRAPH_URL: "http://sandbox:3001",
+    };
+
+    it("REDIS_URL with a postgres:// DATABASE_URL switches it on, under the default key prefix", () => {
+      const config = loadConfig(scaled);
+      assert.deepEqual(config.redis, { url: "redis://:s3cret@cache:6379/2", prefix: "mailroom" });
+      assert.equal(loadConfig({ ...scaled, REDIS_PREFIX: "acme:prod" }).redis?.prefix, "acme:prod");
+    });
+
+    it("without REDIS_URL Mailroom stays in the embedded mode", () => {
+      assert.equal(loadConfig({}).redis, undefined);
+      assert.equal(loadConfig({ DATABASE_URL: "postgres://u:p@db/m" }).redis, undefined);
+    });
+
+    it("REDIS_URL with SQLite is refused, saying that every process must see the same data", () => {
+      for (const database of [{}, { DATABASE_URL: "sqlite:///srv/m.db" }]) {
+        const env: Record<string, string> = { ...scaled, ...database };
+        if (!("DATABASE_URL" in database)) delete env.DATABASE_URL;
+        assert.throws(
+          () => loadConfig(env),
+          (error: unknown) => {
+            assert.ok(error instanceof ConfigError);
+            assert.match(error.message, /REDIS_URL is set \(scaled mode\)/);
+            assert.match(error.message, /shared PostgreSQL database: every process must see the same data/);
+            assert.doesNotMatch(error.message, /s3cret/);
+            return true;
+          },
+        );
+      }
+    });
+
+    it("scaled mode needs MAILROOM_ENCRYPTION_KEY (a key file would differ per process) and refuses the per-process sandbox", () => {
+      const { MAILROOM_ENCRYPTION_KEY: _key, ...withoutKey } = scaled;
+      assert.throws(
+        () => loadConfig(withoutKey),
+        /MAILROOM_ENCRYPTION_KEY is not\. Every process must be given the same key/,
+      );
+      assert.throws(() => loadConfig({ ...scaled, SANDBOX: "on" }), /npx mailroom sandbox/);
+      const { MICROSOFT_LOGIN_URL: _l, MICROSOFT_GRAPH_URL: _g, ...realMicrosoft } = scaled;
+      assert.equal(loadConfig(realMicrosoft).sandbox.enabled, false);
+      assert.equal(loadConfig(realMicrosoft).microsoft.graphUrl, "https://graph.microsoft.com");
+    });
+
+    it("the README's 'Scaling out' environment is a valid scaled configuration once the key is filled in", () => {
+      const readme = readFileSync("README.md", "utf8");
+      const section = readme.slice(readme.indexOf("## Scaling out"));
+      const block = codeBlocks(section).find((b) => b.lang === "env");
+      assert.ok(block, "the section shows the environment of a process");
+      const env = parseEnvFile(block.code.replace("<the key generated above>", KEY));
+      const config = loadConfig(env);
+      assert.equal(config.database.kind, "postgres");
+      assert.deepEqual(config.redis, { url: "redis://redis.internal:6379", prefix: "mailroom" });
+      assert.equal(config.publicUrl, "https://mail.example.com");
+      assert.equal(config.sandbox.enabled, false);
+    });
+
+    it("a bad REDIS_URL or REDIS_PREFIX names the variable and never echoes the password", () => {
+      assert.throws(
+        () => loadConfig({ ...scaled, REDIS_URL: "http://:hunter2@cache:6379", REDIS_PREFIX: "a b" }),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError);
+          assert.equal(error.problems.length, 2);
+          assert.match(error.message, /REDIS_URL=.*must start with redis:\/\/ or rediss:\/\//);
+          assert.match(error.message, /REDIS_PREFIX="a b" is invalid/);
+          assert.doesNotMatch(error.message, /hunter2/);
+          return true;
+        },
+      );
+    });
   });
 
   it("configuring real Microsoft URLs switches the sandbox off unless asked for", () => {

@@ -91,6 +91,21 @@ export class KeyringProvider implements SecretBox {
 }
 
 /**
+ * Whether the database is a Mailroom database migrated before (the canary lives in `meta`); read-only.
+ * False when that cannot be told (unreachable, corrupt): migrating first then reports why.
+ */
+export async function isInitialized(storage: Storage): Promise<boolean> {
+  try {
+    const tables = (await storage.db.introspection.getTables({ withInternalKyselyTables: true })).map(
+      (table) => table.name,
+    );
+    return tables.includes("meta") && tables.includes("kysely_migration");
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Resolves the keyring for a database. Generates a key only for a database that has never stored a
  * secret; a database with secrets and no matching key refuses to start rather than lose them.
  */
@@ -126,26 +141,31 @@ export async function setUpKeyring(
       );
     }
   }
-  if (canary) {
+  // First start: the first process to write the canary fixes the key; one that loses the race (several
+  // processes starting on a fresh shared database) checks its key against the winner's canary.
+  const stored =
+    canary ??
+    ((await meta.insertIfAbsent(CANARY_KEY, keyring.encrypt(CANARY_TEXT)))
+      ? undefined
+      : await meta.get(CANARY_KEY));
+  if (stored) {
     try {
-      const text = keyring.decrypt(canary);
+      const text = keyring.decrypt(stored);
       if (text !== CANARY_TEXT) throw new Error("canary mismatch");
     } catch (error) {
-      const needed = Keyring.keyIdOfEnvelope(canary) ?? "unknown";
+      const needed = Keyring.keyIdOfEnvelope(stored) ?? "unknown";
       throw new KeySetupError(
         `The configured encryption key(s) (${keyring.keyIds.join(", ")}) do not open this database, which was encrypted with key ${needed}${
           error instanceof KeyringError && error.code === "corrupt" ? " (authentication failed)" : ""
-        }. Set MAILROOM_ENCRYPTION_KEY to the right key or restore DATA_DIR/encryption.key. Nothing was changed.`,
+        }. Set MAILROOM_ENCRYPTION_KEY to the right key (in scaled mode, the one every other process is given) or restore DATA_DIR/encryption.key. Nothing was changed.`,
       );
     }
-    if (Keyring.keyIdOfEnvelope(canary) !== keyring.primaryId) {
+    if (Keyring.keyIdOfEnvelope(stored) !== keyring.primaryId) {
       log.warn(
         { primary: keyring.primaryId },
         "Secrets are still encrypted with an older key; run `npx mailroom keys rotate` to finish the rotation.",
       );
     }
-  } else {
-    await meta.set(CANARY_KEY, keyring.encrypt(CANARY_TEXT));
   }
   return new KeyringProvider(config, keyring);
 }

@@ -26,8 +26,10 @@ import { SentMailLog } from "../domain/realtime/sent-log.ts";
 import { MicrosoftSettingsService } from "../domain/settings/microsoft-settings.service.ts";
 import type { DeliveryOptions } from "../domain/webhooks/delivery.job.ts";
 import { registerWebhookJobs, WebhookService } from "../domain/webhooks/webhook.service.ts";
+import { BullmqJobRunner } from "../jobs/bullmq-runner.ts";
 import { EmbeddedJobRunner } from "../jobs/embedded-runner.ts";
 import { createJobRegistry, type JobQueue } from "../jobs/queue.ts";
+import type { JobOutcomeEvent } from "../jobs/run-job.ts";
 import { type Clock, systemClock } from "../lib/clock.ts";
 import type { RateLimiterFactory } from "../lib/limits.ts";
 import type { Logger } from "../lib/logger.ts";
@@ -35,6 +37,7 @@ import { DestinationGuard } from "../outbound/destination.ts";
 import { type DnsLookup, HttpOutboundTransport, type OutboundTransport } from "../outbound/http-transport.ts";
 import { IdTokenValidator, TokenClient } from "../providers/microsoft/identity.ts";
 import type { MailboxLimiter } from "../providers/microsoft/limiter.ts";
+import { createRedisLimits } from "../redis/limits.ts";
 import { ensureWritableDir, openStorage, type Storage } from "../storage/db.ts";
 import { AccountRepository } from "../storage/repositories/account.repository.ts";
 import { AccountEventRepository } from "../storage/repositories/account-event.repository.ts";
@@ -51,8 +54,9 @@ import { SettingsRepository } from "../storage/repositories/settings.repository.
 import { WebhookRepository } from "../storage/repositories/webhook.repository.ts";
 import { type UnitOfWorkRunner, unitOfWork } from "../storage/unit-of-work.ts";
 import { createEmailService } from "./email.ts";
-import { type KeyringProvider, setUpKeyring } from "./keyring.ts";
+import { isInitialized, type KeyringProvider, setUpKeyring } from "./keyring.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
+import { connectRedis, RedisSetupError, type SharedRedis } from "./redis.ts";
 
 export interface Services {
   config: Config;
@@ -61,6 +65,8 @@ export interface Services {
   storage: Storage;
   /** Runs a function in one transaction with repositories bound to it (storage/unit-of-work.ts). */
   unitOfWork: UnitOfWorkRunner;
+  /** Scaled mode's Redis (REDIS_URL); undefined in embedded mode. */
+  redis: SharedRedis | undefined;
   secrets: KeyringProvider;
   metrics: Metrics;
   /** For the CLI's key rotation and for tests that set up or inspect rows; HTTP routes go through services. */
@@ -133,20 +139,38 @@ export async function buildServices(
   log: Logger,
   options: BuildOptions = {},
 ): Promise<Services> {
+  // Scaled mode: Redis is checked first, so a process that cannot reach it refuses before it opens
+  // the database.
   ensureWritableDir(config.dataDir);
+  const redis = config.redis ? await connectRedis(config.redis, log) : undefined;
+  // Scaled mode: the per-mailbox Graph limit and the sign-in rate limit hold across every process.
+  const redisLimits = redis
+    ? await createRedisLimits({ redis: redis.client, prefix: `${redis.prefix}:`, log }).catch(
+        async (cause: unknown) => {
+          await redis.close();
+          throw new RedisSetupError(
+            `Redis at REDIS_URL=${redis.location} refused the shared limits (${(cause as Error).message}).`,
+            { cause },
+          );
+        },
+      )
+    : undefined;
+  const limits = options.limits ?? redisLimits;
   const storage = openStorage(config.database);
   try {
+    const keyOptions =
+      options.allowKeyGeneration === undefined ? {} : { allowGenerate: options.allowKeyGeneration };
+    // A database used before is checked against the key before anything is written to it, migrations
+    // included: a process given the wrong key refuses without having changed a thing.
+    let secrets = (await isInitialized(storage))
+      ? await setUpKeyring(config, storage, log, keyOptions)
+      : undefined;
     if (options.migrate !== false) {
       const applied = await storage.migrate();
       if (applied.length > 0)
         log.info({ migrations: applied }, `Applied ${applied.length} database migration(s)`);
     }
-    const secrets = await setUpKeyring(
-      config,
-      storage,
-      log,
-      options.allowKeyGeneration === undefined ? {} : { allowGenerate: options.allowKeyGeneration },
-    );
+    secrets ??= await setUpKeyring(config, storage, log, keyOptions);
     const clock = options.clock ?? systemClock;
     const repos = {
       apiKeys: new ApiKeyRepository(storage.db),
@@ -175,16 +199,33 @@ export async function buildServices(
     const transaction = unitOfWork(storage);
     // The runner first: every module gets the queue as it is, and registers its job kinds below.
     const registry = createJobRegistry();
-    const jobs = new EmbeddedJobRunner({
-      repository: repos.jobs,
-      registry,
-      log: log.child({ component: "jobs" }),
-      clock,
-      drainTimeoutMs: config.shutdownTimeoutMs,
-      ...(options.jobs?.pollIntervalMs ? { pollIntervalMs: options.jobs.pollIntervalMs } : {}),
-      ...(options.jobs?.leaseMs ? { leaseMs: options.jobs.leaseMs } : {}),
-      onOutcome: (event) => metrics.jobs.inc({ kind: event.kind, outcome: event.outcome }),
-    });
+    const jobLog = log.child({ component: "jobs" });
+    const onOutcome = (event: JobOutcomeEvent) =>
+      metrics.jobs.inc({ kind: event.kind, outcome: event.outcome });
+    // Scaled mode: jobs live in Redis under BullMQ, and any process runs any job; jobs enqueued in a
+    // transaction go through the relay table, so a commit is never lost between PostgreSQL and Redis.
+    const jobs = redis
+      ? new BullmqJobRunner({
+          connection: redis.url,
+          prefix: redis.prefix,
+          registry,
+          log: jobLog,
+          clock,
+          drainTimeoutMs: config.shutdownTimeoutMs,
+          onOutcome,
+          relay: { storage },
+          retention: config.retention.jobs,
+        })
+      : new EmbeddedJobRunner({
+          repository: repos.jobs,
+          registry,
+          log: jobLog,
+          clock,
+          drainTimeoutMs: config.shutdownTimeoutMs,
+          ...(options.jobs?.pollIntervalMs ? { pollIntervalMs: options.jobs.pollIntervalMs } : {}),
+          ...(options.jobs?.leaseMs ? { leaseMs: options.jobs.leaseMs } : {}),
+          onOutcome,
+        });
     const accountEvents = new AccountEventHub({
       repo: new AccountEventRepository(storage.db),
       queue: jobs,
@@ -283,7 +324,7 @@ export async function buildServices(
       log,
       fetch: fetchImpl,
       sent: sentLog,
-      ...(options.limits?.mailboxLimiter ? { limiter: options.limits.mailboxLimiter } : {}),
+      ...(limits?.mailboxLimiter ? { limiter: limits.mailboxLimiter } : {}),
     });
     const realtime = new RealtimeService({
       repo: new RealtimeRepository(storage.db),
@@ -317,6 +358,7 @@ export async function buildServices(
       log,
       storage,
       unitOfWork: transaction,
+      redis,
       secrets,
       metrics,
       repos,
@@ -325,7 +367,7 @@ export async function buildServices(
         new AdminRepository(storage.db),
         clock,
         config.publicUrl,
-        options.limits?.rateLimiters,
+        limits?.rateLimiters,
       ),
       accounts: new AccountService(repos.accounts, { transaction, events: accountEvents, log }),
       microsoftSettings,
@@ -353,10 +395,14 @@ export async function buildServices(
         await jobs.stop();
         if (transport instanceof HttpOutboundTransport) transport.close();
         await storage.close();
+        await redisLimits?.close();
+        await redis?.close();
       },
     };
   } catch (error) {
     await storage.close().catch(() => {});
+    await redisLimits?.close().catch(() => {});
+    await redis?.close().catch(() => {});
     throw error;
   }
 }

@@ -12,6 +12,12 @@ export interface Config {
   dataDir: string;
   publicUrl: string;
   database: { kind: "sqlite"; path: string } | { kind: "postgres"; url: string };
+  /**
+   * Scaled mode (REDIS_URL set): several processes share the PostgreSQL database and this Redis, which
+   * carries the jobs (BullMQ), the per-mailbox limiter and the sign-in rate limit. Undefined: embedded
+   * mode (one process, the SQL job runner, in-process limits).
+   */
+  redis: { url: string; prefix: string } | undefined;
   encryptionKeys: string | undefined;
   logLevel: LogLevel;
   logFormat: "pretty" | "json" | undefined;
@@ -117,6 +123,34 @@ export const VARIABLES = {
       if (/^postgres(ql)?:\/\//.test(raw)) return raw;
       if (raw.startsWith("sqlite://")) return raw;
       throw new Error("unsupported scheme");
+    },
+  },
+  REDIS_URL: {
+    description:
+      "Empty for the embedded mode (one process). A redis:// URL switches on the scaled mode: several Mailroom processes behind a load balancer share DATABASE_URL (PostgreSQL, required) and this Redis for jobs (BullMQ), the per-mailbox limit and the sign-in rate limit. Run Redis with appendonly yes and maxmemory-policy noeviction.",
+    expected: "redis://[user:password@]host:6379[/db] or rediss:// for TLS",
+    example: "",
+    parse: (raw: string) => {
+      let url: URL;
+      try {
+        url = new URL(raw);
+      } catch {
+        throw new Error("not a URL");
+      }
+      if (url.protocol !== "redis:" && url.protocol !== "rediss:")
+        throw new Error("must start with redis:// or rediss://");
+      return raw;
+    },
+  },
+  REDIS_PREFIX: {
+    description:
+      "Prefix of every Redis key Mailroom writes (jobs, limits), so several deployments can share one Redis. Every process of one deployment uses the same prefix.",
+    expected: "letters, digits, '-', '_', '.' or ':' (1 to 64 characters)",
+    example: "mailroom",
+    default: "mailroom",
+    parse: (raw: string) => {
+      if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(raw)) throw new Error("unsupported characters or length");
+      return raw;
     },
   },
   MAILROOM_ENCRYPTION_KEY: {
@@ -354,8 +388,32 @@ export function loadConfig(
     database = { kind: "sqlite", path: resolve(cwd, dbUrl.slice("sqlite://".length)) };
   else database = { kind: "sqlite", path: resolve(dataDir, "mailroom.db") };
 
+  let redis: Config["redis"];
+  if (p.REDIS_URL !== undefined) {
+    const problems: string[] = [];
+    // Every process must see the same accounts, jobs' state and keys: a per-process SQLite file
+    // would give each its own world while they share one job queue.
+    if (database.kind !== "postgres")
+      problems.push(
+        "REDIS_URL is set (scaled mode), but DATABASE_URL is not a postgres:// URL. Scaled mode needs a shared PostgreSQL database: every process must see the same data, and SQLite is a file of one process. Set DATABASE_URL=postgres://… or unset REDIS_URL for the embedded mode.",
+      );
+    // Each process would otherwise generate its own key file in its own DATA_DIR.
+    if (p.MAILROOM_ENCRYPTION_KEY === undefined)
+      problems.push(
+        "REDIS_URL is set (scaled mode), but MAILROOM_ENCRYPTION_KEY is not. Every process must be given the same key(s) (generate one with: openssl rand -base64 32); a key file in DATA_DIR would differ between processes.",
+      );
+    // The embedded sandbox lives in one process's memory: a mailbox connected through one process
+    // would not exist for the others.
+    if (p.SANDBOX === true)
+      problems.push(
+        "REDIS_URL is set (scaled mode), but SANDBOX=on runs a separate in-process sandbox in each process. Run one sandbox for all (npx mailroom sandbox) and point MICROSOFT_LOGIN_URL and MICROSOFT_GRAPH_URL at it.",
+      );
+    if (problems.length > 0) throw new ConfigError(problems);
+    redis = { url: p.REDIS_URL, prefix: p.REDIS_PREFIX ?? "mailroom" };
+  }
+
   const microsoftConfigured = p.MICROSOFT_LOGIN_URL !== undefined || p.MICROSOFT_GRAPH_URL !== undefined;
-  const sandboxEnabled = p.SANDBOX ?? !microsoftConfigured;
+  const sandboxEnabled = p.SANDBOX ?? (!microsoftConfigured && redis === undefined);
   const sandboxPort = p.SANDBOX_PORT ?? 3001;
   const sandboxUrl = `http://localhost:${sandboxPort}`;
 
@@ -365,6 +423,7 @@ export function loadConfig(
     dataDir,
     publicUrl,
     database,
+    redis,
     encryptionKeys: p.MAILROOM_ENCRYPTION_KEY,
     logLevel: p.LOG_LEVEL ?? "info",
     logFormat: p.LOG_FORMAT as "pretty" | "json" | undefined,
@@ -399,5 +458,5 @@ export function loadConfig(
 
 function redactIfSecret(name: string, raw: string): string {
   if (name === "MAILROOM_ENCRYPTION_KEY") return "<redacted>";
-  return raw.replace(/\/\/([^:/@]+):[^@/]*@/, "//$1:<redacted>@");
+  return raw.replace(/\/\/([^:/@]*):[^@/]*@/, "//$1:<redacted>@");
 }

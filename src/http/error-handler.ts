@@ -70,6 +70,14 @@ export function toAppError(error: unknown, request?: FastifyRequest): AppError {
   if (e instanceof SyntaxError && (e as { statusCode?: number }).statusCode === 400) {
     return new AppError("malformed_request", { detail: "The request body is not valid JSON.", cause: error });
   }
+  // Scaled mode: a request that enqueues a job while Redis is unreachable (the job runner's error).
+  if ((e as { code?: unknown } | undefined)?.code === "redis_unavailable") {
+    return new AppError("service_unavailable", {
+      detail: "The job queue (Redis) is unreachable. Retry shortly.",
+      retryAfterSeconds: 5,
+      cause: error,
+    });
+  }
   if (isUnavailable(error)) {
     return new AppError("service_unavailable", {
       detail: "The database is unreachable. Retry shortly.",

@@ -3,6 +3,7 @@
 import { existsSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { KeySetupError, keyFilePath, readKeyFile, writeCanary, writeKeyFile } from "../app/keyring.ts";
+import { RedisSetupError } from "../app/redis.ts";
 import { buildServices, type Services } from "../app/services.ts";
 import { type Config, ConfigError, loadConfig, processEnvironment } from "../config/config.ts";
 import { reencryptAll } from "../domain/secrets/key-rotation.service.ts";
@@ -320,6 +321,7 @@ async function readStdin(): Promise<string> {
 export function describeFailure(error: unknown): string {
   if (error instanceof ConfigError)
     return `Mailroom cannot start: ${error.message}\nSee .env.example for every variable.`;
+  if (error instanceof RedisSetupError) return `Mailroom cannot start: ${error.message}`;
   if (error instanceof StorageError || error instanceof KeySetupError || error instanceof CliFailure) {
     return `Mailroom cannot continue: ${error.message}`;
   }

@@ -102,6 +102,8 @@ export async function startServer(
       url,
       publicUrl: config.publicUrl,
       database: services.storage.location,
+      mode: config.redis ? "scaled" : "embedded",
+      ...(services.redis ? { redis: services.redis.location, redisPrefix: services.redis.prefix } : {}),
       sandbox: sandbox?.url ?? "off",
       startupMs: Math.round(performance.now() - startedAt),
     },
@@ -139,6 +141,12 @@ async function applySandboxApp(services: Services, sandbox: SandboxHandle, log: 
   );
 }
 
+/** One line for the banner: embedded, or scaled with where the shared state lives (passwords redacted). */
+export function describeMode(services: Pick<Services, "redis" | "storage">): string {
+  if (!services.redis) return "embedded (one process; jobs and limits in this process)";
+  return `scaled (every process started with this DATABASE_URL and REDIS_URL shares PostgreSQL at ${services.storage.location} and Redis at ${services.redis.location}, key prefix "${services.redis.prefix}")`;
+}
+
 function printBanner(
   config: Config,
   services: Services,
@@ -157,6 +165,7 @@ function printBanner(
           "",
         ]
       : [`  Dashboard:      ${config.publicUrl}/`]),
+    `  Mode:           ${describeMode(services)}`,
     `  Public URL:     ${config.publicUrl}`,
     `  Data:           ${services.storage.location}${services.storage.dialect === "sqlite" ? ` (key: ${services.secrets.source === "env" ? "MAILROOM_ENCRYPTION_KEY" : `${config.dataDir}/encryption.key`})` : ""}`,
     `  API reference:  ${config.publicUrl}/docs`,

@@ -16,4 +16,14 @@ export class MetaRepository {
       .onConflict((oc) => oc.column("key").doUpdateSet({ value }))
       .execute();
   }
+
+  /** Writes `value` unless the key exists; true when this call wrote it (first writer wins). */
+  async insertIfAbsent(key: string, value: string): Promise<boolean> {
+    const result = await this.db
+      .insertInto("meta")
+      .values({ key, value })
+      .onConflict((oc) => oc.column("key").doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+  }
 }

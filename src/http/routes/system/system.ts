@@ -9,19 +9,19 @@ export function systemRoutes(services: Services): FastifyPluginAsyncTypebox {
       reply.type(JSON_CONTENT_TYPE).send({ status: "ok" }),
     );
 
+    // Ready when every shared dependency answers: the database, and in scaled mode Redis (jobs and
+    // limits live there). A load balancer stops sending traffic to a process that is not ready; it
+    // becomes ready again on its own when the dependency is back.
     app.get("/ready", { config: { public: true } }, async (_request, reply) => {
-      try {
-        await services.storage.ping();
-        services.metrics.ready.set(1);
-        return reply.type(JSON_CONTENT_TYPE).send({ status: "ready", database: "ok" });
-      } catch (error) {
-        services.metrics.ready.set(0);
-        return reply
-          .code(503)
-          .type(JSON_CONTENT_TYPE)
-          .header("Retry-After", "5")
-          .send({ status: "unavailable", database: (error as Error).message });
-      }
+      const [database, redis] = await Promise.all([
+        probe(() => services.storage.ping()),
+        services.redis ? probe(() => services.redis!.ping()) : Promise.resolve(undefined),
+      ]);
+      const ready = database === "ok" && (redis === undefined || redis === "ok");
+      services.metrics.ready.set(ready ? 1 : 0);
+      const body = { status: ready ? "ready" : "unavailable", database, ...(redis ? { redis } : {}) };
+      if (ready) return reply.type(JSON_CONTENT_TYPE).send(body);
+      return reply.code(503).type(JSON_CONTENT_TYPE).header("Retry-After", "5").send(body);
     });
 
     // Browsers ask every origin for an icon; answer with Mailroom's rather than a 404.
@@ -50,4 +50,14 @@ export function systemRoutes(services: Services): FastifyPluginAsyncTypebox {
         .send(await services.metrics.registry.metrics());
     });
   };
+}
+
+/** "ok", or why the dependency did not answer. */
+async function probe(check: () => Promise<void>): Promise<string> {
+  try {
+    await check();
+    return "ok";
+  } catch (error) {
+    return (error as Error).message || "unavailable";
+  }
 }

@@ -1,0 +1,197 @@
+// Scaled mode's throughput: inbound mail injected at a separate sandbox process (`mailroom sandbox`)
+// → delta polling (POLL_INTERVAL_SECONDS=1; the CLI sandbox posts no change notifications to http)
+// → webhook delivered to a receiver in this process, for (a) the embedded mode (one process, SQLite,
+// the SQL job runner), (b) one process on PostgreSQL + Redis (BullMQ, shared limits) and (c) two
+// processes on PostgreSQL + Redis, in one run. Per configuration: events delivered per second, the
+// injection → delivery p50/p99, CPU milliseconds per delivered event of each Mailroom process (from
+// /proc/<pid>/stat), and the sandbox's highest per-mailbox concurrency.
+import { readFileSync } from "node:fs";
+import { SEEDED_USERS } from "../../sandbox/src/seed.ts";
+import { startReceiver } from "../../test/support/connect-harness.ts";
+import { type Fleet, injectMail, mailReceived, startFleet } from "../../test/support/fleet.ts";
+import type { Scenario } from "../lib/scenario.ts";
+import { median, round } from "../lib/stats.ts";
+
+const BURST = 600;
+const INJECT_CONCURRENCY = 8;
+const DRAIN_TIMEOUT_MS = 60_000;
+/** The seeded contoso mailboxes, and more added through the sandbox's admin API. */
+const SEEDED = SEEDED_USERS.filter(
+  (u) => u.kind === "work" && u.hasMailbox && u.email.includes("contoso"),
+).map((u) => u.email);
+const ADDED = Array.from({ length: 9 }, (_, i) => `scale.user${i}@contoso.onmicrosoft.com`);
+/**
+ * Enough mailboxes that more than one sync can run at once: each mailbox syncs one round at a time
+ * (its exclusive key), so with few mailboxes a second process has nothing to take over.
+ */
+const USERS = [...SEEDED, ...ADDED];
+/** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s. */
+const TICKS_PER_S = 100;
+
+interface Configuration {
+  label: string;
+  mode: "embedded" | "scaled";
+  processes: number;
+}
+
+const CONFIGURATIONS: Configuration[] = [
+  { label: "(a) embedded: 1 process, SQLite", mode: "embedded", processes: 1 },
+  { label: "(b) scaled: 1 process, PostgreSQL + Redis", mode: "scaled", processes: 1 },
+  { label: "(c) scaled: 2 processes, PostgreSQL + Redis", mode: "scaled", processes: 2 },
+];
+
+interface Measured {
+  label: string;
+  delivered: number;
+  perS: number;
+  p50Ms: number;
+  p99Ms: number;
+  cpuMsPerEvent: number[];
+  peakConcurrency: number;
+  duplicates: number;
+}
+
+/** utime + stime of a process, in ms. */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after the command name (which may hold spaces) start after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_S;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
+}
+
+async function measure(configuration: Configuration, log: (line: string) => void): Promise<Measured> {
+  const receiver = await startReceiver();
+  let fleet: Fleet | undefined;
+  try {
+    fleet = await startFleet({
+      processes: configuration.processes,
+      mode: configuration.mode,
+      env: { POLL_INTERVAL_SECONDS: "1", GRAPH_SUBSCRIPTIONS: "off" },
+    });
+    for (const email of ADDED) await fleet.sandbox.admin("/_sandbox/users", { email, kind: "work" });
+    for (const email of USERS) await fleet.connect(email);
+    await fleet.createWebhook(receiver.url);
+    // Ready when every mailbox announces a probe: mail landing during the baseline sync is history.
+    const pending = new Set(USERS);
+    for (let round = 0; pending.size > 0; round++) {
+      if (round > 40) throw new Error(`no probe delivered for ${[...pending].join(", ")}`);
+      for (const email of pending) await injectMail(fleet.sandbox, email, `probe ${email} ${round}`);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const seen = new Set(mailReceived(receiver.received).map((e) => e.subject));
+      for (const email of [...pending]) if (seen.has(`probe ${email} ${round}`)) pending.delete(email);
+    }
+
+    await fleet.sandbox.admin("/_sandbox/stats/reset", {});
+    const arrivals = new Map<string, number>();
+    const countFrom = receiver.received.length;
+    let scanned = countFrom;
+    const collect = () => {
+      for (; scanned < receiver.received.length; scanned++) {
+        const request = receiver.received[scanned]!;
+        const [event] = mailReceived([request]);
+        if (event && !arrivals.has(event.subject)) arrivals.set(event.subject, performance.now());
+      }
+    };
+    // The receiver records requests as they come; stamp arrivals as soon as they are seen.
+    const stamp = setInterval(collect, 5);
+    const cpuBefore = fleet.processes.map((p) => cpuMs(p.child.pid!));
+    const injectedAt = new Map<string, number>();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: INJECT_CONCURRENCY }, async () => {
+        while (next < BURST) {
+          const subject = `scale ${next++}`;
+          injectedAt.set(subject, performance.now());
+          await injectMail(fleet!.sandbox, USERS[next % USERS.length]!, subject);
+        }
+      }),
+    );
+    const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+    while (arrivals.size < BURST && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    clearInterval(stamp);
+    collect();
+    const cpuAfter = fleet.processes.map((p) => cpuMs(p.child.pid!));
+    const latencies = [...injectedAt]
+      .filter(([subject]) => arrivals.has(subject))
+      .map(([subject, at]) => arrivals.get(subject)! - at)
+      .sort((a, b) => a - b);
+    const first = Math.min(...injectedAt.values());
+    const last = Math.max(...arrivals.values());
+    const stats = await fleet.sandbox.stats();
+    const events = mailReceived(receiver.received.slice(countFrom)).filter((e) =>
+      e.subject.startsWith("scale "),
+    );
+    const result: Measured = {
+      label: configuration.label,
+      delivered: arrivals.size,
+      perS: round(arrivals.size / ((last - first) / 1000), 1),
+      p50Ms: round(median(latencies), 0),
+      p99Ms: round(percentile(latencies, 0.99), 0),
+      cpuMsPerEvent: cpuAfter.map((after, i) =>
+        round((after - cpuBefore[i]!) / Math.max(1, arrivals.size), 2),
+      ),
+      peakConcurrency: Math.max(0, ...Object.values(stats.peak_concurrency)),
+      duplicates: events.length - new Set(events.map((e) => e.subject)).size,
+    };
+    log(`scale: ${configuration.label}: ${result.delivered}/${BURST} delivered, ${result.perS}/s`);
+    return result;
+  } finally {
+    await fleet?.stop();
+    await receiver.close();
+  }
+}
+
+export const scale: Scenario = {
+  name: "scale",
+  describe:
+    "inbound mail at a separate sandbox process → webhooks/s, p50/p99 and CPU ms per event per process: embedded vs 1 and 2 processes on PostgreSQL + Redis",
+  async run(_settings, log) {
+    const results: Measured[] = [];
+    for (const configuration of CONFIGURATIONS) {
+      log(`scale: ${configuration.label}, burst of ${BURST} to ${USERS.length} mailboxes`);
+      results.push(await measure(configuration, log));
+    }
+    const [a, b, c] = results as [Measured, Measured, Measured];
+    const broken = results.some((r) => r.delivered < BURST);
+    if (broken)
+      return {
+        status: "broken",
+        error: `not every event was delivered: ${results.map((r) => `${r.label} ${r.delivered}/${BURST}`).join("; ")}`,
+      };
+    return {
+      status: "ok",
+      table: {
+        title: `scale: burst of ${BURST} inbound messages over ${USERS.length} mailboxes, delta polling every 1 s`,
+        columns: [
+          "configuration",
+          "delivered",
+          "events/s",
+          "p50 ms",
+          "p99 ms",
+          "CPU ms/event per process",
+          "peak concurrency per mailbox",
+          "duplicates",
+        ],
+        rows: results.map((r) => [
+          r.label,
+          `${r.delivered}/${BURST}`,
+          r.perS,
+          r.p50Ms,
+          r.p99Ms,
+          r.cpuMsPerEvent.join(" + "),
+          r.peakConcurrency,
+          r.duplicates,
+        ]),
+        notes: [
+          `(b)/(a) events/s: ${round(b.perS / a.perS, 2)} (aim ≥ 0.8); (c)/(b): ${round(c.perS / b.perS, 2)} (aim ≥ 1.3).`,
+          "The sandbox, the load and every Mailroom process share this machine's cores; the sandbox posts no change notifications to http, so every event is found by delta polling.",
+        ],
+      },
+      data: { burst: BURST, mailboxes: USERS.length, results },
+    };
+  },
+};
