@@ -9,12 +9,9 @@ const CONNECT_TIMEOUT_MS = 5_000;
 /** How long a readiness probe waits for PING. */
 const PING_TIMEOUT_MS = 1_000;
 
-export class RedisSetupError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "RedisSetupError";
-  }
-}
+import { RedisSetupError } from "./redis-setup-error.ts";
+
+export { RedisSetupError };
 
 export interface SharedRedis {
   url: string;

@@ -26,18 +26,12 @@ import { SentMailLog } from "../domain/realtime/sent-log.ts";
 import { MicrosoftSettingsService } from "../domain/settings/microsoft-settings.service.ts";
 import type { DeliveryOptions } from "../domain/webhooks/delivery.job.ts";
 import { registerWebhookJobs, WebhookService } from "../domain/webhooks/webhook.service.ts";
-import { BullmqJobRunner } from "../jobs/bullmq-runner.ts";
-import { EmbeddedJobRunner } from "../jobs/embedded-runner.ts";
-import { createJobRegistry, type JobQueue } from "../jobs/queue.ts";
-import type { JobOutcomeEvent } from "../jobs/run-job.ts";
+import { createJobRegistry } from "../jobs/queue.ts";
 import { type Clock, systemClock } from "../lib/clock.ts";
-import type { RateLimiterFactory } from "../lib/limits.ts";
 import type { Logger } from "../lib/logger.ts";
 import { DestinationGuard } from "../outbound/destination.ts";
 import { type DnsLookup, HttpOutboundTransport, type OutboundTransport } from "../outbound/http-transport.ts";
 import { IdTokenValidator, TokenClient } from "../providers/microsoft/identity.ts";
-import type { MailboxLimiter } from "../providers/microsoft/limiter.ts";
-import { createRedisLimits } from "../redis/limits.ts";
 import { ensureWritableDir, openStorage, type Storage } from "../storage/db.ts";
 import { AccountRepository } from "../storage/repositories/account.repository.ts";
 import { AccountEventRepository } from "../storage/repositories/account-event.repository.ts";
@@ -56,7 +50,8 @@ import { type UnitOfWorkRunner, unitOfWork } from "../storage/unit-of-work.ts";
 import { createEmailService } from "./email.ts";
 import { isInitialized, type KeyringProvider, setUpKeyring } from "./keyring.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
-import { connectRedis, RedisSetupError, type SharedRedis } from "./redis.ts";
+import { connectMode, createJobRunner, type JobRunner, type SharedLimits } from "./mode.ts";
+import type { SharedRedis } from "./redis.ts";
 
 export interface Services {
   config: Config;
@@ -107,7 +102,7 @@ export interface Services {
   realtime: RealtimeService;
   /** Deletes what is past its retention (docs/adr/0006-retention.md); runs as the housekeeping job. */
   housekeeping: HousekeepingService;
-  jobs: JobQueue & { stop(options?: { drainTimeoutMs?: number }): Promise<void> };
+  jobs: JobRunner;
   /** Starts the background work: takes jobs, schedules the token refresh sweep and the realtime watchdog. */
   start(): Promise<void>;
   close(): Promise<void>;
@@ -131,7 +126,7 @@ export interface BuildOptions {
    * Limits shared by every process (scaled mode: `createRedisLimits` in src/redis/limits.ts); each
    * defaults to its in-process implementation.
    */
-  limits?: { mailboxLimiter?: MailboxLimiter; rateLimiters?: RateLimiterFactory };
+  limits?: SharedLimits;
 }
 
 export async function buildServices(
@@ -139,23 +134,11 @@ export async function buildServices(
   log: Logger,
   options: BuildOptions = {},
 ): Promise<Services> {
+  ensureWritableDir(config.dataDir);
   // Scaled mode: Redis is checked first, so a process that cannot reach it refuses before it opens
   // the database.
-  ensureWritableDir(config.dataDir);
-  const redis = config.redis ? await connectRedis(config.redis, log) : undefined;
-  // Scaled mode: the per-mailbox Graph limit and the sign-in rate limit hold across every process.
-  const redisLimits = redis
-    ? await createRedisLimits({ redis: redis.client, prefix: `${redis.prefix}:`, log }).catch(
-        async (cause: unknown) => {
-          await redis.close();
-          throw new RedisSetupError(
-            `Redis at REDIS_URL=${redis.location} refused the shared limits (${(cause as Error).message}).`,
-            { cause },
-          );
-        },
-      )
-    : undefined;
-  const limits = options.limits ?? redisLimits;
+  const mode = await connectMode(config, log, options.limits);
+  const { redis, limits } = mode;
   const storage = openStorage(config.database);
   try {
     const keyOptions =
@@ -199,33 +182,17 @@ export async function buildServices(
     const transaction = unitOfWork(storage);
     // The runner first: every module gets the queue as it is, and registers its job kinds below.
     const registry = createJobRegistry();
-    const jobLog = log.child({ component: "jobs" });
-    const onOutcome = (event: JobOutcomeEvent) =>
-      metrics.jobs.inc({ kind: event.kind, outcome: event.outcome });
-    // Scaled mode: jobs live in Redis under BullMQ, and any process runs any job; jobs enqueued in a
-    // transaction go through the relay table, so a commit is never lost between PostgreSQL and Redis.
-    const jobs = redis
-      ? new BullmqJobRunner({
-          connection: redis.url,
-          prefix: redis.prefix,
-          registry,
-          log: jobLog,
-          clock,
-          drainTimeoutMs: config.shutdownTimeoutMs,
-          onOutcome,
-          relay: { storage },
-          retention: config.retention.jobs,
-        })
-      : new EmbeddedJobRunner({
-          repository: repos.jobs,
-          registry,
-          log: jobLog,
-          clock,
-          drainTimeoutMs: config.shutdownTimeoutMs,
-          ...(options.jobs?.pollIntervalMs ? { pollIntervalMs: options.jobs.pollIntervalMs } : {}),
-          ...(options.jobs?.leaseMs ? { leaseMs: options.jobs.leaseMs } : {}),
-          onOutcome,
-        });
+    const jobs = await createJobRunner({
+      config,
+      redis,
+      storage,
+      repository: repos.jobs,
+      registry,
+      log: log.child({ component: "jobs" }),
+      clock,
+      onOutcome: (event) => metrics.jobs.inc({ kind: event.kind, outcome: event.outcome }),
+      tuning: options.jobs,
+    });
     const accountEvents = new AccountEventHub({
       repo: new AccountEventRepository(storage.db),
       queue: jobs,
@@ -395,14 +362,12 @@ export async function buildServices(
         await jobs.stop();
         if (transport instanceof HttpOutboundTransport) transport.close();
         await storage.close();
-        await redisLimits?.close();
-        await redis?.close();
+        await mode.close();
       },
     };
   } catch (error) {
     await storage.close().catch(() => {});
-    await redisLimits?.close().catch(() => {});
-    await redis?.close().catch(() => {});
+    await mode.close();
     throw error;
   }
 }

@@ -3,7 +3,7 @@
 import { existsSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { KeySetupError, keyFilePath, readKeyFile, writeCanary, writeKeyFile } from "../app/keyring.ts";
-import { RedisSetupError } from "../app/redis.ts";
+import { RedisSetupError } from "../app/redis-setup-error.ts";
 import { buildServices, type Services } from "../app/services.ts";
 import { type Config, ConfigError, loadConfig, processEnvironment } from "../config/config.ts";
 import { reencryptAll } from "../domain/secrets/key-rotation.service.ts";
