@@ -3,6 +3,7 @@
 import { Redis, type RedisOptions } from "ioredis";
 import type { Config } from "../config/config.ts";
 import type { Logger } from "../lib/logger.ts";
+import { redactUrl } from "../storage/db.ts";
 
 /** How long start-up waits for Redis before refusing to start. */
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -28,23 +29,13 @@ export interface SharedRedis {
   close(): Promise<void>;
 }
 
-export function redactRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "***";
-    return parsed.toString();
-  } catch {
-    return "<invalid url>";
-  }
-}
-
 /**
  * Connects to REDIS_URL and checks it answers, or throws a RedisSetupError naming REDIS_URL. After
  * start-up the connection reconnects on its own; commands sent while it is down fail at once (no
  * offline queue), so readiness turns false instead of requests piling up.
  */
 export async function connectRedis(redis: NonNullable<Config["redis"]>, log: Logger): Promise<SharedRedis> {
-  const location = redactRedisUrl(redis.url);
+  const location = redactUrl(redis.url);
   const connectionOptions = (): RedisOptions => ({
     connectTimeout: CONNECT_TIMEOUT_MS,
     // Reconnect forever, backing off to 2 s: a Redis restart must not need a Mailroom restart.
