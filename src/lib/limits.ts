@@ -36,6 +36,22 @@ export interface RatePolicy {
 export type RateLimiterFactory = (name: string, policy: RatePolicy) => RateLimiter;
 
 /** A weight as the limiter counts it: at least one slot, at most all of them. */
+/** Runs `task` holding `weight` slots of `key`, released when it settles (each limiter's `run`). */
+export async function withSlots<T>(
+  limiter: Pick<ConcurrencyLimiter, "acquire">,
+  key: string,
+  task: () => Promise<T>,
+  weight: number,
+  signal: AbortSignal | undefined,
+): Promise<T> {
+  const release = await limiter.acquire(key, weight, signal);
+  try {
+    return await task();
+  } finally {
+    release();
+  }
+}
+
 export function clampWeight(weight: number, maxConcurrent: number): number {
   if (!Number.isFinite(weight)) return 1;
   return Math.max(1, Math.min(Math.floor(weight), maxConcurrent));

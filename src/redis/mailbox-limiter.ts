@@ -7,7 +7,7 @@
 // reads keep working; Graph's own 429 answers, which the Graph client retries, bound the excess.
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
-import { type ConcurrencyLimiter, clampWeight, type Release } from "../lib/limits.ts";
+import { type ConcurrencyLimiter, clampWeight, type Release, withSlots } from "../lib/limits.ts";
 import type { Logger } from "../lib/logger.ts";
 import { KeyedLimiter, MAILBOX_CONCURRENCY } from "../providers/microsoft/limiter.ts";
 import { HELD, LIMITER_KEY_SUFFIXES, LIMITER_LUA, UNKNOWN } from "./mailbox-limiter.lua.ts";
@@ -47,13 +47,8 @@ export class RedisMailboxLimiter implements ConcurrencyLimiter {
     this.fallback = new KeyedLimiter(this.maxConcurrent);
   }
 
-  async run<T>(key: string, task: () => Promise<T>, weight = 1, signal?: AbortSignal): Promise<T> {
-    const release = await this.acquire(key, weight, signal);
-    try {
-      return await task();
-    } finally {
-      release();
-    }
+  run<T>(key: string, task: () => Promise<T>, weight = 1, signal?: AbortSignal): Promise<T> {
+    return withSlots(this, key, task, weight, signal);
   }
 
   async acquire(key: string, weight = 1, signal?: AbortSignal): Promise<Release> {

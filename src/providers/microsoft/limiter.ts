@@ -11,6 +11,7 @@ import {
   clampWeight,
   grantsFromHead,
   type Release,
+  withSlots,
 } from "../../lib/limits.ts";
 
 /** What the Graph client needs: 4 slots per mailbox, FIFO, weighted. */
@@ -34,13 +35,8 @@ export class KeyedLimiter implements MailboxLimiter {
 
   constructor(readonly maxConcurrent = MAILBOX_CONCURRENCY) {}
 
-  async run<T>(key: string, task: () => Promise<T>, weight = 1, signal?: AbortSignal): Promise<T> {
-    const release = await this.acquire(key, weight, signal);
-    try {
-      return await task();
-    } finally {
-      release();
-    }
+  run<T>(key: string, task: () => Promise<T>, weight = 1, signal?: AbortSignal): Promise<T> {
+    return withSlots(this, key, task, weight, signal);
   }
 
   async acquire(key: string, weight = 1, signal?: AbortSignal): Promise<Release> {
