@@ -149,6 +149,40 @@ export class RealtimeRepository {
     });
   }
 
+  /**
+   * Polling lag (now − last completed sync) over connected accounts that are polled at the poll
+   * interval (a healthy subscription slows polling on purpose): count, p99 and max. Two aggregate
+   * queries, for the watchdog and `/metrics`.
+   */
+  async pollingLag(now: number): Promise<{ accounts: number; p99Ms: number; maxMs: number }> {
+    const polled = () =>
+      this.db
+        .selectFrom("realtime_accounts as r")
+        .innerJoin("accounts as a", "a.id", "r.account_id")
+        .where("a.status", "=", "OK")
+        .where("r.last_sync_at", "is not", null)
+        .where((eb) =>
+          eb.or([
+            eb("r.subscription_status", "!=", "active"),
+            eb("r.subscription_expires_at", "is", null),
+            eb("r.subscription_expires_at", "<=", now),
+          ]),
+        );
+    const total = await polled()
+      .select((eb) => [eb.fn.countAll<number | string>().as("n"), eb.fn.min("r.last_sync_at").as("oldest")])
+      .executeTakeFirst();
+    const accounts = Number(total?.n ?? 0);
+    if (accounts === 0) return { accounts: 0, p99Ms: 0, maxMs: 0 };
+    const p99 = await polled()
+      .select("r.last_sync_at")
+      .orderBy("r.last_sync_at")
+      .offset(Math.floor(accounts / 100))
+      .limit(1)
+      .executeTakeFirst();
+    const lag = (at: unknown) => Math.max(0, now - Number(at ?? now));
+    return { accounts, p99Ms: lag(p99?.last_sync_at), maxMs: lag(total?.oldest) };
+  }
+
   /** Accounts with realtime state, by id (keyset), for the watchdog. */
   async accountPage(limit: number, afterId?: string): Promise<RealtimeAccountRow[]> {
     let query = this.db.selectFrom("realtime_accounts").selectAll();
