@@ -15,6 +15,10 @@ export interface Metrics {
   /** Rows the last (or running) housekeeping pass has deleted so far, by step: its progress. */
   housekeepingPassDeleted: Gauge<"step">;
   housekeepingLastRun: Gauge<"outcome">;
+  /** Polling lag (now − last completed poll) over polled accounts, by stat (p99, max), in seconds. */
+  pollingLag: Gauge<"stat">;
+  /** The factor every poll interval is stretched by while polling cannot keep up (1 = not stretched). */
+  pollingStretch: Gauge;
 }
 
 export function createMetrics(): Metrics {
@@ -72,6 +76,17 @@ export function createMetrics(): Metrics {
       name: "mailroom_housekeeping_last_run_timestamp_seconds",
       help: "When the last housekeeping pass ended, by outcome (complete, aborted)",
       labelNames: ["outcome"],
+      registers: [registry],
+    }),
+    pollingLag: new Gauge({
+      name: "mailroom_polling_lag_seconds",
+      help: "Polling lag (now − last completed delta poll) over polled accounts, by stat (p99, max)",
+      labelNames: ["stat"],
+      registers: [registry],
+    }),
+    pollingStretch: new Gauge({
+      name: "mailroom_polling_interval_stretch",
+      help: "Factor every poll interval is stretched by while polling cannot keep up (1 = configured)",
       registers: [registry],
     }),
   };

@@ -86,6 +86,7 @@ export async function createTestApp(
     /** The time every service reads (see test/support/clock.ts); default the system clock. */
     clock?: Clock;
     limits?: BuildOptions["limits"];
+    fetch?: typeof fetch;
   } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase(dialect);
@@ -104,6 +105,7 @@ export async function createTestApp(
     webhooks: { lookup: testLookup, ...options.webhooks },
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
   });
   const app = await buildApp(services, options.routes ? { plugins: [options.routes] } : {});
   await app.ready();

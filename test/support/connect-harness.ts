@@ -50,6 +50,8 @@ export interface ConnectHarnessOptions {
   allowHttpNotifications?: boolean;
   /** Limiters passed to buildServices (default: the in-process ones). */
   limits?: BuildOptions["limits"];
+  /** `fetch` for Mailroom's calls to Microsoft (e.g. to count them); default the global one. */
+  fetch?: typeof fetch;
 }
 
 export async function startConnectHarness(
@@ -80,6 +82,7 @@ export async function startConnectHarness(
       ...(options.webhooks ? { webhooks: options.webhooks } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.limits ? { limits: options.limits } : {}),
+      ...(options.fetch ? { fetch: options.fetch } : {}),
     },
   );
   await t.app.listen({ port, host: "127.0.0.1" });

@@ -1,7 +1,7 @@
 // Layout, session gate and page routing of the operator dashboard.
 import { type ReactElement, useCallback, useEffect, useState } from "react";
 import { DASHBOARD_PAGES, type DashboardPage } from "../../src/contracts/dashboard/constants.ts";
-import type { SandboxInfo, SessionResponse } from "../../src/contracts/dashboard/index.ts";
+import type { PollingInfo, SandboxInfo, SessionResponse } from "../../src/contracts/dashboard/index.ts";
 import { call, setCsrfToken, whenSignedOut } from "./api.ts";
 import { AccountPage } from "./pages/AccountPage.tsx";
 import { AccountsPage } from "./pages/AccountsPage.tsx";
@@ -135,10 +135,25 @@ export function App() {
         </div>
       </header>
       {session.sandbox && <SandboxBanner sandbox={session.sandbox} />}
+      {session.polling && session.polling.stretch > 1 && <PollingBanner polling={session.polling} />}
       <main id="main" tabIndex={-1}>
         {page}
       </main>
     </div>
+  );
+}
+
+function PollingBanner({ polling }: { polling: PollingInfo }) {
+  return (
+    <section className="sandbox-banner" role="status" aria-labelledby="polling-title">
+      <p>
+        <strong id="polling-title">Polling is stretched.</strong> Mailroom cannot poll{" "}
+        {polling.polledAccounts} mailboxes every {polling.intervalSeconds} s, so each one is polled every{" "}
+        {polling.effectiveIntervalSeconds} s (× {polling.stretch}) until it catches up. Polling lag: p99{" "}
+        {polling.lagP99Seconds} s, max {polling.lagMaxSeconds} s. New mail is announced later meanwhile; Graph
+        subscriptions (an https <code>PUBLIC_URL</code>) or more capacity remove the need to poll so often.
+      </p>
+    </section>
   );
 }
 

@@ -21,6 +21,18 @@ export const SandboxInfo = Type.Object({ url: Type.String(), users: Type.Array(S
 export type SandboxInfo = Static<typeof SandboxInfo>;
 
 /** Who is signed in, and what the app needs before any page. */
+/** Polling health (only for a signed-in admin): stretched while Mailroom cannot keep up. */
+export const PollingInfo = Type.Object({
+  /** Every poll interval is the configured one × this (1 = keeping up). */
+  stretch: Type.Number(),
+  intervalSeconds: Type.Number(),
+  effectiveIntervalSeconds: Type.Number(),
+  lagP99Seconds: Type.Number(),
+  lagMaxSeconds: Type.Number(),
+  polledAccounts: Type.Number(),
+});
+export type PollingInfo = Static<typeof PollingInfo>;
+
 export const SessionResponse = Type.Object({
   admin: Nullable(AdminInfo),
   /** Echo in the CSRF header on POST/PUT/DELETE; null before sign-in (send "1" then). */
@@ -30,6 +42,8 @@ export const SessionResponse = Type.Object({
   publicUrl: Type.String(),
   /** Only for a signed-in admin, when the Microsoft sandbox runs. */
   sandbox: Nullable(SandboxInfo),
+  /** Only for a signed-in admin. */
+  polling: Type.Optional(Nullable(PollingInfo)),
 });
 export type SessionResponse = Static<typeof SessionResponse>;
 

@@ -5,6 +5,8 @@ import { MINUTE, type RealtimeDeps, syncKey } from "./realtime.types.ts";
 
 export class PollSchedule {
   private readonly healthyPollMs: number;
+  /** Every account's interval is the configured one × this (poll-stretch.ts; set by the watchdog). */
+  stretch = 1;
 
   constructor(private readonly d: Pick<RealtimeDeps, "repo" | "queue" | "clock" | "options">) {
     const o = d.options;
@@ -20,7 +22,9 @@ export class PollSchedule {
   async schedulePoll(accountId: string): Promise<void> {
     const row = await this.d.repo.findAccount(accountId);
     const interval =
-      row && isHealthy(row, this.d.clock.now()) ? this.healthyPollMs : this.d.options.pollIntervalMs;
+      row && isHealthy(row, this.d.clock.now())
+        ? this.healthyPollMs
+        : Math.round(this.d.options.pollIntervalMs * this.stretch);
     await this.d.queue.schedule({
       name: pollScheduleName(accountId),
       kind: "realtime.poll",

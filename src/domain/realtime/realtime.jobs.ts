@@ -9,13 +9,9 @@ export function registerRealtimeJobs(registry: JobHandlerRegistry, realtime: Rea
     concurrency: 16,
     // A failed round is not retried: the next slot polls again.
     maxAttempts: 1,
+    // An account gone or no longer connected is skipped by the sync, and then stops polling.
     handler: async ({ accountId }) => {
-      const account = await realtime.d.accounts.findById(accountId);
-      if (!account || account.status !== "OK") {
-        await realtime.stopPolling(accountId);
-        return;
-      }
-      await realtime.sync(accountId);
+      if ((await realtime.sync(accountId)) === "skipped") await realtime.stopPolling(accountId);
     },
   });
   registry.register({

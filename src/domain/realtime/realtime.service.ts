@@ -8,6 +8,7 @@ import type { RealtimeAccountRow } from "../../storage/repositories/realtime.rep
 import { type AccountEventListener, isConnection } from "../accounts/account-events.ts";
 import { NotificationIntake } from "./notifications.ts";
 import { PollSchedule } from "./poll-schedule.ts";
+import { decideStretch } from "./poll-stretch.ts";
 import { MINUTE, type RealtimeDeps, syncKey } from "./realtime.types.ts";
 import { SubscriptionLifecycle } from "./subscription-lifecycle.ts";
 import { SyncRunner } from "./sync.ts";
@@ -137,6 +138,7 @@ export class RealtimeService {
    */
   async watchdog(): Promise<void> {
     const now = this.d.clock.now();
+    await this.restretch(now);
     const slot = Math.floor(now / this.watchdogMs);
     let after: AccountPageCursor | undefined;
     for (;;) {
@@ -158,6 +160,50 @@ export class RealtimeService {
       if (accounts.length < PAGE || !last) break;
       after = { createdAt: last.created_at, id: last.id };
     }
+  }
+
+  /**
+   * Recomputes the poll stretch from the measured lag (poll-stretch.ts); a change is logged once and
+   * re-declares every schedule in the same watchdog pass.
+   */
+  private async restretch(now: number): Promise<void> {
+    const lag = await this.d.repo.pollingLag(now);
+    const current = this.polls.stretch;
+    const next = decideStretch(lag, { intervalMs: this.d.options.pollIntervalMs, current });
+    if (next === current) return;
+    this.polls.stretch = next;
+    const fields = {
+      factor: next,
+      effectiveIntervalMs: Math.round(this.d.options.pollIntervalMs * next),
+      lagP99Ms: lag.p99Ms,
+      lagMaxMs: lag.maxMs,
+      accounts: lag.accounts,
+    };
+    if (next > current) this.d.log.warn(fields, "Polling cannot keep up: every poll interval is stretched");
+    else if (next === 1) this.d.log.warn(fields, "Polling has caught up: poll intervals are back to normal");
+    else this.d.log.warn(fields, "Polling is catching up: poll intervals are stretched less");
+  }
+
+  /** Polling health for `/metrics` and the dashboard: the lag now, and the stretch in force. */
+  async pollingStatus(): Promise<{
+    accounts: number;
+    lagP99Ms: number;
+    lagMaxMs: number;
+    stretch: number;
+    intervalMs: number;
+    effectiveIntervalMs: number;
+  }> {
+    const lag = await this.d.repo.pollingLag(this.d.clock.now());
+    const intervalMs = this.d.options.pollIntervalMs;
+    const stretch = this.polls.stretch;
+    return {
+      accounts: lag.accounts,
+      lagP99Ms: lag.p99Ms,
+      lagMaxMs: lag.maxMs,
+      stretch,
+      intervalMs,
+      effectiveIntervalMs: Math.round(intervalMs * stretch),
+    };
   }
 
   /** For health views and tests: the account's realtime state. */

@@ -11,7 +11,7 @@ import {
   renewSubscription,
 } from "../../providers/microsoft/subscriptions.ts";
 import type { RealtimeAccountRow } from "../../storage/repositories/realtime.repository.ts";
-import type { PollSchedule } from "./poll-schedule.ts";
+import { jitterOffset, type PollSchedule } from "./poll-schedule.ts";
 import { HOUR, LIFECYCLE_PATH, NOTIFICATION_PATH, type RealtimeDeps, syncKey } from "./realtime.types.ts";
 
 export class SubscriptionLifecycle {
@@ -32,7 +32,10 @@ export class SubscriptionLifecycle {
   /** Whether the watchdog should ask for an `ensure`: missing, close to expiry, or failed and due again. */
   needsWork(row: RealtimeAccountRow, now: number): boolean {
     if (row.subscription_status === "active")
-      return row.subscription_expires_at === null || row.subscription_expires_at - now < this.renewBeforeMs;
+      return (
+        row.subscription_expires_at === null ||
+        now >= renewalAt(row.subscription_expires_at, row.account_id, this.renewBeforeMs)
+      );
     if (row.subscription_status === "failed")
       return row.subscription_retry_at === null || row.subscription_retry_at <= now;
     return row.subscription_status === "none";
@@ -57,7 +60,10 @@ export class SubscriptionLifecycle {
         return;
       }
       if (id && action === "ensure" && row.subscription_status === "active") {
-        if (row.subscription_expires_at !== null && row.subscription_expires_at - now >= this.renewBeforeMs)
+        if (
+          row.subscription_expires_at !== null &&
+          now < renewalAt(row.subscription_expires_at, accountId, this.renewBeforeMs)
+        )
           return;
         await this.renew(accountId, id);
         return;
@@ -148,4 +154,14 @@ export class SubscriptionLifecycle {
 
 function isNotFound(error: unknown): boolean {
   return error instanceof AppError && error.code === "resource_not_found";
+}
+
+/**
+ * When an account's subscription is renewed: `renewBeforeMs` before it expires, and earlier by the
+ * account's fixed offset within half of that (a hash of its id), so subscriptions created together
+ * (10,000 accounts connected in one go) are not all renewed in the same watchdog minute. A renewal
+ * keeps the offset, so the spread lasts.
+ */
+export function renewalAt(expiresAt: number, accountId: string, renewBeforeMs: number): number {
+  return expiresAt - renewBeforeMs - jitterOffset(accountId, Math.floor(renewBeforeMs / 2));
 }

@@ -3,17 +3,24 @@
 // their stable ids, then commit the message index and the folders' delta links together, so a crash
 // at any point replays into the same event ids.
 import { AppError } from "../../lib/errors.ts";
-import { type DeltaRound, readDeltaRound } from "../../providers/microsoft/delta.ts";
+import { type DeltaRound, readDeltaRound, readDeltaRoundsBatched } from "../../providers/microsoft/delta.ts";
 import type { AccountRow } from "../../storage/repositories/account.repository.ts";
 import type { EmailObject, FolderRole } from "../email/email.types.ts";
 import { mailroomId } from "../email/email-ids.ts";
+import type { FolderTree } from "../email/folder-directory.ts";
 import { mailPayload } from "./mail-events.ts";
 import type { RealtimeDeps, SentOrigin } from "./realtime.types.ts";
 import { indexKeysOf, type PlannedEvent, planSync } from "./sync-planner.ts";
 
 const FETCH_CONCURRENCY = 4;
+/** How often a sync reads the folder tree again to find new folders (a deleted one is noticed at once). */
+const TREE_REFRESH_MS = 3_600_000;
+const MAX_TREE_TIMES = 100_000;
 
 export class SyncRunner {
+  /** When each account's folder tree was last read by a sync (a process-local hint; losing it costs one read). */
+  private readonly treeReadAt = new Map<string, number>();
+
   constructor(
     private readonly d: Pick<
       RealtimeDeps,
@@ -47,35 +54,38 @@ export class SyncRunner {
     const state = await this.d.repo.findAccount(account.id);
     if (!state) return;
     const baseline = state.baseline_at === null;
-    const tree = await this.d.folders.tree(account.id);
     const links = await this.d.repo.deltaLinks(account.id);
-    const roleOf = (folderId: string): FolderRole => tree.byId.get(folderId)?.role ?? "unknown";
     const windowMs = this.d.options.indexWindowMs;
     const windowStart = windowMs === undefined ? undefined : started - windowMs;
-
-    const read = await Promise.all(
-      [...tree.byId.keys()].map(async (folderId) => {
-        const link = links.get(folderId) ?? null;
-        try {
-          let round: DeltaRound = await readDeltaRound(this.d.graph, account.id, folderId, link, windowStart);
-          let fresh = link === null;
-          if (round.expired) {
-            // 410 SyncStateNotFound: the folder starts over; its snapshot is compared with the index.
-            this.d.log.info(
-              { accountId: account.id, folderId },
-              "Delta sync state expired; resyncing folder",
-            );
-            round = await readDeltaRound(this.d.graph, account.id, folderId, null, windowStart);
-            fresh = true;
-          }
-          return round.expired ? undefined : { folderId, fresh, round };
-        } catch (error) {
-          // A folder deleted since the tree was read: nothing to sync there.
-          if (error instanceof AppError && error.code === "resource_not_found") return undefined;
-          throw error;
-        }
-      }),
-    );
+    // The folder tree is read on the first sync and then about hourly (folder ids are stable); in
+    // between, the watched folders are the ones with a stored delta link, all read in one `$batch`.
+    let tree = this.treeDue(account.id, started, links)
+      ? await this.loadTree(account.id, started)
+      : undefined;
+    const stored = new Map<string, string>();
+    for (const [folderId, link] of links)
+      if (link !== null && (!tree || tree.byId.has(folderId))) stored.set(folderId, link);
+    const batched =
+      stored.size > 0 ? await readDeltaRoundsBatched(this.d.graph, account.id, stored) : new Map();
+    const read: Array<{ folderId: string; fresh: boolean; round: DeltaRound } | undefined> = [];
+    for (const [folderId, round] of batched) {
+      if ("gone" in round) {
+        // A folder deleted since the tree was read: nothing to sync there; the tree is read again.
+        this.treeReadAt.delete(account.id);
+        continue;
+      }
+      if (round.expired) read.push(await this.freshRound(account.id, folderId, windowStart, true));
+      else read.push({ folderId, fresh: false, round });
+    }
+    // New folders (or the first sync): a fresh round each.
+    if (tree)
+      read.push(
+        ...(await Promise.all(
+          [...tree.byId.keys()]
+            .filter((folderId) => !stored.has(folderId))
+            .map((folderId) => this.freshRound(account.id, folderId, windowStart, false)),
+        )),
+      );
     const rounds = read.flatMap((entry) =>
       entry && !entry.round.expired
         ? [
@@ -88,6 +98,9 @@ export class SyncRunner {
           ]
         : [],
     );
+    // Roles are only needed to plan events: an idle poll never reads the tree.
+    if (!tree && rounds.some((round) => round.items.length > 0)) tree = await this.d.folders.tree(account.id);
+    const roleOf = (folderId: string): FolderRole => tree?.byId.get(folderId)?.role ?? "unknown";
 
     const index = await this.d.repo.messages(account.id, indexKeysOf(rounds));
     const plan = planSync(
@@ -116,6 +129,39 @@ export class SyncRunner {
         { accountId: account.id, events: plan.events.length, baseline, folders: deltaLinks.size },
         "Delta sync committed",
       );
+  }
+
+  private treeDue(accountId: string, now: number, links: Map<string, string | null>): boolean {
+    if (links.size === 0 || [...links.values()].some((link) => link === null)) return true;
+    const at = this.treeReadAt.get(accountId);
+    return at === undefined || now - at >= TREE_REFRESH_MS;
+  }
+
+  private async loadTree(accountId: string, now: number): Promise<FolderTree> {
+    const tree = await this.d.folders.tree(accountId);
+    this.treeReadAt.delete(accountId);
+    if (this.treeReadAt.size >= MAX_TREE_TIMES) this.treeReadAt.delete(this.treeReadAt.keys().next().value!);
+    this.treeReadAt.set(accountId, now);
+    return tree;
+  }
+
+  private async freshRound(
+    accountId: string,
+    folderId: string,
+    windowStart: number | undefined,
+    expired: boolean,
+  ): Promise<{ folderId: string; fresh: boolean; round: DeltaRound } | undefined> {
+    if (expired)
+      // 410 SyncStateNotFound: the folder starts over; its snapshot is compared with the index.
+      this.d.log.info({ accountId, folderId }, "Delta sync state expired; resyncing folder");
+    try {
+      const round = await readDeltaRound(this.d.graph, accountId, folderId, null, windowStart);
+      return round.expired ? undefined : { folderId, fresh: true, round };
+    } catch (error) {
+      // A folder deleted since the tree was read: nothing to sync there.
+      if (error instanceof AppError && error.code === "resource_not_found") return undefined;
+      throw error;
+    }
   }
 
   private async publishAll(account: AccountRow, events: PlannedEvent[]): Promise<void> {

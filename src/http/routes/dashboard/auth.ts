@@ -19,6 +19,7 @@ export function authRoutes(deps: DashboardDeps): FastifyPluginAsyncTypebox {
           setupRequired: !(await admins.hasAdmin()),
           publicUrl,
           sandbox: context && deps.sandbox ? deps.sandbox : null,
+          polling: context ? await pollingInfo(deps) : null,
         };
       },
     });
@@ -70,5 +71,19 @@ export function authRoutes(deps: DashboardDeps): FastifyPluginAsyncTypebox {
         return { url: link.url, expiresAt: link.expiresAt };
       },
     });
+  };
+}
+
+/** The polling health for the dashboard's status line (one aggregate query). */
+async function pollingInfo(deps: DashboardDeps) {
+  const status = await deps.services.realtime.pollingStatus().catch(() => null);
+  if (!status) return null;
+  return {
+    stretch: status.stretch,
+    intervalSeconds: status.intervalMs / 1000,
+    effectiveIntervalSeconds: status.effectiveIntervalMs / 1000,
+    lagP99Seconds: Math.round(status.lagP99Ms / 1000),
+    lagMaxSeconds: Math.round(status.lagMaxMs / 1000),
+    polledAccounts: status.accounts,
   };
 }

@@ -45,6 +45,13 @@ export function systemRoutes(services: Services): FastifyPluginAsyncTypebox {
         services.metrics.secretExpiryDays.reset();
       }
       services.metrics.appProblem.set(settings?.appProblem ? 1 : 0);
+      // One aggregate query over the realtime accounts (the lag is read at scrape time).
+      const polling = await services.realtime.pollingStatus().catch(() => null);
+      if (polling) {
+        services.metrics.pollingLag.set({ stat: "p99" }, polling.lagP99Ms / 1000);
+        services.metrics.pollingLag.set({ stat: "max" }, polling.lagMaxMs / 1000);
+        services.metrics.pollingStretch.set(polling.stretch);
+      }
       return reply
         .type(services.metrics.registry.contentType)
         .send(await services.metrics.registry.metrics());
