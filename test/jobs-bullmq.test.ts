@@ -187,6 +187,49 @@ describe("BullMQ runner on one Redis prefix", () => {
     }
   });
 
+  it("a job waiting for its exclusive key starts when the holder releases it, not after its retry delay", async () => {
+    const fx = await bullFixture("sqlite");
+    try {
+      const held = gate();
+      const started: Record<string, number> = {};
+      const runner = fx.runner(
+        createJobRegistry([
+          defineJob({
+            kind: "bull.a",
+            async handler() {
+              started.a = Date.now();
+              await held.wait;
+            },
+          }),
+          defineJob({
+            kind: "bull.b",
+            async handler() {
+              started.b = Date.now();
+            },
+          }),
+        ]),
+        // Without the release's wake-up, the waiter would start 10 s later at the earliest.
+        { exclusiveRetryMs: 10_000 },
+      );
+      await runner.start();
+      await runner.enqueue("bull.a", {}, { exclusiveKey: "bull:key" });
+      await until("the holder to start", () => started.a !== undefined);
+      await runner.enqueue("bull.b", {}, { exclusiveKey: "bull:key" });
+      await until("the waiter to find the key held", async () => (await runner.stats()).queued === 1);
+      await pause(300);
+      assert.equal(started.b, undefined, "the waiter does not run while the key is held");
+      const releasedAt = Date.now();
+      held.open();
+      await until("the waiter to run", () => started.b !== undefined, { timeoutMs: 5_000 });
+      assert.ok(
+        started.b! - releasedAt < 3_000,
+        `the waiter started ${started.b! - releasedAt} ms after the release`,
+      );
+    } finally {
+      await fx.dispose();
+    }
+  });
+
   it("a new recurring job runs its current slot at once, then slots at n · everyMs + offsetMs", async () => {
     const fx = await bullFixture("sqlite");
     try {
