@@ -63,7 +63,10 @@ async function measure(configuration: Configuration, log: (line: string) => void
     fleet = await startFleet({
       processes: configuration.processes,
       mode: configuration.mode,
-      env: { POLL_INTERVAL_SECONDS: "1", GRAPH_SUBSCRIPTIONS: "off" },
+      env: {
+        POLL_INTERVAL_SECONDS: "1",
+        GRAPH_SUBSCRIPTIONS: "off",
+      },
     });
     for (const email of USERS) await fleet.connect(email);
     await fleet.createWebhook(receiver.url);
@@ -143,10 +146,14 @@ export const scale: Scenario = {
     "inbound mail at a separate sandbox process → webhooks/s, p50/p99 and CPU ms per event per process: embedded vs 1 and 2 processes on PostgreSQL + Redis",
   async run(_settings, log) {
     const results: Measured[] = [];
-    for (const configuration of CONFIGURATIONS) {
+    // SCALE_ONLY=b (or ab, bc, …) runs only those configurations, to profile one alone.
+    const only = process.env.SCALE_ONLY;
+    for (const configuration of CONFIGURATIONS.filter((c) => !only || only.includes(c.label[1]!))) {
       log(`scale: ${configuration.label}, burst of ${BURST} to ${USERS.length} mailboxes`);
       results.push(await measure(configuration, log));
     }
+    for (const r of results) log(`scale: ${JSON.stringify(r)}`);
+    if (results.length < 3) return { status: "broken", error: "only some configurations were run" };
     const [a, b, c] = results as [Measured, Measured, Measured];
     const broken = results.some((r) => r.delivered < BURST);
     if (broken)
