@@ -212,9 +212,9 @@ describe("BullMQ runner on one Redis prefix", () => {
         { exclusiveRetryMs: 10_000 },
       );
       await runner.start();
-      await runner.enqueue("bull.a", {}, { exclusiveKey: "bull:key" });
+      await runner.enqueue("bull.a", { n: 1 }, { exclusiveKey: "bull:key" });
       await until("the holder to start", () => started.a !== undefined);
-      await runner.enqueue("bull.b", {}, { exclusiveKey: "bull:key" });
+      await runner.enqueue("bull.b", { n: 2 }, { exclusiveKey: "bull:key" });
       await until("the waiter to find the key held", async () => (await runner.stats()).queued === 1);
       await pause(300);
       assert.equal(started.b, undefined, "the waiter does not run while the key is held");
