@@ -59,6 +59,28 @@ for (const dialect of dialects()) {
       }
     });
 
+    it("a job enqueued in a transaction that commits late runs soon after the commit, not at the relay's next interval", async () => {
+      const fx = await bullFixture(dialect);
+      try {
+        const runs: number[] = [];
+        const runner = fx.runner(createJobRegistry(recorder(runs)), {
+          relay: { storage: fx.storage, intervalMs: 10_000 },
+        });
+        await runner.start();
+        await pause(100);
+        await fx.storage.transaction(async (tx) => {
+          await runner.enqueue("bull.a", { n: 1 }, { transaction: tx });
+          // Commits after the wake-up's first pass has looked (and, on PostgreSQL, found nothing).
+          await pause(80);
+        });
+        const committedAt = Date.now();
+        await until("the job to run", () => runs.length === 1, { timeoutMs: 5_000 });
+        assert.ok(Date.now() - committedAt < 2_000, `ran ${Date.now() - committedAt} ms after the commit`);
+      } finally {
+        await fx.dispose();
+      }
+    });
+
     it("a relay row left by a crashed process is relayed by the next one, once, even if it was already added", async () => {
       const fx = await bullFixture(dialect);
       try {
