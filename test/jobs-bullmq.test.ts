@@ -59,6 +59,28 @@ for (const dialect of dialects()) {
       }
     });
 
+    it("a job enqueued in a transaction that commits late runs soon after the commit, not at the relay's next interval", async () => {
+      const fx = await bullFixture(dialect);
+      try {
+        const runs: number[] = [];
+        const runner = fx.runner(createJobRegistry(recorder(runs)), {
+          relay: { storage: fx.storage, intervalMs: 10_000 },
+        });
+        await runner.start();
+        await pause(100);
+        await fx.storage.transaction(async (tx) => {
+          await runner.enqueue("bull.a", { n: 1 }, { transaction: tx });
+          // Commits after the wake-up's first pass has looked (and, on PostgreSQL, found nothing).
+          await pause(80);
+        });
+        const committedAt = Date.now();
+        await until("the job to run", () => runs.length === 1, { timeoutMs: 5_000 });
+        assert.ok(Date.now() - committedAt < 2_000, `ran ${Date.now() - committedAt} ms after the commit`);
+      } finally {
+        await fx.dispose();
+      }
+    });
+
     it("a relay row left by a crashed process is relayed by the next one, once, even if it was already added", async () => {
       const fx = await bullFixture(dialect);
       try {
@@ -181,6 +203,49 @@ describe("BullMQ runner on one Redis prefix", () => {
       assert.equal(
         (one.counters()["bull.a"]?.completed ?? 0) + (two.counters()["bull.a"]?.completed ?? 0),
         30,
+      );
+    } finally {
+      await fx.dispose();
+    }
+  });
+
+  it("a job waiting for its exclusive key starts when the holder releases it, not after its retry delay", async () => {
+    const fx = await bullFixture("sqlite");
+    try {
+      const held = gate();
+      const started: Record<string, number> = {};
+      const runner = fx.runner(
+        createJobRegistry([
+          defineJob({
+            kind: "bull.a",
+            async handler() {
+              started.a = Date.now();
+              await held.wait;
+            },
+          }),
+          defineJob({
+            kind: "bull.b",
+            async handler() {
+              started.b = Date.now();
+            },
+          }),
+        ]),
+        // Without the release's wake-up, the waiter would start 10 s later at the earliest.
+        { exclusiveRetryMs: 10_000 },
+      );
+      await runner.start();
+      await runner.enqueue("bull.a", { n: 1 }, { exclusiveKey: "bull:key" });
+      await until("the holder to start", () => started.a !== undefined);
+      await runner.enqueue("bull.b", { n: 2 }, { exclusiveKey: "bull:key" });
+      await until("the waiter to find the key held", async () => (await runner.stats()).queued === 1);
+      await pause(300);
+      assert.equal(started.b, undefined, "the waiter does not run while the key is held");
+      const releasedAt = Date.now();
+      held.open();
+      await until("the waiter to run", () => started.b !== undefined, { timeoutMs: 5_000 });
+      assert.ok(
+        started.b! - releasedAt < 3_000,
+        `the waiter started ${started.b! - releasedAt} ms after the release`,
       );
     } finally {
       await fx.dispose();

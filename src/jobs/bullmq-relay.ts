@@ -23,6 +23,12 @@ export interface JobRelayOptions {
   batchSize?: number;
 }
 
+/**
+ * After a wake-up's first pass, passes this long after the previous one: a commit slower than the
+ * first pass (a busy database) is relayed within ~0.2 s instead of at the next interval.
+ */
+const WAKE_FOLLOW_UPS_MS = [30, 60, 120];
+
 export class JobRelay {
   private readonly repository: JobRelayRepository;
   private readonly add: (row: JobRelayRow) => Promise<void>;
@@ -32,6 +38,10 @@ export class JobRelay {
   private readonly batchSize: number;
   private running = false;
   private timer: NodeJS.Timeout | undefined;
+  /** When the pending timer fires (ms since the epoch). */
+  private timerDueAt = 0;
+  /** Passes still to run soon after a wake-up, for a commit that came later than the first. */
+  private followUps: number[] = [];
   private chain: Promise<unknown> = Promise.resolve();
   private failing = false;
 
@@ -58,9 +68,15 @@ export class JobRelay {
     await this.chain;
   }
 
-  /** Runs a pass soon instead of at the next interval (a transaction that enqueued is about to commit). */
+  /**
+   * Runs a pass soon instead of at the next interval (a transaction that enqueued is about to commit),
+   * and a few more shortly after in case the commit is slower. A pass already due sooner is kept, so a
+   * stream of enqueues cannot keep pushing the pass back.
+   */
   wake(delayMs = 10): void {
-    if (this.running) this.schedule(delayMs);
+    if (!this.running) return;
+    this.followUps = [...WAKE_FOLLOW_UPS_MS];
+    if (this.timer === undefined || this.timerDueAt > Date.now() + delayMs) this.schedule(delayMs);
   }
 
   /**
@@ -75,6 +91,7 @@ export class JobRelay {
 
   private schedule(delayMs: number): void {
     if (this.timer) clearTimeout(this.timer);
+    this.timerDueAt = Date.now() + delayMs;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.tick();
@@ -93,7 +110,7 @@ export class JobRelay {
         this.log.warn({ error: messageOf(error) }, "job relay cannot move jobs to Redis; the rows wait");
       this.failing = true;
     }
-    if (this.running && this.timer === undefined) this.schedule(this.intervalMs);
+    if (this.running && this.timer === undefined) this.schedule(this.followUps.shift() ?? this.intervalMs);
   }
 
   private async drain(): Promise<number> {

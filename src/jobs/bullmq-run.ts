@@ -8,7 +8,7 @@ import type { Redis } from "ioredis";
 import type { Clock } from "../lib/clock.ts";
 import { decideJobOutcome, describeError, type JobOutcome, messageOf } from "./job-outcome.ts";
 import { type JobContext, type JobLogger, type ResolvedJobDefinition, RetryLaterError } from "./queue.ts";
-import { COMPARE_AND_DELETE, COMPARE_AND_EXTEND, type RedisKeys } from "./redis-keys.ts";
+import { ACQUIRE_EXCLUSIVE, COMPARE_AND_EXTEND, RELEASE_EXCLUSIVE, type RedisKeys } from "./redis-keys.ts";
 import type { JobOutcomeEvent } from "./run-job.ts";
 
 /** What a BullMQ job carries: the payload and the enqueue options the worker needs. */
@@ -56,8 +56,13 @@ export interface BullRunDeps {
   random: () => number;
   /** How long an exclusive key's lock holds without renewal; renewed every third of it. */
   exclusiveLeaseMs: number;
-  /** How long a job whose exclusive key is held waits before trying again. */
+  /**
+   * How long a job whose exclusive key is held waits before trying again, at most: the run that
+   * releases the key wakes its waiters at once, so this only bounds a missed wake-up.
+   */
   exclusiveRetryMs: number;
+  /** Moves a delayed job of the kind to its queue's waiting list now (a released key's waiter). */
+  promote(kind: string, jobId: string): Promise<void>;
   /** Registers a run for `stop()` and lock-loss aborts; returns its unregistration. */
   track(run: BullRun): () => void;
   count(kind: string, outcome: JobOutcome, event: Omit<JobOutcomeEvent, "kind" | "outcome">): void;
@@ -76,7 +81,9 @@ export async function runBullJob(
   const maxAttempts = data.maxAttempts ?? definition.maxAttempts;
   const log = boundLogger(d.log, { jobId, kind: definition.kind, attempt });
 
-  const lock = data.exclusiveKey ? await acquireExclusive(d, data.exclusiveKey, jobId) : undefined;
+  const lock = data.exclusiveKey
+    ? await acquireExclusive(d, data.exclusiveKey, definition.kind, jobId)
+    : undefined;
   if (lock === null && job.repeatJobKey !== undefined) {
     // A scheduler's slot: BullMQ made the next slot when this one started, so waiting would pile slots
     // up behind a long holder. The slot is skipped, as the embedded runner skips a slot whose previous
@@ -146,18 +153,35 @@ export async function runBullJob(
 
 interface ExclusiveLock {
   key: string;
+  waiters: string;
   value: string;
 }
 
-/** The lock, or null when another run holds it. */
+/** The lock, or null when another run holds it (this job is then among the key's waiters). */
 async function acquireExclusive(
   d: BullRunDeps,
   exclusiveKey: string,
+  kind: string,
   jobId: string,
 ): Promise<ExclusiveLock | null> {
-  const lock = { key: d.keys.exclusive(exclusiveKey), value: `${jobId}/${randomUUID()}` };
-  const set = await d.client.set(lock.key, lock.value, "PX", d.exclusiveLeaseMs, "NX");
-  return set === "OK" ? lock : null;
+  const lock = {
+    key: d.keys.exclusive(exclusiveKey),
+    waiters: d.keys.exclusiveWaiters(exclusiveKey),
+    value: `${jobId}/${randomUUID()}`,
+  };
+  // Waiters outlive the lease: a holder that dies without releasing leaves them to their retry delay.
+  const waitersTtlMs = 2 * d.exclusiveLeaseMs;
+  const taken = await d.client.eval(
+    ACQUIRE_EXCLUSIVE,
+    2,
+    lock.key,
+    lock.waiters,
+    lock.value,
+    d.exclusiveLeaseMs,
+    `${kind}:${jobId}`,
+    waitersTtlMs,
+  );
+  return taken === 1 ? lock : null;
 }
 
 function keepExclusive(
@@ -184,11 +208,18 @@ function keepExclusive(
 }
 
 async function releaseExclusive(d: BullRunDeps, lock: ExclusiveLock, log: JobLogger): Promise<void> {
+  let waiters: unknown;
   try {
-    await d.client.eval(COMPARE_AND_DELETE, 1, lock.key, lock.value);
+    waiters = await d.client.eval(RELEASE_EXCLUSIVE, 2, lock.key, lock.waiters, lock.value);
   } catch (error) {
     // The lock lapses by itself after its lease; the next holder waits at most that long.
     log.warn({ error: messageOf(error) }, "could not release the exclusive key's lock");
+    return;
+  }
+  // A waiter not yet delayed (still on its way there) cannot be promoted: it retries after its delay.
+  for (const waiter of Array.isArray(waiters) ? waiters : []) {
+    const [kind, jobId] = String(waiter).split(":", 2);
+    if (kind && jobId) await d.promote(kind, jobId).catch(() => undefined);
   }
 }
 

@@ -141,6 +141,7 @@ export class BullmqJobRunner implements JobQueue {
         random: options.random ?? Math.random,
         exclusiveLeaseMs: options.exclusiveLeaseMs ?? 15_000,
         exclusiveRetryMs: options.exclusiveRetryMs ?? 500,
+        promote: (kind, jobId) => this.promote(kind, jobId),
       },
       lockDurationMs,
       stalledIntervalMs: options.stalledIntervalMs ?? lockDurationMs,
@@ -356,6 +357,13 @@ export class BullmqJobRunner implements JobQueue {
     if (this.relayStarted || this.state === "stopping" || this.state === "stopped") return;
     this.relayStarted = true;
     this.relay.start();
+  }
+
+  /** Runs a delayed job now; nothing when it is no longer delayed (running, done or gone). */
+  private async promote(kind: string, jobId: string): Promise<void> {
+    const job = await (await this.queues.get(kind)).getJob(jobId);
+    // BullMQ refuses to promote a job that is not delayed: it is running, done or already waiting.
+    await job?.promote().catch(() => undefined);
   }
 
   private async idempotencyKeyInRedis(key: string): Promise<boolean> {

@@ -13,6 +13,8 @@ export interface RedisKeys {
   idempotency(key: string): string;
   /** The lock of an exclusive key, held by one run at a time. */
   exclusive(key: string): string;
+  /** The jobs (`<kind>:<job id>`) that found the exclusive key held and wait for its release. */
+  exclusiveWaiters(key: string): string;
   /** The set of kinds any process has enqueued or run, so `stats()` counts every queue. */
   kinds: string;
   /** Hash of recurring job name → kind, so `unschedule(name)` finds the queue holding the scheduler. */
@@ -23,6 +25,7 @@ export function redisKeys(prefix: string): RedisKeys {
   return {
     idempotency: (key) => `${prefix}:_idem:${sha256Hex(key)}`,
     exclusive: (key) => `${prefix}:_excl:${sha256Hex(key)}`,
+    exclusiveWaiters: (key) => `${prefix}:_exclw:${sha256Hex(key)}`,
     kinds: `${prefix}:_kinds`,
     schedules: `${prefix}:_schedules`,
   };
@@ -50,6 +53,28 @@ export const COMPARE_AND_DELETE = `if redis.call("GET", KEYS[1]) == ARGV[1] then
 
 /** Extends the key's expiry only if it still holds `value`; 0 when it was lost. */
 export const COMPARE_AND_EXTEND = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) else return 0 end`;
+
+/**
+ * Takes an exclusive key's lock (KEYS[1]) for ARGV[1] with lease ARGV[2] ms: 1. When another run
+ * holds it, records the job ARGV[3] among the key's waiters (KEYS[2], expiring after ARGV[4] ms) in
+ * the same step, so a release that follows cannot miss it: 0.
+ */
+export const ACQUIRE_EXCLUSIVE = `
+if redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2], "NX") then return 1 end
+redis.call("SADD", KEYS[2], ARGV[3])
+redis.call("PEXPIRE", KEYS[2], ARGV[4])
+return 0`;
+
+/**
+ * Releases the lock (KEYS[1]) if it still holds ARGV[1] and hands back (and clears) its waiters
+ * (KEYS[2]), so the releasing run wakes them instead of letting them sleep out their retry delay.
+ */
+export const RELEASE_EXCLUSIVE = `
+if redis.call("GET", KEYS[1]) ~= ARGV[1] then return {} end
+redis.call("DEL", KEYS[1])
+local waiters = redis.call("SMEMBERS", KEYS[2])
+redis.call("DEL", KEYS[2])
+return waiters`;
 
 /**
  * Claims an idempotency key for `origin` (a relay row id, or a random token for a direct enqueue):
