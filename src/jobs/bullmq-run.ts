@@ -9,7 +9,7 @@ import type { Clock } from "../lib/clock.ts";
 import { decideJobOutcome, describeError, type JobOutcome, messageOf } from "./job-outcome.ts";
 import { type JobContext, type JobLogger, type ResolvedJobDefinition, RetryLaterError } from "./queue.ts";
 import { ACQUIRE_EXCLUSIVE, COMPARE_AND_EXTEND, RELEASE_EXCLUSIVE, type RedisKeys } from "./redis-keys.ts";
-import type { JobOutcomeEvent } from "./run-job.ts";
+import { boundLogger, type JobOutcomeEvent } from "./run-job.ts";
 
 /** What a BullMQ job carries: the payload and the enqueue options the worker needs. */
 export interface BullJobData {
@@ -226,13 +226,4 @@ async function releaseExclusive(d: BullRunDeps, lock: ExclusiveLock, log: JobLog
 /** `ms` plus up to a fifth more, so jobs waiting on one key do not all retry in the same instant. */
 function jitter(ms: number, random: () => number): number {
   return Math.round(ms * (1 + random() / 5));
-}
-
-function boundLogger(log: JobLogger, fields: Record<string, unknown>): JobLogger {
-  return {
-    debug: (obj, msg) => log.debug({ ...fields, ...obj }, msg),
-    info: (obj, msg) => log.info({ ...fields, ...obj }, msg),
-    warn: (obj, msg) => log.warn({ ...fields, ...obj }, msg),
-    error: (obj, msg) => log.error({ ...fields, ...obj }, msg),
-  };
 }

@@ -4,7 +4,7 @@ import { Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { type BullRun, type BullRunDeps, backoffStrategy, runBullJob } from "./bullmq-run.ts";
 import type { JobCounters } from "./embedded-runner.ts";
-import { JOB_OUTCOMES, type JobOutcome, messageOf } from "./job-outcome.ts";
+import { type JobOutcome, messageOf, OutcomeCounts } from "./job-outcome.ts";
 import type { JobHandlerRegistry, JobLogger } from "./queue.ts";
 import type { JobOutcomeEvent } from "./run-job.ts";
 
@@ -26,7 +26,7 @@ export class BullWorkers {
   private readonly workers: { worker: Worker; client: Redis }[] = [];
   private readonly active = new Map<string, BullRun>();
   private readonly activeByKind = new Map<string, number>();
-  private readonly outcomeCounts: JobCounters = {};
+  private readonly outcomeCounts = new OutcomeCounts();
   private readonly runDeps: BullRunDeps;
 
   constructor(private readonly options: BullWorkersOptions) {
@@ -89,7 +89,7 @@ export class BullWorkers {
 
   /** Finished runs by kind and outcome, since the runner was created. */
   counters(): JobCounters {
-    return structuredClone(this.outcomeCounts);
+    return this.outcomeCounts.snapshot();
   }
 
   /** Jobs running in this process now, by kind. */
@@ -122,11 +122,7 @@ export class BullWorkers {
   }
 
   private count(kind: string, outcome: JobOutcome, event: Omit<JobOutcomeEvent, "kind" | "outcome">): void {
-    const perKind =
-      this.outcomeCounts[kind] ??
-      (Object.fromEntries(JOB_OUTCOMES.map((o) => [o, 0])) as Record<JobOutcome, number>);
-    perKind[outcome] += 1;
-    this.outcomeCounts[kind] = perKind;
+    this.outcomeCounts.add(kind, outcome);
     try {
       this.options.onOutcome?.({ kind, outcome, ...event });
     } catch (error) {

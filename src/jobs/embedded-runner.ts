@@ -6,7 +6,7 @@ import { type Clock, systemClock } from "../lib/clock.ts";
 import { newId } from "../lib/ids.ts";
 import { isUnavailable } from "../storage/db.ts";
 import type { JobRepository, JobRow } from "../storage/repositories/job.repository.ts";
-import { JOB_OUTCOMES, type JobOutcome, messageOf } from "./job-outcome.ts";
+import { type JobOutcome, messageOf, OutcomeCounts } from "./job-outcome.ts";
 import {
   type EnqueueOptions,
   type EnqueueResult,
@@ -88,7 +88,7 @@ export class EmbeddedJobRunner implements JobQueue {
   private nextScheduleCheckAt = 0;
   private readonly active = new Map<string, ActiveRun>();
   private readonly activeByKind = new Map<string, number>();
-  private readonly outcomeCounts: JobCounters = {};
+  private readonly outcomeCounts = new OutcomeCounts();
   private readonly runDeps: RunJobDeps;
 
   constructor(options: EmbeddedJobRunnerOptions) {
@@ -216,7 +216,7 @@ export class EmbeddedJobRunner implements JobQueue {
 
   /** Finished runs by kind and outcome, since this runner was created. */
   counters(): JobCounters {
-    return structuredClone(this.outcomeCounts);
+    return this.outcomeCounts.snapshot();
   }
 
   /** Jobs this runner is running now, by kind. */
@@ -378,11 +378,7 @@ export class EmbeddedJobRunner implements JobQueue {
   }
 
   private count(kind: string, outcome: JobOutcome, event: Omit<JobOutcomeEvent, "kind" | "outcome">): void {
-    const perKind =
-      this.outcomeCounts[kind] ??
-      (Object.fromEntries(JOB_OUTCOMES.map((o) => [o, 0])) as Record<JobOutcome, number>);
-    perKind[outcome] += 1;
-    this.outcomeCounts[kind] = perKind;
+    this.outcomeCounts.add(kind, outcome);
     try {
       this.onOutcome?.({ kind, outcome, ...event });
     } catch (error) {

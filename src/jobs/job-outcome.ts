@@ -53,3 +53,20 @@ export function describeError(error: unknown): string {
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** Finished runs by kind and outcome, in one process (both runners' `counters()`). */
+export class OutcomeCounts {
+  private readonly byKind: Record<string, Record<JobOutcome, number>> = {};
+
+  add(kind: string, outcome: JobOutcome): void {
+    const perKind =
+      this.byKind[kind] ??
+      (Object.fromEntries(JOB_OUTCOMES.map((o) => [o, 0])) as Record<JobOutcome, number>);
+    perKind[outcome] += 1;
+    this.byKind[kind] = perKind;
+  }
+
+  snapshot(): Record<string, Record<JobOutcome, number>> {
+    return structuredClone(this.byKind);
+  }
+}

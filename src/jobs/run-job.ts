@@ -93,7 +93,8 @@ function parsePayload(text: string): unknown {
   }
 }
 
-function boundLogger(log: JobLogger, fields: Record<string, unknown>): JobLogger {
+/** A logger that adds the run's fields (job id, kind, attempt) to every line; both runners use it. */
+export function boundLogger(log: JobLogger, fields: Record<string, unknown>): JobLogger {
   return {
     debug: (obj, msg) => log.debug({ ...fields, ...obj }, msg),
     info: (obj, msg) => log.info({ ...fields, ...obj }, msg),
