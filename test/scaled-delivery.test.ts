@@ -3,15 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { startReceiver } from "./support/connect-harness.ts";
-import {
-  checkDelivered,
-  type Fleet,
-  injectMail,
-  mailReceived,
-  startFleet,
-  stopChild,
-} from "./support/fleet.ts";
-import { until } from "./support/until.ts";
+import { type Fleet, injectMail, startFleet, stopChild, untilDelivered } from "./support/fleet.ts";
 
 const ADELE = "adele.vance@contoso.onmicrosoft.com";
 const BURST = 150;
@@ -52,17 +44,11 @@ describe("scaled mode: a process killed during a burst of inbound mail", { timeo
     await Promise.all(injectors);
     assert.equal(victim.child.signalCode, "SIGKILL");
 
-    const result = await until(
+    const result = await untilDelivered(
       `all ${BURST} mail_received events`,
-      () => {
-        const outcome = checkDelivered(mailReceived(receiver.received), subjects);
-        return outcome.missing.length === 0 && outcome;
-      },
-      {
-        timeoutMs: 100_000,
-        intervalMs: 200,
-        detail: () => JSON.stringify(checkDelivered(mailReceived(receiver.received), subjects).missing),
-      },
+      receiver.received,
+      subjects,
+      100_000,
     );
     assert.deepEqual(result.splitSubjects, [], "no mail was announced as two different events");
     for (const survivor of fleet.processes.slice(1)) {

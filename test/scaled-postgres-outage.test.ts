@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { startReceiver } from "./support/connect-harness.ts";
-import { checkDelivered, type Fleet, injectMail, mailReceived, startFleet } from "./support/fleet.ts";
+import { type Fleet, injectMail, startFleet, untilDelivered } from "./support/fleet.ts";
 import { startPrivatePostgres } from "./support/private-servers.ts";
 import { until } from "./support/until.ts";
 
@@ -63,17 +63,11 @@ describe("scaled mode: PostgreSQL restarted mid-run", { timeout: 150_000 }, () =
     const after = Array.from({ length: 5 }, (_, i) => `after ${i}`);
     for (const subject of after) await injectMail(fleet.sandbox, ADELE, subject);
     const all = [...during, ...after];
-    const outcome = await until(
+    const outcome = await untilDelivered(
       "mail from during and after the outage to be announced",
-      () => {
-        const result = checkDelivered(mailReceived(receiver.received), all);
-        return result.missing.length === 0 && result;
-      },
-      {
-        timeoutMs: 60_000,
-        intervalMs: 200,
-        detail: () => JSON.stringify(checkDelivered(mailReceived(receiver.received), all).missing),
-      },
+      receiver.received,
+      all,
+      60_000,
     );
     assert.deepEqual(outcome.splitSubjects, []);
   });

@@ -4,7 +4,14 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { startReceiver } from "./support/connect-harness.ts";
-import { checkDelivered, type Fleet, injectMail, mailReceived, startFleet } from "./support/fleet.ts";
+import {
+  checkDelivered,
+  type Fleet,
+  injectMail,
+  mailReceived,
+  startFleet,
+  untilDelivered,
+} from "./support/fleet.ts";
 import { type PrivateServer, startPrivateRedis } from "./support/private-servers.ts";
 import { until } from "./support/until.ts";
 
@@ -71,17 +78,11 @@ describe("scaled mode: Redis restarted mid-run", { timeout: 150_000 }, () => {
       );
     }
     const all = [...before, ...during];
-    const outcome = await until(
+    const outcome = await untilDelivered(
       "every mail_received, before and during the outage",
-      () => {
-        const result = checkDelivered(mailReceived(receiver.received), all);
-        return result.missing.length === 0 && result;
-      },
-      {
-        timeoutMs: 60_000,
-        intervalMs: 200,
-        detail: () => JSON.stringify(checkDelivered(mailReceived(receiver.received), all).missing),
-      },
+      receiver.received,
+      all,
+      60_000,
     );
     assert.deepEqual(outcome.splitSubjects, []);
   });

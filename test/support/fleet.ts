@@ -393,3 +393,21 @@ export function checkDelivered(
     duplicates: events.length - idsBySubject.size,
   };
 }
+
+/** Waits until every subject has arrived as mail_received (at least once); returns the check. */
+export function untilDelivered(
+  what: string,
+  received: { body: string; headers: Record<string, unknown> }[],
+  subjects: string[],
+  timeoutMs: number,
+): Promise<ReturnType<typeof checkDelivered>> {
+  const check = () => checkDelivered(mailReceived(received), subjects);
+  return until(
+    what,
+    () => {
+      const result = check();
+      return result.missing.length === 0 && result;
+    },
+    { timeoutMs, intervalMs: 200, detail: () => JSON.stringify(check().missing) },
+  );
+}

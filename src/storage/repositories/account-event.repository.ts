@@ -14,16 +14,4 @@ export class AccountEventRepository {
   async findById(id: string): Promise<AccountEventRow | undefined> {
     return this.db.selectFrom("account_events").selectAll().where("id", "=", id).executeTakeFirst();
   }
-
-  /** An account's newest events, newest first. */
-  async ofAccount(accountId: string, limit: number): Promise<AccountEventRow[]> {
-    return this.db
-      .selectFrom("account_events")
-      .selectAll()
-      .where("account_id", "=", accountId)
-      .orderBy("created_at", "desc")
-      .orderBy("id", "desc")
-      .limit(limit)
-      .execute();
-  }
 }
