@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import type { Kysely, SelectQueryBuilder } from "kysely";
 import type { Database } from "../schema.ts";
 
 /**
@@ -104,49 +104,53 @@ export class HousekeepingRepository {
 
   /** The sent-mail log's rows sent before `before`. */
   async deleteSentMessages(before: number, limit: number): Promise<number> {
-    const keys = this.db
-      .selectFrom("sent_messages")
-      .select(["account_id", "message_key"])
-      .where("sent_at", "<", before)
-      .limit(limit);
-    return count(
-      await this.db
-        .deleteFrom("sent_messages")
-        .where(({ eb, refTuple }) =>
-          eb(refTuple("account_id", "message_key"), "in", keys.$asTuple("account_id", "message_key")),
-        )
-        .executeTakeFirst(),
+    return this.deleteMessageRows(
+      "sent_messages",
+      this.db
+        .selectFrom("sent_messages")
+        .select(["account_id", "message_key"])
+        .where("sent_at", "<", before)
+        .limit(limit),
     );
   }
 
   /** Realtime index rows of mail received before `before` (outside the window). */
   async deleteRealtimeOutsideWindow(before: number, limit: number): Promise<number> {
-    const keys = this.db
-      .selectFrom("realtime_messages")
-      .select(["account_id", "message_key"])
-      .where("received_at", "<", before)
-      .limit(limit);
-    return count(
-      await this.db
-        .deleteFrom("realtime_messages")
-        .where(({ eb, refTuple }) =>
-          eb(refTuple("account_id", "message_key"), "in", keys.$asTuple("account_id", "message_key")),
-        )
-        .executeTakeFirst(),
+    return this.deleteMessageRows(
+      "realtime_messages",
+      this.db
+        .selectFrom("realtime_messages")
+        .select(["account_id", "message_key"])
+        .where("received_at", "<", before)
+        .limit(limit),
     );
   }
 
   /** Realtime index rows of messages gone (deleted, or moved out of sight) before `before`. */
   async deleteRealtimeGone(before: number, limit: number): Promise<number> {
-    const keys = this.db
-      .selectFrom("realtime_messages")
-      .select(["account_id", "message_key"])
-      .where("gone_at", "is not", null)
-      .where("gone_at", "<", before)
-      .limit(limit);
+    return this.deleteMessageRows(
+      "realtime_messages",
+      this.db
+        .selectFrom("realtime_messages")
+        .select(["account_id", "message_key"])
+        .where("gone_at", "is not", null)
+        .where("gone_at", "<", before)
+        .limit(limit),
+    );
+  }
+
+  /** Deletes the rows (keyed by account and message) that `keys` selects. */
+  private async deleteMessageRows(
+    table: "sent_messages" | "realtime_messages",
+    keys: SelectQueryBuilder<
+      Database,
+      "sent_messages" | "realtime_messages",
+      { account_id: string; message_key: string }
+    >,
+  ): Promise<number> {
     return count(
       await this.db
-        .deleteFrom("realtime_messages")
+        .deleteFrom(table)
         .where(({ eb, refTuple }) =>
           eb(refTuple("account_id", "message_key"), "in", keys.$asTuple("account_id", "message_key")),
         )
