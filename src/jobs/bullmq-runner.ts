@@ -255,8 +255,8 @@ export class BullmqJobRunner implements JobQueue {
    * Declares a BullMQ job scheduler in the kind's queue. `startDate` is the next slot boundary of
    * `recurringSlot`, so slots fall at `n · everyMs + offsetMs` as in the embedded runner, and BullMQ
    * names each slot's job `repeat:<name>:<slot ms>`, once across processes. A new recurring job's
-   * current slot runs at once (as in the embedded runner): the process whose HSET added the name
-   * enqueues it, under the idempotency key `schedule:<name>:<slot ms>`.
+   * current slot runs at once unless `firstSlot` is "next" (as in the embedded runner): the process
+   * whose HSET added the name enqueues it, under the idempotency key `schedule:<name>:<slot ms>`.
    */
   async schedule<K extends JobKind>(recurring: RecurringJob<K>): Promise<void> {
     checkRecurring(recurring);
@@ -274,7 +274,7 @@ export class BullmqJobRunner implements JobQueue {
       { every: everyMs, startDate: nextAt, ...(offsetMs > 0 ? { offset: offsetMs } : {}) },
       { name: kind, data, opts: this.queues.jobOptions() },
     );
-    if (isNew) {
+    if (isNew && recurring.firstSlot !== "next") {
       const key = `schedule:${name}:${runAt}`;
       const id = jobIds.fromIdempotencyKey(key);
       await this.addJob(kind, id, data, this.clock.now(), key, randomUUID(), true);

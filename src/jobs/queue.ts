@@ -64,6 +64,11 @@ export interface RecurringJob<K extends JobKind = JobKind> {
   offsetMs?: number;
   /** Each slot's job is enqueued with this `exclusiveKey` (see `EnqueueOptions`). */
   exclusiveKey?: string;
+  /**
+   * Where a new recurring job starts: "current" (the default) runs the slot it was declared in at
+   * once; "next" waits for the next slot, for a declarer that has just done the work itself.
+   */
+  firstSlot?: "current" | "next";
 }
 
 export interface EnqueueResult {

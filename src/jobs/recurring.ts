@@ -18,9 +18,9 @@ import {
 const SCHEDULES_PER_CYCLE = 100;
 
 /**
- * Declares (or replaces) a recurring job. A new one's current slot is due at once, so a job declared
- * at start-up or when an account connects runs now rather than a period later; a changed period
- * starts at its next slot.
+ * Declares (or replaces) a recurring job. A new one's current slot is due at once (unless it asks for
+ * `firstSlot: "next"`), so a job declared at start-up runs now rather than a period later; a changed
+ * period starts at its next slot.
  */
 export async function scheduleRecurring(
   schedules: JobScheduleRepository,
@@ -38,7 +38,7 @@ export async function scheduleRecurring(
       offset_ms: recurring.offsetMs ?? 0,
       exclusive_key: recurring.exclusiveKey ?? null,
     },
-    runAt,
+    recurring.firstSlot === "next" ? nextAt : runAt,
     nextAt,
     now,
   );

@@ -2,7 +2,7 @@
 // the same backend (another process) to be proven.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { createJobRegistry, defineJob, type JobContext } from "../../src/jobs/queue.ts";
+import { createJobRegistry, defineJob, type JobContext, recurringSlot } from "../../src/jobs/queue.ts";
 import { type ContractRunner, gate, quietFor } from "./job-contract-kit.ts";
 import { until } from "./until.ts";
 
@@ -122,6 +122,28 @@ export function describeExclusiveAndRecurringContract(name: string, withQueue: C
         assert.equal(new Set(runs).size, runs.length, "each run is its own job");
         await Promise.all([queue.unschedule(recurring.name), other.unschedule(recurring.name)]);
       });
+    });
+
+    it('a recurring job declared with firstSlot "next" first runs at its next slot, not at once', () => {
+      const runsAt: number[] = [];
+      return withQueue(
+        [defineJob({ kind: "contract.a", handler: async () => void runsAt.push(Date.now()) })],
+        async ({ queue }) => {
+          await queue.start();
+          const recurring = {
+            name: "contract.next",
+            kind: "contract.a",
+            payload: { n: 1 },
+            everyMs: 600,
+            firstSlot: "next",
+          } as const;
+          const { nextAt } = recurringSlot(recurring, Date.now());
+          await queue.schedule(recurring);
+          await until("the next slot to run", () => runsAt.length >= 1);
+          await queue.unschedule(recurring.name);
+          assert.ok(runsAt[0]! >= nextAt - 5, `ran ${nextAt - runsAt[0]!} ms before its next slot`);
+        },
+      );
     });
 
     it("declaring a recurring job again replaces its period and payload; unschedule stops it", () => {

@@ -32,6 +32,9 @@ export class PollSchedule {
       everyMs: interval,
       offsetMs: jitterOffset(accountId, interval),
       exclusiveKey: syncKey(accountId),
+      // Whoever declares the poll (connect, a reconnect, the watchdog) has a sync queued or running
+      // already; polling at once as well would read every folder twice.
+      firstSlot: "next",
     });
   }
 
