@@ -84,8 +84,17 @@ export class EmbeddedJobRunner implements JobQueue {
   private pollTimer: unknown;
   private heartbeatTimer: unknown;
   private pollChain: Promise<unknown> = Promise.resolve();
-  /** Due schedules are read once per poll interval, not on every wake after a finished job. */
-  private nextScheduleCheckAt = 0;
+  /**
+   * What the next claim cycle looks at: every kind, or only the kinds wake-ups named since the last
+   * cycle. A wake-up after a job finished names its kind, plus the kinds that take exclusive keys when
+   * it held one (a waiter of another kind may now run), so a process running hundreds of jobs a second
+   * does not ask the database about every kind after each of them. A whole cycle (expired leases,
+   * every kind) still runs at least once per poll interval, however busy the process.
+   */
+  private wakeKinds: Set<string> | "all" = "all";
+  private nextWholeCycleAt = 0;
+  /** Kinds enqueued or declared in this process with an exclusive key. */
+  private readonly keyedKinds = new Set<string>();
   private readonly active = new Map<string, ActiveRun>();
   private readonly activeByKind = new Map<string, number>();
   private readonly outcomeCounts = new OutcomeCounts();
@@ -125,6 +134,7 @@ export class EmbeddedJobRunner implements JobQueue {
     const runAt = resolveRunAt(options, now);
     const definition = this.registry.get(kind);
     const { transaction } = options;
+    if (options.exclusiveKey !== undefined) this.keyedKinds.add(kind);
     const repository = transaction ? this.repository.inTransaction(transaction) : this.repository;
     const result = await repository.insert({
       id: newId(),
@@ -148,19 +158,19 @@ export class EmbeddedJobRunner implements JobQueue {
     if (result.created && definition && runAt <= now) {
       // A job written in a transaction is invisible to the claim until the caller commits, which this
       // runner cannot observe: look again shortly after, and the poll interval catches a slow commit.
-      if (transaction) this.timers.setTimeout(() => this.wake(), TRANSACTION_WAKE_DELAY_MS);
-      else this.wake();
+      if (transaction) this.timers.setTimeout(() => this.wake([kind]), TRANSACTION_WAKE_DELAY_MS);
+      else this.wake([kind]);
     }
     return result;
   }
 
   async schedule<K extends JobKind>(recurring: RecurringJob<K>): Promise<void> {
     await scheduleRecurring(this.repository.schedules, recurring as RecurringJob, this.clock.now());
+    if (recurring.exclusiveKey !== undefined) this.keyedKinds.add(recurring.kind);
     this.log.debug(
       { name: recurring.name, kind: recurring.kind, everyMs: recurring.everyMs },
       "recurring job declared",
     );
-    this.nextScheduleCheckAt = 0;
     this.wake();
   }
 
@@ -230,28 +240,40 @@ export class EmbeddedJobRunner implements JobQueue {
    * number of jobs started. The loop calls it; tests call it to know a cycle ran after some change.
    */
   poll(): Promise<number> {
+    this.wakeKinds = "all";
+    return this.cycle();
+  }
+
+  private cycle(): Promise<number> {
     const cycle = this.pollChain.then(() => this.claimDue());
     this.pollChain = cycle.catch(() => undefined);
     return cycle;
   }
 
-  /** Runs a claim cycle now instead of at the next poll interval. */
-  wake(): void {
+  /**
+   * Runs a claim cycle now instead of at the next poll interval: for these kinds' queued jobs only, or
+   * a whole cycle without `kinds`.
+   */
+  wake(kinds?: Iterable<string>): void {
     if (this.state !== "started") return;
+    if (kinds === undefined) this.wakeKinds = "all";
+    else if (this.wakeKinds !== "all") for (const kind of kinds) this.wakeKinds.add(kind);
     this.schedulePoll(0);
   }
 
+  /** A cycle after `delayMs`: a wake-up's (delay 0), or the interval's, which is always whole. */
   private schedulePoll(delayMs: number): void {
     this.clearTimer(this.pollTimer);
     this.pollTimer = this.timers.setTimeout(() => {
       this.pollTimer = undefined;
+      if (delayMs > 0) this.wakeKinds = "all";
       void this.tick();
     }, delayMs);
   }
 
   private async tick(): Promise<void> {
     try {
-      await this.poll();
+      await this.cycle();
     } catch (error) {
       this.log[isUnavailable(error) ? "warn" : "error"](
         { workerId: this.workerId, error: messageOf(error) },
@@ -263,19 +285,27 @@ export class EmbeddedJobRunner implements JobQueue {
 
   private async claimDue(): Promise<number> {
     if (this.state !== "started") return 0;
-    const definitions = this.registry.definitions();
     const now = this.clock.now();
-    if (now >= this.nextScheduleCheckAt) {
-      this.nextScheduleCheckAt = now + this.pollIntervalMs;
+    const whole = this.wakeKinds === "all" || now >= this.nextWholeCycleAt;
+    const named = this.wakeKinds;
+    this.wakeKinds = new Set();
+    if (whole) this.nextWholeCycleAt = now + this.pollIntervalMs;
+    const definitions = whole
+      ? this.registry.definitions()
+      : this.registry.definitions().filter((d) => named !== "all" && named.has(d.kind));
+    // Due schedules are read on whole cycles only, not on every wake-up after a finished job.
+    if (whole) {
       await enqueueDueSchedules(
         { repository: this.repository, registry: this.registry, log: this.log, newId },
         now,
       );
     }
-    const buried = await this.repository.buryExpired(
-      definitions.map((d) => d.kind),
-      now,
-    );
+    const buried = whole
+      ? await this.repository.buryExpired(
+          definitions.map((d) => d.kind),
+          now,
+        )
+      : [];
     for (const job of buried) {
       this.log.error(
         { jobId: job.id, kind: job.kind, attempt: job.attempts },
@@ -295,6 +325,7 @@ export class EmbeddedJobRunner implements JobQueue {
         workerId: this.workerId,
         now: claimNow,
         leaseUntil: claimNow + this.leaseMs,
+        expired: whole,
       });
       for (const row of rows) this.launch(row, definition);
       started += rows.length;
@@ -303,6 +334,7 @@ export class EmbeddedJobRunner implements JobQueue {
   }
 
   private launch(row: JobRow, definition: ResolvedJobDefinition): void {
+    if (row.exclusive_key !== null) this.keyedKinds.add(row.kind);
     const controller = new AbortController();
     const run: ActiveRun = { row, definition, controller, done: Promise.resolve() };
     this.active.set(row.id, run);
@@ -321,7 +353,7 @@ export class EmbeddedJobRunner implements JobQueue {
         const left = (this.activeByKind.get(row.kind) ?? 1) - 1;
         if (left > 0) this.activeByKind.set(row.kind, left);
         else this.activeByKind.delete(row.kind);
-        this.wake();
+        this.wake(row.exclusive_key === null ? [row.kind] : [row.kind, ...this.keyedKinds]);
       });
   }
 

@@ -65,44 +65,55 @@ export async function enqueueDueSchedules(d: DueScheduleDeps, now: number): Prom
     d.log.warn({ error: messageOf(error) }, "could not read due recurring jobs");
     return 0;
   }
-  for (const schedule of due) {
-    const { runAt, nextAt } = recurringSlot(
-      { everyMs: schedule.every_ms, offsetMs: schedule.offset_ms },
-      now,
-    );
-    try {
-      const job = await d.repository.takeScheduleSlot(schedule, nextAt, {
-        id: d.newId(),
-        kind: schedule.kind,
-        payload: schedule.payload,
-        // The slot's due time names it: unique per schedule even across a change of period.
-        idempotency_key: `schedule:${schedule.name}:${runAt}`,
-        exclusive_key: schedule.exclusive_key,
-        claims: 0,
-        status: "queued",
-        run_at: runAt,
-        attempts: 0,
-        max_attempts: d.registry.get(schedule.kind)?.maxAttempts ?? JOB_DEFAULTS.maxAttempts,
-        locked_by: null,
-        locked_until: null,
-        last_error: null,
-        created_at: now,
-        updated_at: now,
-        finished_at: null,
-      });
-      if (job?.created) created += 1;
-      if (job?.skipped)
-        d.log.debug(
-          { name: schedule.name, jobId: job.id, runAt },
-          "recurring job slot skipped: the previous slot's job has not started",
-        );
-      else if (job) d.log.debug({ name: schedule.name, jobId: job.id, runAt }, "recurring job slot enqueued");
-    } catch (error) {
-      d.log.warn(
-        { name: schedule.name, error: messageOf(error) },
-        "could not enqueue a recurring job's slot",
-      );
-    }
+  if (due.length === 0) return 0;
+  // The cycle's slots commit together on SQLite (JobRepository.batch).
+  try {
+    await d.repository.batch(async (repository) => {
+      for (const schedule of due) if (await takeSlot({ ...d, repository }, schedule, now)) created += 1;
+    });
+  } catch (error) {
+    d.log.warn({ error: messageOf(error) }, "could not enqueue recurring jobs' slots");
+    return 0;
   }
   return created;
+}
+
+/** Takes one due schedule's current slot; true when that enqueued a job. */
+async function takeSlot(
+  d: DueScheduleDeps,
+  schedule: Awaited<ReturnType<JobScheduleRepository["due"]>>[number],
+  now: number,
+): Promise<boolean> {
+  const { runAt, nextAt } = recurringSlot({ everyMs: schedule.every_ms, offsetMs: schedule.offset_ms }, now);
+  try {
+    const job = await d.repository.takeScheduleSlot(schedule, nextAt, {
+      id: d.newId(),
+      kind: schedule.kind,
+      payload: schedule.payload,
+      // The slot's due time names it: unique per schedule even across a change of period.
+      idempotency_key: `schedule:${schedule.name}:${runAt}`,
+      exclusive_key: schedule.exclusive_key,
+      claims: 0,
+      status: "queued",
+      run_at: runAt,
+      attempts: 0,
+      max_attempts: d.registry.get(schedule.kind)?.maxAttempts ?? JOB_DEFAULTS.maxAttempts,
+      locked_by: null,
+      locked_until: null,
+      last_error: null,
+      created_at: now,
+      updated_at: now,
+      finished_at: null,
+    });
+    if (job?.skipped)
+      d.log.debug(
+        { name: schedule.name, jobId: job.id, runAt },
+        "recurring job slot skipped: the previous slot's job has not started",
+      );
+    else if (job) d.log.debug({ name: schedule.name, jobId: job.id, runAt }, "recurring job slot enqueued");
+    return job?.created === true;
+  } catch (error) {
+    d.log.warn({ name: schedule.name, error: messageOf(error) }, "could not enqueue a recurring job's slot");
+    return false;
+  }
 }

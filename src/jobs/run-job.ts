@@ -32,7 +32,12 @@ export interface RunJobDeps {
 export async function runJob(d: RunJobDeps, { row, definition, controller }: ActiveRun): Promise<void> {
   const fields = { jobId: row.id, kind: row.kind, attempt: row.attempts };
   const log = boundLogger(d.log, fields);
-  const fence: JobFence = { id: row.id, workerId: d.workerId, claim: row.claims };
+  const fence: JobFence = {
+    id: row.id,
+    workerId: d.workerId,
+    claim: row.claims,
+    keyed: row.exclusive_key !== null,
+  };
   const startedAt = d.clock.now();
   log.debug({ maxAttempts: row.max_attempts }, "job started");
 

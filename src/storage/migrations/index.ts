@@ -13,6 +13,7 @@ import * as m0013 from "./0013-job-keys-schedules.ts";
 import * as m0014 from "./0014-job-relay.ts";
 import * as m0015 from "./0015-account-events.ts";
 import * as m0016 from "./0016-retention.ts";
+import * as m0018 from "./0018-jobs-due-index.ts";
 
 /** Static list (no filesystem scanning): the same migrations run on SQLite and PostgreSQL. */
 export const migrationProvider: MigrationProvider = {
@@ -32,6 +33,7 @@ export const migrationProvider: MigrationProvider = {
       "0014-job-relay": m0014,
       "0015-account-events": m0015,
       "0016-retention": m0016,
+      "0018-jobs-due-index": m0018,
     };
   },
 };

@@ -1,4 +1,5 @@
 import type { Kysely } from "kysely";
+import { PreparedQuery } from "../prepared.ts";
 import type { AccountTable, Database } from "../schema.ts";
 
 export type AccountRow = AccountTable;
@@ -48,7 +49,7 @@ export class AccountRepository {
   }
 
   async findById(id: string): Promise<AccountRow | undefined> {
-    return this.db.selectFrom("accounts").selectAll().where("id", "=", id).executeTakeFirst();
+    return byId.first(this.db, id);
   }
 
   /** One mailbox is one account: Microsoft's (tenant id, object id) is the key, never the address. */
@@ -219,3 +220,8 @@ export class AccountRepository {
     return Number(result.numDeletedRows) > 0;
   }
 }
+
+/** Read on every Graph call and every poll. */
+const byId = new PreparedQuery(1, (db, id: string) =>
+  db.selectFrom("accounts").selectAll().where("id", "=", id),
+);

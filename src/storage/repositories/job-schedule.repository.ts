@@ -103,7 +103,10 @@ export class JobScheduleRepository {
     nextRunAt: number,
     enqueue: (tx: Kysely<Database>) => Promise<{ id: string; created: boolean }>,
   ): Promise<{ id: string; created: boolean; skipped?: true } | undefined> {
-    return this.db.transaction().execute(async (tx) => {
+    // Inside a caller's transaction (a batch of slots) the caller's commit covers it.
+    const atomically = <T>(fn: (tx: Kysely<Database>) => Promise<T>): Promise<T> =>
+      this.db.isTransaction ? fn(this.db) : this.db.transaction().execute(fn);
+    return atomically(async (tx) => {
       const advanced = await tx
         .updateTable("job_schedules")
         .set({ next_run_at: nextRunAt })

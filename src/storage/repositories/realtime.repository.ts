@@ -1,4 +1,5 @@
 import type { Kysely } from "kysely";
+import { PreparedQuery } from "../prepared.ts";
 import type { Database, RealtimeAccountTable, RealtimeMessageTable } from "../schema.ts";
 
 export type RealtimeAccountRow = RealtimeAccountTable;
@@ -45,11 +46,7 @@ export class RealtimeRepository {
   }
 
   async findAccount(accountId: string): Promise<RealtimeAccountRow | undefined> {
-    return this.db
-      .selectFrom("realtime_accounts")
-      .selectAll()
-      .where("account_id", "=", accountId)
-      .executeTakeFirst();
+    return accountById.first(this.db, accountId);
   }
 
   async findBySubscription(subscriptionId: string): Promise<RealtimeAccountRow | undefined> {
@@ -68,11 +65,7 @@ export class RealtimeRepository {
   }
 
   async deltaLinks(accountId: string): Promise<Map<string, string | null>> {
-    const rows = await this.db
-      .selectFrom("realtime_folders")
-      .select(["folder_id", "delta_link"])
-      .where("account_id", "=", accountId)
-      .execute();
+    const rows = await deltaLinksOf.rows(this.db, accountId);
     return new Map(rows.map((r) => [r.folder_id, r.delta_link]));
   }
 
@@ -207,3 +200,11 @@ export class RealtimeRepository {
     });
   }
 }
+
+// Read by every poll.
+const accountById = new PreparedQuery(1, (db, accountId: string) =>
+  db.selectFrom("realtime_accounts").selectAll().where("account_id", "=", accountId),
+);
+const deltaLinksOf = new PreparedQuery(1, (db, accountId: string) =>
+  db.selectFrom("realtime_folders").select(["folder_id", "delta_link"]).where("account_id", "=", accountId),
+);
