@@ -38,6 +38,8 @@ export interface Config {
   realtime: {
     /** Delta poll interval per account (without a healthy Graph subscription). */
     pollIntervalMs: number;
+    /** Polls one process runs at once (POLL_CONCURRENCY). */
+    pollConcurrency: number;
     /** Whether Graph subscriptions are created (GRAPH_SUBSCRIPTIONS, "auto" = PUBLIC_URL is https). */
     subscriptionsEnabled: boolean;
   };
@@ -147,6 +149,7 @@ export function loadConfig(
     hostedLinkMaxDays: p.HOSTED_LINK_MAX_DAYS,
     realtime: {
       pollIntervalMs: (p.POLL_INTERVAL_SECONDS ?? (sandboxEnabled ? 5 : 30)) * 1000,
+      pollConcurrency: p.POLL_CONCURRENCY ?? 64,
       subscriptionsEnabled:
         p.GRAPH_SUBSCRIPTIONS === "on" ||
         ((p.GRAPH_SUBSCRIPTIONS ?? "auto") === "auto" && publicUrl.startsWith("https://")),

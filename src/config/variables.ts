@@ -228,6 +228,13 @@ export const VARIABLES = {
     example: "",
     parse: integer(1, 86_400),
   },
+  POLL_CONCURRENCY: {
+    description:
+      "How many mailbox polls one process runs at once. A poll mostly waits on Microsoft, so a process keeps up with about this many ÷ Graph's response time polls a second (64 at ~150 ms: ~400 a second, 12,000 mailboxes at 30 s); beyond that Mailroom stretches the interval and says so. Default: 64.",
+    expected: "an integer from 1 to 1000",
+    example: "",
+    parse: integer(1, 1_000),
+  },
   GRAPH_SUBSCRIPTIONS: {
     description:
       "Graph change notifications (push) per mailbox: 'auto' uses them when PUBLIC_URL is https (Microsoft requires it), 'on' also over http (tests, or the sandbox with allowHttpNotifications), 'off' relies on polling alone.",

@@ -6,7 +6,8 @@ import type { RealtimeService } from "./realtime.service.ts";
 export function registerRealtimeJobs(registry: JobHandlerRegistry, realtime: RealtimeService): void {
   registry.register({
     kind: "realtime.poll",
-    concurrency: 16,
+    // A poll mostly waits on Graph: this many in flight keep up with ~this ÷ Graph's latency a second.
+    concurrency: realtime.d.options.pollConcurrency ?? 64,
     // A failed round is not retried: the next slot polls again.
     maxAttempts: 1,
     // An account gone or no longer connected is skipped by the sync, and then stops polling.

@@ -47,6 +47,8 @@ export interface RealtimeAccounts {
 export interface RealtimeOptions {
   /** Delta poll interval per account without a healthy subscription. */
   pollIntervalMs: number;
+  /** Polls one process runs at once (default 64). */
+  pollConcurrency?: number;
   /** Create Graph subscriptions (PUBLIC_URL https, or forced on). */
   subscriptionsEnabled: boolean;
   /** Public origin Graph posts notifications to. */

@@ -5,6 +5,7 @@
 import { AppError } from "../../lib/errors.ts";
 import { type DeltaRound, readDeltaRound, readDeltaRoundsBatched } from "../../providers/microsoft/delta.ts";
 import type { AccountRow } from "../../storage/repositories/account.repository.ts";
+import type { RealtimeAccountRow } from "../../storage/repositories/realtime.repository.ts";
 import type { EmailObject, FolderRole } from "../email/email.types.ts";
 import { mailroomId } from "../email/email-ids.ts";
 import type { FolderTree } from "../email/folder-directory.ts";
@@ -45,14 +46,18 @@ export class SyncRunner {
     const account = await this.d.accounts.findById(accountId);
     if (!account || account.status !== "OK") return "skipped";
     const started = this.d.clock.now();
-    await this.d.repo.ensureAccount(accountId, started);
-    await this.syncLocked(account, started);
+    // Written once, at the first sync (a poll reads it only).
+    let state = await this.d.repo.findAccount(accountId);
+    if (!state) {
+      await this.d.repo.ensureAccount(accountId, started);
+      state = await this.d.repo.findAccount(accountId);
+      if (!state) return "skipped";
+    }
+    await this.syncLocked(account, state, started);
     return "done";
   }
 
-  private async syncLocked(account: AccountRow, started: number): Promise<void> {
-    const state = await this.d.repo.findAccount(account.id);
-    if (!state) return;
+  private async syncLocked(account: AccountRow, state: RealtimeAccountRow, started: number): Promise<void> {
     const baseline = state.baseline_at === null;
     const links = await this.d.repo.deltaLinks(account.id);
     const windowMs = this.d.options.indexWindowMs;
