@@ -12,6 +12,7 @@ import {
   JSON_CONTENT_TYPE,
   MAX_PARAM_LENGTH,
 } from "./error-handler.ts";
+import { compileSchemasOnFirstUse } from "./lazy-schema-compilers.ts";
 import { apiKeyAuth } from "./plugins/api-key-auth.ts";
 import { listAccountsRoute } from "./routes/accounts/list.ts";
 import { accountRoutes } from "./routes/accounts/one.ts";
@@ -41,6 +42,11 @@ export interface AppOptions {
   plugins?: ((app: FastifyInstance) => Promise<void>)[];
   /** The operator dashboard (its API and the React app); server.ts passes the sandbox it started. */
   dashboard?: DashboardOptions;
+  /**
+   * When route schemas are compiled: on each route's first request (default; a start-up does not pay
+   * for routes it never serves), or all while the app starts (a test proves every schema compiles).
+   */
+  compileSchemas?: "on-first-use" | "at-start";
 }
 
 export async function buildApp(services: Services, options: AppOptions = {}): Promise<FastifyInstance> {
@@ -54,6 +60,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     return503OnClosing: false,
     clientErrorHandler,
     ajv: { customOptions: { coerceTypes: "array", removeAdditional: false, allErrors: false } },
+    ...(options.compileSchemas === "at-start" ? {} : { schemaController: compileSchemasOnFirstUse() }),
     // Unipile's SDK may send `//api/v1/...` when its base URL ends with a slash.
     // Graph ids are ~150 characters and Mailroom's email ids embed them (docs/adr/0003-email-ids.md).
     routerOptions: {
