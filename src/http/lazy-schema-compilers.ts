@@ -10,54 +10,55 @@ type Serialize = (data: unknown) => string;
 type RouteCompiler<F> = (route: Record<string, unknown>) => F;
 type CompilerFactory<F> = (externalSchemas: unknown, options: unknown) => RouteCompiler<F>;
 
-/** Fastify's default compiler factories, resolved from Fastify's own location (they are its dependencies). */
+/**
+ * Fastify's default compiler factories, resolved from Fastify's own location (they are its
+ * dependencies) when the first schema is compiled: Ajv itself is not loaded before then.
+ */
+let defaults: { validator: CompilerFactory<Validate>; serializer: CompilerFactory<Serialize> } | undefined;
 function fastifyDefaults(): { validator: CompilerFactory<Validate>; serializer: CompilerFactory<Serialize> } {
-  const requireFromHere = createRequire(import.meta.url);
-  const requireFromFastify = createRequire(requireFromHere.resolve("fastify"));
-  const ajvCompiler = requireFromFastify("@fastify/ajv-compiler") as () => CompilerFactory<Validate>;
-  const serializerCompiler = requireFromFastify("@fastify/fast-json-stringify-compiler") as {
-    SerializerSelector: () => CompilerFactory<Serialize>;
-  };
-  return { validator: ajvCompiler(), serializer: serializerCompiler.SerializerSelector() };
+  if (!defaults) {
+    const requireFromHere = createRequire(import.meta.url);
+    const requireFromFastify = createRequire(requireFromHere.resolve("fastify"));
+    const ajvCompiler = requireFromFastify("@fastify/ajv-compiler") as () => CompilerFactory<Validate>;
+    const serializerCompiler = requireFromFastify("@fastify/fast-json-stringify-compiler") as {
+      SerializerSelector: () => CompilerFactory<Serialize>;
+    };
+    defaults = { validator: ajvCompiler(), serializer: serializerCompiler.SerializerSelector() };
+  }
+  return defaults;
 }
 
-function lazyValidators(factory: CompilerFactory<Validate>): CompilerFactory<Validate> {
-  return (externalSchemas, options) => {
-    const compile = factory(externalSchemas, options);
-    return (route) => {
-      let compiled: Validate | undefined;
-      const validate: Validate = (data) => {
-        compiled ??= compile(route);
-        const result = compiled(data);
-        // Fastify reads a failed validation's errors from the function it was given.
-        validate.errors = compiled.errors;
-        return result;
-      };
-      return validate;
+const lazyValidators: CompilerFactory<Validate> = (externalSchemas, options) => {
+  let compile: RouteCompiler<Validate> | undefined;
+  return (route) => {
+    let compiled: Validate | undefined;
+    const validate: Validate = (data) => {
+      compile ??= fastifyDefaults().validator(externalSchemas, options);
+      compiled ??= compile(route);
+      const result = compiled(data);
+      // Fastify reads a failed validation's errors from the function it was given.
+      validate.errors = compiled.errors;
+      return result;
     };
+    return validate;
   };
-}
+};
 
-function lazySerializers(factory: CompilerFactory<Serialize>): CompilerFactory<Serialize> {
-  return (externalSchemas, options) => {
-    const compile = factory(externalSchemas, options);
-    return (route) => {
-      let compiled: Serialize | undefined;
-      return (data) => {
-        compiled ??= compile(route);
-        return compiled(data);
-      };
+const lazySerializers: CompilerFactory<Serialize> = (externalSchemas, options) => {
+  let compile: RouteCompiler<Serialize> | undefined;
+  return (route) => {
+    let compiled: Serialize | undefined;
+    return (data) => {
+      compile ??= fastifyDefaults().serializer(externalSchemas, options);
+      compiled ??= compile(route);
+      return compiled(data);
     };
   };
-}
+};
 
 /** Fastify's `schemaController` option that compiles each route's schemas on first use. */
 export function compileSchemasOnFirstUse(): NonNullable<FastifyServerOptions["schemaController"]> {
-  const defaults = fastifyDefaults();
   return {
-    compilersFactory: {
-      buildValidator: lazyValidators(defaults.validator),
-      buildSerializer: lazySerializers(defaults.serializer),
-    },
+    compilersFactory: { buildValidator: lazyValidators, buildSerializer: lazySerializers },
   } as unknown as NonNullable<FastifyServerOptions["schemaController"]>;
 }
