@@ -283,10 +283,17 @@ export class EmbeddedJobRunner implements JobQueue {
       );
       this.count(job.kind, "dead", { jobId: job.id, attempt: job.attempts, durationMs: 0 });
     }
+    const freeSlots = (kind: string, concurrency: number) => concurrency - (this.activeByKind.get(kind) ?? 0);
+    // One read tells which kinds have due work; most cycles (woken by an enqueue) find one or two.
+    const due = await this.repository.kindsDue(
+      definitions.filter((d) => freeSlots(d.kind, d.concurrency) > 0).map((d) => d.kind),
+      now,
+    );
     let started = 0;
     for (const definition of definitions) {
       if (this.state !== "started") break;
-      const free = definition.concurrency - (this.activeByKind.get(definition.kind) ?? 0);
+      if (!due.has(definition.kind)) continue;
+      const free = freeSlots(definition.kind, definition.concurrency);
       if (free <= 0) continue;
       const claimNow = this.clock.now();
       const rows = await this.repository.claim({
