@@ -73,15 +73,16 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
 
   installErrorHandling(app, services.log);
 
-  app.addHook("onSend", async (_request, reply, payload) => {
+  // Both hooks run on every request: callback style, so neither allocates a promise.
+  app.addHook("onSend", (_request, reply, payload, done) => {
     const type = reply.getHeader("content-type");
     if (typeof type === "string" && type.startsWith("application/json") && !type.includes("charset")) {
       reply.header("content-type", JSON_CONTENT_TYPE);
     }
-    return payload;
+    done(null, payload);
   });
 
-  app.addHook("onResponse", async (request, reply) => {
+  app.addHook("onResponse", (request, reply, done) => {
     services.metrics.httpRequests.observe(
       {
         method: request.method,
@@ -90,15 +91,19 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
       },
       reply.elapsedTime / 1000,
     );
-    const line = {
-      reqId: request.id,
-      method: request.method,
-      route: request.routeOptions.url,
-      status: reply.statusCode,
-      ms: Math.round(reply.elapsedTime),
-    };
-    if (reply.statusCode >= 500) services.log.warn(line, "request answered with a server error");
-    else services.log.debug(line, "request");
+    const serverError = reply.statusCode >= 500;
+    if (serverError || services.log.isLevelEnabled("debug")) {
+      const line = {
+        reqId: request.id,
+        method: request.method,
+        route: request.routeOptions.url,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      };
+      if (serverError) services.log.warn(line, "request answered with a server error");
+      else services.log.debug(line, "request");
+    }
+    done();
   });
 
   await app.register(swagger, {
