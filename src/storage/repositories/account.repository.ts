@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import type { CompiledQuery, Kysely } from "kysely";
 import type { AccountTable, Database } from "../schema.ts";
 
 export type AccountRow = AccountTable;
@@ -26,7 +26,12 @@ export interface AccountPageCursor {
   id: string;
 }
 
+/** First-page queries kept compiled, by limit (the API allows 1 to 250, plus one to look ahead). */
+const MAX_CACHED_FIRST_PAGES = 256;
+
 export class AccountRepository {
+  private readonly firstPages = new Map<number, CompiledQuery<AccountRow>>();
+
   constructor(private readonly db: Kysely<Database>) {}
 
   async insert(row: NewAccountRow): Promise<void> {
@@ -63,16 +68,34 @@ export class AccountRepository {
 
   /** Newest first, keyset-paginated on (created_at, id) so pages stay stable while accounts are added. */
   async page(limit: number, after?: AccountPageCursor): Promise<AccountRow[]> {
-    let query = this.db.selectFrom("accounts").selectAll();
-    if (after) {
-      query = query.where((eb) =>
+    if (!after) {
+      // The first page is every list call without a cursor: its SQL is built once per limit.
+      let compiled = this.firstPages.get(limit);
+      if (!compiled) {
+        compiled = this.db
+          .selectFrom("accounts")
+          .selectAll()
+          .orderBy("created_at", "desc")
+          .orderBy("id", "desc")
+          .limit(limit)
+          .compile();
+        if (this.firstPages.size < MAX_CACHED_FIRST_PAGES) this.firstPages.set(limit, compiled);
+      }
+      return (await this.db.executeQuery(compiled)).rows;
+    }
+    return this.db
+      .selectFrom("accounts")
+      .selectAll()
+      .where((eb) =>
         eb.or([
           eb("created_at", "<", after.createdAt),
           eb.and([eb("created_at", "=", after.createdAt), eb("id", "<", after.id)]),
         ]),
-      );
-    }
-    return query.orderBy("created_at", "desc").orderBy("id", "desc").limit(limit).execute();
+      )
+      .orderBy("created_at", "desc")
+      .orderBy("id", "desc")
+      .limit(limit)
+      .execute();
   }
 
   async update(id: string, patch: Partial<Omit<AccountRow, "id" | "created_at">>): Promise<void> {
