@@ -84,7 +84,11 @@ export class EmbeddedJobRunner implements JobQueue {
   private pollTimer: unknown;
   private heartbeatTimer: unknown;
   private pollChain: Promise<unknown> = Promise.resolve();
-  /** Due schedules are read once per poll interval, not on every wake after a finished job. */
+  /**
+   * Due schedules and lapsed leases with no attempts left are looked for once per poll interval, not
+   * on every wake after an enqueue or a finished job (a lease lapses tens of seconds after its worker
+   * stopped, so burying it up to one interval later changes nothing).
+   */
   private nextScheduleCheckAt = 0;
   private readonly active = new Map<string, ActiveRun>();
   private readonly activeByKind = new Map<string, number>();
@@ -271,17 +275,17 @@ export class EmbeddedJobRunner implements JobQueue {
         { repository: this.repository, registry: this.registry, log: this.log, newId },
         now,
       );
-    }
-    const buried = await this.repository.buryExpired(
-      definitions.map((d) => d.kind),
-      now,
-    );
-    for (const job of buried) {
-      this.log.error(
-        { jobId: job.id, kind: job.kind, attempt: job.attempts },
-        "job dead-lettered: its worker stopped reporting and no attempts are left",
+      const buried = await this.repository.buryExpired(
+        definitions.map((d) => d.kind),
+        now,
       );
-      this.count(job.kind, "dead", { jobId: job.id, attempt: job.attempts, durationMs: 0 });
+      for (const job of buried) {
+        this.log.error(
+          { jobId: job.id, kind: job.kind, attempt: job.attempts },
+          "job dead-lettered: its worker stopped reporting and no attempts are left",
+        );
+        this.count(job.kind, "dead", { jobId: job.id, attempt: job.attempts, durationMs: 0 });
+      }
     }
     const freeSlots = (kind: string, concurrency: number) => concurrency - (this.activeByKind.get(kind) ?? 0);
     // One read tells which kinds have due work; most cycles (woken by an enqueue) find one or two.
