@@ -4,7 +4,7 @@ import type { Scenario } from "../lib/scenario.ts";
 import { max, median, min, round } from "../lib/stats.ts";
 import { startBaseline, startMailroom, type Target } from "../lib/targets.ts";
 
-const AIM_MS = 1_500;
+const AIM_MS = 1_200;
 
 export const coldStart: Scenario = {
   name: "cold-start",

@@ -6,6 +6,8 @@ import type { Scenario } from "../lib/scenario.ts";
 import { round } from "../lib/stats.ts";
 import { startBaseline, startMailroom, type Target } from "../lib/targets.ts";
 
+const IDLE_AIM_MIB = 100;
+
 const SETTLE_MS = 1_000;
 
 export const memory: Scenario = {
@@ -43,9 +45,10 @@ export const memory: Scenario = {
           rows,
           notes: [
             `mailroom/baseline RSS: idle ${round(m.idleRssMiB / b.idleRssMiB, 2)}×, after load ${round(m.afterLoadRssMiB / b.afterLoadRssMiB, 2)}×`,
+            `aim: mailroom idle ≤ ${IDLE_AIM_MIB} MiB — ${m.idleRssMiB <= IDLE_AIM_MIB ? "met" : "MISSED"}`,
           ],
         },
-        data,
+        data: { ...data, idleAimMiB: IDLE_AIM_MIB, idleAimMet: m.idleRssMiB <= IDLE_AIM_MIB },
       };
     } finally {
       await Promise.all(started.map((t) => t.stop()));

@@ -12,6 +12,7 @@ import {
   JSON_CONTENT_TYPE,
   MAX_PARAM_LENGTH,
 } from "./error-handler.ts";
+import { compileSchemasOnFirstUse } from "./lazy-schema-compilers.ts";
 import { apiKeyAuth } from "./plugins/api-key-auth.ts";
 import { listAccountsRoute } from "./routes/accounts/list.ts";
 import { accountRoutes } from "./routes/accounts/one.ts";
@@ -41,6 +42,11 @@ export interface AppOptions {
   plugins?: ((app: FastifyInstance) => Promise<void>)[];
   /** The operator dashboard (its API and the React app); server.ts passes the sandbox it started. */
   dashboard?: DashboardOptions;
+  /**
+   * When route schemas are compiled: on each route's first request (default; a start-up does not pay
+   * for routes it never serves), or all while the app starts (a test proves every schema compiles).
+   */
+  compileSchemas?: "on-first-use" | "at-start";
 }
 
 export async function buildApp(services: Services, options: AppOptions = {}): Promise<FastifyInstance> {
@@ -54,6 +60,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     return503OnClosing: false,
     clientErrorHandler,
     ajv: { customOptions: { coerceTypes: "array", removeAdditional: false, allErrors: false } },
+    ...(options.compileSchemas === "at-start" ? {} : { schemaController: compileSchemasOnFirstUse() }),
     // Unipile's SDK may send `//api/v1/...` when its base URL ends with a slash.
     // Graph ids are ~150 characters and Mailroom's email ids embed them (docs/adr/0003-email-ids.md).
     routerOptions: {
@@ -66,15 +73,16 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
 
   installErrorHandling(app, services.log);
 
-  app.addHook("onSend", async (_request, reply, payload) => {
+  // Both hooks run on every request: callback style, so neither allocates a promise.
+  app.addHook("onSend", (_request, reply, payload, done) => {
     const type = reply.getHeader("content-type");
     if (typeof type === "string" && type.startsWith("application/json") && !type.includes("charset")) {
       reply.header("content-type", JSON_CONTENT_TYPE);
     }
-    return payload;
+    done(null, payload);
   });
 
-  app.addHook("onResponse", async (request, reply) => {
+  app.addHook("onResponse", (request, reply, done) => {
     services.metrics.httpRequests.observe(
       {
         method: request.method,
@@ -83,15 +91,19 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
       },
       reply.elapsedTime / 1000,
     );
-    const line = {
-      reqId: request.id,
-      method: request.method,
-      route: request.routeOptions.url,
-      status: reply.statusCode,
-      ms: Math.round(reply.elapsedTime),
-    };
-    if (reply.statusCode >= 500) services.log.warn(line, "request answered with a server error");
-    else services.log.debug(line, "request");
+    const serverError = reply.statusCode >= 500;
+    if (serverError || services.log.isLevelEnabled("debug")) {
+      const line = {
+        reqId: request.id,
+        method: request.method,
+        route: request.routeOptions.url,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      };
+      if (serverError) services.log.warn(line, "request answered with a server error");
+      else services.log.debug(line, "request");
+    }
+    done();
   });
 
   await app.register(swagger, {

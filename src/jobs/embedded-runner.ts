@@ -293,30 +293,28 @@ export class EmbeddedJobRunner implements JobQueue {
     const definitions = whole
       ? this.registry.definitions()
       : this.registry.definitions().filter((d) => named !== "all" && named.has(d.kind));
-    // Due schedules are read on whole cycles only, not on every wake-up after a finished job.
+    const freeSlots = (d: ResolvedJobDefinition) => d.concurrency - (this.activeByKind.get(d.kind) ?? 0);
+    // Due schedules and lapsed leases with no attempts left are looked for on whole cycles only, not on
+    // every wake-up (a lease lapses tens of seconds after its worker stopped, so burying it up to one
+    // interval later changes nothing). A whole cycle reads which kinds have due work in one statement
+    // and claims only those; a wake-up's one or two kinds are claimed directly.
+    let due: Set<string> | undefined;
     if (whole) {
       await enqueueDueSchedules(
         { repository: this.repository, registry: this.registry, log: this.log, newId },
         now,
       );
-    }
-    const buried = whole
-      ? await this.repository.buryExpired(
-          definitions.map((d) => d.kind),
-          now,
-        )
-      : [];
-    for (const job of buried) {
-      this.log.error(
-        { jobId: job.id, kind: job.kind, attempt: job.attempts },
-        "job dead-lettered: its worker stopped reporting and no attempts are left",
+      await this.buryExpired(definitions, now);
+      due = await this.repository.kindsDue(
+        definitions.filter((d) => freeSlots(d) > 0).map((d) => d.kind),
+        now,
       );
-      this.count(job.kind, "dead", { jobId: job.id, attempt: job.attempts, durationMs: 0 });
     }
     let started = 0;
     for (const definition of definitions) {
       if (this.state !== "started") break;
-      const free = definition.concurrency - (this.activeByKind.get(definition.kind) ?? 0);
+      if (due && !due.has(definition.kind)) continue;
+      const free = freeSlots(definition);
       if (free <= 0) continue;
       const claimNow = this.clock.now();
       const rows = await this.repository.claim({
@@ -331,6 +329,20 @@ export class EmbeddedJobRunner implements JobQueue {
       started += rows.length;
     }
     return started;
+  }
+
+  private async buryExpired(definitions: readonly ResolvedJobDefinition[], now: number): Promise<void> {
+    const buried = await this.repository.buryExpired(
+      definitions.map((d) => d.kind),
+      now,
+    );
+    for (const job of buried) {
+      this.log.error(
+        { jobId: job.id, kind: job.kind, attempt: job.attempts },
+        "job dead-lettered: its worker stopped reporting and no attempts are left",
+      );
+      this.count(job.kind, "dead", { jobId: job.id, attempt: job.attempts, durationMs: 0 });
+    }
   }
 
   private launch(row: JobRow, definition: ResolvedJobDefinition): void {

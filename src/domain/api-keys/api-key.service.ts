@@ -73,6 +73,19 @@ export class ApiKeyService {
     return toSummary({ ...row, revoked_at: row.revoked_at ?? at });
   }
 
+  /**
+   * Whether this process verified the key within the cache's lifetime (the bound a revocation in
+   * another process takes) and its last use needs no write: the per-request check without a promise
+   * or a database read. When false, call `verify`.
+   */
+  isFreshlyVerified(presented: string | undefined): boolean {
+    if (presented === undefined) return false;
+    const entry = this.cache.get(hashToken(presented.trim()));
+    const now = this.clock.now();
+    if (!entry || entry.until < now) return false;
+    return now - (this.touched.get(entry.row.id) ?? entry.row.last_used_at ?? 0) < TOUCH_INTERVAL_MS;
+  }
+
   /** Resolves the `X-API-KEY` header to a key, or throws the Unipile 401. */
   async verify(presented: string | undefined): Promise<ApiKeySummary> {
     if (presented === undefined || presented.trim() === "") {

@@ -1,7 +1,7 @@
 // Microsoft identity platform (Entra ID v2.0), as a client. Each protocol step is two functions:
 // build/send the request, then validate the response, so parsing is testable without a network.
 import { createHash, randomBytes } from "node:crypto";
-import { createRemoteJWKSet, type JWTPayload, errors as joseErrors, jwtVerify } from "jose";
+import type { createRemoteJWKSet, JWTPayload } from "jose";
 
 export const GRAPH_SCOPES = ["Mail.ReadWrite", "Mail.Send", "Mail.Read", "User.Read"] as const;
 /** Mailroom always asks for offline_access (no refresh token otherwise) and the OIDC scopes. */
@@ -333,20 +333,24 @@ export interface IdTokenClaims extends JWTPayload {
   nonce?: string;
 }
 
+let jose: Promise<typeof import("jose")> | undefined;
+const loadJose = () => {
+  jose ??= import("jose");
+  return jose;
+};
+
 /**
  * Validates an id_token for a multitenant app: signature from the JWKS, `aud` = client id, `iss` =
  * the issuer template with `{tenantid}` replaced by the token's own `tid`, nonce, and time claims.
  */
 export class IdTokenValidator {
-  private readonly jwks: ReturnType<typeof createRemoteJWKSet>;
+  /** Fetched keys are kept (and refreshed on an unknown `kid`) by jose's remote key set. */
+  private jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
 
   constructor(
     private readonly endpoints: IdentityEndpoints,
     options: { now?: () => number } = {},
   ) {
-    this.jwks = createRemoteJWKSet(new URL(`${endpoints.loginUrl}/common/discovery/v2.0/keys`), {
-      timeoutDuration: 10_000,
-    });
     this.now = options.now ?? Date.now;
   }
   private readonly now: () => number;
@@ -356,6 +360,11 @@ export class IdTokenValidator {
     idToken: string,
     expected: { clientId: string; nonce?: string | undefined },
   ): Promise<IdTokenClaims> {
+    // jose is loaded by the first sign-in, not by every start-up.
+    const { createRemoteJWKSet, errors: joseErrors, jwtVerify } = await loadJose();
+    this.jwks ??= createRemoteJWKSet(new URL(`${this.endpoints.loginUrl}/common/discovery/v2.0/keys`), {
+      timeoutDuration: 10_000,
+    });
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(idToken, this.jwks, {

@@ -64,16 +64,23 @@ export class AccountRepository {
 
   /** Newest first, keyset-paginated on (created_at, id) so pages stay stable while accounts are added. */
   async page(limit: number, after?: AccountPageCursor): Promise<AccountRow[]> {
-    let query = this.db.selectFrom("accounts").selectAll();
-    if (after) {
-      query = query.where((eb) =>
+    if (!after) {
+      // The first page is every list call without a cursor: its SQL is compiled once.
+      return firstPage.rows(this.db, limit);
+    }
+    return this.db
+      .selectFrom("accounts")
+      .selectAll()
+      .where((eb) =>
         eb.or([
           eb("created_at", "<", after.createdAt),
           eb.and([eb("created_at", "=", after.createdAt), eb("id", "<", after.id)]),
         ]),
-      );
-    }
-    return query.orderBy("created_at", "desc").orderBy("id", "desc").limit(limit).execute();
+      )
+      .orderBy("created_at", "desc")
+      .orderBy("id", "desc")
+      .limit(limit)
+      .execute();
   }
 
   async update(id: string, patch: Partial<Omit<AccountRow, "id" | "created_at">>): Promise<void> {
@@ -220,6 +227,10 @@ export class AccountRepository {
     return Number(result.numDeletedRows) > 0;
   }
 }
+
+const firstPage = new PreparedQuery(1, (db, limit: number) =>
+  db.selectFrom("accounts").selectAll().orderBy("created_at", "desc").orderBy("id", "desc").limit(limit),
+);
 
 /** Read on every Graph call and every poll. */
 const byId = new PreparedQuery(1, (db, id: string) =>

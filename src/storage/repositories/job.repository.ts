@@ -260,6 +260,31 @@ export class JobRepository {
     return buried;
   }
 
+  /**
+   * Which of these kinds have a job a claim could take now (queued and due, or running with a lapsed
+   * lease and attempts left): one read, so a claim cycle runs the claims only for kinds with work.
+   */
+  async kindsDue(kinds: readonly string[], now: number): Promise<Set<string>> {
+    if (kinds.length === 0) return new Set();
+    const rows = await this.db
+      .selectFrom("jobs")
+      .select("kind")
+      .distinct()
+      .where("kind", "in", kinds)
+      .where((eb) =>
+        eb.or([
+          eb.and([eb("status", "=", "queued"), eb("run_at", "<=", now)]),
+          eb.and([
+            eb("status", "=", "running"),
+            eb("locked_until", "<", now),
+            eb("attempts", "<", eb.ref("max_attempts")),
+          ]),
+        ]),
+      )
+      .execute();
+    return new Set(rows.map((row) => row.kind));
+  }
+
   /** Pushes the lease (and key lock) of this worker's runs forward; returns the runs it still holds. */
   async extendLeases(
     workerId: string,

@@ -41,14 +41,18 @@ export function wizardRoutes(deps: {
   const productName = async () =>
     (await deps.settings.get())?.displayName ?? new URL(deps.publicUrl).hostname;
 
+  // The product name (a settings read) is fetched only for a page; a redirect needs none.
   async function renderOutcome(reply: FastifyReply, outcome: CallbackOutcome): Promise<FastifyReply> {
-    const product = await productName();
     if (outcome.kind === "success") {
       if (outcome.link.success_redirect_url) return reply.redirect(outcome.link.success_redirect_url, 302);
       return sendPage(
         reply,
         200,
-        successPage({ product, email: outcome.account.email, reconnected: outcome.status === "RECONNECTED" }),
+        successPage({
+          product: await productName(),
+          email: outcome.account.email,
+          reconnected: outcome.status === "RECONNECTED",
+        }),
       );
     }
     if (outcome.link?.failure_redirect_url) {
@@ -61,7 +65,7 @@ export function wizardRoutes(deps: {
       reply,
       outcome.reason === "invalid_state" || outcome.reason.endsWith("_link") ? 410 : 400,
       failurePage({
-        product,
+        product: await productName(),
         title: FAILURE_TITLES[outcome.reason] ?? "Connection failed",
         message: outcome.message,
         reason: outcome.reason,
