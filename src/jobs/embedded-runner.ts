@@ -1,11 +1,19 @@
 // The embedded job queue: jobs live in the `jobs` table of the SQL database (SQLite or PostgreSQL) and
 // run in this process. A poll loop claims due jobs under a lease that a heartbeat keeps alive; a job
 // whose worker died is taken again once its lease expires. See docs/adr/0002-jobs.md.
+
 import { hostname } from "node:os";
 import { type Clock, systemClock } from "../lib/clock.ts";
 import { newId } from "../lib/ids.ts";
 import { isUnavailable } from "../storage/db.ts";
 import type { JobRepository, JobRow } from "../storage/repositories/job.repository.ts";
+import { ClaimScope } from "./claim-scope.ts";
+import {
+  defaultTimers,
+  type EmbeddedJobRunnerOptions,
+  type JobCounters,
+  type RunnerTimers,
+} from "./embedded-runner-options.ts";
 import { type JobOutcome, messageOf, OutcomeCounts } from "./job-outcome.ts";
 import {
   type EnqueueOptions,
@@ -25,46 +33,11 @@ import {
 import { enqueueDueSchedules, scheduleRecurring } from "./recurring.ts";
 import { type ActiveRun, type JobOutcomeEvent, type RunJobDeps, runJob } from "./run-job.ts";
 
+export type { EmbeddedJobRunnerOptions, JobCounters, RunnerTimers } from "./embedded-runner-options.ts";
 export type { JobOutcome } from "./job-outcome.ts";
 export type { JobOutcomeEvent } from "./run-job.ts";
 
-export type JobCounters = Record<string, Record<JobOutcome, number>>;
-
-export interface RunnerTimers {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export interface EmbeddedJobRunnerOptions {
-  repository: JobRepository;
-  registry: JobHandlerRegistry;
-  log: JobLogger;
-  /** Drives due times, backoff and leases. Default: the system clock. */
-  clock?: Clock;
-  /** How often the database is asked for due jobs. Enqueues in this process wake the loop at once. Default 250. */
-  pollIntervalMs?: number;
-  /** How long a claim holds a job without a heartbeat: the longest a crashed worker's job waits. Default 30 s. */
-  leaseMs?: number;
-  /** How often running jobs' leases are extended. Default leaseMs / 3. */
-  heartbeatIntervalMs?: number;
-  /** Default drain timeout of `stop()`. Default 30 s. */
-  drainTimeoutMs?: number;
-  /** Written to `locked_by`; unique per runner. Default: host, pid and a random suffix. */
-  workerId?: string;
-  /** Jitter source, [0, 1). Default Math.random. */
-  random?: () => number;
-  /** Real timers by default; the poll, heartbeat and drain waits go through these. */
-  timers?: RunnerTimers;
-  /** Called once per finished run (not for a run whose lease was lost). Must not throw. */
-  onOutcome?: (event: JobOutcomeEvent) => void;
-}
-
 const TRANSACTION_WAKE_DELAY_MS = 20;
-
-const defaultTimers: RunnerTimers = {
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
 
 export class EmbeddedJobRunner implements JobQueue {
   readonly workerId: string;
@@ -84,17 +57,8 @@ export class EmbeddedJobRunner implements JobQueue {
   private pollTimer: unknown;
   private heartbeatTimer: unknown;
   private pollChain: Promise<unknown> = Promise.resolve();
-  /**
-   * What the next claim cycle looks at: every kind, or only the kinds wake-ups named since the last
-   * cycle. A wake-up after a job finished names its kind, plus the kinds that take exclusive keys when
-   * it held one (a waiter of another kind may now run), so a process running hundreds of jobs a second
-   * does not ask the database about every kind after each of them. A whole cycle (expired leases,
-   * every kind) still runs at least once per poll interval, however busy the process.
-   */
-  private wakeKinds: Set<string> | "all" = "all";
-  private nextWholeCycleAt = 0;
-  /** Kinds enqueued or declared in this process with an exclusive key. */
-  private readonly keyedKinds = new Set<string>();
+  /** What each claim cycle looks at (claim-scope.ts). */
+  private readonly scope: ClaimScope;
   private readonly active = new Map<string, ActiveRun>();
   private readonly activeByKind = new Map<string, number>();
   private readonly outcomeCounts = new OutcomeCounts();
@@ -106,6 +70,7 @@ export class EmbeddedJobRunner implements JobQueue {
     this.log = options.log;
     this.clock = options.clock ?? systemClock;
     this.pollIntervalMs = options.pollIntervalMs ?? 250;
+    this.scope = new ClaimScope(this.pollIntervalMs);
     this.leaseMs = options.leaseMs ?? 30_000;
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? Math.max(1, Math.floor(this.leaseMs / 3));
     this.drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
@@ -134,7 +99,7 @@ export class EmbeddedJobRunner implements JobQueue {
     const runAt = resolveRunAt(options, now);
     const definition = this.registry.get(kind);
     const { transaction } = options;
-    if (options.exclusiveKey !== undefined) this.keyedKinds.add(kind);
+    if (options.exclusiveKey !== undefined) this.scope.keyedKind(kind);
     const repository = transaction ? this.repository.inTransaction(transaction) : this.repository;
     const result = await repository.insert({
       id: newId(),
@@ -166,7 +131,7 @@ export class EmbeddedJobRunner implements JobQueue {
 
   async schedule<K extends JobKind>(recurring: RecurringJob<K>): Promise<void> {
     await scheduleRecurring(this.repository.schedules, recurring as RecurringJob, this.clock.now());
-    if (recurring.exclusiveKey !== undefined) this.keyedKinds.add(recurring.kind);
+    if (recurring.exclusiveKey !== undefined) this.scope.keyedKind(recurring.kind);
     this.log.debug(
       { name: recurring.name, kind: recurring.kind, everyMs: recurring.everyMs },
       "recurring job declared",
@@ -240,7 +205,7 @@ export class EmbeddedJobRunner implements JobQueue {
    * number of jobs started. The loop calls it; tests call it to know a cycle ran after some change.
    */
   poll(): Promise<number> {
-    this.wakeKinds = "all";
+    this.scope.wake();
     return this.cycle();
   }
 
@@ -256,8 +221,7 @@ export class EmbeddedJobRunner implements JobQueue {
    */
   wake(kinds?: Iterable<string>): void {
     if (this.state !== "started") return;
-    if (kinds === undefined) this.wakeKinds = "all";
-    else if (this.wakeKinds !== "all") for (const kind of kinds) this.wakeKinds.add(kind);
+    this.scope.wake(kinds);
     this.schedulePoll(0);
   }
 
@@ -266,7 +230,7 @@ export class EmbeddedJobRunner implements JobQueue {
     this.clearTimer(this.pollTimer);
     this.pollTimer = this.timers.setTimeout(() => {
       this.pollTimer = undefined;
-      if (delayMs > 0) this.wakeKinds = "all";
+      if (delayMs > 0) this.scope.wake();
       void this.tick();
     }, delayMs);
   }
@@ -286,13 +250,11 @@ export class EmbeddedJobRunner implements JobQueue {
   private async claimDue(): Promise<number> {
     if (this.state !== "started") return 0;
     const now = this.clock.now();
-    const whole = this.wakeKinds === "all" || now >= this.nextWholeCycleAt;
-    const named = this.wakeKinds;
-    this.wakeKinds = new Set();
-    if (whole) this.nextWholeCycleAt = now + this.pollIntervalMs;
-    const definitions = whole
+    const scope = this.scope.take(now);
+    const { whole } = scope;
+    const definitions = scope.whole
       ? this.registry.definitions()
-      : this.registry.definitions().filter((d) => named !== "all" && named.has(d.kind));
+      : this.registry.definitions().filter((d) => scope.kinds.has(d.kind));
     const freeSlots = (d: ResolvedJobDefinition) => d.concurrency - (this.activeByKind.get(d.kind) ?? 0);
     // Due schedules and lapsed leases with no attempts left are looked for on whole cycles only, not on
     // every wake-up (a lease lapses tens of seconds after its worker stopped, so burying it up to one
@@ -346,7 +308,6 @@ export class EmbeddedJobRunner implements JobQueue {
   }
 
   private launch(row: JobRow, definition: ResolvedJobDefinition): void {
-    if (row.exclusive_key !== null) this.keyedKinds.add(row.kind);
     const controller = new AbortController();
     const run: ActiveRun = { row, definition, controller, done: Promise.resolve() };
     this.active.set(row.id, run);
@@ -365,7 +326,10 @@ export class EmbeddedJobRunner implements JobQueue {
         const left = (this.activeByKind.get(row.kind) ?? 1) - 1;
         if (left > 0) this.activeByKind.set(row.kind, left);
         else this.activeByKind.delete(row.kind);
-        this.wake(row.exclusive_key === null ? [row.kind] : [row.kind, ...this.keyedKinds]);
+        if (this.state === "started") {
+          this.scope.finished(row);
+          this.schedulePoll(0);
+        }
       });
   }
 
