@@ -56,13 +56,16 @@ async function graphRequests(sandbox: string): Promise<number> {
   return Object.values(json.requests).reduce((a, b) => a + b, 0);
 }
 
-async function pollingLag(mailroom: string): Promise<{ p99: number; max: number; stretch: number }> {
+async function pollingLag(
+  mailroom: string,
+): Promise<{ p99: number; max: number; stretch: number; polls: number }> {
   const text = await (await fetch(`${mailroom}/metrics`)).text();
   const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? Number.NaN);
   return {
     p99: value(/^mailroom_polling_lag_seconds\{stat="p99"\} (\S+)$/m),
     max: value(/^mailroom_polling_lag_seconds\{stat="max"\} (\S+)$/m),
     stretch: value(/^mailroom_polling_interval_stretch (\S+)$/m),
+    polls: value(/^mailroom_jobs_total\{kind="realtime\.poll",outcome="done"\} (\S+)$/m),
   };
 }
 
@@ -145,6 +148,8 @@ export const fleet: Scenario = {
 
       const dbBefore = await dirBytes(dataDir);
       const cpuBefore = await cpuMs(child.pid);
+      const sandboxCpuBefore = await cpuMs(sandboxChild.pid);
+      const pollsBefore = (await pollingLag(mailroomBase)).polls;
       const graphBefore = await graphRequests(sandboxBase);
       // Inbound mail: 10× the real rate of 50 per mailbox per day, spread over the window.
       const perSecond = (size * MAIL_PER_MAILBOX_PER_DAY * 10) / 86_400;
@@ -180,6 +185,7 @@ export const fleet: Scenario = {
       }
       const elapsedS = (performance.now() - started) / 1000;
       const cpu = (await cpuMs(child.pid)) - cpuBefore;
+      const sandboxCpu = (await cpuMs(sandboxChild.pid)) - sandboxCpuBefore;
       const graph = (await graphRequests(sandboxBase)) - graphBefore;
       const lag = await pollingLag(mailroomBase);
       const after = await readMemory(child.pid);
@@ -196,6 +202,14 @@ export const fleet: Scenario = {
         ["CPU per account, ms/s", round(cpuPerAccount, 3)],
         ["CPU per account per hour, s", round((cpuPerAccount * 3600) / 1000, 2)],
         ["polling lag p99 / max, s", `${round(lag.p99, 1)} / ${round(lag.max, 1)}`],
+        [
+          "polls a second (needed at 30 s)",
+          `${round((lag.polls - pollsBefore) / elapsedS, 1)} (${round(size / POLL_S, 1)})`,
+        ],
+        [
+          "CPU: Mailroom / sandbox, cores",
+          `${round(cpu / elapsedS / 1000, 2)} / ${round(sandboxCpu / elapsedS / 1000, 2)}`,
+        ],
         ["interval stretch", lag.stretch],
         ["Graph requests per mailbox per hour", round(graphPerHour, 1)],
         ["Graph requests per poll (÷ 120 polls/h)", round(graphPerHour / (3600 / POLL_S), 2)],
