@@ -2,8 +2,8 @@
 // revoked consent, changed passwords, expired tokens and secrets, disabled users, throttling,
 // failures, latency and subscription lifecycle events.
 import type { FastifyInstance } from "fastify";
-import type { FaultSwitches, SandboxState, SandboxUser } from "../state.ts";
 import { resetRequestWindows } from "../graph/throttling.ts";
+import type { FaultSwitches, SandboxState, SandboxUser } from "../state.ts";
 import { isLifecycleEvent, LIFECYCLE_EVENTS } from "../subscriptions/engine.ts";
 import { subscriptionEngineOf } from "../subscriptions/routes.ts";
 import { appJson } from "./apps.ts";

@@ -11,6 +11,7 @@ import {
   GetEmailQuery,
 } from "../../schemas/email.schema.ts";
 import { ErrorSchema } from "../../schemas/error.schema.ts";
+import { serializeEmail } from "./serialized-email.ts";
 
 const errors = {
   400: ErrorSchema,
@@ -61,10 +62,13 @@ export function emailRoutes(email: EmailService): FastifyPluginAsyncTypebox {
           response: { 200: EmailSchema, ...errors },
         },
       },
-      async (request) =>
-        email.get(request.params.id, request.query.account_id, {
+      async (request, reply) => {
+        const found = await email.get(request.params.id, request.query.account_id, {
           includeHeaders: request.query.include_headers === true,
-        }),
+        });
+        serializeEmail(reply);
+        return found;
+      },
     );
 
     app.put(
