@@ -155,7 +155,7 @@ export class EmailService {
       $top: top,
     };
     const place = (fetched: GraphMessage[], nextLink: boolean) => {
-      const fresh = fetched.filter((m) => !seen.has(idFingerprint(m.id)));
+      const fresh = seen.size === 0 ? fetched : fetched.filter((m) => !seen.has(idFingerprint(m.id)));
       const page = fresh.slice(0, state.limit);
       const hasMore = fresh.length > state.limit || nextLink;
       const emitted = postRole ? page.filter((m) => roleOf(tree, m) === postRole) : page;
@@ -436,7 +436,10 @@ function nextCursor(state: CursorState, seen: Set<string>, page: GraphMessage[])
   if (!last) return null;
   const lastSecond = secondOf(last.receivedDateTime);
   const carried = lastSecond === state.cursor.last_date ? [...seen] : [];
-  const atBoundary = page.filter((m) => secondOf(m.receivedDateTime) === lastSecond);
+  // Newest first: the messages of the last second are at the end.
+  const atBoundary: GraphMessage[] = [];
+  for (let i = page.length - 1; i >= 0 && secondOf(page[i]!.receivedDateTime) === lastSecond; i--)
+    atBoundary.unshift(page[i]!);
   const next: CursorState = {
     ...state,
     cursor: {

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { EmailService } from "../../../domain/email/email.service.ts";
 import { EmailListSchema, ListEmailsQuery } from "../../schemas/email.schema.ts";
 import { ErrorSchema } from "../../schemas/error.schema.ts";
-import { serializeEmailList } from "./serialized-email.ts";
+import { sendEmailList } from "./serialized-email.ts";
 
 export function listEmailsRoute(email: EmailService): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -29,9 +29,7 @@ export function listEmailsRoute(email: EmailService): FastifyPluginAsyncTypebox 
         },
       },
       async (request, reply) => {
-        const list = await email.list(request.query);
-        serializeEmailList(reply);
-        return list;
+        return sendEmailList(reply, await email.list(request.query));
       },
     );
   };

@@ -11,7 +11,7 @@ import {
   GetEmailQuery,
 } from "../../schemas/email.schema.ts";
 import { ErrorSchema } from "../../schemas/error.schema.ts";
-import { serializeEmail } from "./serialized-email.ts";
+import { sendEmail } from "./serialized-email.ts";
 
 const errors = {
   400: ErrorSchema,
@@ -66,8 +66,7 @@ export function emailRoutes(email: EmailService): FastifyPluginAsyncTypebox {
         const found = await email.get(request.params.id, request.query.account_id, {
           includeHeaders: request.query.include_headers === true,
         });
-        serializeEmail(reply);
-        return found;
+        return sendEmail(reply, found);
       },
     );
 
