@@ -10,6 +10,7 @@ import { EmailCache, estimateBytes } from "../src/domain/email/email-cache.ts";
 import { decodeProviderId } from "../src/domain/email/email-ids.ts";
 import { EmailListSchema, EmailSchema } from "../src/http/schemas/email.schema.ts";
 import { type ConnectHarness, startConnectHarness } from "./support/connect-harness.ts";
+import { waitForBaseline } from "./support/realtime.ts";
 
 const ADELE = "adele.vance@contoso.onmicrosoft.com";
 
@@ -46,6 +47,8 @@ describe("email cache", () => {
   before(async () => {
     h = await startConnectHarness("sqlite", { seedCorpus: true, corpusSize: 40 });
     adeleId = (await h.connectMailboxes([ADELE]))[ADELE]!;
+    // The first delta sync names every message (and so drops cached copies): let it finish first.
+    await waitForBaseline(h.services, adeleId);
   });
   after(async () => {
     await h.dispose();

@@ -33,6 +33,8 @@ interface Entry {
 
 interface AccountEntries {
   bytes: number;
+  /** Whether page reads first ask for versions only (see worthProbing). */
+  probe: boolean;
   /** Oldest use first. */
   keys: Map<string, Entry>;
 }
@@ -82,6 +84,22 @@ export class EmailCache {
     return (this.accounts.get(accountId)?.keys.size ?? 0) > 0;
   }
 
+  /**
+   * Whether a page read should first ask Graph for versions only: the account has entries and its
+   * last full page read found at least half of its emails cached (a walk through mail never read
+   * before does not pay a version read per page).
+   */
+  worthProbing(accountId: string): boolean {
+    const account = this.accounts.get(accountId);
+    return account !== undefined && account.keys.size > 0 && account.probe;
+  }
+
+  /** A full page read took `reused` of its `total` emails from the cache. */
+  recordPageRead(accountId: string, reused: number, total: number): void {
+    const account = this.accounts.get(accountId);
+    if (account) account.probe = total > 0 && reused * 2 >= total;
+  }
+
   /** Whether some version of the message is held. */
   has(accountId: string, kind: CachedKind, graphId: string): boolean {
     return this.entries.has(key(accountId, kind, graphId));
@@ -121,7 +139,7 @@ export class EmailCache {
     const entry: Entry = { key: k, accountId, version, email, bytes };
     let account = this.accounts.get(accountId);
     if (!account) {
-      account = { bytes: 0, keys: new Map() };
+      account = { bytes: 0, probe: true, keys: new Map() };
       this.accounts.set(accountId, account);
     }
     this.entries.set(k, entry);

@@ -162,9 +162,10 @@ export class EmailService {
       return { page, emitted, cursor: hasMore ? nextCursor(state, seen, page) : null };
     };
 
-    // Full pages of an account with cached emails: first only the page's ids and versions (no bodies);
-    // when every email on it is cached at that version, the page is served from the cache.
-    if (cache && full && cache.holds(account.id)) {
+    // Pages of an account with cached emails: first only the page's ids and versions (no bodies, no
+    // other fields); when every email on it is cached at that version, the page is served from the cache.
+    const held = cache?.holds(account.id) ?? false;
+    if (cache?.worthProbing(account.id)) {
       const probe = await this.deps.graph.json<Page<GraphMessage>>(account.id, {
         path,
         query: { ...base, $select: SELECT_VERSION },
@@ -193,14 +194,20 @@ export class EmailService {
       ...(full ? { bodyType: "html" as const } : {}),
     });
     const placed = place(html.value ?? [], html["@odata.nextLink"] !== undefined);
+    let reused = 0;
     const items = placed.emitted.map((message) => {
       const version = cache ? this.version(account, tree, message) : undefined;
       const cached = cache?.get(account.id, kind, message.id, version);
-      if (cached) return cached;
+      if (cached) {
+        reused++;
+        return cached;
+      }
       const email = this.fullEmail(account, tree, message, full, state.include_headers);
       cache?.set(account.id, kind, message.id, version, email);
       return email;
     });
+    // The first page an account caches says nothing about whether its next reads will be repeats.
+    if (held) cache?.recordPageRead(account.id, reused, items.length);
     return { object: "EmailList", items, cursor: placed.cursor };
   }
 
