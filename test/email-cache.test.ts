@@ -141,6 +141,58 @@ describe("email cache", () => {
   });
 });
 
+describe("email cache: Graph requests", () => {
+  let h: ConnectHarness;
+  let adeleId: string;
+  const requests = async () => {
+    const stats = (await (await fetch(`${h.sandbox.url}/_sandbox/stats`)).json()) as {
+      requests: Record<string, number>;
+    };
+    const userId = h.sandbox.state.userByEmail(ADELE)!.id;
+    return Object.entries(stats.requests).find(([key]) => key.endsWith(`|${userId}`))?.[1] ?? 0;
+  };
+  const page = async (cursor?: string) => {
+    const query = `account_id=${adeleId}&limit=10${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+    const res = await fetch(`${h.baseUrl}/api/v1/emails?${query}`, { headers: { "x-api-key": h.t.apiKey } });
+    assert.equal(res.status, 200);
+    return (await res.json()) as EmailList;
+  };
+
+  before(async () => {
+    h = await startConnectHarness("sqlite", { seedCorpus: true, corpusSize: 40 });
+    adeleId = (await h.connectMailboxes([ADELE]))[ADELE]!;
+    await waitForBaseline(h.services, adeleId);
+  });
+  after(async () => {
+    await h.dispose();
+  });
+
+  it("a first walk through a mailbox costs one Graph request per page (at most one more), a cached page one", async () => {
+    await h.services.email.listFolders(adeleId); // the folder tree, read once and kept 30 s
+    const start = await requests();
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      cursor = (await page(cursor ?? undefined)).cursor;
+      pages++;
+    } while (cursor);
+    assert.ok(pages >= 3, `${pages} pages`);
+    const walked = (await requests()) - start;
+    assert.ok(walked <= pages + 1, `${walked} Graph requests for ${pages} pages`);
+
+    // The first page again, twice: a full read that finds its emails cached, then a version read only.
+    await page();
+    const before = await requests();
+    const hits = (h.services.email as unknown as { deps: { cache: EmailCache } }).deps.cache.stats().hits;
+    await page();
+    assert.equal((await requests()) - before, 1);
+    assert.equal(
+      (h.services.email as unknown as { deps: { cache: EmailCache } }).deps.cache.stats().hits,
+      hits + 10,
+    );
+  });
+});
+
 describe("email cache bound", () => {
   const email = (id: string, bodyChars: number): EmailObject =>
     ({ id, body: "x".repeat(bodyChars), body_plain: "" }) as unknown as EmailObject;
