@@ -13,46 +13,20 @@ import {
 } from "../../providers/microsoft/graph-types.ts";
 import { type MessageFilter, messageFilter } from "../../providers/microsoft/odata.ts";
 import type { AccountRow } from "../../storage/repositories/account.repository.ts";
-import { decodeCursor, encodeCursor } from "../pagination.ts";
 import type { EmailObject, FolderObject, FolderRole } from "./email.types.ts";
 import { WELL_KNOWN_BY_ROLE } from "./email.types.ts";
 import { type CachedKind, type EmailCache, emailVersion } from "./email-cache.ts";
 import { decodeProviderId, type IdRef, idFingerprint, parseIdRef } from "./email-ids.ts";
 import type { FolderDirectory, FolderEntry, FolderTree } from "./folder-directory.ts";
 import { htmlToText } from "./html-to-text.ts";
-import { checkCursorState, checkListFilters } from "./list-filters.ts";
+import { cursorState, type ListQuery, nextCursor, upperBound } from "./list-cursor.ts";
 import { toEmail, toFolder } from "./mappers.ts";
 
 export interface AccountLookup {
   findById(id: string): Promise<AccountRow | undefined>;
 }
 
-export interface ListFilters {
-  role?: FolderRole | undefined;
-  folder?: string | undefined;
-  from?: string | undefined;
-  to?: string | undefined;
-  any_email?: string | undefined;
-  before?: string | undefined;
-  after?: string | undefined;
-  thread_id?: string | undefined;
-  message_id?: string | undefined;
-  meta_only?: boolean | undefined;
-  include_headers?: boolean | undefined;
-}
-
-export interface ListQuery extends ListFilters {
-  account_id: string;
-  limit?: number | undefined;
-  cursor?: string | undefined;
-}
-
-interface CursorState extends ListFilters {
-  account_id: string;
-  limit: number;
-  /** Mirrors the SDK's MailListDecodedCursorSchema; `seen` = fingerprints of ids already returned at `last_date`'s second. */
-  cursor: { last_id: string; last_date: string; seen: string[] };
-}
+export type { ListFilters, ListQuery } from "./list-cursor.ts";
 
 interface Page<T> {
   value?: T[];
@@ -88,36 +62,13 @@ export class EmailService {
   async list(
     query: ListQuery,
   ): Promise<{ object: "EmailList"; items: EmailObject[]; cursor: string | null }> {
-    let state: CursorState;
-    if (query.cursor !== undefined) {
-      const decoded = decodeCursor(query.cursor) as unknown as CursorState;
-      if (
-        typeof decoded.account_id !== "string" ||
-        typeof decoded.cursor?.last_date !== "string" ||
-        !Array.isArray(decoded.cursor.seen)
-      )
-        throw new AppError("invalid_parameters", {
-          detail: "cursor: not a cursor returned by this endpoint",
-        });
-      if (decoded.account_id !== query.account_id)
-        throw new AppError("invalid_parameters", { detail: "cursor: belongs to another account_id" });
-      checkCursorState(decoded as unknown as Record<string, unknown>);
-      state = { ...decoded, limit: query.limit ?? decoded.limit };
-    } else {
-      const { cursor: _c, limit, ...filters } = query;
-      checkListFilters(filters as Record<string, unknown>, "query");
-      state = {
-        ...filters,
-        limit: limit ?? 100,
-        cursor: { last_id: "", last_date: "", seen: [] },
-      };
-    }
+    const state = cursorState(query);
     const account = await this.account(state.account_id);
     const tree = await this.deps.folders.tree(account.id);
 
     let path = "/me/messages";
     const filter: MessageFilter = {
-      receivedBefore: this.upperBound(state),
+      receivedBefore: upperBound(state),
       receivedAfter: state.after,
     };
     let postRole: FolderRole | undefined;
@@ -209,16 +160,6 @@ export class EmailService {
     // The first page an account caches says nothing about whether its next reads will be repeats.
     if (held) cache?.recordPageRead(account.id, reused, items.length);
     return { object: "EmailList", items, cursor: placed.cursor };
-  }
-
-  /** Exclusive upper bound for the next page: the second after the cursor's last date, or `before`. */
-  private upperBound(state: CursorState): number | undefined {
-    const bounds: number[] = [];
-    if (state.before) bounds.push(Date.parse(state.before));
-    // Graph dates have whole seconds; messages sharing the boundary second are told apart by `seen`.
-    if (state.cursor.last_date) bounds.push(Date.parse(state.cursor.last_date) + 1000);
-    if (bounds.length === 0) return undefined;
-    return Math.min(...bounds);
   }
 
   // ---------- one email ----------
@@ -435,31 +376,4 @@ function folderInfo(tree: FolderTree, message: GraphMessage): { name: string; ro
 
 function roleOf(tree: FolderTree, message: GraphMessage): FolderRole {
   return folderInfo(tree, message)?.role ?? "unknown";
-}
-
-/** The cursor after `page`: its last second, and the ids already returned at that second. */
-function nextCursor(state: CursorState, seen: Set<string>, page: GraphMessage[]): string | null {
-  const last = page.at(-1);
-  if (!last) return null;
-  const lastSecond = secondOf(last.receivedDateTime);
-  const carried = lastSecond === state.cursor.last_date ? [...seen] : [];
-  // Newest first: the messages of the last second are at the end.
-  const atBoundary: GraphMessage[] = [];
-  for (let i = page.length - 1; i >= 0 && secondOf(page[i]!.receivedDateTime) === lastSecond; i--)
-    atBoundary.unshift(page[i]!);
-  const next: CursorState = {
-    ...state,
-    cursor: {
-      last_id: last.id.length > 0 ? idFingerprint(last.id) : "",
-      last_date: lastSecond,
-      seen: [...carried, ...atBoundary.map((m) => idFingerprint(m.id))],
-    },
-  };
-  return encodeCursor(next as unknown as Record<string, unknown>);
-}
-
-/** The whole second a Graph date falls in, as Unipile's date format (for the cursor). */
-function secondOf(value: string | null | undefined): string {
-  const ms = value ? Date.parse(value) : 0;
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString();
 }
