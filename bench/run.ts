@@ -12,7 +12,7 @@ import { accounts } from "./scenarios/accounts.ts";
 import { coldStart } from "./scenarios/cold-start.ts";
 import { connect } from "./scenarios/connect.ts";
 import { emailGet } from "./scenarios/email-get.ts";
-import { emailList } from "./scenarios/email-list.ts";
+import { emailList, emailListMeta } from "./scenarios/email-list.ts";
 import { fleet } from "./scenarios/fleet.ts";
 import { memory } from "./scenarios/memory.ts";
 import { sandbox } from "./scenarios/sandbox.ts";
@@ -26,6 +26,7 @@ const SCENARIOS: Scenario[] = [
   sandbox,
   connect,
   emailList,
+  emailListMeta,
   emailGet,
   webhooks,
   scale,

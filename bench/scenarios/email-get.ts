@@ -21,6 +21,7 @@ export const emailGet: Scenario = {
         `/v1.0/me/messages/${first.provider_id}?$select=${MESSAGE_SELECT}&$expand=${encodeURIComponent(ATTACHMENTS_EXPAND).replaceAll("%24", "$")}`,
         settings,
         log,
+        { ratio: 0.5 },
       );
     } finally {
       await bench.stop();

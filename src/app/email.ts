@@ -1,7 +1,9 @@
 // Wires the email API (read and send sides): one Graph client and one per-mailbox limiter, in-process
 // unless the caller passes a shared one (scaled mode: every process takes slots from Redis).
+import type { Registry } from "prom-client";
 import type { Config } from "../config/config.ts";
 import { EmailService } from "../domain/email/email.service.ts";
+import type { EmailCache } from "../domain/email/email-cache.ts";
 import { FolderDirectory } from "../domain/email/folder-directory.ts";
 import { SendService, type SentRecorder } from "../domain/email/send.service.ts";
 import type { Clock } from "../lib/clock.ts";
@@ -9,6 +11,7 @@ import type { Logger } from "../lib/logger.ts";
 import { type AccessTokens, GraphClient } from "../providers/microsoft/graph-client.ts";
 import { KeyedLimiter, MAILBOX_CONCURRENCY, type MailboxLimiter } from "../providers/microsoft/limiter.ts";
 import type { AccountRepository } from "../storage/repositories/account.repository.ts";
+import { createEmailCache } from "./email-cache.ts";
 
 export function createEmailService(deps: {
   config: Config;
@@ -21,7 +24,9 @@ export function createEmailService(deps: {
   sent?: SentRecorder;
   /** The per-mailbox limiter every Graph call (API reads, sends, polling, sync) goes through. */
   limiter?: MailboxLimiter;
-}): { email: EmailService; send: SendService; graph: GraphClient } {
+  /** Where the email cache's figures are exported (/metrics). */
+  registry?: Registry;
+}): { email: EmailService; send: SendService; graph: GraphClient; cache: EmailCache } {
   const graph = new GraphClient({
     baseUrl: deps.config.microsoft.graphUrl,
     fetch: deps.fetch,
@@ -31,7 +36,9 @@ export function createEmailService(deps: {
     now: () => deps.clock.now(),
   });
   const folders = new FolderDirectory(graph, deps.clock);
+  const cache = createEmailCache(deps.config, deps.registry);
   const email = new EmailService({
+    cache,
     accounts: deps.accounts,
     graph,
     folders,
@@ -44,5 +51,5 @@ export function createEmailService(deps: {
     log: deps.log.child({ component: "send" }),
     ...(deps.sent ? { sent: deps.sent } : {}),
   });
-  return { email, send, graph };
+  return { email, send, graph, cache };
 }

@@ -283,6 +283,7 @@ export async function buildServices(
       email,
       send: emailSend,
       graph,
+      cache: emailCache,
     } = createEmailService({
       config,
       accounts: repos.accounts,
@@ -291,6 +292,7 @@ export async function buildServices(
       log,
       fetch: fetchImpl,
       sent: sentLog,
+      registry: metrics.registry,
       ...(limits?.mailboxLimiter ? { limiter: limits.mailboxLimiter } : {}),
     });
     const realtime = new RealtimeService({
@@ -299,6 +301,7 @@ export async function buildServices(
       graph,
       folders: new FolderDirectory(graph, clock),
       email,
+      emailCache,
       publisher: webhooks,
       sentOrigin: sentLog,
       queue: jobs,

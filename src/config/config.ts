@@ -45,6 +45,8 @@ export interface Config {
   };
   /** How long finished work is kept (docs/adr/0006-retention.md); the housekeeping job enforces it. */
   retention: RetentionPolicy;
+  /** The per-process cache of mapped emails (docs/adr/0008-email-cache.md); maxBytes 0 = off. */
+  emailCache: { maxBytes: number; maxBytesPerAccount: number };
 }
 
 /** The process environment; the config module is the only place that reads it. */
@@ -165,8 +167,14 @@ export function loadConfig(
       realtimeIndexMs: (p.REALTIME_INDEX_DAYS ?? 30) * DAY_MS,
       housekeepingEveryMs: (p.HOUSEKEEPING_INTERVAL_MINUTES ?? 15) * 60_000,
     },
+    emailCache: {
+      maxBytes: (p.EMAIL_CACHE_MB ?? 64) * MIB,
+      maxBytesPerAccount: Math.min(p.EMAIL_CACHE_ACCOUNT_MB ?? 8, p.EMAIL_CACHE_MB ?? 64) * MIB,
+    },
   };
 }
+
+const MIB = 1024 * 1024;
 
 function redactIfSecret(name: string, raw: string): string {
   if (name === "MAILROOM_ENCRYPTION_KEY") return "<redacted>";

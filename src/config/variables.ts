@@ -246,6 +246,22 @@ export const VARIABLES = {
       return raw;
     },
   },
+  EMAIL_CACHE_MB: {
+    description:
+      "Memory for mapped emails kept per process, so reading an unchanged email again skips its body and conversion (each read still asks Graph for the email's version; 0 turns the cache off).",
+    expected: "an integer number of MiB from 0 to 65536",
+    example: "64",
+    default: "64",
+    parse: integer(0, 65_536),
+  },
+  EMAIL_CACHE_ACCOUNT_MB: {
+    description:
+      "At most this much of EMAIL_CACHE_MB for one account, so one busy mailbox cannot push out the others.",
+    expected: "an integer number of MiB from 1 to 65536",
+    example: "8",
+    default: "8",
+    parse: integer(1, 65_536),
+  },
   JOB_RETENTION_HOURS: {
     description:
       "How long completed background jobs are kept (a job's idempotency key deduplicates while it is kept).",

@@ -2,6 +2,7 @@
 // revoked consent, changed passwords, expired tokens and secrets, disabled users, throttling,
 // failures, latency and subscription lifecycle events.
 import type { FastifyInstance } from "fastify";
+import { resetRequestWindows } from "../graph/throttling.ts";
 import type { FaultSwitches, SandboxState, SandboxUser } from "../state.ts";
 import { isLifecycleEvent, LIFECYCLE_EVENTS } from "../subscriptions/engine.ts";
 import { subscriptionEngineOf } from "../subscriptions/routes.ts";
@@ -20,6 +21,7 @@ const SCENARIO_ACTIONS = [
   "fail",
   "latency",
   "clear_faults",
+  "reset_request_windows",
   "subscription_lifecycle",
 ] as const;
 
@@ -104,6 +106,16 @@ export function registerScenarioRoutes(app: FastifyInstance, state: SandboxState
         const user = findUser(state, userRef);
         user.disabled = optBool(body, "disabled") ?? true;
         return { ok: true, action, user: userJson(user) };
+      }
+      case "reset_request_windows": {
+        // Not a Microsoft behaviour: lets a load test start every run with empty 10-minute windows.
+        const user = userRef ? findUser(state, userRef) : undefined;
+        if (clientId) findApp(state, clientId);
+        const reset = resetRequestWindows(state, (key) => {
+          const [keyClient, keyUser] = key.split("|");
+          return (!user || keyUser === user.id) && (!clientId || keyClient === clientId);
+        });
+        return { ok: true, action, reset };
       }
       case "throttle":
       case "fail":

@@ -138,6 +138,24 @@ export function admit(
   return { rejection, latencyMs, counted };
 }
 
+/**
+ * Empties the sliding request windows (every app + mailbox, or those of one `clientId|userId` key
+ * prefix or suffix match). An admin switch for load tests that would otherwise spend a mailbox's
+ * 10,000 requests within seconds; the concurrency limit is untouched. Returns how many windows held
+ * requests.
+ */
+export function resetRequestWindows(state: SandboxState, match?: (key: string) => boolean): number {
+  const windows = windowsByState.get(state);
+  if (!windows) return 0;
+  let reset = 0;
+  for (const [key, window] of windows) {
+    if (match && !match(key)) continue;
+    if (window.times.length > window.head) reset++;
+    windows.delete(key);
+  }
+  return reset;
+}
+
 export function release(state: SandboxState, key: string): void {
   bump(state.counters.inFlight, key, -1);
 }

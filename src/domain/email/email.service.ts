@@ -13,45 +13,20 @@ import {
 } from "../../providers/microsoft/graph-types.ts";
 import { type MessageFilter, messageFilter } from "../../providers/microsoft/odata.ts";
 import type { AccountRow } from "../../storage/repositories/account.repository.ts";
-import { decodeCursor, encodeCursor } from "../pagination.ts";
 import type { EmailObject, FolderObject, FolderRole } from "./email.types.ts";
 import { WELL_KNOWN_BY_ROLE } from "./email.types.ts";
+import { type CachedKind, type EmailCache, emailVersion } from "./email-cache.ts";
 import { decodeProviderId, type IdRef, idFingerprint, parseIdRef } from "./email-ids.ts";
 import type { FolderDirectory, FolderEntry, FolderTree } from "./folder-directory.ts";
 import { htmlToText } from "./html-to-text.ts";
-import { checkCursorState, checkListFilters } from "./list-filters.ts";
+import { cursorState, type ListQuery, nextCursor, upperBound } from "./list-cursor.ts";
 import { toEmail, toFolder } from "./mappers.ts";
 
 export interface AccountLookup {
   findById(id: string): Promise<AccountRow | undefined>;
 }
 
-export interface ListFilters {
-  role?: FolderRole | undefined;
-  folder?: string | undefined;
-  from?: string | undefined;
-  to?: string | undefined;
-  any_email?: string | undefined;
-  before?: string | undefined;
-  after?: string | undefined;
-  thread_id?: string | undefined;
-  message_id?: string | undefined;
-  meta_only?: boolean | undefined;
-  include_headers?: boolean | undefined;
-}
-
-export interface ListQuery extends ListFilters {
-  account_id: string;
-  limit?: number | undefined;
-  cursor?: string | undefined;
-}
-
-interface CursorState extends ListFilters {
-  account_id: string;
-  limit: number;
-  /** Mirrors the SDK's MailListDecodedCursorSchema; `seen` = fingerprints of ids already returned at `last_date`'s second. */
-  cursor: { last_id: string; last_date: string; seen: string[] };
-}
+export type { ListFilters, ListQuery } from "./list-cursor.ts";
 
 interface Page<T> {
   value?: T[];
@@ -61,9 +36,11 @@ interface Page<T> {
 const ATTACHMENT_FIELDS = "id,name,contentType,size,isInline,contentId";
 /** Attachment metadata rides on the message request (Graph v1.0: `attachments` is a navigation property of message). */
 const EXPAND_ATTACHMENTS = `attachments($select=${ATTACHMENT_FIELDS})`;
-const SELECT_META = MESSAGE_META_FIELDS.join(",");
+const SELECT_META = `${MESSAGE_META_FIELDS.join(",")},changeKey`;
 const SELECT_FULL = `${SELECT_META},body`;
 const SELECT_FULL_HEADERS = `${SELECT_FULL},internetMessageHeaders`;
+/** What proves a cached email current (docs/adr/0008-email-cache.md), and places it on a page. */
+const SELECT_VERSION = "id,changeKey,parentFolderId,receivedDateTime";
 /** Graph's `$top` ceiling for messages (reference §3.3). */
 const GRAPH_MAX_TOP = 1000;
 
@@ -75,6 +52,8 @@ export class EmailService {
       folders: FolderDirectory;
       clock: Clock;
       log: Logger;
+      /** Mapped emails by message version; absent or disabled: every read maps what Graph returns. */
+      cache?: EmailCache;
     },
   ) {}
 
@@ -83,36 +62,13 @@ export class EmailService {
   async list(
     query: ListQuery,
   ): Promise<{ object: "EmailList"; items: EmailObject[]; cursor: string | null }> {
-    let state: CursorState;
-    if (query.cursor !== undefined) {
-      const decoded = decodeCursor(query.cursor) as unknown as CursorState;
-      if (
-        typeof decoded.account_id !== "string" ||
-        typeof decoded.cursor?.last_date !== "string" ||
-        !Array.isArray(decoded.cursor.seen)
-      )
-        throw new AppError("invalid_parameters", {
-          detail: "cursor: not a cursor returned by this endpoint",
-        });
-      if (decoded.account_id !== query.account_id)
-        throw new AppError("invalid_parameters", { detail: "cursor: belongs to another account_id" });
-      checkCursorState(decoded as unknown as Record<string, unknown>);
-      state = { ...decoded, limit: query.limit ?? decoded.limit };
-    } else {
-      const { cursor: _c, limit, ...filters } = query;
-      checkListFilters(filters as Record<string, unknown>, "query");
-      state = {
-        ...filters,
-        limit: limit ?? 100,
-        cursor: { last_id: "", last_date: "", seen: [] },
-      };
-    }
+    const state = cursorState(query);
     const account = await this.account(state.account_id);
     const tree = await this.deps.folders.tree(account.id);
 
     let path = "/me/messages";
     const filter: MessageFilter = {
-      receivedBefore: this.upperBound(state),
+      receivedBefore: upperBound(state),
       receivedAfter: state.after,
     };
     let postRole: FolderRole | undefined;
@@ -140,14 +96,46 @@ export class EmailService {
     filter.internetMessageId = state.message_id;
 
     const full = !state.meta_only;
+    const kind: CachedKind = full ? "2_full" : "1_meta";
+    const cache = this.cacheFor(state.include_headers);
     const seen = new Set(state.cursor.seen);
     const top = Math.min(GRAPH_MAX_TOP, state.limit + seen.size);
-    // One Graph request per page: the HTML body (body_plain is derived from it here, not a second
-    // listing with text bodies) and the attachment metadata via $expand (not a $batch per page).
-    const graphQuery = {
+    const base = {
       $filter: messageFilter(filter),
       $orderby: "receivedDateTime desc",
       $top: top,
+    };
+    const place = (fetched: GraphMessage[], nextLink: boolean) => {
+      const fresh = seen.size === 0 ? fetched : fetched.filter((m) => !seen.has(idFingerprint(m.id)));
+      const page = fresh.slice(0, state.limit);
+      const hasMore = fresh.length > state.limit || nextLink;
+      const emitted = postRole ? page.filter((m) => roleOf(tree, m) === postRole) : page;
+      return { page, emitted, cursor: hasMore ? nextCursor(state, seen, page) : null };
+    };
+
+    // Pages of an account with cached emails: first only the page's ids and versions (no bodies, no
+    // other fields); when every email on it is cached at that version, the page is served from the cache.
+    const held = cache?.holds(account.id) ?? false;
+    if (cache?.worthProbing(account.id)) {
+      const probe = await this.deps.graph.json<Page<GraphMessage>>(account.id, {
+        path,
+        query: { ...base, $select: SELECT_VERSION },
+      });
+      const placed = place(probe.value ?? [], probe["@odata.nextLink"] !== undefined);
+      const items: EmailObject[] = [];
+      for (const message of placed.emitted) {
+        const hit = cache.get(account.id, kind, message.id, this.version(account, tree, message));
+        if (!hit) break;
+        items.push(hit);
+      }
+      if (items.length === placed.emitted.length)
+        return { object: "EmailList", items, cursor: placed.cursor };
+    }
+
+    // One Graph request per page: the HTML body (body_plain is derived from it here, not a second
+    // listing with text bodies) and the attachment metadata via $expand (not a $batch per page).
+    const graphQuery = {
+      ...base,
       $select: full ? (state.include_headers ? SELECT_FULL_HEADERS : SELECT_FULL) : SELECT_META,
       ...(full ? { $expand: EXPAND_ATTACHMENTS } : {}),
     };
@@ -156,43 +144,22 @@ export class EmailService {
       query: graphQuery,
       ...(full ? { bodyType: "html" as const } : {}),
     });
-    const fetched = html.value ?? [];
-    const fresh = fetched.filter((m) => !seen.has(idFingerprint(m.id)));
-    const page = fresh.slice(0, state.limit);
-    const hasMore = fresh.length > state.limit || html["@odata.nextLink"] !== undefined;
-
-    const emitted = postRole ? page.filter((m) => roleOf(tree, m) === postRole) : page;
-    const items = emitted.map((message) =>
-      this.fullEmail(account, tree, message, full, state.include_headers),
-    );
-
-    let cursor: string | null = null;
-    const last = page.at(-1);
-    if (hasMore && last) {
-      const lastSecond = secondOf(last.receivedDateTime);
-      const carried = lastSecond === state.cursor.last_date ? [...seen] : [];
-      const atBoundary = page.filter((m) => secondOf(m.receivedDateTime) === lastSecond);
-      const next: CursorState = {
-        ...state,
-        cursor: {
-          last_id: last.id.length > 0 ? idFingerprint(last.id) : "",
-          last_date: lastSecond,
-          seen: [...carried, ...atBoundary.map((m) => idFingerprint(m.id))],
-        },
-      };
-      cursor = encodeCursor(next as unknown as Record<string, unknown>);
-    }
-    return { object: "EmailList", items, cursor };
-  }
-
-  /** Exclusive upper bound for the next page: the second after the cursor's last date, or `before`. */
-  private upperBound(state: CursorState): number | undefined {
-    const bounds: number[] = [];
-    if (state.before) bounds.push(Date.parse(state.before));
-    // Graph dates have whole seconds; messages sharing the boundary second are told apart by `seen`.
-    if (state.cursor.last_date) bounds.push(Date.parse(state.cursor.last_date) + 1000);
-    if (bounds.length === 0) return undefined;
-    return Math.min(...bounds);
+    const placed = place(html.value ?? [], html["@odata.nextLink"] !== undefined);
+    let reused = 0;
+    const items = placed.emitted.map((message) => {
+      const version = cache ? this.version(account, tree, message) : undefined;
+      const cached = cache?.get(account.id, kind, message.id, version);
+      if (cached) {
+        reused++;
+        return cached;
+      }
+      const email = this.fullEmail(account, tree, message, full, state.include_headers);
+      cache?.set(account.id, kind, message.id, version, email);
+      return email;
+    });
+    // The first page an account caches says nothing about whether its next reads will be repeats.
+    if (held) cache?.recordPageRead(account.id, reused, items.length);
+    return { object: "EmailList", items, cursor: placed.cursor };
   }
 
   // ---------- one email ----------
@@ -203,6 +170,19 @@ export class EmailService {
     options: { includeHeaders?: boolean } = {},
   ): Promise<EmailObject> {
     const { account, graphId } = await this.resolveEmail(idParam, accountIdQuery);
+    const cache = this.cacheFor(options.includeHeaders);
+    // A message cached at some version: ask Graph only for its version (no body, no attachments).
+    if (cache?.has(account.id, "2_full", graphId)) {
+      const [probe, tree] = await Promise.all([
+        this.deps.graph.json<GraphMessage>(account.id, {
+          path: `/me/messages/${graphId}`,
+          query: { $select: SELECT_VERSION },
+        }),
+        this.deps.folders.tree(account.id),
+      ]);
+      const hit = cache.get(account.id, "2_full", probe.id, this.version(account, tree, probe));
+      if (hit) return hit;
+    }
     // One plain GET (one of the mailbox's 4 slots, where a 3-step $batch weighed 3): HTML body and
     // attachment metadata; body_plain is derived from the HTML.
     const [message, tree] = await Promise.all([
@@ -216,7 +196,19 @@ export class EmailService {
       }),
       this.deps.folders.tree(account.id),
     ]);
-    return this.fullEmail(account, tree, message, true, options.includeHeaders);
+    const email = this.fullEmail(account, tree, message, true, options.includeHeaders);
+    cache?.set(account.id, "2_full", message.id, this.version(account, tree, message), email);
+    return email;
+  }
+
+  /** The cache, when on and when the read's shape is one it keeps (headers are not cached). */
+  private cacheFor(includeHeaders: boolean | undefined): EmailCache | undefined {
+    const cache = this.deps.cache;
+    return cache?.enabled && !includeHeaders ? cache : undefined;
+  }
+
+  private version(account: AccountRow, tree: FolderTree, message: GraphMessage): string | undefined {
+    return emailVersion(message.changeKey, message.parentFolderId, folderInfo(tree, message), account.email);
   }
 
   private fullEmail(
@@ -267,6 +259,7 @@ export class EmailService {
         path: `/me/messages/${graphId}/move`,
         body: { destinationId: destination.folder.id },
       });
+    if (change.unread !== undefined || destination) this.deps.cache?.forget(account.id, [graphId]);
     if (change.unread === undefined && destination === undefined) {
       // An empty update (e.g. the SDK's `[object Object]` body) still names a real email.
       await this.deps.graph.json(account.id, { path: `/me/messages/${graphId}`, query: { $select: "id" } });
@@ -281,6 +274,7 @@ export class EmailService {
       path: `/me/messages/${graphId}/move`,
       body: { destinationId: "deleteditems" },
     });
+    this.deps.cache?.forget(account.id, [graphId]);
   }
 
   // ---------- attachments ----------
@@ -382,10 +376,4 @@ function folderInfo(tree: FolderTree, message: GraphMessage): { name: string; ro
 
 function roleOf(tree: FolderTree, message: GraphMessage): FolderRole {
   return folderInfo(tree, message)?.role ?? "unknown";
-}
-
-/** The whole second a Graph date falls in, as Unipile's date format (for the cursor). */
-function secondOf(value: string | null | undefined): string {
-  const ms = value ? Date.parse(value) : 0;
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString();
 }

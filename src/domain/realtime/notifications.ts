@@ -7,7 +7,7 @@ import {
 import { type RealtimeDeps, syncKey } from "./realtime.types.ts";
 
 export class NotificationIntake {
-  constructor(private readonly d: Pick<RealtimeDeps, "repo" | "queue" | "clock" | "log">) {}
+  constructor(private readonly d: Pick<RealtimeDeps, "repo" | "queue" | "clock" | "log" | "emailCache">) {}
 
   /** Change notifications (reference §4.3): verified per item, then one debounced sync per account. */
   async acceptNotifications(body: unknown): Promise<{ accepted: number; rejected: number }> {
@@ -23,6 +23,7 @@ export class NotificationIntake {
       }
       accepted++;
       woken.add(row.account_id);
+      if (item.messageId) this.d.emailCache?.forget(row.account_id, [item.messageId]);
     }
     for (const accountId of woken) {
       await this.d.repo.updateAccount(accountId, { last_notification_at: now });

@@ -95,6 +95,7 @@ export class RealtimeService {
           return;
         }
         if (event.type === "DELETED") {
+          this.d.emailCache?.forgetAccount(event.accountId);
           await this.polls.stopPolling(event.accountId);
           await this.d.repo.deleteAccount(event.accountId);
           return;

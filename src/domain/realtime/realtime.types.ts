@@ -67,6 +67,12 @@ export interface RealtimeOptions {
   indexWindowMs?: number;
 }
 
+/** Mapped emails held in memory (email-cache.ts): told what realtime saw change, to drop them early. */
+export interface SeenChanges {
+  forget(accountId: string, graphIds: Iterable<string>): void;
+  forgetAccount(accountId: string): void;
+}
+
 export interface RealtimeDeps {
   repo: RealtimeRepository;
   accounts: RealtimeAccounts;
@@ -74,6 +80,7 @@ export interface RealtimeDeps {
   folders: { tree(accountId: string, options?: { fresh?: boolean }): Promise<FolderTree> };
   /** The email API's read side: the email part of each payload is exactly its `get`. */
   email: { get(id: string, accountId: string | undefined): Promise<EmailObject> };
+  emailCache?: SeenChanges;
   publisher: MailEventPublisher;
   sentOrigin?: SentOriginLookup;
   queue: JobQueue;

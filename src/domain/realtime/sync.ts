@@ -30,6 +30,7 @@ export class SyncRunner {
       | "graph"
       | "folders"
       | "email"
+      | "emailCache"
       | "publisher"
       | "sentOrigin"
       | "clock"
@@ -103,6 +104,14 @@ export class SyncRunner {
           ]
         : [],
     );
+    // Whatever a round names was created, changed, moved or removed: cached copies are dropped (they
+    // would fail their version check anyway; this frees the memory at once).
+    for (const round of rounds)
+      if (round.items.length > 0)
+        this.d.emailCache?.forget(
+          account.id,
+          round.items.map((item) => item.id),
+        );
     // Roles are only needed to plan events: an idle poll never reads the tree.
     if (!tree && rounds.some((round) => round.items.length > 0)) tree = await this.d.folders.tree(account.id);
     const roleOf = (folderId: string): FolderRole => tree?.byId.get(folderId)?.role ?? "unknown";

@@ -7,6 +7,8 @@ export interface GraphRecipient {
 
 export interface GraphMessage {
   id: string;
+  /** Changes with every change to the item (its version; Outlook's ChangeKey). */
+  changeKey?: string | null;
   receivedDateTime?: string | null;
   sentDateTime?: string | null;
   lastModifiedDateTime?: string | null;

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { EmailService } from "../../../domain/email/email.service.ts";
 import { EmailListSchema, ListEmailsQuery } from "../../schemas/email.schema.ts";
 import { ErrorSchema } from "../../schemas/error.schema.ts";
+import { sendEmailList } from "./serialized-email.ts";
 
 export function listEmailsRoute(email: EmailService): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -27,7 +28,9 @@ export function listEmailsRoute(email: EmailService): FastifyPluginAsyncTypebox 
           },
         },
       },
-      async (request) => email.list(request.query),
+      async (request, reply) => {
+        return sendEmailList(reply, await email.list(request.query));
+      },
     );
   };
 }

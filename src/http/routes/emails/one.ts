@@ -11,6 +11,7 @@ import {
   GetEmailQuery,
 } from "../../schemas/email.schema.ts";
 import { ErrorSchema } from "../../schemas/error.schema.ts";
+import { sendEmail } from "./serialized-email.ts";
 
 const errors = {
   400: ErrorSchema,
@@ -61,10 +62,12 @@ export function emailRoutes(email: EmailService): FastifyPluginAsyncTypebox {
           response: { 200: EmailSchema, ...errors },
         },
       },
-      async (request) =>
-        email.get(request.params.id, request.query.account_id, {
+      async (request, reply) => {
+        const found = await email.get(request.params.id, request.query.account_id, {
           includeHeaders: request.query.include_headers === true,
-        }),
+        });
+        return sendEmail(reply, found);
+      },
     );
 
     app.put(
