@@ -9,7 +9,6 @@ import { registerTokenRefreshJobs, TokenRefreshJobs } from "../domain/accounts/t
 import { AdminService } from "../domain/admins/admin.service.ts";
 import { ApiKeyService } from "../domain/api-keys/api-key.service.ts";
 import type { EmailService } from "../domain/email/email.service.ts";
-import { FolderDirectory } from "../domain/email/folder-directory.ts";
 import type { SendService } from "../domain/email/send.service.ts";
 import { HostedAuthService } from "../domain/hosted-auth/hosted-auth.service.ts";
 import {
@@ -20,8 +19,7 @@ import {
 } from "../domain/hosted-auth/notify.ts";
 import { HousekeepingJobs } from "../domain/housekeeping/housekeeping.job.ts";
 import { HousekeepingService } from "../domain/housekeeping/housekeeping.service.ts";
-import { registerRealtimeJobs } from "../domain/realtime/realtime.jobs.ts";
-import { RealtimeService } from "../domain/realtime/realtime.service.ts";
+import type { RealtimeService } from "../domain/realtime/realtime.service.ts";
 import { SentMailLog } from "../domain/realtime/sent-log.ts";
 import { MicrosoftSettingsService } from "../domain/settings/microsoft-settings.service.ts";
 import type { DeliveryOptions } from "../domain/webhooks/delivery.job.ts";
@@ -41,7 +39,6 @@ import { HostedAuthRepository } from "../storage/repositories/hosted-auth.reposi
 import { HousekeepingRepository } from "../storage/repositories/housekeeping.repository.ts";
 import { JobRepository } from "../storage/repositories/job.repository.ts";
 import { NotifyDeliveryRepository } from "../storage/repositories/notify-delivery.repository.ts";
-import { RealtimeRepository } from "../storage/repositories/realtime.repository.ts";
 import { SecretRepository } from "../storage/repositories/secret.repository.ts";
 import { SentMessageRepository } from "../storage/repositories/sent-message.repository.ts";
 import { SettingsRepository } from "../storage/repositories/settings.repository.ts";
@@ -51,6 +48,7 @@ import { createEmailService } from "./email.ts";
 import { isInitialized, type KeyringProvider, setUpKeyring } from "./keyring.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { connectMode, createJobRunner, type JobRunner, type SharedLimits } from "./mode.ts";
+import { createRealtime } from "./realtime.ts";
 import type { SharedRedis } from "./redis.ts";
 
 export interface Services {
@@ -295,26 +293,21 @@ export async function buildServices(
       registry: metrics.registry,
       ...(limits?.mailboxLimiter ? { limiter: limits.mailboxLimiter } : {}),
     });
-    const realtime = new RealtimeService({
-      repo: new RealtimeRepository(storage.db),
+    const realtime = createRealtime({
+      config,
+      storage,
+      registry,
+      accountEvents,
       accounts: repos.accounts,
       graph,
-      folders: new FolderDirectory(graph, clock),
       email,
       emailCache,
       publisher: webhooks,
       sentOrigin: sentLog,
       queue: jobs,
       clock,
-      log: log.child({ component: "realtime" }),
-      options: {
-        ...config.realtime,
-        publicUrl: config.publicUrl,
-        indexWindowMs: config.retention.realtimeIndexMs,
-      },
+      log,
     });
-    registerRealtimeJobs(registry, realtime);
-    accountEvents.add(realtime.accountListener());
     const housekeeping = createHousekeeping(config, storage, repos.jobs, clock, log, metrics);
     const housekeepingJobs = new HousekeepingJobs({
       service: housekeeping,
