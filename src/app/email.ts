@@ -9,6 +9,7 @@ import { SendService, type SentRecorder } from "../domain/email/send.service.ts"
 import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/logger.ts";
 import { type AccessTokens, GraphClient } from "../providers/microsoft/graph-client.ts";
+import type { GraphTransport } from "../providers/microsoft/graph-transport.ts";
 import { KeyedLimiter, MAILBOX_CONCURRENCY, type MailboxLimiter } from "../providers/microsoft/limiter.ts";
 import type { AccountRepository } from "../storage/repositories/account.repository.ts";
 import { createEmailCache } from "./email-cache.ts";
@@ -20,6 +21,8 @@ export function createEmailService(deps: {
   clock: Clock;
   log: Logger;
   fetch: typeof fetch;
+  /** How Graph calls are sent; default: through `fetch`. */
+  graphTransport?: GraphTransport;
   /** Where sends are recorded (realtime's sent-mail log, for `origin` on mail_sent). */
   sent?: SentRecorder;
   /** The per-mailbox limiter every Graph call (API reads, sends, polling, sync) goes through. */
@@ -30,6 +33,7 @@ export function createEmailService(deps: {
   const graph = new GraphClient({
     baseUrl: deps.config.microsoft.graphUrl,
     fetch: deps.fetch,
+    ...(deps.graphTransport ? { transport: deps.graphTransport } : {}),
     tokens: deps.tokens,
     limiter: deps.limiter ?? new KeyedLimiter(MAILBOX_CONCURRENCY),
     log: deps.log.child({ component: "graph" }),

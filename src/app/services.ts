@@ -29,6 +29,7 @@ import { type Clock, systemClock } from "../lib/clock.ts";
 import type { Logger } from "../lib/logger.ts";
 import { DestinationGuard } from "../outbound/destination.ts";
 import { type DnsLookup, HttpOutboundTransport, type OutboundTransport } from "../outbound/http-transport.ts";
+import { httpTransport } from "../providers/microsoft/graph-transport.ts";
 import { IdTokenValidator, TokenClient } from "../providers/microsoft/identity.ts";
 import { ensureWritableDir, openStorage, type Storage } from "../storage/db.ts";
 import { AccountRepository } from "../storage/repositories/account.repository.ts";
@@ -289,6 +290,8 @@ export async function buildServices(
       clock,
       log,
       fetch: fetchImpl,
+      // An injected fetch (tests) carries Graph calls too; otherwise node:http with keep-alive.
+      ...(options.fetch ? {} : { graphTransport: httpTransport() }),
       sent: sentLog,
       registry: metrics.registry,
       ...(limits?.mailboxLimiter ? { limiter: limits.mailboxLimiter } : {}),

@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { AppError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import { GraphCallError, graphErrorCode, parseRetryAfter, translateGraphError } from "./graph-errors.ts";
+import { fetchTransport, type GraphTransport } from "./graph-transport.ts";
 import type { MailboxLimiter } from "./limiter.ts";
 
 /** The token side the Graph client needs (implemented by the token manager). */
@@ -40,7 +41,10 @@ export interface BatchResult {
 export interface GraphClientOptions {
   /** e.g. https://graph.microsoft.com (no /v1.0). */
   baseUrl: string;
+  /** Attachment upload sessions (Outlook's pre-authenticated URLs), and Graph calls without `transport`. */
   fetch: typeof fetch;
+  /** How Graph calls are sent (graph-transport.ts). Default: through `fetch`. */
+  transport?: GraphTransport;
   tokens: AccessTokens;
   /** Slots per mailbox (4, §5): in-process (KeyedLimiter) or shared by every process (Redis). */
   limiter: MailboxLimiter;
@@ -59,7 +63,7 @@ export interface GraphClientOptions {
 
 interface Answer {
   status: number;
-  headers: Headers;
+  header(name: string): string | null;
   bytes: Buffer;
 }
 
@@ -68,6 +72,7 @@ const MAX_BATCH = 20;
 
 export class GraphClient {
   private readonly timeoutMs: number;
+  private readonly transport: GraphTransport;
   private readonly maxRetries: number;
   private readonly retryBudgetMs: number;
   private readonly baseBackoffMs: number;
@@ -77,6 +82,7 @@ export class GraphClient {
 
   constructor(private readonly options: GraphClientOptions) {
     this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.transport = options.transport ?? fetchTransport(options.fetch);
     this.maxRetries = options.maxRetries ?? 3;
     this.retryBudgetMs = options.retryBudgetMs ?? 30_000;
     this.baseBackoffMs = options.baseBackoffMs ?? 500;
@@ -98,7 +104,7 @@ export class GraphClient {
     request: GraphRequest,
   ): Promise<{ bytes: Buffer; contentType: string | null }> {
     const answer = await this.call(accountId, request);
-    return { bytes: answer.bytes, contentType: answer.headers.get("content-type") };
+    return { bytes: answer.bytes, contentType: answer.header("content-type") };
   }
 
   /**
@@ -139,7 +145,7 @@ export class GraphClient {
       });
     }
     const bytes = Buffer.from(await response.arrayBuffer());
-    const answer: Answer = { status: response.status, headers: response.headers, bytes };
+    const answer: Answer = { status: response.status, header: (name) => response.headers.get(name), bytes };
     if (response.status >= 400) throw translateGraphError(response.status, parseBody(answer));
     const body = (bytes.length > 0 ? parseBody(answer) : {}) as {
       NextExpectedRanges?: string[];
@@ -251,7 +257,7 @@ export class GraphClient {
       const status = answer?.status ?? 503;
       const body = answer ? parseBody(answer) : undefined;
       const code = graphErrorCode(body);
-      const requestId = answer?.headers.get("request-id") ?? undefined;
+      const requestId = answer?.header("request-id") ?? undefined;
 
       if (status === 401 && code === "InvalidAuthenticationToken" && !refreshed) {
         refreshed = true;
@@ -260,9 +266,7 @@ export class GraphClient {
         continue;
       }
       if (RETRYABLE.has(status)) {
-        const retryAfter = answer
-          ? parseRetryAfter(answer.headers.get("retry-after"), this.now())
-          : undefined;
+        const retryAfter = answer ? parseRetryAfter(answer.header("retry-after"), this.now()) : undefined;
         const waitMs = retryAfter !== undefined ? retryAfter * 1000 : this.backoffMs(attempt);
         if (attempt < this.maxRetries && this.now() - started + waitMs <= this.retryBudgetMs) {
           this.options.log?.debug(
@@ -311,15 +315,13 @@ export class GraphClient {
       headers["content-type"] = "application/json";
       body = JSON.stringify(request.body);
     }
-    const response = await this.options.fetch(url, {
+    // The body is read while the slot is held: the request is in flight at Microsoft until then.
+    return this.transport(url, {
       method,
       headers,
       ...(body !== undefined ? { body } : {}),
-      signal: AbortSignal.timeout(this.timeoutMs),
+      timeoutMs: this.timeoutMs,
     });
-    // The body is read while the slot is held: the request is in flight at Microsoft until then.
-    const bytes = Buffer.from(await response.arrayBuffer());
-    return { status: response.status, headers: response.headers, bytes };
   }
 }
 
