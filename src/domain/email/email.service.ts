@@ -6,21 +6,24 @@ import type { Clock } from "../../lib/clock.ts";
 import { AppError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { GraphClient } from "../../providers/microsoft/graph-client.ts";
-import {
-  type GraphAttachment,
-  type GraphMessage,
-  MESSAGE_META_FIELDS,
-} from "../../providers/microsoft/graph-types.ts";
+import type { GraphAttachment, GraphMessage } from "../../providers/microsoft/graph-types.ts";
 import { type MessageFilter, messageFilter } from "../../providers/microsoft/odata.ts";
 import type { AccountRow } from "../../storage/repositories/account.repository.ts";
 import { decodeCursor, encodeCursor } from "../pagination.ts";
 import type { EmailObject, FolderObject, FolderRole } from "./email.types.ts";
 import { WELL_KNOWN_BY_ROLE } from "./email.types.ts";
+import {
+  EXPAND_ATTACHMENTS,
+  folderInfo,
+  fullEmail,
+  SELECT_FULL,
+  SELECT_FULL_HEADERS,
+  SELECT_META,
+} from "./email-full.ts";
 import { decodeProviderId, type IdRef, idFingerprint, parseIdRef } from "./email-ids.ts";
 import type { FolderDirectory, FolderEntry, FolderTree } from "./folder-directory.ts";
-import { htmlToText } from "./html-to-text.ts";
 import { checkCursorState, checkListFilters } from "./list-filters.ts";
-import { toEmail, toFolder } from "./mappers.ts";
+import { toFolder } from "./mappers.ts";
 
 export interface AccountLookup {
   findById(id: string): Promise<AccountRow | undefined>;
@@ -58,12 +61,6 @@ interface Page<T> {
   "@odata.nextLink"?: string;
 }
 
-const ATTACHMENT_FIELDS = "id,name,contentType,size,isInline,contentId";
-/** Attachment metadata rides on the message request (Graph v1.0: `attachments` is a navigation property of message). */
-const EXPAND_ATTACHMENTS = `attachments($select=${ATTACHMENT_FIELDS})`;
-const SELECT_META = MESSAGE_META_FIELDS.join(",");
-const SELECT_FULL = `${SELECT_META},body`;
-const SELECT_FULL_HEADERS = `${SELECT_FULL},internetMessageHeaders`;
 /** Graph's `$top` ceiling for messages (reference §3.3). */
 const GRAPH_MAX_TOP = 1000;
 
@@ -162,9 +159,7 @@ export class EmailService {
     const hasMore = fresh.length > state.limit || html["@odata.nextLink"] !== undefined;
 
     const emitted = postRole ? page.filter((m) => roleOf(tree, m) === postRole) : page;
-    const items = emitted.map((message) =>
-      this.fullEmail(account, tree, message, full, state.include_headers),
-    );
+    const items = emitted.map((message) => fullEmail(account, tree, message, full, state.include_headers));
 
     let cursor: string | null = null;
     const last = page.at(-1);
@@ -216,27 +211,7 @@ export class EmailService {
       }),
       this.deps.folders.tree(account.id),
     ]);
-    return this.fullEmail(account, tree, message, true, options.includeHeaders);
-  }
-
-  private fullEmail(
-    account: AccountRow,
-    tree: FolderTree,
-    message: GraphMessage & { attachments?: GraphAttachment[] | null },
-    full: boolean,
-    includeHeaders: boolean | undefined,
-  ): EmailObject {
-    const html = full ? (message.body?.content ?? "") : "";
-    return toEmail(message, {
-      accountId: account.id,
-      mailbox: account.email,
-      kind: full ? "2_full" : "1_meta",
-      folder: folderInfo(tree, message),
-      bodyHtml: html,
-      bodyPlain: full ? htmlToText(html) : "",
-      attachments: full ? (message.attachments ?? []) : [],
-      includeHeaders: includeHeaders === true,
-    });
+    return fullEmail(account, tree, message, true, options.includeHeaders);
   }
 
   // ---------- update / delete ----------
@@ -373,11 +348,6 @@ export class EmailService {
 
 function notFound(what: string, id: string): AppError {
   return new AppError("resource_not_found", { detail: `${what} ${id} not found` });
-}
-
-function folderInfo(tree: FolderTree, message: GraphMessage): { name: string; role: FolderRole } | undefined {
-  const entry = message.parentFolderId ? tree.byId.get(message.parentFolderId) : undefined;
-  return entry ? { name: entry.folder.displayName ?? "", role: entry.role } : undefined;
 }
 
 function roleOf(tree: FolderTree, message: GraphMessage): FolderRole {

@@ -18,14 +18,18 @@ declare module "../../jobs/queue.ts" {
   }
 }
 
+export interface MailEvent {
+  id: string;
+  type: MailEventType;
+  accountId: string;
+  payload: Record<string, unknown>;
+}
+
 /** Where mail events go: the webhook outbox (`WebhookService.publish`, idempotent per event id). */
 export interface MailEventPublisher {
-  publish(event: {
-    id: string;
-    type: MailEventType;
-    accountId: string;
-    payload: Record<string, unknown>;
-  }): Promise<unknown>;
+  publish(event: MailEvent): Promise<unknown>;
+  /** Several events in one commit (`WebhookService.publishMany`), all or none. */
+  publishMany?(events: MailEvent[]): Promise<unknown>;
 }
 
 /** Where a sent message came from: Mailroom's API (with the send's `tracking_id`) or elsewhere. */

@@ -7,13 +7,13 @@ import { type DeltaRound, readDeltaRound, readDeltaRoundsBatched } from "../../p
 import type { AccountRow } from "../../storage/repositories/account.repository.ts";
 import type { RealtimeAccountRow } from "../../storage/repositories/realtime.repository.ts";
 import type { EmailObject, FolderRole } from "../email/email.types.ts";
+import { emailsByGraphId } from "../email/email-full.ts";
 import { mailroomId } from "../email/email-ids.ts";
 import type { FolderTree } from "../email/folder-directory.ts";
 import { mailPayload } from "./mail-events.ts";
-import type { RealtimeDeps, SentOrigin } from "./realtime.types.ts";
+import type { MailEvent, RealtimeDeps, SentOrigin } from "./realtime.types.ts";
 import { indexKeysOf, type PlannedEvent, planSync } from "./sync-planner.ts";
 
-const FETCH_CONCURRENCY = 4;
 /** How often a sync reads the folder tree again to find new folders (a deleted one is noticed at once). */
 const TREE_REFRESH_MS = 3_600_000;
 const MAX_TREE_TIMES = 100_000;
@@ -169,15 +169,39 @@ export class SyncRunner {
     }
   }
 
+  /**
+   * Announces a round's events. One event: one GET of its message. More: the messages are read in
+   * `$batch` requests of up to 20 GETs, and the events are published in one commit, so a catch-up of
+   * hundreds of messages costs tens of requests and one write instead of one of each per message.
+   */
   private async publishAll(account: AccountRow, events: PlannedEvent[]): Promise<void> {
-    let next = 0;
-    const worker = async () => {
-      while (next < events.length) {
-        const event = events[next++]!;
-        await this.publishOne(account, event);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(FETCH_CONCURRENCY, events.length) }, worker));
+    if (events.length === 0) return;
+    if (events.length === 1) return this.publishOne(account, events[0]!);
+    const emails = await emailsByGraphId(
+      { graph: this.d.graph, folders: this.d.folders },
+      account,
+      events.map((event) => event.graphId),
+    );
+    const published: MailEvent[] = [];
+    for (const event of events) {
+      // Gone again before it could be announced (deleted, or a draft replaced on send).
+      const email = emails.get(event.graphId);
+      if (!email) continue;
+      published.push({
+        id: event.id,
+        type: event.type,
+        accountId: account.id,
+        payload: mailPayload(email, await this.originOf(account, event)),
+      });
+    }
+    if (this.d.publisher.publishMany) await this.d.publisher.publishMany(published);
+    else for (const event of published) await this.d.publisher.publish(event);
+  }
+
+  private originOf(account: AccountRow, event: PlannedEvent): Promise<SentOrigin> | SentOrigin {
+    return event.type === "mail_sent" && this.d.sentOrigin
+      ? this.d.sentOrigin.originOf(account.id, event.graphId)
+      : { origin: "external" };
   }
 
   private async publishOne(account: AccountRow, event: PlannedEvent): Promise<void> {
@@ -189,15 +213,11 @@ export class SyncRunner {
       if (error instanceof AppError && error.code === "resource_not_found") return;
       throw error;
     }
-    const origin: SentOrigin =
-      event.type === "mail_sent" && this.d.sentOrigin
-        ? await this.d.sentOrigin.originOf(account.id, event.graphId)
-        : { origin: "external" };
     await this.d.publisher.publish({
       id: event.id,
       type: event.type,
       accountId: account.id,
-      payload: mailPayload(email, origin),
+      payload: mailPayload(email, await this.originOf(account, event)),
     });
   }
 }
