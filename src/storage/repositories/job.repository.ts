@@ -68,9 +68,9 @@ export class JobRepository {
    * is (a transaction there would add round trips, and each statement is atomic on its own); so `fn`
    * must be correct either way.
    */
-  batch<T>(fn: (repository: JobRepository) => Promise<T>): Promise<T> {
-    if (this.dialect !== "sqlite" || this.db.isTransaction) return fn(this);
-    return this.db.transaction().execute((tx) => fn(this.inTransaction(tx)));
+  batch<T>(fn: (repository: JobRepository, db: Kysely<Database>) => Promise<T>): Promise<T> {
+    if (this.dialect !== "sqlite" || this.db.isTransaction) return fn(this, this.db);
+    return this.db.transaction().execute((tx) => fn(this.inTransaction(tx), tx));
   }
 
   /** Inserts the job unless its idempotency key is taken; then returns the job holding the key. */

@@ -1,4 +1,5 @@
 import type { Kysely } from "kysely";
+import { PreparedQuery } from "../prepared.ts";
 import type { Database, WebhookDeliveryTable, WebhookEventTable, WebhookTable } from "../schema.ts";
 
 export type WebhookRow = WebhookTable;
@@ -15,12 +16,17 @@ export interface PageAfter {
 export class WebhookRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
+  /** The same queries inside a unit of work. */
+  inTransaction(tx: Kysely<Database>): WebhookRepository {
+    return new WebhookRepository(tx);
+  }
+
   async insert(row: WebhookRow): Promise<void> {
     await this.db.insertInto("webhooks").values(row).execute();
   }
 
   async findById(id: string): Promise<WebhookRow | undefined> {
-    return this.db.selectFrom("webhooks").selectAll().where("id", "=", id).executeTakeFirst();
+    return webhookById.first(this.db, id);
   }
 
   async page(limit: number, after: PageAfter | undefined): Promise<WebhookRow[]> {
@@ -84,7 +90,7 @@ export class WebhookRepository {
   }
 
   async findEvent(id: string): Promise<WebhookEventRow | undefined> {
-    return this.db.selectFrom("webhook_events").selectAll().where("id", "=", id).executeTakeFirst();
+    return eventById.first(this.db, id);
   }
 
   /** Inserts the delivery of (event, webhook) unless it exists; returns the one that holds the pair. */
@@ -118,7 +124,7 @@ export class WebhookRepository {
   }
 
   async findDelivery(id: string): Promise<WebhookDeliveryRow | undefined> {
-    return this.db.selectFrom("webhook_deliveries").selectAll().where("id", "=", id).executeTakeFirst();
+    return deliveryById.first(this.db, id);
   }
 
   async deliveryPage(
@@ -200,36 +206,22 @@ export class WebhookRepository {
    * delivery is still pending in this round (a replay or a finished delivery makes an old job a no-op).
    */
   async startAttempt(id: string, round: number, at: number): Promise<WebhookDeliveryRow | undefined> {
-    return this.db
-      .updateTable("webhook_deliveries")
-      .set((eb) => ({ attempts: eb("attempts", "+", 1), updated_at: at }))
-      .where("id", "=", id)
-      .where("round", "=", round)
-      .where("status", "=", "pending")
-      .returningAll()
-      .executeTakeFirst();
+    return startAttempt.first(this.db, id, round, at);
   }
 
-  async recordOutcome(
-    id: string,
-    round: number,
-    outcome: Pick<
-      WebhookDeliveryRow,
-      | "status"
-      | "last_status_code"
-      | "last_error"
-      | "last_response_excerpt"
-      | "next_attempt_at"
-      | "delivered_at"
-      | "updated_at"
-    >,
-  ): Promise<void> {
-    await this.db
-      .updateTable("webhook_deliveries")
-      .set(outcome)
-      .where("id", "=", id)
-      .where("round", "=", round)
-      .execute();
+  async recordOutcome(id: string, round: number, outcome: DeliveryOutcome): Promise<void> {
+    await recordOutcome.execute(
+      this.db,
+      id,
+      round,
+      outcome.status,
+      outcome.last_status_code,
+      outcome.last_error,
+      outcome.last_response_excerpt,
+      outcome.next_attempt_at,
+      outcome.delivered_at,
+      outcome.updated_at,
+    );
   }
 
   /** Starts a new round: pending again, attempts from zero. Returns the delivery with its new round. */
@@ -250,3 +242,62 @@ export class WebhookRepository {
       .executeTakeFirst();
   }
 }
+
+export type DeliveryOutcome = Pick<
+  WebhookDeliveryRow,
+  | "status"
+  | "last_status_code"
+  | "last_error"
+  | "last_response_excerpt"
+  | "next_attempt_at"
+  | "delivered_at"
+  | "updated_at"
+>;
+
+// The statements every delivery runs (src/storage/prepared.ts).
+const webhookById = new PreparedQuery(1, (db, id: string) =>
+  db.selectFrom("webhooks").selectAll().where("id", "=", id),
+);
+const eventById = new PreparedQuery(1, (db, id: string) =>
+  db.selectFrom("webhook_events").selectAll().where("id", "=", id),
+);
+const deliveryById = new PreparedQuery(1, (db, id: string) =>
+  db.selectFrom("webhook_deliveries").selectAll().where("id", "=", id),
+);
+const startAttempt = new PreparedQuery(3, (db, id: string, round: number, at: number) =>
+  db
+    .updateTable("webhook_deliveries")
+    .set((eb) => ({ attempts: eb("attempts", "+", 1), updated_at: at }))
+    .where("id", "=", id)
+    .where("round", "=", round)
+    .where("status", "=", "pending")
+    .returningAll(),
+);
+const recordOutcome = new PreparedQuery(
+  9,
+  (
+    db,
+    id: string,
+    round: number,
+    status: DeliveryOutcome["status"],
+    lastStatusCode: number | null,
+    lastError: string | null,
+    excerpt: string | null,
+    nextAttemptAt: number | null,
+    deliveredAt: number | null,
+    updatedAt: number,
+  ) =>
+    db
+      .updateTable("webhook_deliveries")
+      .set({
+        status,
+        last_status_code: lastStatusCode,
+        last_error: lastError,
+        last_response_excerpt: excerpt,
+        next_attempt_at: nextAttemptAt,
+        delivered_at: deliveredAt,
+        updated_at: updatedAt,
+      })
+      .where("id", "=", id)
+      .where("round", "=", round),
+);
