@@ -1,5 +1,5 @@
 import type { Kysely } from "kysely";
-import { PreparedQuery } from "../prepared.ts";
+import { PreparedQuery, rowOf } from "../prepared.ts";
 import type { Database, WebhookDeliveryTable, WebhookEventTable, WebhookTable } from "../schema.ts";
 
 export type WebhookRow = WebhookTable;
@@ -80,12 +80,7 @@ export class WebhookRepository {
 
   /** Stores the event unless its id is known; true when this call stored it. */
   async insertEvent(row: WebhookEventRow): Promise<boolean> {
-    const inserted = await this.db
-      .insertInto("webhook_events")
-      .values(row)
-      .onConflict((oc) => oc.column("id").doNothing())
-      .returning("id")
-      .executeTakeFirst();
+    const inserted = await insertEvent.first(this.db, ...EVENT_COLUMNS.map((column) => row[column]));
     return inserted !== undefined;
   }
 
@@ -95,11 +90,8 @@ export class WebhookRepository {
 
   /** Inserts the delivery of (event, webhook) unless it exists; returns the one that holds the pair. */
   async ensureDelivery(row: WebhookDeliveryRow): Promise<WebhookDeliveryRow> {
-    await this.db
-      .insertInto("webhook_deliveries")
-      .values(row)
-      .onConflict((oc) => oc.columns(["event_id", "webhook_id"]).doNothing())
-      .execute();
+    const inserted = await insertDelivery.first(this.db, ...DELIVERY_COLUMNS.map((column) => row[column]));
+    if (inserted) return inserted;
     const stored = await this.findDeliveryFor(row.event_id, row.webhook_id);
     if (!stored) throw new Error("Webhook delivery insert affected no row");
     return stored;
@@ -300,4 +292,41 @@ const recordOutcome = new PreparedQuery(
       })
       .where("id", "=", id)
       .where("round", "=", round),
+);
+const EVENT_COLUMNS = [
+  "id",
+  "type",
+  "source",
+  "account_id",
+  "payload",
+  "created_at",
+] as const satisfies readonly (keyof WebhookEventRow)[];
+const insertEvent = new PreparedQuery(EVENT_COLUMNS.length, (db, ...values: unknown[]) =>
+  db
+    .insertInto("webhook_events")
+    .values(rowOf<WebhookEventRow>(EVENT_COLUMNS, values))
+    .onConflict((oc) => oc.column("id").doNothing())
+    .returning("id"),
+);
+const DELIVERY_COLUMNS = [
+  "id",
+  "webhook_id",
+  "event_id",
+  "status",
+  "attempts",
+  "round",
+  "last_status_code",
+  "last_error",
+  "last_response_excerpt",
+  "next_attempt_at",
+  "delivered_at",
+  "created_at",
+  "updated_at",
+] as const satisfies readonly (keyof WebhookDeliveryRow)[];
+const insertDelivery = new PreparedQuery(DELIVERY_COLUMNS.length, (db, ...values: unknown[]) =>
+  db
+    .insertInto("webhook_deliveries")
+    .values(rowOf<WebhookDeliveryRow>(DELIVERY_COLUMNS, values))
+    .onConflict((oc) => oc.columns(["event_id", "webhook_id"]).doNothing())
+    .returningAll(),
 );
