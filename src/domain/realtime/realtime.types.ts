@@ -12,7 +12,10 @@ import type { MailEventType } from "./mail-events.ts";
 declare module "../../jobs/queue.ts" {
   interface JobPayloads {
     "realtime.poll": { accountId: string };
-    "realtime.sync": { accountId: string; reason: "connect" | "notification" | "missed" | "resubscribed" };
+    "realtime.sync": {
+      accountId: string;
+      reason: "connect" | "notification" | "missed" | "resubscribed" | "catch-up";
+    };
     "realtime.subscription": { accountId: string; action: "ensure" | "reauthorize" | "recreate" };
     "realtime.watchdog": Record<string, never>;
   }

@@ -11,9 +11,12 @@ import { emailsByGraphId } from "../email/email-full.ts";
 import { mailroomId } from "../email/email-ids.ts";
 import type { FolderTree } from "../email/folder-directory.ts";
 import { mailPayload } from "./mail-events.ts";
-import type { MailEvent, RealtimeDeps, SentOrigin } from "./realtime.types.ts";
+import { type MailEvent, type RealtimeDeps, type SentOrigin, syncKey } from "./realtime.types.ts";
 import { indexKeysOf, type PlannedEvent, planSync } from "./sync-planner.ts";
 
+/** A round that announced at least this many events is followed by another sync soon after. */
+const CATCH_UP_MIN_EVENTS = 20;
+const CATCH_UP_DELAY_MS = 250;
 /** How often a sync reads the folder tree again to find new folders (a deleted one is noticed at once). */
 const TREE_REFRESH_MS = 3_600_000;
 const MAX_TREE_TIMES = 100_000;
@@ -31,6 +34,7 @@ export class SyncRunner {
       | "folders"
       | "email"
       | "publisher"
+      | "queue"
       | "sentOrigin"
       | "clock"
       | "log"
@@ -129,11 +133,30 @@ export class SyncRunner {
       now: this.d.clock.now(),
       ...(baseline ? { baselineAt: started } : {}),
     });
+    if (plan.events.length >= CATCH_UP_MIN_EVENTS) await this.catchUp(account.id);
     if (plan.events.length > 0 || baseline)
       this.d.log.debug(
         { accountId: account.id, events: plan.events.length, baseline, folders: deltaLinks.size },
         "Delta sync committed",
       );
+  }
+
+  /**
+   * A round with many new messages is likely part of a burst still arriving: one more sync shortly
+   * after, rather than at the next poll slot or notification window, catches the rest up. Quiet
+   * mailboxes (a few messages a round) never pay for it.
+   */
+  private async catchUp(accountId: string): Promise<void> {
+    const now = this.d.clock.now();
+    await this.d.queue.enqueue(
+      "realtime.sync",
+      { accountId, reason: "catch-up" },
+      {
+        idempotencyKey: `realtime.sync:${accountId}:c:${Math.floor(now / CATCH_UP_DELAY_MS)}`,
+        runAt: now + CATCH_UP_DELAY_MS,
+        exclusiveKey: syncKey(accountId),
+      },
+    );
   }
 
   private treeDue(accountId: string, now: number, links: Map<string, string | null>): boolean {
