@@ -74,9 +74,11 @@ export function deliveryJob(deps: DeliveryJobDeps): JobDefinition<"webhooks.deli
     maxAttempts: options.maxAttempts + RUNS_WITHOUT_ATTEMPT,
     backoff: { baseMs: 1_000, maxMs: 60_000 },
     async handler({ deliveryId, round }, ctx) {
-      const delivery = await deps.repo.findDelivery(deliveryId);
-      if (!delivery || delivery.round !== round || delivery.status !== "pending") return;
-      const webhook = await deps.repo.findById(delivery.webhook_id);
+      // The delivery, its webhook and its event in one read.
+      const found = await deps.repo.deliveryToSend(deliveryId);
+      if (!found) return;
+      const { delivery, webhook, event } = found;
+      if (delivery.round !== round || delivery.status !== "pending") return;
       if (!webhook) return;
       // Wait (briefly, in line) for one of the endpoint's slots rather than going back to the queue:
       // a bounce costs two writes and up to a second. A slot that does not free up within
@@ -88,7 +90,6 @@ export function deliveryJob(deps: DeliveryJobDeps): JobDefinition<"webhooks.deli
           "the endpoint has enough deliveries in flight",
         );
       try {
-        const event = await deps.repo.findEvent(delivery.event_id);
         const now = deps.clock.now();
         if (!event) {
           await deps.repo.recordOutcome(delivery.id, round, {

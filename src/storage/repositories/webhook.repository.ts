@@ -119,6 +119,26 @@ export class WebhookRepository {
     return deliveryById.first(this.db, id);
   }
 
+  /** A delivery with its webhook and event (either may be gone), in one read: what a delivery job needs. */
+  async deliveryToSend(id: string): Promise<DeliveryToSend | undefined> {
+    const row = await deliveryWithParts.first(this.db, id);
+    if (!row) return undefined;
+    const { w_id, e_id, ...rest } = row;
+    const delivery = {} as Record<string, unknown>;
+    const webhook = {} as Record<string, unknown>;
+    const event = {} as Record<string, unknown>;
+    for (const [key, value] of Object.entries(rest)) {
+      if (key.startsWith("w_")) webhook[key.slice(2)] = value;
+      else if (key.startsWith("e_")) event[key.slice(2)] = value;
+      else delivery[key] = value;
+    }
+    return {
+      delivery: delivery as unknown as WebhookDeliveryRow,
+      webhook: w_id === null ? undefined : ({ ...webhook, id: w_id } as unknown as WebhookRow),
+      event: e_id === null ? undefined : ({ ...event, id: e_id } as unknown as WebhookEventRow),
+    };
+  }
+
   async deliveryPage(
     webhookId: string,
     options: {
@@ -252,6 +272,42 @@ const webhookById = new PreparedQuery(1, (db, id: string) =>
 );
 const eventById = new PreparedQuery(1, (db, id: string) =>
   db.selectFrom("webhook_events").selectAll().where("id", "=", id),
+);
+export interface DeliveryToSend {
+  delivery: WebhookDeliveryRow;
+  webhook: WebhookRow | undefined;
+  event: WebhookEventRow | undefined;
+}
+const deliveryWithParts = new PreparedQuery(1, (db, id: string) =>
+  db
+    .selectFrom("webhook_deliveries as d")
+    .leftJoin("webhooks as w", "w.id", "d.webhook_id")
+    .leftJoin("webhook_events as e", "e.id", "d.event_id")
+    .selectAll("d")
+    .select([
+      "w.id as w_id",
+      "w.source as w_source",
+      "w.name as w_name",
+      "w.request_url as w_request_url",
+      "w.format as w_format",
+      "w.account_ids as w_account_ids",
+      "w.enabled as w_enabled",
+      "w.headers as w_headers",
+      "w.events as w_events",
+      "w.data as w_data",
+      "w.secret as w_secret",
+      "w.previous_secret as w_previous_secret",
+      "w.previous_secret_expires_at as w_previous_secret_expires_at",
+      "w.created_at as w_created_at",
+      "w.updated_at as w_updated_at",
+      "e.id as e_id",
+      "e.type as e_type",
+      "e.source as e_source",
+      "e.account_id as e_account_id",
+      "e.payload as e_payload",
+      "e.created_at as e_created_at",
+    ])
+    .where("d.id", "=", id),
 );
 const deliveryById = new PreparedQuery(1, (db, id: string) =>
   db.selectFrom("webhook_deliveries").selectAll().where("id", "=", id),
