@@ -113,6 +113,41 @@ for (const dialect of dialects()) {
         assert.equal(other.created, true, "another key is another job");
       }));
 
+    it("a handler's withOutcome write is stored with the run's outcome, on success and on a retry", () =>
+      withJobs(async ({ runner: makeRunner, repository, storage }) => {
+        let runs = 0;
+        const runner = makeRunner([
+          defineJob({
+            kind: "test.record",
+            async handler(payload, ctx) {
+              runs++;
+              assert.ok(ctx.withOutcome, "the embedded runner offers withOutcome");
+              ctx.withOutcome(async (tx) => {
+                await tx
+                  .insertInto("meta")
+                  .values({ key: `outcome:${payload.n}:${runs}`, value: String(runs) })
+                  .execute();
+              });
+              if (runs === 1) throw new RetryLaterError(1, "once more");
+            },
+          }),
+        ]);
+        const { id } = await runner.enqueue("test.record", { n: 7 });
+        await runner.start();
+        await until("the job to finish", async () => (await repository.findById(id))?.status === "done");
+        const rows = await storage.db
+          .selectFrom("meta")
+          .select("key")
+          .where("key", "like", "outcome:7:%")
+          .orderBy("key")
+          .execute();
+        assert.deepEqual(
+          rows.map((row) => row.key),
+          ["outcome:7:1", "outcome:7:2"],
+          "the retried run's write and the completed run's write",
+        );
+      }));
+
     it("an enqueue in this process wakes the runner without waiting for the poll interval", () =>
       withJobs(async ({ runner: makeRunner, repository }) => {
         const runner = makeRunner([defineJob({ kind: "test.record", handler: async () => {} })], {

@@ -289,6 +289,39 @@ function deliverySuite(dialect: Dialect): void {
     await api(t, "DELETE", `/api/v1/webhooks/${hook.id}`);
   });
 
+  it("publishMany stores several events in one unit of work, each delivered once; an invalid id among them stores none", async () => {
+    receiver.received.length = 0;
+    const hook = await createWebhook(t, { request_url: receiver.url, source: "email" });
+    const events = ["evt-many-1", "evt-many-2", "evt-many-3"].map((id) => ({
+      id,
+      type: "mail_received" as const,
+      accountId: "acc-1",
+      payload: { ...MAIL, subject: id },
+    }));
+    await t.services.webhooks.publish(events[0]!);
+    assert.deepEqual(
+      await t.services.webhooks.publishMany(events),
+      events.map((event) => ({ eventId: event.id, deliveries: 1 })),
+    );
+    await assert.rejects(
+      t.services.webhooks.publishMany([
+        { ...events[0]!, id: "evt-many-4" },
+        { ...events[0]!, id: "" },
+      ]),
+      RangeError,
+    );
+    await until("three deliveries", () => (receiver.received.length >= 3 ? true : undefined));
+    await deliveryJobsSettled(t);
+    assert.deepEqual(receiver.received.map((call) => String(call.headers["x-mailroom-event-id"])).sort(), [
+      "evt-many-1",
+      "evt-many-2",
+      "evt-many-3",
+    ]);
+    const res = await api(t, "GET", `/api/v1/webhooks/${hook.id}/deliveries`);
+    assert.equal(res.json.items?.length, 3, "nothing of the refused call was stored");
+    await api(t, "DELETE", `/api/v1/webhooks/${hook.id}`);
+  });
+
   it("data selects and renames keys; format form sends a urlencoded body; events and account_ids filter", async () => {
     receiver.received.length = 0;
     const hook = await createWebhook(t, {

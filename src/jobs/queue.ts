@@ -129,6 +129,13 @@ export interface JobContext {
   signal: AbortSignal;
   /** Already carries the job id, kind and attempt. */
   log: JobLogger;
+  /**
+   * Where the runner can, has `write` committed together with the run's outcome (completed, retried,
+   * snoozed or dead) rather than on its own: the embedded runner on SQLite makes both one commit.
+   * `write` runs whether or not the run still holds its lease; the last one given counts. Absent
+   * (BullMQ), the handler writes itself.
+   */
+  withOutcome?(write: (tx: JobTransaction) => Promise<void>): void;
 }
 
 export interface BackoffOptions {

@@ -3,7 +3,13 @@
 import type { Clock } from "../lib/clock.ts";
 import type { JobFence, JobRepository, JobRow } from "../storage/repositories/job.repository.ts";
 import { decideJobOutcome, describeError, type JobOutcome, messageOf } from "./job-outcome.ts";
-import { type JobContext, type JobLogger, PermanentJobError, type ResolvedJobDefinition } from "./queue.ts";
+import {
+  type JobContext,
+  type JobLogger,
+  type JobTransaction,
+  PermanentJobError,
+  type ResolvedJobDefinition,
+} from "./queue.ts";
 
 export interface JobOutcomeEvent {
   kind: string;
@@ -43,9 +49,18 @@ export async function runJob(d: RunJobDeps, { row, definition, controller }: Act
 
   let failure: unknown;
   let succeeded = false;
+  let outcomeWrite: ((tx: JobTransaction) => Promise<void>) | undefined;
   try {
     const payload = parsePayload(row.payload);
-    const ctx: JobContext = { attempt: row.attempts, jobId: row.id, signal: controller.signal, log };
+    const ctx: JobContext = {
+      attempt: row.attempts,
+      jobId: row.id,
+      signal: controller.signal,
+      log,
+      withOutcome: (write) => {
+        outcomeWrite = write;
+      },
+    };
     await definition.handler(payload, ctx);
     succeeded = true;
   } catch (error) {
@@ -63,23 +78,30 @@ export async function runJob(d: RunJobDeps, { row, definition, controller }: Act
     backoff: definition.backoff,
     random: d.random,
   });
-  if (next.outcome === "completed") {
-    if (!(await d.repository.complete(fence, now))) return leaseLost(d, log);
-    log.debug({ durationMs }, "job completed");
-  } else if (next.outcome === "dead") {
-    if (!(await d.repository.bury(fence, describeError(failure), now))) return leaseLost(d, log);
+  // The handler's own outcome write (`withOutcome`) and the run's go in one commit (see `batch`).
+  const record = async (repository: JobRepository): Promise<boolean> => {
+    if (next.outcome === "completed") return repository.complete(fence, now);
+    if (next.outcome === "dead") return repository.bury(fence, describeError(failure), now);
+    if (next.outcome === "snoozed") return repository.snooze(fence, now + next.delayMs, now);
+    return repository.reschedule(fence, now + next.delayMs, describeError(failure), now);
+  };
+  const write = outcomeWrite;
+  const held = write
+    ? await d.repository.batch(async (repository, db) => {
+        await write(db);
+        return record(repository);
+      })
+    : await record(d.repository);
+  if (!held) return leaseLost(d, log);
+  if (next.outcome === "completed") log.debug({ durationMs }, "job completed");
+  else if (next.outcome === "dead")
     log.error(
       { error: messageOf(failure), maxAttempts: row.max_attempts, permanent: next.permanent },
       "job dead-lettered",
     );
-  } else if (next.outcome === "snoozed") {
-    if (!(await d.repository.snooze(fence, now + next.delayMs, now))) return leaseLost(d, log);
+  else if (next.outcome === "snoozed")
     log.debug({ reason: messageOf(failure), snoozeMs: next.delayMs }, "job snoozed");
-  } else {
-    if (!(await d.repository.reschedule(fence, now + next.delayMs, describeError(failure), now)))
-      return leaseLost(d, log);
-    log.warn({ error: messageOf(failure), retryInMs: next.delayMs }, "job failed; will retry");
-  }
+  else log.warn({ error: messageOf(failure), retryInMs: next.delayMs }, "job failed; will retry");
   d.count(row.kind, next.outcome, event);
 }
 

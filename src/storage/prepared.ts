@@ -77,3 +77,11 @@ function prepare<R>(arity: number, compiled: CompiledQuery<R>): Template<R> {
     throw new Error(`A prepared query left an argument out of its parameters: ${compiled.sql}`);
   return { compiled, slots };
 }
+
+/**
+ * The row of a prepared INSERT of fixed columns, built from its arguments (one per column, in
+ * `columns`' order); the caller passes `columns.map((column) => row[column])`.
+ */
+export function rowOf<T>(columns: readonly (keyof T & string)[], values: readonly unknown[]): T {
+  return Object.fromEntries(columns.map((column, index) => [column, values[index]])) as unknown as T;
+}

@@ -6,21 +6,24 @@ import type { Clock } from "../../lib/clock.ts";
 import { AppError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { GraphClient } from "../../providers/microsoft/graph-client.ts";
-import {
-  type GraphAttachment,
-  type GraphMessage,
-  MESSAGE_META_FIELDS,
-} from "../../providers/microsoft/graph-types.ts";
+import type { GraphAttachment, GraphMessage } from "../../providers/microsoft/graph-types.ts";
 import { type MessageFilter, messageFilter } from "../../providers/microsoft/odata.ts";
 import type { AccountRow } from "../../storage/repositories/account.repository.ts";
 import type { EmailObject, FolderObject, FolderRole } from "./email.types.ts";
 import { WELL_KNOWN_BY_ROLE } from "./email.types.ts";
 import { type CachedKind, type EmailCache, emailVersion } from "./email-cache.ts";
+import {
+  EXPAND_ATTACHMENTS,
+  folderInfo,
+  fullEmail,
+  SELECT_FULL,
+  SELECT_FULL_HEADERS,
+  SELECT_META,
+} from "./email-full.ts";
 import { decodeProviderId, type IdRef, idFingerprint, parseIdRef } from "./email-ids.ts";
 import type { FolderDirectory, FolderEntry, FolderTree } from "./folder-directory.ts";
-import { htmlToText } from "./html-to-text.ts";
 import { cursorState, type ListQuery, nextCursor, upperBound } from "./list-cursor.ts";
-import { toEmail, toFolder } from "./mappers.ts";
+import { toFolder } from "./mappers.ts";
 
 export interface AccountLookup {
   findById(id: string): Promise<AccountRow | undefined>;
@@ -33,12 +36,6 @@ interface Page<T> {
   "@odata.nextLink"?: string;
 }
 
-const ATTACHMENT_FIELDS = "id,name,contentType,size,isInline,contentId";
-/** Attachment metadata rides on the message request (Graph v1.0: `attachments` is a navigation property of message). */
-const EXPAND_ATTACHMENTS = `attachments($select=${ATTACHMENT_FIELDS})`;
-const SELECT_META = `${MESSAGE_META_FIELDS.join(",")},changeKey`;
-const SELECT_FULL = `${SELECT_META},body`;
-const SELECT_FULL_HEADERS = `${SELECT_FULL},internetMessageHeaders`;
 /** What proves a cached email current (docs/adr/0008-email-cache.md), and places it on a page. */
 const SELECT_VERSION = "id,changeKey,parentFolderId,receivedDateTime";
 /** Graph's `$top` ceiling for messages (reference §3.3). */
@@ -153,7 +150,7 @@ export class EmailService {
         reused++;
         return cached;
       }
-      const email = this.fullEmail(account, tree, message, full, state.include_headers);
+      const email = fullEmail(account, tree, message, full, state.include_headers);
       cache?.set(account.id, kind, message.id, version, email);
       return email;
     });
@@ -196,7 +193,7 @@ export class EmailService {
       }),
       this.deps.folders.tree(account.id),
     ]);
-    const email = this.fullEmail(account, tree, message, true, options.includeHeaders);
+    const email = fullEmail(account, tree, message, true, options.includeHeaders);
     cache?.set(account.id, "2_full", message.id, this.version(account, tree, message), email);
     return email;
   }
@@ -209,26 +206,6 @@ export class EmailService {
 
   private version(account: AccountRow, tree: FolderTree, message: GraphMessage): string | undefined {
     return emailVersion(message.changeKey, message.parentFolderId, folderInfo(tree, message), account.email);
-  }
-
-  private fullEmail(
-    account: AccountRow,
-    tree: FolderTree,
-    message: GraphMessage & { attachments?: GraphAttachment[] | null },
-    full: boolean,
-    includeHeaders: boolean | undefined,
-  ): EmailObject {
-    const html = full ? (message.body?.content ?? "") : "";
-    return toEmail(message, {
-      accountId: account.id,
-      mailbox: account.email,
-      kind: full ? "2_full" : "1_meta",
-      folder: folderInfo(tree, message),
-      bodyHtml: html,
-      bodyPlain: full ? htmlToText(html) : "",
-      attachments: full ? (message.attachments ?? []) : [],
-      includeHeaders: includeHeaders === true,
-    });
   }
 
   // ---------- update / delete ----------
@@ -367,11 +344,6 @@ export class EmailService {
 
 function notFound(what: string, id: string): AppError {
   return new AppError("resource_not_found", { detail: `${what} ${id} not found` });
-}
-
-function folderInfo(tree: FolderTree, message: GraphMessage): { name: string; role: FolderRole } | undefined {
-  const entry = message.parentFolderId ? tree.byId.get(message.parentFolderId) : undefined;
-  return entry ? { name: entry.folder.displayName ?? "", role: entry.role } : undefined;
 }
 
 function roleOf(tree: FolderTree, message: GraphMessage): FolderRole {

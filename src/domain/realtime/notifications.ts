@@ -6,6 +6,11 @@ import {
 } from "../../providers/microsoft/subscriptions.ts";
 import { type RealtimeDeps, syncKey } from "./realtime.types.ts";
 
+/** Notifications of one account within this window share one sync (was a whole second). */
+export const NOTIFICATION_WINDOW_MS = 250;
+/** The sync starts this long after its window ends, for changes announced at the window's edge. */
+const NOTIFICATION_SETTLE_MS = 50;
+
 export class NotificationIntake {
   constructor(private readonly d: Pick<RealtimeDeps, "repo" | "queue" | "clock" | "log" | "emailCache">) {}
 
@@ -27,15 +32,17 @@ export class NotificationIntake {
     }
     for (const accountId of woken) {
       await this.d.repo.updateAccount(accountId, { last_notification_at: now });
-      // One sync per account per second, run just after that second ends: a burst of notifications
-      // collapses into one delta sync that starts after every change it announced.
-      const second = Math.floor(now / 1000);
+      // One sync per account per window, run just after the window ends: a burst of notifications
+      // collapses into one delta sync that starts after every change it announced. The window is
+      // short (it adds up to its length to every event's latency); a sync that is still running
+      // when the next window's sync is due holds the account's key, so they never overlap.
+      const slot = Math.floor(now / NOTIFICATION_WINDOW_MS);
       await this.d.queue.enqueue(
         "realtime.sync",
         { accountId, reason: "notification" },
         {
-          idempotencyKey: `realtime.sync:${accountId}:n:${second}`,
-          runAt: (second + 1) * 1000 + 100,
+          idempotencyKey: `realtime.sync:${accountId}:n:${slot}`,
+          runAt: (slot + 1) * NOTIFICATION_WINDOW_MS + NOTIFICATION_SETTLE_MS,
           exclusiveKey: syncKey(accountId),
         },
       );

@@ -12,20 +12,27 @@ import type { MailEventType } from "./mail-events.ts";
 declare module "../../jobs/queue.ts" {
   interface JobPayloads {
     "realtime.poll": { accountId: string };
-    "realtime.sync": { accountId: string; reason: "connect" | "notification" | "missed" | "resubscribed" };
+    "realtime.sync": {
+      accountId: string;
+      reason: "connect" | "notification" | "missed" | "resubscribed" | "catch-up";
+    };
     "realtime.subscription": { accountId: string; action: "ensure" | "reauthorize" | "recreate" };
     "realtime.watchdog": Record<string, never>;
   }
 }
 
+export interface MailEvent {
+  id: string;
+  type: MailEventType;
+  accountId: string;
+  payload: Record<string, unknown>;
+}
+
 /** Where mail events go: the webhook outbox (`WebhookService.publish`, idempotent per event id). */
 export interface MailEventPublisher {
-  publish(event: {
-    id: string;
-    type: MailEventType;
-    accountId: string;
-    payload: Record<string, unknown>;
-  }): Promise<unknown>;
+  publish(event: MailEvent): Promise<unknown>;
+  /** Several events in one commit (`WebhookService.publishMany`), all or none. */
+  publishMany?(events: MailEvent[]): Promise<unknown>;
 }
 
 /** Where a sent message came from: Mailroom's API (with the send's `tracking_id`) or elsewhere. */

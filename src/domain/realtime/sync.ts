@@ -7,13 +7,16 @@ import { type DeltaRound, readDeltaRound, readDeltaRoundsBatched } from "../../p
 import type { AccountRow } from "../../storage/repositories/account.repository.ts";
 import type { RealtimeAccountRow } from "../../storage/repositories/realtime.repository.ts";
 import type { EmailObject, FolderRole } from "../email/email.types.ts";
+import { emailsByGraphId } from "../email/email-full.ts";
 import { mailroomId } from "../email/email-ids.ts";
 import type { FolderTree } from "../email/folder-directory.ts";
 import { mailPayload } from "./mail-events.ts";
-import type { RealtimeDeps, SentOrigin } from "./realtime.types.ts";
+import { type MailEvent, type RealtimeDeps, type SentOrigin, syncKey } from "./realtime.types.ts";
 import { indexKeysOf, type PlannedEvent, planSync } from "./sync-planner.ts";
 
-const FETCH_CONCURRENCY = 4;
+/** A round that announced at least this many events is followed by another sync soon after. */
+const CATCH_UP_MIN_EVENTS = 20;
+const CATCH_UP_DELAY_MS = 250;
 /** How often a sync reads the folder tree again to find new folders (a deleted one is noticed at once). */
 const TREE_REFRESH_MS = 3_600_000;
 const MAX_TREE_TIMES = 100_000;
@@ -32,6 +35,7 @@ export class SyncRunner {
       | "email"
       | "emailCache"
       | "publisher"
+      | "queue"
       | "sentOrigin"
       | "clock"
       | "log"
@@ -138,11 +142,30 @@ export class SyncRunner {
       now: this.d.clock.now(),
       ...(baseline ? { baselineAt: started } : {}),
     });
+    if (plan.events.length >= CATCH_UP_MIN_EVENTS) await this.catchUp(account.id);
     if (plan.events.length > 0 || baseline)
       this.d.log.debug(
         { accountId: account.id, events: plan.events.length, baseline, folders: deltaLinks.size },
         "Delta sync committed",
       );
+  }
+
+  /**
+   * A round with many new messages is likely part of a burst still arriving: one more sync shortly
+   * after, rather than at the next poll slot or notification window, catches the rest up. Quiet
+   * mailboxes (a few messages a round) never pay for it.
+   */
+  private async catchUp(accountId: string): Promise<void> {
+    const now = this.d.clock.now();
+    await this.d.queue.enqueue(
+      "realtime.sync",
+      { accountId, reason: "catch-up" },
+      {
+        idempotencyKey: `realtime.sync:${accountId}:c:${Math.floor(now / CATCH_UP_DELAY_MS)}`,
+        runAt: now + CATCH_UP_DELAY_MS,
+        exclusiveKey: syncKey(accountId),
+      },
+    );
   }
 
   private treeDue(accountId: string, now: number, links: Map<string, string | null>): boolean {
@@ -178,15 +201,39 @@ export class SyncRunner {
     }
   }
 
+  /**
+   * Announces a round's events. One event: one GET of its message. More: the messages are read in
+   * `$batch` requests of up to 20 GETs, and the events are published in one commit, so a catch-up of
+   * hundreds of messages costs tens of requests and one write instead of one of each per message.
+   */
   private async publishAll(account: AccountRow, events: PlannedEvent[]): Promise<void> {
-    let next = 0;
-    const worker = async () => {
-      while (next < events.length) {
-        const event = events[next++]!;
-        await this.publishOne(account, event);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(FETCH_CONCURRENCY, events.length) }, worker));
+    if (events.length === 0) return;
+    if (events.length === 1) return this.publishOne(account, events[0]!);
+    const emails = await emailsByGraphId(
+      { graph: this.d.graph, folders: this.d.folders },
+      account,
+      events.map((event) => event.graphId),
+    );
+    const published: MailEvent[] = [];
+    for (const event of events) {
+      // Gone again before it could be announced (deleted, or a draft replaced on send).
+      const email = emails.get(event.graphId);
+      if (!email) continue;
+      published.push({
+        id: event.id,
+        type: event.type,
+        accountId: account.id,
+        payload: mailPayload(email, await this.originOf(account, event)),
+      });
+    }
+    if (this.d.publisher.publishMany) await this.d.publisher.publishMany(published);
+    else for (const event of published) await this.d.publisher.publish(event);
+  }
+
+  private originOf(account: AccountRow, event: PlannedEvent): Promise<SentOrigin> | SentOrigin {
+    return event.type === "mail_sent" && this.d.sentOrigin
+      ? this.d.sentOrigin.originOf(account.id, event.graphId)
+      : { origin: "external" };
   }
 
   private async publishOne(account: AccountRow, event: PlannedEvent): Promise<void> {
@@ -198,15 +245,11 @@ export class SyncRunner {
       if (error instanceof AppError && error.code === "resource_not_found") return;
       throw error;
     }
-    const origin: SentOrigin =
-      event.type === "mail_sent" && this.d.sentOrigin
-        ? await this.d.sentOrigin.originOf(account.id, event.graphId)
-        : { origin: "external" };
     await this.d.publisher.publish({
       id: event.id,
       type: event.type,
       accountId: account.id,
-      payload: mailPayload(email, origin),
+      payload: mailPayload(email, await this.originOf(account, event)),
     });
   }
 }

@@ -8,7 +8,7 @@ import type { SecretBox } from "../../lib/crypto.ts";
 import { type OutboundTransport, OutboundTransportError } from "../../outbound/http-transport.ts";
 import { type AttemptResult, afterAttempt, DEFAULT_RETRY_DELAYS_MS } from "../../outbound/retry.ts";
 import { SIGNATURE_HEADER, signatureHeader } from "../../outbound/signing.ts";
-import type { WebhookRepository } from "../../storage/repositories/webhook.repository.ts";
+import type { DeliveryOutcome, WebhookRepository } from "../../storage/repositories/webhook.repository.ts";
 import { type DataItem, encodeBody, shapePayload } from "./payload.ts";
 import { DELIVER_JOB, isTestEventId, parseList } from "./webhook-model.ts";
 
@@ -66,6 +66,7 @@ export function deliveryJob(deps: DeliveryJobDeps): JobDefinition<"webhooks.deli
   const options = { ...DEFAULT_DELIVERY_OPTIONS, ...deps.options };
   const random = deps.random ?? Math.random;
   const slots = new EndpointSlots(options.perEndpointConcurrency);
+  const secrets = new DecryptedSecrets(deps.secrets);
   return {
     kind: DELIVER_JOB,
     concurrency: options.concurrency,
@@ -73,9 +74,11 @@ export function deliveryJob(deps: DeliveryJobDeps): JobDefinition<"webhooks.deli
     maxAttempts: options.maxAttempts + RUNS_WITHOUT_ATTEMPT,
     backoff: { baseMs: 1_000, maxMs: 60_000 },
     async handler({ deliveryId, round }, ctx) {
-      const delivery = await deps.repo.findDelivery(deliveryId);
-      if (!delivery || delivery.round !== round || delivery.status !== "pending") return;
-      const webhook = await deps.repo.findById(delivery.webhook_id);
+      // The delivery, its webhook and its event in one read.
+      const found = await deps.repo.deliveryToSend(deliveryId);
+      if (!found) return;
+      const { delivery, webhook, event } = found;
+      if (delivery.round !== round || delivery.status !== "pending") return;
       if (!webhook) return;
       // Wait (briefly, in line) for one of the endpoint's slots rather than going back to the queue:
       // a bounce costs two writes and up to a second. A slot that does not free up within
@@ -87,7 +90,6 @@ export function deliveryJob(deps: DeliveryJobDeps): JobDefinition<"webhooks.deli
           "the endpoint has enough deliveries in flight",
         );
       try {
-        const event = await deps.repo.findEvent(delivery.event_id);
         const now = deps.clock.now();
         if (!event) {
           await deps.repo.recordOutcome(delivery.id, round, {
@@ -114,7 +116,7 @@ export function deliveryJob(deps: DeliveryJobDeps): JobDefinition<"webhooks.deli
           webhook.previous_secret &&
           webhook.previous_secret_expires_at !== null &&
           webhook.previous_secret_expires_at > now
-            ? deps.secrets.decrypt(webhook.previous_secret)
+            ? secrets.decrypt(webhook.previous_secret)
             : undefined;
         const headers: Record<string, string> = {
           "content-type": contentType,
@@ -130,7 +132,7 @@ export function deliveryJob(deps: DeliveryJobDeps): JobDefinition<"webhooks.deli
         headers[SIGNATURE_HEADER] = signatureHeader(
           body,
           Math.floor(now / 1000),
-          deps.secrets.decrypt(webhook.secret),
+          secrets.decrypt(webhook.secret),
           previous,
         );
 
@@ -155,8 +157,14 @@ export function deliveryJob(deps: DeliveryJobDeps): JobDefinition<"webhooks.deli
           };
         }
         const outcome = afterAttempt(result, attempt, options, random);
+        // The outcome commits with the job's own (one SQLite commit) where the runner offers it.
+        const record = async (row: DeliveryOutcome) => {
+          if (ctx.withOutcome)
+            ctx.withOutcome((tx) => deps.repo.inTransaction(tx).recordOutcome(delivery.id, round, row));
+          else await deps.repo.recordOutcome(delivery.id, round, row);
+        };
         if (outcome.kind === "delivered") {
-          await deps.repo.recordOutcome(delivery.id, round, {
+          await record({
             status: "delivered",
             last_status_code: status,
             last_error: null,
@@ -171,7 +179,7 @@ export function deliveryJob(deps: DeliveryJobDeps): JobDefinition<"webhooks.deli
         const giveUp = outcome.kind === "failed";
         const delayMs = outcome.kind === "retry" ? outcome.delayMs : 0;
         const error = outcome.error;
-        await deps.repo.recordOutcome(delivery.id, round, {
+        await record({
           status: giveUp ? "failed" : "pending",
           last_status_code: status,
           last_error: error.slice(0, MAX_ERROR_LENGTH),
@@ -257,5 +265,22 @@ export class EndpointSlots {
   /** Slots held now for `key` (for tests). */
   inUse(key: string): number {
     return this.held.get(key) ?? 0;
+  }
+}
+
+/** Secrets decrypted once per ciphertext (a rotation stores a new ciphertext); at most 256 kept. */
+class DecryptedSecrets {
+  private readonly plain = new Map<string, string>();
+
+  constructor(private readonly box: Pick<SecretBox, "decrypt">) {}
+
+  decrypt(ciphertext: string): string {
+    let secret = this.plain.get(ciphertext);
+    if (secret === undefined) {
+      secret = this.box.decrypt(ciphertext);
+      if (this.plain.size >= 256) this.plain.delete(this.plain.keys().next().value as string);
+      this.plain.set(ciphertext, secret);
+    }
+    return secret;
   }
 }

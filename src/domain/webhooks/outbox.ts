@@ -61,34 +61,60 @@ export class WebhookOutbox {
    * second publish of a stored event finds its deliveries and their jobs in place and adds nothing.
    */
   async publish(event: PublishedEvent): Promise<{ eventId: string; deliveries: number }> {
-    if (event.id.length === 0 || event.id.length > 200)
-      throw new RangeError("An event id is 1 to 200 characters");
-    const source: WebhookSource = event.type === "account_status" ? "account_status" : "email";
+    const [published] = await this.publishMany([event]);
+    return published!;
+  }
+
+  /**
+   * Publishes several events in one unit of work (one commit on SQLite, where a commit per event cost
+   * more than its statements): all of them are stored with their deliveries and jobs, or none is.
+   * Each is idempotent per event id as with `publish`; answers are in the events' order.
+   */
+  async publishMany(events: readonly PublishedEvent[]): Promise<{ eventId: string; deliveries: number }[]> {
+    for (const event of events)
+      if (event.id.length === 0 || event.id.length > 200)
+        throw new RangeError("An event id is 1 to 200 characters");
+    if (events.length === 0) return [];
     return this.d.transaction(async (uow) => {
       const now = this.d.clock.now();
-      const stored = await uow.webhooks.insertEvent({
-        id: event.id,
-        type: event.type,
-        source,
-        account_id: event.accountId,
-        payload: JSON.stringify(event.payload),
-        created_at: now,
-      });
-      if (!stored) {
-        // Published before, with everything it needed (a partly stored event cannot exist).
-        return { eventId: event.id, deliveries: await uow.webhooks.countDeliveries(event.id) };
+      const webhooksBySource = new Map<
+        WebhookSource,
+        Awaited<ReturnType<typeof uow.webhooks.enabledBySource>>
+      >();
+      const published: { eventId: string; deliveries: number }[] = [];
+      for (const event of events) {
+        const source: WebhookSource = event.type === "account_status" ? "account_status" : "email";
+        const stored = await uow.webhooks.insertEvent({
+          id: event.id,
+          type: event.type,
+          source,
+          account_id: event.accountId,
+          payload: JSON.stringify(event.payload),
+          created_at: now,
+        });
+        if (!stored) {
+          // Published before, with everything it needed (a partly stored event cannot exist).
+          published.push({ eventId: event.id, deliveries: await uow.webhooks.countDeliveries(event.id) });
+          continue;
+        }
+        let webhooks = webhooksBySource.get(source);
+        if (!webhooks) {
+          webhooks = await uow.webhooks.enabledBySource(source);
+          webhooksBySource.set(source, webhooks);
+        }
+        const name = eventName(event.type, event.payload);
+        let count = 0;
+        for (const webhook of webhooks) {
+          if (!parseList<string>(webhook.events).includes(name)) continue;
+          const accounts = webhook.account_ids ? parseList<string>(webhook.account_ids) : undefined;
+          if (accounts && !accounts.includes(event.accountId)) continue;
+          const delivery = await uow.webhooks.ensureDelivery(newDelivery(event.id, webhook.id, now));
+          await enqueueDelivery(this.d.queue, delivery, uow.tx);
+          count++;
+        }
+        published.push({ eventId: event.id, deliveries: count });
       }
-      const name = eventName(event.type, event.payload);
-      let count = 0;
-      for (const webhook of await uow.webhooks.enabledBySource(source)) {
-        if (!parseList<string>(webhook.events).includes(name)) continue;
-        const accounts = webhook.account_ids ? parseList<string>(webhook.account_ids) : undefined;
-        if (accounts && !accounts.includes(event.accountId)) continue;
-        const delivery = await uow.webhooks.ensureDelivery(newDelivery(event.id, webhook.id, now));
-        await enqueueDelivery(this.d.queue, delivery, uow.tx);
-        count++;
-      }
-      return { eventId: event.id, deliveries: count };
+      return published;
     });
   }
 

@@ -59,6 +59,8 @@ export class WebhookService {
   readonly rotateSecret: WebhookAdminService["rotateSecret"];
   /** The outbox: resolves once the event and its delivery jobs are stored. */
   readonly publish: WebhookOutbox["publish"];
+  /** Several events in one unit of work. */
+  readonly publishMany: WebhookOutbox["publishMany"];
   readonly listDeliveries: DeliveryLog["listDeliveries"];
   readonly recentDeliveries: DeliveryLog["recentDeliveries"];
   readonly replay: DeliveryLog["replay"];
@@ -76,6 +78,7 @@ export class WebhookService {
     this.delete = this.admin.delete.bind(this.admin);
     this.rotateSecret = this.admin.rotateSecret.bind(this.admin);
     this.publish = this.outbox.publish.bind(this.outbox);
+    this.publishMany = this.outbox.publishMany.bind(this.outbox);
     this.listDeliveries = this.deliveries.listDeliveries.bind(this.deliveries);
     this.recentDeliveries = this.deliveries.recentDeliveries.bind(this.deliveries);
     this.replay = this.deliveries.replay.bind(this.deliveries);

@@ -1,5 +1,5 @@
 import type { ExpressionBuilder, Kysely, UpdateObject } from "kysely";
-import { PreparedQuery } from "../prepared.ts";
+import { PreparedQuery, rowOf } from "../prepared.ts";
 import type { Database, JobTable } from "../schema.ts";
 import { JobScheduleRepository, type JobScheduleRow } from "./job-schedule.repository.ts";
 
@@ -68,20 +68,15 @@ export class JobRepository {
    * is (a transaction there would add round trips, and each statement is atomic on its own); so `fn`
    * must be correct either way.
    */
-  batch<T>(fn: (repository: JobRepository) => Promise<T>): Promise<T> {
-    if (this.dialect !== "sqlite" || this.db.isTransaction) return fn(this);
-    return this.db.transaction().execute((tx) => fn(this.inTransaction(tx)));
+  batch<T>(fn: (repository: JobRepository, db: Kysely<Database>) => Promise<T>): Promise<T> {
+    if (this.dialect !== "sqlite" || this.db.isTransaction) return fn(this, this.db);
+    return this.db.transaction().execute((tx) => fn(this.inTransaction(tx), tx));
   }
 
   /** Inserts the job unless its idempotency key is taken; then returns the job holding the key. */
   async insert(row: JobRow): Promise<{ id: string; created: boolean }> {
     for (;;) {
-      const inserted = await this.db
-        .insertInto("jobs")
-        .values(row)
-        .onConflict((oc) => oc.column("idempotency_key").doNothing())
-        .returning("id")
-        .executeTakeFirst();
+      const inserted = await insertJob.first(this.db, ...JOB_COLUMNS.map((column) => row[column]));
       if (inserted) return { id: inserted.id, created: true };
       if (row.idempotency_key === null) throw new Error("Job insert affected no row");
       const existing = await this.findByIdempotencyKey(row.idempotency_key);
@@ -491,6 +486,31 @@ const completeRun = new PreparedQuery(4, (db, id: string, workerId: string, clai
     .where("status", "=", "running")
     .where("locked_by", "=", workerId)
     .where("claims", "=", claim),
+);
+const JOB_COLUMNS = [
+  "id",
+  "kind",
+  "payload",
+  "idempotency_key",
+  "exclusive_key",
+  "claims",
+  "status",
+  "run_at",
+  "attempts",
+  "max_attempts",
+  "locked_by",
+  "locked_until",
+  "last_error",
+  "created_at",
+  "updated_at",
+  "finished_at",
+] as const satisfies readonly (keyof JobRow)[];
+const insertJob = new PreparedQuery(JOB_COLUMNS.length, (db, ...values: unknown[]) =>
+  db
+    .insertInto("jobs")
+    .values(rowOf<JobRow>(JOB_COLUMNS, values))
+    .onConflict((oc) => oc.column("idempotency_key").doNothing())
+    .returning("id"),
 );
 const releaseKeys = new PreparedQuery(1, (db, jobId: string) =>
   db.deleteFrom("job_locks").where("job_id", "=", jobId),

@@ -1,4 +1,5 @@
 import type { Kysely } from "kysely";
+import { PreparedQuery, rowOf } from "../prepared.ts";
 import type { Database, WebhookDeliveryTable, WebhookEventTable, WebhookTable } from "../schema.ts";
 
 export type WebhookRow = WebhookTable;
@@ -15,12 +16,17 @@ export interface PageAfter {
 export class WebhookRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
+  /** The same queries inside a unit of work. */
+  inTransaction(tx: Kysely<Database>): WebhookRepository {
+    return new WebhookRepository(tx);
+  }
+
   async insert(row: WebhookRow): Promise<void> {
     await this.db.insertInto("webhooks").values(row).execute();
   }
 
   async findById(id: string): Promise<WebhookRow | undefined> {
-    return this.db.selectFrom("webhooks").selectAll().where("id", "=", id).executeTakeFirst();
+    return webhookById.first(this.db, id);
   }
 
   async page(limit: number, after: PageAfter | undefined): Promise<WebhookRow[]> {
@@ -74,26 +80,18 @@ export class WebhookRepository {
 
   /** Stores the event unless its id is known; true when this call stored it. */
   async insertEvent(row: WebhookEventRow): Promise<boolean> {
-    const inserted = await this.db
-      .insertInto("webhook_events")
-      .values(row)
-      .onConflict((oc) => oc.column("id").doNothing())
-      .returning("id")
-      .executeTakeFirst();
+    const inserted = await insertEvent.first(this.db, ...EVENT_COLUMNS.map((column) => row[column]));
     return inserted !== undefined;
   }
 
   async findEvent(id: string): Promise<WebhookEventRow | undefined> {
-    return this.db.selectFrom("webhook_events").selectAll().where("id", "=", id).executeTakeFirst();
+    return eventById.first(this.db, id);
   }
 
   /** Inserts the delivery of (event, webhook) unless it exists; returns the one that holds the pair. */
   async ensureDelivery(row: WebhookDeliveryRow): Promise<WebhookDeliveryRow> {
-    await this.db
-      .insertInto("webhook_deliveries")
-      .values(row)
-      .onConflict((oc) => oc.columns(["event_id", "webhook_id"]).doNothing())
-      .execute();
+    const inserted = await insertDelivery.first(this.db, ...DELIVERY_COLUMNS.map((column) => row[column]));
+    if (inserted) return inserted;
     const stored = await this.findDeliveryFor(row.event_id, row.webhook_id);
     if (!stored) throw new Error("Webhook delivery insert affected no row");
     return stored;
@@ -118,7 +116,27 @@ export class WebhookRepository {
   }
 
   async findDelivery(id: string): Promise<WebhookDeliveryRow | undefined> {
-    return this.db.selectFrom("webhook_deliveries").selectAll().where("id", "=", id).executeTakeFirst();
+    return deliveryById.first(this.db, id);
+  }
+
+  /** A delivery with its webhook and event (either may be gone), in one read: what a delivery job needs. */
+  async deliveryToSend(id: string): Promise<DeliveryToSend | undefined> {
+    const row = await deliveryWithParts.first(this.db, id);
+    if (!row) return undefined;
+    const { w_id, e_id, ...rest } = row;
+    const delivery = {} as Record<string, unknown>;
+    const webhook = {} as Record<string, unknown>;
+    const event = {} as Record<string, unknown>;
+    for (const [key, value] of Object.entries(rest)) {
+      if (key.startsWith("w_")) webhook[key.slice(2)] = value;
+      else if (key.startsWith("e_")) event[key.slice(2)] = value;
+      else delivery[key] = value;
+    }
+    return {
+      delivery: delivery as unknown as WebhookDeliveryRow,
+      webhook: w_id === null ? undefined : ({ ...webhook, id: w_id } as unknown as WebhookRow),
+      event: e_id === null ? undefined : ({ ...event, id: e_id } as unknown as WebhookEventRow),
+    };
   }
 
   async deliveryPage(
@@ -200,36 +218,22 @@ export class WebhookRepository {
    * delivery is still pending in this round (a replay or a finished delivery makes an old job a no-op).
    */
   async startAttempt(id: string, round: number, at: number): Promise<WebhookDeliveryRow | undefined> {
-    return this.db
-      .updateTable("webhook_deliveries")
-      .set((eb) => ({ attempts: eb("attempts", "+", 1), updated_at: at }))
-      .where("id", "=", id)
-      .where("round", "=", round)
-      .where("status", "=", "pending")
-      .returningAll()
-      .executeTakeFirst();
+    return startAttempt.first(this.db, id, round, at);
   }
 
-  async recordOutcome(
-    id: string,
-    round: number,
-    outcome: Pick<
-      WebhookDeliveryRow,
-      | "status"
-      | "last_status_code"
-      | "last_error"
-      | "last_response_excerpt"
-      | "next_attempt_at"
-      | "delivered_at"
-      | "updated_at"
-    >,
-  ): Promise<void> {
-    await this.db
-      .updateTable("webhook_deliveries")
-      .set(outcome)
-      .where("id", "=", id)
-      .where("round", "=", round)
-      .execute();
+  async recordOutcome(id: string, round: number, outcome: DeliveryOutcome): Promise<void> {
+    await recordOutcome.execute(
+      this.db,
+      id,
+      round,
+      outcome.status,
+      outcome.last_status_code,
+      outcome.last_error,
+      outcome.last_response_excerpt,
+      outcome.next_attempt_at,
+      outcome.delivered_at,
+      outcome.updated_at,
+    );
   }
 
   /** Starts a new round: pending again, attempts from zero. Returns the delivery with its new round. */
@@ -250,3 +254,135 @@ export class WebhookRepository {
       .executeTakeFirst();
   }
 }
+
+export type DeliveryOutcome = Pick<
+  WebhookDeliveryRow,
+  | "status"
+  | "last_status_code"
+  | "last_error"
+  | "last_response_excerpt"
+  | "next_attempt_at"
+  | "delivered_at"
+  | "updated_at"
+>;
+
+// The statements every delivery runs (src/storage/prepared.ts).
+const webhookById = new PreparedQuery(1, (db, id: string) =>
+  db.selectFrom("webhooks").selectAll().where("id", "=", id),
+);
+const eventById = new PreparedQuery(1, (db, id: string) =>
+  db.selectFrom("webhook_events").selectAll().where("id", "=", id),
+);
+export interface DeliveryToSend {
+  delivery: WebhookDeliveryRow;
+  webhook: WebhookRow | undefined;
+  event: WebhookEventRow | undefined;
+}
+const deliveryWithParts = new PreparedQuery(1, (db, id: string) =>
+  db
+    .selectFrom("webhook_deliveries as d")
+    .leftJoin("webhooks as w", "w.id", "d.webhook_id")
+    .leftJoin("webhook_events as e", "e.id", "d.event_id")
+    .selectAll("d")
+    .select([
+      "w.id as w_id",
+      "w.source as w_source",
+      "w.name as w_name",
+      "w.request_url as w_request_url",
+      "w.format as w_format",
+      "w.account_ids as w_account_ids",
+      "w.enabled as w_enabled",
+      "w.headers as w_headers",
+      "w.events as w_events",
+      "w.data as w_data",
+      "w.secret as w_secret",
+      "w.previous_secret as w_previous_secret",
+      "w.previous_secret_expires_at as w_previous_secret_expires_at",
+      "w.created_at as w_created_at",
+      "w.updated_at as w_updated_at",
+      "e.id as e_id",
+      "e.type as e_type",
+      "e.source as e_source",
+      "e.account_id as e_account_id",
+      "e.payload as e_payload",
+      "e.created_at as e_created_at",
+    ])
+    .where("d.id", "=", id),
+);
+const deliveryById = new PreparedQuery(1, (db, id: string) =>
+  db.selectFrom("webhook_deliveries").selectAll().where("id", "=", id),
+);
+const startAttempt = new PreparedQuery(3, (db, id: string, round: number, at: number) =>
+  db
+    .updateTable("webhook_deliveries")
+    .set((eb) => ({ attempts: eb("attempts", "+", 1), updated_at: at }))
+    .where("id", "=", id)
+    .where("round", "=", round)
+    .where("status", "=", "pending")
+    .returningAll(),
+);
+const recordOutcome = new PreparedQuery(
+  9,
+  (
+    db,
+    id: string,
+    round: number,
+    status: DeliveryOutcome["status"],
+    lastStatusCode: number | null,
+    lastError: string | null,
+    excerpt: string | null,
+    nextAttemptAt: number | null,
+    deliveredAt: number | null,
+    updatedAt: number,
+  ) =>
+    db
+      .updateTable("webhook_deliveries")
+      .set({
+        status,
+        last_status_code: lastStatusCode,
+        last_error: lastError,
+        last_response_excerpt: excerpt,
+        next_attempt_at: nextAttemptAt,
+        delivered_at: deliveredAt,
+        updated_at: updatedAt,
+      })
+      .where("id", "=", id)
+      .where("round", "=", round),
+);
+const EVENT_COLUMNS = [
+  "id",
+  "type",
+  "source",
+  "account_id",
+  "payload",
+  "created_at",
+] as const satisfies readonly (keyof WebhookEventRow)[];
+const insertEvent = new PreparedQuery(EVENT_COLUMNS.length, (db, ...values: unknown[]) =>
+  db
+    .insertInto("webhook_events")
+    .values(rowOf<WebhookEventRow>(EVENT_COLUMNS, values))
+    .onConflict((oc) => oc.column("id").doNothing())
+    .returning("id"),
+);
+const DELIVERY_COLUMNS = [
+  "id",
+  "webhook_id",
+  "event_id",
+  "status",
+  "attempts",
+  "round",
+  "last_status_code",
+  "last_error",
+  "last_response_excerpt",
+  "next_attempt_at",
+  "delivered_at",
+  "created_at",
+  "updated_at",
+] as const satisfies readonly (keyof WebhookDeliveryRow)[];
+const insertDelivery = new PreparedQuery(DELIVERY_COLUMNS.length, (db, ...values: unknown[]) =>
+  db
+    .insertInto("webhook_deliveries")
+    .values(rowOf<WebhookDeliveryRow>(DELIVERY_COLUMNS, values))
+    .onConflict((oc) => oc.columns(["event_id", "webhook_id"]).doNothing())
+    .returningAll(),
+);
