@@ -65,7 +65,7 @@ async function pollingLag(
     p99: value(/^mailroom_polling_lag_seconds\{stat="p99"\} (\S+)$/m),
     max: value(/^mailroom_polling_lag_seconds\{stat="max"\} (\S+)$/m),
     stretch: value(/^mailroom_polling_interval_stretch (\S+)$/m),
-    polls: value(/^mailroom_jobs_total\{kind="realtime\.poll",outcome="done"\} (\S+)$/m),
+    polls: value(/^mailroom_jobs_total\{kind="realtime\.poll",outcome="completed"\} (\S+)$/m),
   };
 }
 
