@@ -15,6 +15,7 @@ import {
   type RunnerTimers,
 } from "./embedded-runner-options.ts";
 import { type JobOutcome, messageOf, OutcomeCounts } from "./job-outcome.ts";
+import { queuedJob } from "./job-row.ts";
 import {
   type EnqueueOptions,
   type EnqueueResult,
@@ -101,24 +102,20 @@ export class EmbeddedJobRunner implements JobQueue {
     const { transaction } = options;
     if (options.exclusiveKey !== undefined) this.scope.keyedKind(kind);
     const repository = transaction ? this.repository.inTransaction(transaction) : this.repository;
-    const result = await repository.insert({
-      id: newId(),
-      kind,
-      payload: JSON.stringify(payload ?? null),
-      idempotency_key: options.idempotencyKey ?? null,
-      exclusive_key: options.exclusiveKey ?? null,
-      claims: 0,
-      status: "queued",
-      run_at: runAt,
-      attempts: 0,
-      max_attempts: options.maxAttempts ?? definition?.maxAttempts ?? JOB_DEFAULTS.maxAttempts,
-      locked_by: null,
-      locked_until: null,
-      last_error: null,
-      created_at: now,
-      updated_at: now,
-      finished_at: null,
-    });
+    const result = await repository.insert(
+      queuedJob(
+        {
+          id: newId(),
+          kind,
+          payload: JSON.stringify(payload ?? null),
+          idempotency_key: options.idempotencyKey ?? null,
+          exclusive_key: options.exclusiveKey ?? null,
+          run_at: runAt,
+          max_attempts: options.maxAttempts ?? definition?.maxAttempts ?? JOB_DEFAULTS.maxAttempts,
+        },
+        now,
+      ),
+    );
     this.log.debug({ jobId: result.id, kind, created: result.created, runAt }, "job enqueued");
     if (result.created && definition && runAt <= now) {
       // A job written in a transaction is invisible to the claim until the caller commits, which this

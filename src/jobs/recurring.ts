@@ -5,6 +5,7 @@
 import type { JobRepository } from "../storage/repositories/job.repository.ts";
 import type { JobScheduleRepository } from "../storage/repositories/job-schedule.repository.ts";
 import { messageOf } from "./job-outcome.ts";
+import { queuedJob } from "./job-row.ts";
 import {
   checkRecurring,
   JOB_DEFAULTS,
@@ -86,25 +87,23 @@ async function takeSlot(
 ): Promise<boolean> {
   const { runAt, nextAt } = recurringSlot({ everyMs: schedule.every_ms, offsetMs: schedule.offset_ms }, now);
   try {
-    const job = await d.repository.takeScheduleSlot(schedule, nextAt, {
-      id: d.newId(),
-      kind: schedule.kind,
-      payload: schedule.payload,
-      // The slot's due time names it: unique per schedule even across a change of period.
-      idempotency_key: `schedule:${schedule.name}:${runAt}`,
-      exclusive_key: schedule.exclusive_key,
-      claims: 0,
-      status: "queued",
-      run_at: runAt,
-      attempts: 0,
-      max_attempts: d.registry.get(schedule.kind)?.maxAttempts ?? JOB_DEFAULTS.maxAttempts,
-      locked_by: null,
-      locked_until: null,
-      last_error: null,
-      created_at: now,
-      updated_at: now,
-      finished_at: null,
-    });
+    const job = await d.repository.takeScheduleSlot(
+      schedule,
+      nextAt,
+      queuedJob(
+        {
+          id: d.newId(),
+          kind: schedule.kind,
+          payload: schedule.payload,
+          // The slot's due time names it: unique per schedule even across a change of period.
+          idempotency_key: `schedule:${schedule.name}:${runAt}`,
+          exclusive_key: schedule.exclusive_key,
+          run_at: runAt,
+          max_attempts: d.registry.get(schedule.kind)?.maxAttempts ?? JOB_DEFAULTS.maxAttempts,
+        },
+        now,
+      ),
+    );
     if (job?.skipped)
       d.log.debug(
         { name: schedule.name, jobId: job.id, runAt },
