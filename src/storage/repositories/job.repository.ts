@@ -1,6 +1,18 @@
 import type { ExpressionBuilder, Kysely, UpdateObject } from "kysely";
-import { PreparedQuery, rowOf } from "../prepared.ts";
 import type { Database, JobTable } from "../schema.ts";
+import {
+  claimed,
+  completeRun,
+  type DueCondition,
+  insertJob,
+  isDue,
+  JOB_COLUMNS,
+  leaseExpired,
+  pickDue,
+  pickExpired,
+  releaseKeys,
+  takeKey,
+} from "./job.queries.ts";
 import { JobScheduleRepository, type JobScheduleRow } from "./job-schedule.repository.ts";
 
 export type JobRow = JobTable;
@@ -17,8 +29,6 @@ export interface JobFence {
   /** False when the job has no exclusive key: there is no lock to release. Default true. */
   keyed?: boolean;
 }
-
-type DueCondition = ReturnType<ExpressionBuilder<Database, "jobs">["and"]>;
 
 export interface ClaimRequest {
   kind: string;
@@ -430,116 +440,4 @@ export class JobRepository {
     }
     return deleted;
   }
-}
-
-/** The job has no exclusive key, or no other job's live lock holds it. */
-/** Running, its lease expired, attempts left, its key free: its worker died; it runs again. */
-function leaseExpired(eb: ExpressionBuilder<Database, "jobs">, now: number) {
-  return eb.and([
-    eb("status", "=", "running"),
-    eb("locked_until", "<", now),
-    eb("attempts", "<", eb.ref("max_attempts")),
-    keyIsFree(eb, now),
-  ]);
-}
-
-/** Queued, its time come, its key free. */
-function isDue(eb: ExpressionBuilder<Database, "jobs">, now: number) {
-  return eb.and([eb("status", "=", "queued"), eb("run_at", "<=", now), keyIsFree(eb, now)]);
-}
-
-// The statements a busy runner repeats for every job (src/storage/prepared.ts).
-const pick = (status: "running" | "queued", condition: typeof isDue) =>
-  new PreparedQuery(3, (db, kind: string, now: number, limit: number) =>
-    db
-      .selectFrom("jobs")
-      .select("id")
-      .where("kind", "=", kind)
-      .where("status", "=", status)
-      .where((eb) => condition(eb, now))
-      .orderBy("run_at")
-      .orderBy("id")
-      .limit(limit),
-  );
-const pickExpired = pick("running", leaseExpired);
-const pickDue = pick("queued", isDue);
-const takeKey = new PreparedQuery(4, (db, key: string, jobId: string, lockedUntil: number, now: number) =>
-  db
-    .insertInto("job_locks")
-    .values({ key, job_id: jobId, locked_until: lockedUntil })
-    .onConflict((oc) =>
-      oc
-        .column("key")
-        .doUpdateSet((eb) => ({
-          job_id: eb.ref("excluded.job_id"),
-          locked_until: eb.ref("excluded.locked_until"),
-        }))
-        .where((eb) => eb.or([eb("job_locks.locked_until", "<", now), eb("job_locks.job_id", "=", jobId)])),
-    )
-    .returning("key"),
-);
-const completeRun = new PreparedQuery(4, (db, id: string, workerId: string, claim: number, now: number) =>
-  db
-    .updateTable("jobs")
-    .set({ status: "done", finished_at: now, updated_at: now, locked_by: null, locked_until: null })
-    .where("id", "=", id)
-    .where("status", "=", "running")
-    .where("locked_by", "=", workerId)
-    .where("claims", "=", claim),
-);
-const JOB_COLUMNS = [
-  "id",
-  "kind",
-  "payload",
-  "idempotency_key",
-  "exclusive_key",
-  "claims",
-  "status",
-  "run_at",
-  "attempts",
-  "max_attempts",
-  "locked_by",
-  "locked_until",
-  "last_error",
-  "created_at",
-  "updated_at",
-  "finished_at",
-] as const satisfies readonly (keyof JobRow)[];
-const insertJob = new PreparedQuery(JOB_COLUMNS.length, (db, ...values: unknown[]) =>
-  db
-    .insertInto("jobs")
-    .values(rowOf<JobRow>(JOB_COLUMNS, values))
-    .onConflict((oc) => oc.column("idempotency_key").doNothing())
-    .returning("id"),
-);
-const releaseKeys = new PreparedQuery(1, (db, jobId: string) =>
-  db.deleteFrom("job_locks").where("job_id", "=", jobId),
-);
-
-/** The columns a claim sets. */
-function claimed(eb: ExpressionBuilder<Database, "jobs">, { workerId, now, leaseUntil }: ClaimRequest) {
-  return {
-    status: "running" as const,
-    attempts: eb("attempts", "+", 1),
-    claims: eb("claims", "+", 1),
-    locked_by: workerId,
-    locked_until: leaseUntil,
-    updated_at: now,
-  };
-}
-
-function keyIsFree(eb: ExpressionBuilder<Database, "jobs">, now: number): DueCondition {
-  return eb.or([
-    eb("jobs.exclusive_key", "is", null),
-    eb.not(
-      eb.exists(
-        eb
-          .selectFrom("job_locks")
-          .select("job_locks.key")
-          .whereRef("job_locks.key", "=", "jobs.exclusive_key")
-          .whereRef("job_locks.job_id", "<>", "jobs.id")
-          .where("job_locks.locked_until", ">=", now),
-      ),
-    ),
-  ]);
 }
