@@ -1,7 +1,7 @@
 // The job queue's statements that run for every job (a claim's pick and take, the key lock and its
 // release, the insert and the completion), compiled once (src/storage/prepared.ts), and the conditions
 // a claim repeats. JobRepository (job.repository.ts) runs them.
-import type { ExpressionBuilder } from "kysely";
+import type { ExpressionBuilder, Kysely } from "kysely";
 import { PreparedQuery, rowOf } from "../prepared.ts";
 import type { Database } from "../schema.ts";
 import type { ClaimRequest, JobRow } from "./job.repository.ts";
@@ -125,4 +125,55 @@ function keyIsFree(eb: ExpressionBuilder<Database, "jobs">, now: number): DueCon
       ),
     ),
   ]);
+}
+
+/** SQLite: takes the picked jobs that still meet `condition`. */
+export async function takePicked(
+  db: Kysely<Database>,
+  request: ClaimRequest,
+  ids: string[],
+  condition: (eb: ExpressionBuilder<Database, "jobs">) => DueCondition,
+): Promise<JobRow[]> {
+  if (ids.length === 0) return [];
+  return db
+    .updateTable("jobs")
+    .set((eb) => claimed(eb, request))
+    .where("id", "in", ids)
+    .where(condition)
+    .returningAll()
+    .execute();
+}
+
+/** PostgreSQL: chooses and takes in one statement. */
+export async function claimWhere(
+  db: Kysely<Database>,
+  request: ClaimRequest,
+  limit: number,
+  status: JobRow["status"],
+  condition: (eb: ExpressionBuilder<Database, "jobs">) => DueCondition,
+): Promise<JobRow[]> {
+  return (
+    db
+      // A CTE, not `id IN (SELECT ... LIMIT n)`: PostgreSQL may evaluate such a subquery once per
+      // outer row, and then claims more than `limit` jobs. A locking CTE is evaluated exactly once.
+      .with("picked", (cte) =>
+        cte
+          .selectFrom("jobs")
+          .select("id")
+          .where("kind", "=", request.kind)
+          .where("status", "=", status)
+          .where(condition)
+          .orderBy("run_at")
+          .orderBy("id")
+          .limit(limit)
+          .forUpdate()
+          .skipLocked(),
+      )
+      .updateTable("jobs")
+      .set((eb) => claimed(eb, request))
+      .where("id", "in", (eb) => eb.selectFrom("picked").select("picked.id"))
+      .where(condition)
+      .returningAll()
+      .execute()
+  );
 }

@@ -1,9 +1,8 @@
 import type { ExpressionBuilder, Kysely, UpdateObject } from "kysely";
 import type { Database, JobTable } from "../schema.ts";
 import {
-  claimed,
+  claimWhere,
   completeRun,
-  type DueCondition,
   insertJob,
   isDue,
   JOB_COLUMNS,
@@ -12,6 +11,7 @@ import {
   pickExpired,
   releaseKeys,
   takeKey,
+  takePicked,
 } from "./job.queries.ts";
 import { JobScheduleRepository, type JobScheduleRow } from "./job-schedule.repository.ts";
 
@@ -132,15 +132,17 @@ export class JobRepository {
       if (expired.length + queued.length === 0) return [];
       return this.batch(async (repository) =>
         repository.lockTaken(request, [
-          ...(await repository.take(request, expired, expiredLease)),
-          ...(await repository.take(request, queued, due)),
+          ...(await takePicked(repository.db, request, expired, expiredLease)),
+          ...(await takePicked(repository.db, request, queued, due)),
         ]),
       );
     }
     const expired =
-      request.expired === false ? [] : await this.claimWhere(request, request.limit, "running", expiredLease);
+      request.expired === false
+        ? []
+        : await claimWhere(this.db, request, request.limit, "running", expiredLease);
     const left = request.limit - expired.length;
-    const queued = left > 0 ? await this.claimWhere(request, left, "queued", due) : [];
+    const queued = left > 0 ? await claimWhere(this.db, request, left, "queued", due) : [];
     return this.lockTaken(request, [...expired, ...queued]);
   }
 
@@ -173,55 +175,6 @@ export class JobRepository {
       locked_by: null,
       locked_until: null,
     }));
-  }
-
-  /** SQLite: takes the picked jobs that still meet `condition`. */
-  private async take(
-    request: ClaimRequest,
-    ids: string[],
-    condition: (eb: ExpressionBuilder<Database, "jobs">) => DueCondition,
-  ): Promise<JobRow[]> {
-    if (ids.length === 0) return [];
-    return this.db
-      .updateTable("jobs")
-      .set((eb) => claimed(eb, request))
-      .where("id", "in", ids)
-      .where(condition)
-      .returningAll()
-      .execute();
-  }
-
-  /** PostgreSQL: chooses and takes in one statement. */
-  private async claimWhere(
-    request: ClaimRequest,
-    limit: number,
-    status: JobRow["status"],
-    condition: (eb: ExpressionBuilder<Database, "jobs">) => DueCondition,
-  ): Promise<JobRow[]> {
-    return (
-      this.db
-        // A CTE, not `id IN (SELECT ... LIMIT n)`: PostgreSQL may evaluate such a subquery once per
-        // outer row, and then claims more than `limit` jobs. A locking CTE is evaluated exactly once.
-        .with("picked", (db) =>
-          db
-            .selectFrom("jobs")
-            .select("id")
-            .where("kind", "=", request.kind)
-            .where("status", "=", status)
-            .where(condition)
-            .orderBy("run_at")
-            .orderBy("id")
-            .limit(limit)
-            .forUpdate()
-            .skipLocked(),
-        )
-        .updateTable("jobs")
-        .set((eb) => claimed(eb, request))
-        .where("id", "in", (eb) => eb.selectFrom("picked").select("picked.id"))
-        .where(condition)
-        .returningAll()
-        .execute()
-    );
   }
 
   /**
