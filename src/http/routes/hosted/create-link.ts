@@ -42,7 +42,7 @@ export function createLinkRoute(hosted: HostedAuthService): FastifyPluginAsyncTy
           tags: ["Hosted auth"],
           body: CreateLinkBody,
           response: {
-            201: Type.Object({ object: Type.Literal("HostedAuthUrl"), url: Type.String() }),
+            200: Type.Object({ object: Type.Literal("HostedAuthUrl"), url: Type.String() }),
             400: ErrorSchema,
             401: ErrorSchema,
             404: ErrorSchema,
@@ -67,7 +67,7 @@ export function createLinkRoute(hosted: HostedAuthService): FastifyPluginAsyncTy
           failureRedirectUrl: b.failure_redirect_url,
           bypassSuccessScreen: b.bypass_success_screen,
         });
-        return reply.code(201).send({ object: "HostedAuthUrl" as const, url });
+        return reply.code(200).send({ object: "HostedAuthUrl" as const, url });
       },
     );
   };
