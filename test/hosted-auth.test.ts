@@ -42,6 +42,7 @@ describe("hosted auth: connecting Microsoft mailboxes", () => {
       type: "create",
       providers: "*",
       success_redirect_url: SUCCESS,
+      bypass_success_screen: true,
       failure_redirect_url: FAILURE,
       ...extra,
     });
@@ -111,6 +112,28 @@ describe("hosted auth: connecting Microsoft mailboxes", () => {
     assert.match(end.html, /Acme CRM/);
   });
 
+  it("with success_redirect_url but no bypass_success_screen the success page shows first, then continues there", async () => {
+    const end = await connectThroughWizard(
+      browserFor(),
+      await link({ bypass_success_screen: undefined }),
+      MEGAN,
+    );
+    assert.equal(end.left, undefined, "no redirect before the success page");
+    assert.equal(end.status, 200);
+    assert.match(end.html, /Mailbox connected/);
+    assert.match(
+      end.html,
+      /<meta http-equiv="refresh" content="3;url=https:\/\/app\.example\.com\/connected">/,
+    );
+    assert.match(end.html, /<a class="button" id="continue" href="https:\/\/app\.example\.com\/connected">/);
+  });
+
+  it("bypass_success_screen: false shows the success page like an absent one", async () => {
+    const end = await connectThroughWizard(browserFor(), await link({ bypass_success_screen: false }), MEGAN);
+    assert.equal(end.left, undefined);
+    assert.match(end.html, /id="continue"/);
+  });
+
   it("one mailbox is never two accounts: connecting Adele again updates her account", async () => {
     const before = (await h.services.repos.accounts.page(100)).filter((r) => r.email === ADELE.email);
     assert.equal(before.length, 1);
@@ -133,6 +156,7 @@ describe("hosted auth: connecting Microsoft mailboxes", () => {
       reconnect_account: adele.id,
       notify_url: receiver.url,
       success_redirect_url: SUCCESS,
+      bypass_success_screen: true,
     });
     assert.equal(res.status, 200);
     const wizard = await browserFor().request(res.json.url as string);

@@ -38,7 +38,7 @@ export function createLinkRoute(hosted: HostedAuthService): FastifyPluginAsyncTy
         schema: {
           summary: "Create a hosted auth link",
           description:
-            "Returns a URL of Mailroom's connect wizard. Send the end user there (full page, not an iframe); when the mailbox is connected Mailroom POSTs `{status, account_id, name}` to `notify_url` (signed with `X-Mailroom-Signature`) and redirects to `success_redirect_url`; on failure it redirects to `failure_redirect_url?reason=…`.",
+            "Returns a URL of Mailroom's connect wizard. Send the end user there (full page, not an iframe); when the mailbox is connected Mailroom POSTs `{status, account_id, name}` to `notify_url` (signed with `X-Mailroom-Signature`) and shows a success page that continues to `success_redirect_url` (at once with `bypass_success_screen: true`); on failure it redirects to `failure_redirect_url?reason=…`.",
           tags: ["Hosted auth"],
           body: CreateLinkBody,
           response: {
