@@ -333,6 +333,50 @@ describe("email API (read side)", () => {
     assert.equal(list.items.length, 1);
   });
 
+  it("getAllFolders without account_id lists every account's folders (strict SDK validation), a page of accounts at a time", async () => {
+    type FolderList = {
+      object: string;
+      items: { account_id: string; role: string }[];
+      cursor?: string | null;
+    };
+    const all = (await client.email.getAllFolders()) as unknown as FolderList;
+    assert.equal(all.object, "FolderList");
+    assert.equal(all.cursor, null, "two accounts fit the default page");
+    for (const id of [adeleId, meganId])
+      assert.ok(
+        all.items.some((f) => f.account_id === id && f.role === "inbox"),
+        id,
+      );
+
+    const seen: string[] = [];
+    let cursor: string | null | undefined;
+    for (let pages = 0; pages < 5; pages++) {
+      const page = (await client.email.getAllFolders(
+        {},
+        { extra_params: { limit: "1", ...(cursor ? { cursor } : {}) } },
+      )) as unknown as FolderList;
+      const accounts = new Set(page.items.map((f) => f.account_id));
+      assert.equal(accounts.size, 1, "limit counts accounts");
+      seen.push(...accounts);
+      cursor = page.cursor;
+      if (!cursor) break;
+    }
+    assert.deepEqual(seen.sort(), [adeleId, meganId].sort());
+  });
+
+  it("GET /api/v1/folders: limit or cursor with account_id, or a foreign cursor, is 400", async () => {
+    for (const url of [
+      `/api/v1/folders?account_id=${adeleId}&limit=1`,
+      `/api/v1/folders?account_id=${adeleId}&cursor=eyJ9`,
+      "/api/v1/folders?cursor=bm90LWEtY3Vyc29y",
+      "/api/v1/folders?limit=51",
+    ]) {
+      const res = await api("GET", url);
+      assert.equal(res.status, 400, url);
+      assert.equal(((await res.json()) as { type: string }).type, "errors/invalid_parameters", url);
+    }
+  });
+
   it("a CREDENTIALS account is 401 errors/disconnected_account without calling Microsoft", async () => {
     await h.services.repos.accounts.update(meganId, { status: "CREDENTIALS" });
     const before = (await stats()).requests[statsKey(MEGAN)] ?? 0;
@@ -341,6 +385,17 @@ describe("email API (read side)", () => {
     assert.equal(err.type, "errors/disconnected_account");
     const folders = await sdkError(client.email.getAllFolders({ account_id: meganId }));
     assert.equal(folders.type, "errors/disconnected_account");
+    assert.equal((await stats()).requests[statsKey(MEGAN)] ?? 0, before);
+  });
+
+  it("every account's folders leave out an account that needs reconnecting, without calling Microsoft for it", async () => {
+    await h.services.repos.accounts.update(meganId, { status: "OK" });
+    await client.email.getAllFolders(); // her folders are cached now
+    await h.services.repos.accounts.update(meganId, { status: "CREDENTIALS" });
+    const before = (await stats()).requests[statsKey(MEGAN)] ?? 0;
+    const all = (await client.email.getAllFolders()) as unknown as { items: { account_id: string }[] };
+    assert.ok(all.items.some((f) => f.account_id === adeleId));
+    assert.ok(!all.items.some((f) => f.account_id === meganId));
     assert.equal((await stats()).requests[statsKey(MEGAN)] ?? 0, before);
   });
 });

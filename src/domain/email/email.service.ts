@@ -13,6 +13,7 @@ import {
 } from "../../providers/microsoft/graph-types.ts";
 import { type MessageFilter, messageFilter } from "../../providers/microsoft/odata.ts";
 import type { AccountRow } from "../../storage/repositories/account.repository.ts";
+import { type AccountPages, listAllFolders } from "./all-folders.ts";
 import type { EmailObject, FolderObject, FolderRole } from "./email.types.ts";
 import { WELL_KNOWN_BY_ROLE } from "./email.types.ts";
 import { type CachedKind, type EmailCache, emailVersion } from "./email-cache.ts";
@@ -47,7 +48,7 @@ const GRAPH_MAX_TOP = 1000;
 export class EmailService {
   constructor(
     private readonly deps: {
-      accounts: AccountLookup;
+      accounts: AccountLookup & AccountPages;
       graph: GraphClient;
       folders: FolderDirectory;
       clock: Clock;
@@ -312,6 +313,11 @@ export class EmailService {
       object: "FolderList",
       items: [...tree.byId.values()].map((e) => toFolder(account.id, e.folder, e.role)),
     };
+  }
+
+  /** Every account's folders, one page of accounts per call (all-folders.ts). */
+  listAllFolders(options: { limit?: number | undefined; cursor?: string | undefined }) {
+    return listAllFolders({ accounts: this.deps.accounts, folders: this.deps.folders }, options);
   }
 
   async getFolder(idParam: string, accountIdQuery: string | undefined): Promise<FolderObject> {

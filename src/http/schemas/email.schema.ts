@@ -130,6 +130,8 @@ export const FolderSchema = Type.Object({
 export const FolderListSchema = Type.Object({
   object: Type.Literal("FolderList"),
   items: Type.Array(FolderSchema),
+  /** Only when listing every account's folders: the next page of accounts, null after the last. */
+  cursor: Type.Optional(Type.Union([Type.String(), Type.Null()])),
 });
 
 export const EmailUpdatedSchema = Type.Object({ object: Type.Literal("EmailUpdated") });
