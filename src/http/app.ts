@@ -14,6 +14,7 @@ import {
 } from "./error-handler.ts";
 import { compileSchemasOnFirstUse } from "./lazy-schema-compilers.ts";
 import { apiKeyAuth } from "./plugins/api-key-auth.ts";
+import { checkpointRoutes } from "./routes/accounts/checkpoint.ts";
 import { listAccountsRoute } from "./routes/accounts/list.ts";
 import { accountRoutes } from "./routes/accounts/one.ts";
 import { restartAccountRoute } from "./routes/accounts/restart.ts";
@@ -135,6 +136,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(listAccountsRoute(services));
   await app.register(accountRoutes(services));
   await app.register(restartAccountRoute(services.realtime));
+  await app.register(checkpointRoutes());
   await app.register(listEmailsRoute(services.email));
   await app.register(emailRoutes(services.email));
   await app.register(attachmentRoute(services.email));
