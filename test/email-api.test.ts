@@ -5,6 +5,7 @@ import { after, before, describe, it } from "node:test";
 import { UnipileClient } from "unipile-node-sdk";
 import { mailboxes } from "../sandbox/src/graph/mailbox-store.ts";
 import { SEEDED_APP } from "../sandbox/src/seed.ts";
+import { decodeProviderId } from "../src/domain/email/email-ids.ts";
 import { type ConnectHarness, startConnectHarness } from "./support/connect-harness.ts";
 
 const strict = { validateRequestPayload: true, validateRequestPayloadLevel: "error" } as const;
@@ -191,6 +192,32 @@ describe("email API (read side)", () => {
     assert.notEqual(((await client.email.getOne(first.id)) as unknown as Email).read_date, null);
     const wrong = await api("PUT", `/api/v1/emails/${first.id}`, { unread: "yes" });
     assert.equal(wrong.status, 400);
+  });
+
+  it("update: categories become the message's Outlook categories in Graph; [] clears them; bad ones are 400", async () => {
+    const first = ((await client.email.getAll({ account_id: adeleId, limit: 1 })) as unknown as EmailList)
+      .items[0]!;
+    const graphId = decodeProviderId(first.provider_id)!;
+    const inGraph = () =>
+      mailboxes(h.sandbox.state)
+        .get(sandboxUser(ADELE).id)
+        .all.find((m) => m.immutableId === graphId)!.categories;
+    const res = await api("PUT", `/api/v1/emails/${first.id}`, { categories: ["Red category", "Project X"] });
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.deepEqual(await res.json(), { object: "EmailUpdated" });
+    assert.deepEqual([...inGraph()], ["Red category", "Project X"]);
+    const both = await api("PUT", `/api/v1/emails/${first.id}`, { categories: ["Blue"], unread: true });
+    assert.equal(both.status, 200);
+    assert.deepEqual([...inGraph()], ["Blue"]);
+    assert.equal(((await client.email.getOne(first.id)) as unknown as Email).read_date, null);
+    assert.equal((await api("PUT", `/api/v1/emails/${first.id}`, { categories: [] })).status, 200);
+    assert.deepEqual([...inGraph()], []);
+    for (const categories of [[""], [3], "", { name: "Red" }]) {
+      const bad = await api("PUT", `/api/v1/emails/${first.id}`, { categories });
+      assert.equal(bad.status, 400, JSON.stringify(categories));
+      assert.match(((await bad.json()) as { detail: string }).detail, /categories/);
+    }
+    await api("PUT", `/api/v1/emails/${first.id}`, { unread: false });
   });
 
   it("a moved message keeps its id, and delete moves it to trash with the same id", async () => {

@@ -237,7 +237,11 @@ export class EmailService {
   async update(
     idParam: string,
     accountIdQuery: string | undefined,
-    change: { unread?: boolean | undefined; folders?: string[] | undefined },
+    change: {
+      unread?: boolean | undefined;
+      folders?: string[] | undefined;
+      categories?: string[] | undefined;
+    },
   ): Promise<void> {
     const { account, graphId } = await this.resolveEmail(idParam, accountIdQuery);
     let destination: FolderEntry | undefined;
@@ -248,11 +252,17 @@ export class EmailService {
         });
       destination = await this.folderFor(account.id, change.folders[0]!);
     }
-    if (change.unread !== undefined)
+    // One PATCH for both (Graph message: isRead and categories are writable on any message).
+    const patch = {
+      ...(change.unread !== undefined ? { isRead: !change.unread } : {}),
+      ...(change.categories !== undefined ? { categories: change.categories } : {}),
+    };
+    const patched = Object.keys(patch).length > 0;
+    if (patched)
       await this.deps.graph.json(account.id, {
         method: "PATCH",
         path: `/me/messages/${graphId}`,
-        body: { isRead: !change.unread },
+        body: patch,
       });
     if (destination)
       await this.deps.graph.json(account.id, {
@@ -260,8 +270,8 @@ export class EmailService {
         path: `/me/messages/${graphId}/move`,
         body: { destinationId: destination.folder.id },
       });
-    if (change.unread !== undefined || destination) this.deps.cache?.forget(account.id, [graphId]);
-    if (change.unread === undefined && destination === undefined) {
+    if (patched || destination) this.deps.cache?.forget(account.id, [graphId]);
+    if (!patched && destination === undefined) {
       // An empty update (e.g. the SDK's `[object Object]` body) still names a real email.
       await this.deps.graph.json(account.id, { path: `/me/messages/${graphId}`, query: { $select: "id" } });
     }
