@@ -158,6 +158,56 @@ describe("accounts API", () => {
     assert.match(res.json().detail, /refresh_token/);
   });
 
+  it("another of Unipile's providers is 501 errors/feature_not_implemented, on connect and reconnect (SDK)", async () => {
+    const connect = await sdkError(
+      client.account.connectLinkedin({ username: "someone@example.com", password: "secret" } as never),
+    );
+    assert.deepEqual([connect.status, connect.type], [501, "errors/feature_not_implemented"]);
+    assert.match(String(connect.detail), /Microsoft accounts only/);
+    const reconnect = await sdkError(
+      client.account.reconnectLinkedin({
+        account_id: adeleId,
+        username: "someone@example.com",
+        password: "secret",
+      } as never),
+    );
+    assert.deepEqual([reconnect.status, reconnect.type], [501, "errors/feature_not_implemented"]);
+  });
+
+  it("POST /api/v1/accounts/checkpoint: Microsoft accounts have no checkpoints (400 saying so); other providers are 501", async () => {
+    const outlook = await fetch(`${h.baseUrl}/api/v1/accounts/checkpoint`, {
+      method: "POST",
+      headers: { "x-api-key": h.t.apiKey, "content-type": "application/json" },
+      body: JSON.stringify({ provider: "OUTLOOK", account_id: adeleId, code: "123456" }),
+    });
+    assert.equal(outlook.status, 400);
+    const body = (await outlook.json()) as { status: number; type: string; title: string; detail: string };
+    assert.deepEqual([body.status, body.type], [400, "errors/invalid_parameters"]);
+    assert.match(body.detail, /Microsoft accounts have no checkpoints/);
+    assert.doesNotMatch(body.detail, /access_token|refresh_token/, "not validated as a reconnect");
+
+    const linkedin = await sdkError(
+      client.account.solveCodeCheckpoint({ provider: "LINKEDIN", account_id: adeleId, code: "123456" }),
+    );
+    assert.deepEqual([linkedin.status, linkedin.type], [501, "errors/feature_not_implemented"]);
+
+    const resend = await fetch(`${h.baseUrl}/api/v1/accounts/checkpoint/resend`, {
+      method: "POST",
+      headers: { "x-api-key": h.t.apiKey, "content-type": "application/json" },
+      body: JSON.stringify({ provider: "OUTLOOK", account_id: adeleId }),
+    });
+    assert.equal(resend.status, 400);
+    assert.match(((await resend.json()) as { detail: string }).detail, /no checkpoints/);
+
+    const missing = await fetch(`${h.baseUrl}/api/v1/accounts/checkpoint`, {
+      method: "POST",
+      headers: { "x-api-key": h.t.apiKey, "content-type": "application/json" },
+      body: JSON.stringify({ provider: "OUTLOOK" }),
+    });
+    assert.equal(missing.status, 400);
+    assert.match(((await missing.json()) as { detail: string }).detail, /account_id/);
+  });
+
   it("delete answers AccountDeleted and destroys the stored tokens", async () => {
     const deleted = (await client.account.delete(adeleId)) as { object: string };
     assert.equal(deleted.object, "AccountDeleted");

@@ -5,6 +5,7 @@ import { after, before, describe, it } from "node:test";
 import { UnipileClient } from "unipile-node-sdk";
 import { mailboxes } from "../sandbox/src/graph/mailbox-store.ts";
 import { SEEDED_APP } from "../sandbox/src/seed.ts";
+import { decodeProviderId } from "../src/domain/email/email-ids.ts";
 import { type ConnectHarness, startConnectHarness } from "./support/connect-harness.ts";
 
 const strict = { validateRequestPayload: true, validateRequestPayloadLevel: "error" } as const;
@@ -193,6 +194,32 @@ describe("email API (read side)", () => {
     assert.equal(wrong.status, 400);
   });
 
+  it("update: categories become the message's Outlook categories in Graph; [] clears them; bad ones are 400", async () => {
+    const first = ((await client.email.getAll({ account_id: adeleId, limit: 1 })) as unknown as EmailList)
+      .items[0]!;
+    const graphId = decodeProviderId(first.provider_id)!;
+    const inGraph = () =>
+      mailboxes(h.sandbox.state)
+        .get(sandboxUser(ADELE).id)
+        .all.find((m) => m.immutableId === graphId)!.categories;
+    const res = await api("PUT", `/api/v1/emails/${first.id}`, { categories: ["Red category", "Project X"] });
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.deepEqual(await res.json(), { object: "EmailUpdated" });
+    assert.deepEqual([...inGraph()], ["Red category", "Project X"]);
+    const both = await api("PUT", `/api/v1/emails/${first.id}`, { categories: ["Blue"], unread: true });
+    assert.equal(both.status, 200);
+    assert.deepEqual([...inGraph()], ["Blue"]);
+    assert.equal(((await client.email.getOne(first.id)) as unknown as Email).read_date, null);
+    assert.equal((await api("PUT", `/api/v1/emails/${first.id}`, { categories: [] })).status, 200);
+    assert.deepEqual([...inGraph()], []);
+    for (const categories of [[""], [3], "", { name: "Red" }]) {
+      const bad = await api("PUT", `/api/v1/emails/${first.id}`, { categories });
+      assert.equal(bad.status, 400, JSON.stringify(categories));
+      assert.match(((await bad.json()) as { detail: string }).detail, /categories/);
+    }
+    await api("PUT", `/api/v1/emails/${first.id}`, { unread: false });
+  });
+
   it("a moved message keeps its id, and delete moves it to trash with the same id", async () => {
     const list = (await client.email.getAll({
       account_id: adeleId,
@@ -235,10 +262,12 @@ describe("email API (read side)", () => {
     assert.equal(noAccount.status, 404);
   });
 
-  it("unknown query parameters are ignored; wrong types are 400", async () => {
-    assert.equal(
-      (await api("GET", `/api/v1/emails?account_id=${adeleId}&limit=1&is_html=1&foo=bar`)).status,
-      200,
+  it("unknown query parameters are 400 naming them; wrong types are 400", async () => {
+    const unknown = await api("GET", `/api/v1/emails?account_id=${adeleId}&limit=1&is_html=1&foo=bar`);
+    assert.equal(unknown.status, 400);
+    assert.match(
+      ((await unknown.json()) as { detail: string }).detail,
+      /unknown parameters "is_html", "foo"/,
     );
     for (const bad of [
       "limit=abc",
@@ -333,6 +362,50 @@ describe("email API (read side)", () => {
     assert.equal(list.items.length, 1);
   });
 
+  it("getAllFolders without account_id lists every account's folders (strict SDK validation), a page of accounts at a time", async () => {
+    type FolderList = {
+      object: string;
+      items: { account_id: string; role: string }[];
+      cursor?: string | null;
+    };
+    const all = (await client.email.getAllFolders()) as unknown as FolderList;
+    assert.equal(all.object, "FolderList");
+    assert.equal(all.cursor, null, "two accounts fit the default page");
+    for (const id of [adeleId, meganId])
+      assert.ok(
+        all.items.some((f) => f.account_id === id && f.role === "inbox"),
+        id,
+      );
+
+    const seen: string[] = [];
+    let cursor: string | null | undefined;
+    for (let pages = 0; pages < 5; pages++) {
+      const page = (await client.email.getAllFolders(
+        {},
+        { extra_params: { limit: "1", ...(cursor ? { cursor } : {}) } },
+      )) as unknown as FolderList;
+      const accounts = new Set(page.items.map((f) => f.account_id));
+      assert.equal(accounts.size, 1, "limit counts accounts");
+      seen.push(...accounts);
+      cursor = page.cursor;
+      if (!cursor) break;
+    }
+    assert.deepEqual(seen.sort(), [adeleId, meganId].sort());
+  });
+
+  it("GET /api/v1/folders: limit or cursor with account_id, or a foreign cursor, is 400", async () => {
+    for (const url of [
+      `/api/v1/folders?account_id=${adeleId}&limit=1`,
+      `/api/v1/folders?account_id=${adeleId}&cursor=eyJ9`,
+      "/api/v1/folders?cursor=bm90LWEtY3Vyc29y",
+      "/api/v1/folders?limit=51",
+    ]) {
+      const res = await api("GET", url);
+      assert.equal(res.status, 400, url);
+      assert.equal(((await res.json()) as { type: string }).type, "errors/invalid_parameters", url);
+    }
+  });
+
   it("a CREDENTIALS account is 401 errors/disconnected_account without calling Microsoft", async () => {
     await h.services.repos.accounts.update(meganId, { status: "CREDENTIALS" });
     const before = (await stats()).requests[statsKey(MEGAN)] ?? 0;
@@ -341,6 +414,17 @@ describe("email API (read side)", () => {
     assert.equal(err.type, "errors/disconnected_account");
     const folders = await sdkError(client.email.getAllFolders({ account_id: meganId }));
     assert.equal(folders.type, "errors/disconnected_account");
+    assert.equal((await stats()).requests[statsKey(MEGAN)] ?? 0, before);
+  });
+
+  it("every account's folders leave out an account that needs reconnecting, without calling Microsoft for it", async () => {
+    await h.services.repos.accounts.update(meganId, { status: "OK" });
+    await client.email.getAllFolders(); // her folders are cached now
+    await h.services.repos.accounts.update(meganId, { status: "CREDENTIALS" });
+    const before = (await stats()).requests[statsKey(MEGAN)] ?? 0;
+    const all = (await client.email.getAllFolders()) as unknown as { items: { account_id: string }[] };
+    assert.ok(all.items.some((f) => f.account_id === adeleId));
+    assert.ok(!all.items.some((f) => f.account_id === meganId));
     assert.equal((await stats()).requests[statsKey(MEGAN)] ?? 0, before);
   });
 });

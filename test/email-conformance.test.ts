@@ -106,6 +106,13 @@ describe("Unipile conformance (SDK strict mode + OpenAPI subset)", () => {
     await h.dispose();
   });
 
+  it("folders: getAllFolders without account_id answers every account's folders", async () => {
+    const all = (await client.email.getAllFolders()) as unknown as {
+      items: (Folder & { account_id: string })[];
+    };
+    assert.ok(all.items.some((f) => f.account_id === adeleId && f.role === "inbox"));
+  });
+
   it("folders: getAllFolders, getOneFolder by id and by provider id", async () => {
     const folders = (await client.email.getAllFolders({ account_id: adeleId })) as unknown as {
       items: Folder[];

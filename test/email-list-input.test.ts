@@ -2,6 +2,7 @@
 // dates, forged cursors, filters too long for Microsoft's URL. Each is a 400 naming the input, not a 500.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { UnipileClient } from "unipile-node-sdk";
 import { type ConnectHarness, startConnectHarness } from "./support/connect-harness.ts";
 
 const ADELE = "adele.vance@contoso.onmicrosoft.com";
@@ -31,6 +32,40 @@ describe("GET /api/v1/emails rejects well-formed but impossible input with 400",
     };
   };
   const page = { last_id: "", last_date: "", seen: [] };
+
+  it("unknown query parameters are a 400 naming each of them, not dropped (Unipile's newer search and exclude_folders included)", async () => {
+    const res = await list("search=invoice&exclude_folders=SPAM&limt=5");
+    assert.equal(res.status, 400, JSON.stringify(res.body));
+    assert.equal(res.body.type, "errors/invalid_parameters");
+    assert.match(
+      String(res.body.detail),
+      /^querystring: unknown parameters "search", "exclude_folders", "limt"; /,
+    );
+    assert.match(String(res.body.detail), /takes account_id, role, folder/);
+    const one = await list("unread=true");
+    assert.match(String(one.body.detail), /^querystring: unknown parameter "unread";/);
+  });
+
+  it("every documented parameter is still taken, and the SDK's getAll passes strict validation", async () => {
+    const res = await list(
+      "limit=2&meta_only=true&include_headers=false&role=inbox&before=2100-01-01T00:00:00.000Z&after=2000-01-01T00:00:00.000Z&any_email=a%40example.com&from=a%40example.com&to=b%40example.com&thread_id=t&message_id=m",
+    );
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const client = new UnipileClient(h.baseUrl, h.t.apiKey, {
+      validateRequestPayload: true,
+      validateRequestPayloadLevel: "error",
+    });
+    const list2 = (await client.email.getAll({ account_id: accountId, role: "inbox", limit: 3 })) as {
+      object: string;
+    };
+    assert.equal(list2.object, "EmailList");
+    const err = await client.email.getAll({ account_id: accountId }, { extra_params: { search: "x" } }).then(
+      () => undefined,
+      (e: { body: { status: number; detail: string } }) => e.body,
+    );
+    assert.equal(err?.status, 400);
+    assert.match(String(err?.detail), /"search"/);
+  });
 
   for (const [name, query, type, detail] of [
     [

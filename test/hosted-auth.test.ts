@@ -42,10 +42,11 @@ describe("hosted auth: connecting Microsoft mailboxes", () => {
       type: "create",
       providers: "*",
       success_redirect_url: SUCCESS,
+      bypass_success_screen: true,
       failure_redirect_url: FAILURE,
       ...extra,
     });
-    assert.equal(res.status, 201, JSON.stringify(res.json));
+    assert.equal(res.status, 200, JSON.stringify(res.json));
     assert.equal(res.json.object, "HostedAuthUrl");
     return res.json.url as string;
   }
@@ -111,6 +112,28 @@ describe("hosted auth: connecting Microsoft mailboxes", () => {
     assert.match(end.html, /Acme CRM/);
   });
 
+  it("with success_redirect_url but no bypass_success_screen the success page shows first, then continues there", async () => {
+    const end = await connectThroughWizard(
+      browserFor(),
+      await link({ bypass_success_screen: undefined }),
+      MEGAN,
+    );
+    assert.equal(end.left, undefined, "no redirect before the success page");
+    assert.equal(end.status, 200);
+    assert.match(end.html, /Mailbox connected/);
+    assert.match(
+      end.html,
+      /<meta http-equiv="refresh" content="3;url=https:\/\/app\.example\.com\/connected">/,
+    );
+    assert.match(end.html, /<a class="button" id="continue" href="https:\/\/app\.example\.com\/connected">/);
+  });
+
+  it("bypass_success_screen: false shows the success page like an absent one", async () => {
+    const end = await connectThroughWizard(browserFor(), await link({ bypass_success_screen: false }), MEGAN);
+    assert.equal(end.left, undefined);
+    assert.match(end.html, /id="continue"/);
+  });
+
   it("one mailbox is never two accounts: connecting Adele again updates her account", async () => {
     const before = (await h.services.repos.accounts.page(100)).filter((r) => r.email === ADELE.email);
     assert.equal(before.length, 1);
@@ -133,8 +156,9 @@ describe("hosted auth: connecting Microsoft mailboxes", () => {
       reconnect_account: adele.id,
       notify_url: receiver.url,
       success_redirect_url: SUCCESS,
+      bypass_success_screen: true,
     });
-    assert.equal(res.status, 201);
+    assert.equal(res.status, 200);
     const wizard = await browserFor().request(res.json.url as string);
     assert.match(wizard.html, /Reconnect your mailbox/);
     assert.match(wizard.html, /adele\.vance@contoso\.onmicrosoft\.com/);
@@ -338,7 +362,7 @@ describe("hosted auth link API", () => {
   it("a link may expire years ahead, as Unipile's own examples do (no maximum unless configured)", async () => {
     for (const expiresOn of ["2099-01-01T00:00:00.000Z", "2055-12-31T23:59:59.999Z", "2099-01-01"]) {
       const res = await h.createLink({ type: "create", providers: "*", expiresOn });
-      assert.equal(res.status, 201, `${expiresOn}: ${JSON.stringify(res.json)}`);
+      assert.equal(res.status, 200, `${expiresOn}: ${JSON.stringify(res.json)}`);
       assert.equal(res.json.object, "HostedAuthUrl");
     }
   });
@@ -358,7 +382,7 @@ describe("hosted auth link API", () => {
             expiresOn: new Date(Date.now() + days * 86_400_000).toISOString(),
           },
         });
-      assert.equal((await create(6.9)).statusCode, 201);
+      assert.equal((await create(6.9)).statusCode, 200);
       const tooFar = await create(8);
       assert.equal(tooFar.statusCode, 400);
       assert.equal(tooFar.json().type, "errors/invalid_parameters");
@@ -455,7 +479,7 @@ describe("notify_url under the destination policy (WEBHOOK_ALLOW_PRIVATE_ADDRESS
     rebound.set(host, EXAMPLE_ADDRESS);
     const notifyUrl = `http://${host}:${new URL(receiver.url).port}/mailroom/notify`;
     const res = await h.createLink({ type: "create", providers: "*", notify_url: notifyUrl });
-    assert.equal(res.status, 201, JSON.stringify(res.json));
+    assert.equal(res.status, 200, JSON.stringify(res.json));
     rebound.set(host, "127.0.0.1");
     const url = res.json.url as string;
     const link = await h.services.repos.hostedAuth.findLinkByTokenHash(hashToken(url.split("/").pop()!));

@@ -20,9 +20,10 @@ export async function connectMailbox(options: {
       api_url: options.mailroomUrl,
       expiresOn: new Date(Date.now() + 3600_000).toISOString(),
       success_redirect_url: DONE,
+      bypass_success_screen: true,
     }),
   });
-  if (res.status !== 201) throw new Error(`link not created: ${res.status} ${await res.text()}`);
+  if (res.status !== 200) throw new Error(`link not created: ${res.status} ${await res.text()}`);
   const { url } = (await res.json()) as { url: string };
   const end = await connectThroughWizard(
     new MultiOriginBrowser([options.mailroomUrl, options.sandboxUrl]),

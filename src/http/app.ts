@@ -14,8 +14,10 @@ import {
 } from "./error-handler.ts";
 import { compileSchemasOnFirstUse } from "./lazy-schema-compilers.ts";
 import { apiKeyAuth } from "./plugins/api-key-auth.ts";
+import { checkpointRoutes } from "./routes/accounts/checkpoint.ts";
 import { listAccountsRoute } from "./routes/accounts/list.ts";
 import { accountRoutes } from "./routes/accounts/one.ts";
+import { restartAccountRoute } from "./routes/accounts/restart.ts";
 import { type DashboardOptions, dashboardRoutes } from "./routes/dashboard/index.ts";
 import { createDraftRoute } from "./routes/drafts/create.ts";
 import { attachmentRoute } from "./routes/emails/attachment.ts";
@@ -133,6 +135,8 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(systemRoutes(services));
   await app.register(listAccountsRoute(services));
   await app.register(accountRoutes(services));
+  await app.register(restartAccountRoute(services.realtime));
+  await app.register(checkpointRoutes());
   await app.register(listEmailsRoute(services.email));
   await app.register(emailRoutes(services.email));
   await app.register(attachmentRoute(services.email));

@@ -110,7 +110,7 @@ export const ERROR_CODES = {
   feature_not_implemented: {
     status: 501,
     title: "Not Implemented",
-    fix: "Mailroom does not offer this endpoint for Microsoft accounts.",
+    fix: "Mailroom connects Microsoft accounts only: this endpoint, or the provider named in `detail` (LinkedIn, WhatsApp, Google, IMAP…), is not offered.",
   },
   service_unavailable: {
     status: 503,

@@ -127,6 +127,7 @@ export async function connectMeganOverHttp(
       api_url: base,
       expiresOn: new Date(Date.now() + 600_000).toISOString(),
       success_redirect_url: "https://app.example.com/ok",
+      bypass_success_screen: true,
     }),
   });
   const { url } = (await link.json()) as { url: string };

@@ -221,6 +221,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
             api_url: lb.url,
             expiresOn: new Date(Date.now() + 3600_000).toISOString(),
             success_redirect_url: "https://app.example.com/ok",
+            bypass_success_screen: true,
           }),
         })
       ).json();

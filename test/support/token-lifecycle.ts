@@ -32,7 +32,7 @@ export async function connectMailbox(
       ? { type: "reconnect", reconnect_account: reconnectAccountId }
       : { type: "create", providers: "*" },
   );
-  assert.equal(res.status, 201, JSON.stringify(res.json));
+  assert.equal(res.status, 200, JSON.stringify(res.json));
   const browser = new MultiOriginBrowser([h.baseUrl, h.sandbox.url]);
   await connectThroughWizard(browser, res.json.url as string, user);
   const rows = (await h.services.repos.accounts.page(1000)).filter((r) => r.email === user.email);

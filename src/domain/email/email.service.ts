@@ -9,6 +9,7 @@ import type { GraphClient } from "../../providers/microsoft/graph-client.ts";
 import type { GraphAttachment, GraphMessage } from "../../providers/microsoft/graph-types.ts";
 import { type MessageFilter, messageFilter } from "../../providers/microsoft/odata.ts";
 import type { AccountRow } from "../../storage/repositories/account.repository.ts";
+import { type AccountPages, listAllFolders } from "./all-folders.ts";
 import type { EmailObject, FolderObject, FolderRole } from "./email.types.ts";
 import { WELL_KNOWN_BY_ROLE } from "./email.types.ts";
 import { type CachedKind, type EmailCache, emailVersion } from "./email-cache.ts";
@@ -44,7 +45,7 @@ const GRAPH_MAX_TOP = 1000;
 export class EmailService {
   constructor(
     private readonly deps: {
-      accounts: AccountLookup;
+      accounts: AccountLookup & AccountPages;
       graph: GraphClient;
       folders: FolderDirectory;
       clock: Clock;
@@ -213,7 +214,11 @@ export class EmailService {
   async update(
     idParam: string,
     accountIdQuery: string | undefined,
-    change: { unread?: boolean | undefined; folders?: string[] | undefined },
+    change: {
+      unread?: boolean | undefined;
+      folders?: string[] | undefined;
+      categories?: string[] | undefined;
+    },
   ): Promise<void> {
     const { account, graphId } = await this.resolveEmail(idParam, accountIdQuery);
     let destination: FolderEntry | undefined;
@@ -224,11 +229,17 @@ export class EmailService {
         });
       destination = await this.folderFor(account.id, change.folders[0]!);
     }
-    if (change.unread !== undefined)
+    // One PATCH for both (Graph message: isRead and categories are writable on any message).
+    const patch = {
+      ...(change.unread !== undefined ? { isRead: !change.unread } : {}),
+      ...(change.categories !== undefined ? { categories: change.categories } : {}),
+    };
+    const patched = Object.keys(patch).length > 0;
+    if (patched)
       await this.deps.graph.json(account.id, {
         method: "PATCH",
         path: `/me/messages/${graphId}`,
-        body: { isRead: !change.unread },
+        body: patch,
       });
     if (destination)
       await this.deps.graph.json(account.id, {
@@ -236,8 +247,8 @@ export class EmailService {
         path: `/me/messages/${graphId}/move`,
         body: { destinationId: destination.folder.id },
       });
-    if (change.unread !== undefined || destination) this.deps.cache?.forget(account.id, [graphId]);
-    if (change.unread === undefined && destination === undefined) {
+    if (patched || destination) this.deps.cache?.forget(account.id, [graphId]);
+    if (!patched && destination === undefined) {
       // An empty update (e.g. the SDK's `[object Object]` body) still names a real email.
       await this.deps.graph.json(account.id, { path: `/me/messages/${graphId}`, query: { $select: "id" } });
     }
@@ -289,6 +300,11 @@ export class EmailService {
       object: "FolderList",
       items: [...tree.byId.values()].map((e) => toFolder(account.id, e.folder, e.role)),
     };
+  }
+
+  /** Every account's folders, one page of accounts per call (all-folders.ts). */
+  listAllFolders(options: { limit?: number | undefined; cursor?: string | undefined }) {
+    return listAllFolders({ accounts: this.deps.accounts, folders: this.deps.folders }, options);
   }
 
   async getFolder(idParam: string, accountIdQuery: string | undefined): Promise<FolderObject> {

@@ -67,6 +67,25 @@ export class RealtimeService {
   }
 
   /**
+   * Unipile's account restart: the subscription (created again unless it is active and fresh) or the
+   * poll schedule set up again, and a catch-up sync. Restarts within one second share a start key, so
+   * repeating the call queues nothing more. Only a usable account restarts: one that must sign in again
+   * cannot, and neither can one whose jobs cannot be queued (logged).
+   */
+  async restart(accountId: string): Promise<"restarted" | "failed" | "not_found"> {
+    const account = await this.d.accounts.findById(accountId);
+    if (!account) return "not_found";
+    if (account.status !== "OK") return "failed";
+    try {
+      await this.start(accountId, `restart:${Math.floor(this.d.clock.now() / 1000)}`);
+      return "restarted";
+    } catch (error) {
+      this.d.log.error({ err: error, accountId }, "Cannot restart the account's realtime set-up");
+      return "failed";
+    }
+  }
+
+  /**
    * At server start (every process may call it): declares the recurring watchdog, which reseeds every
    * account. Its first declaration runs at once.
    */

@@ -25,36 +25,44 @@ export const FolderRoleSchema = Type.Union([
 /** Unipile's `before`/`after` pattern: `toISOString()` form. */
 const UTC_MS = "^[1-2]\\d{3}-[0-1]\\d-[0-3]\\dT\\d{2}:\\d{2}:\\d{2}.\\d{3}Z$";
 
-export const ListEmailsQuery = Type.Object({
-  account_id: Type.String({ minLength: 1 }),
-  role: Type.Optional(FolderRoleSchema),
-  folder: Type.Optional(
-    Type.String({
-      minLength: 1,
-      maxLength: MAX_FOLDER_CHARS,
-      description: "A folder's provider_id (its Mailroom id and name also work)",
-    }),
-  ),
-  from: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_ADDRESS_CHARS })),
-  to: Type.Optional(
-    Type.String({ minLength: 1, maxLength: MAX_ADDRESS_CHARS, description: "A recipient in to, cc or bcc" }),
-  ),
-  any_email: Type.Optional(
-    Type.String({
-      minLength: 1,
-      maxLength: MAX_ANY_EMAIL_CHARS,
-      description: `Comma-separated addresses (at most ${MAX_ANY_EMAIL_ADDRESSES}): from, to, cc or bcc any of them`,
-    }),
-  ),
-  before: Type.Optional(Type.String({ pattern: UTC_MS, description: "Exclusive" })),
-  after: Type.Optional(Type.String({ pattern: UTC_MS, description: "Exclusive" })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 250, default: 100 })),
-  cursor: Type.Optional(Type.String({ minLength: 1 })),
-  meta_only: Type.Optional(Type.Boolean()),
-  include_headers: Type.Optional(Type.Boolean()),
-  thread_id: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_ID_FILTER_CHARS })),
-  message_id: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_ID_FILTER_CHARS })),
-});
+export const ListEmailsQuery = Type.Object(
+  {
+    account_id: Type.String({ minLength: 1 }),
+    role: Type.Optional(FolderRoleSchema),
+    folder: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: MAX_FOLDER_CHARS,
+        description: "A folder's provider_id (its Mailroom id and name also work)",
+      }),
+    ),
+    from: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_ADDRESS_CHARS })),
+    to: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: MAX_ADDRESS_CHARS,
+        description: "A recipient in to, cc or bcc",
+      }),
+    ),
+    any_email: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: MAX_ANY_EMAIL_CHARS,
+        description: `Comma-separated addresses (at most ${MAX_ANY_EMAIL_ADDRESSES}): from, to, cc or bcc any of them`,
+      }),
+    ),
+    before: Type.Optional(Type.String({ pattern: UTC_MS, description: "Exclusive" })),
+    after: Type.Optional(Type.String({ pattern: UTC_MS, description: "Exclusive" })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 250, default: 100 })),
+    cursor: Type.Optional(Type.String({ minLength: 1 })),
+    meta_only: Type.Optional(Type.Boolean()),
+    include_headers: Type.Optional(Type.Boolean()),
+    thread_id: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_ID_FILTER_CHARS })),
+    message_id: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_ID_FILTER_CHARS })),
+  },
+  // Unknown parameters are refused by name (http/unknown-query.ts) before this schema is checked.
+  { additionalProperties: false },
+);
 
 export const EmailIdParams = Type.Object({ id: Type.String({ minLength: 1 }) });
 export const AttachmentParams = Type.Object({
@@ -130,6 +138,8 @@ export const FolderSchema = Type.Object({
 export const FolderListSchema = Type.Object({
   object: Type.Literal("FolderList"),
   items: Type.Array(FolderSchema),
+  /** Only when listing every account's folders: the next page of accounts, null after the last. */
+  cursor: Type.Optional(Type.Union([Type.String(), Type.Null()])),
 });
 
 export const EmailUpdatedSchema = Type.Object({ object: Type.Literal("EmailUpdated") });

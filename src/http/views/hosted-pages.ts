@@ -22,11 +22,11 @@ a.button{display:inline-block;margin-top:8px;padding:10px 16px;border-radius:8px
 code{background:#f3f4f6;padding:2px 6px;border-radius:4px;font-size:13px}
 `;
 
-function layout(title: string, body: Raw): string {
+function layout(title: string, body: Raw, head: Raw = html``): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
-<meta charset="utf-8">
+<meta charset="utf-8">${head}
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>${title}</title>
@@ -55,12 +55,31 @@ export function providerPage(p: {
   );
 }
 
-export function successPage(p: { product: string; email: string; reconnected: boolean }): string {
+/** Seconds the success page stays before it continues to success_redirect_url on its own. */
+export const SUCCESS_SCREEN_SECONDS = 3;
+
+export function successPage(p: {
+  product: string;
+  email: string;
+  reconnected: boolean;
+  continueUrl?: string | undefined;
+}): string {
+  // Without JavaScript (the CSP allows none), a meta refresh moves on, and the link does it at once.
+  const head = p.continueUrl
+    ? html`
+<meta http-equiv="refresh" content="${SUCCESS_SCREEN_SECONDS};url=${p.continueUrl}">`
+    : html``;
   return layout(
     "Mailbox connected",
     html`<div class="icon ok" aria-hidden="true">✓</div>
 <h1>${p.reconnected ? "Mailbox reconnected" : "Mailbox connected"}</h1>
-<p><strong>${p.email}</strong> is now connected to ${p.product}. You can close this window.</p>`,
+${
+  p.continueUrl
+    ? html`<p><strong>${p.email}</strong> is now connected to ${p.product}.</p>
+<a class="button" id="continue" href="${p.continueUrl}">Continue</a>`
+    : html`<p><strong>${p.email}</strong> is now connected to ${p.product}. You can close this window.</p>`
+}`,
+    head,
   );
 }
 

@@ -5,6 +5,7 @@ import type { Services } from "../../../app/services.ts";
 import { AppError } from "../../../lib/errors.ts";
 import { AccountSchema } from "../../schemas/account.schema.ts";
 import { ErrorSchema } from "../../schemas/error.schema.ts";
+import { refuseOtherProviders } from "./checkpoint.ts";
 
 const Params = Type.Object({ id: Type.String({ minLength: 1 }) });
 
@@ -23,6 +24,7 @@ const TokensBody = Type.Object(
 );
 
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 503: ErrorSchema };
+const connectErrors = { ...errors, 501: ErrorSchema };
 
 export function accountRoutes(services: Services): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -69,9 +71,10 @@ export function accountRoutes(services: Services): FastifyPluginAsyncTypebox {
           body: TokensBody,
           response: {
             201: Type.Object({ object: Type.Literal("AccountCreated"), account_id: Type.String() }),
-            ...errors,
+            ...connectErrors,
           },
         },
+        preValidation: refuseOtherProviders,
       },
       async (request, reply) => {
         const { account } = await services.nativeConnect.connect({
@@ -93,9 +96,10 @@ export function accountRoutes(services: Services): FastifyPluginAsyncTypebox {
           body: TokensBody,
           response: {
             201: Type.Object({ object: Type.Literal("AccountReconnected"), account_id: Type.String() }),
-            ...errors,
+            ...connectErrors,
           },
         },
+        preValidation: refuseOtherProviders,
       },
       async (request, reply) => {
         const { account } = await services.nativeConnect.connect(

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { EmailService } from "../../../domain/email/email.service.ts";
 import { EmailListSchema, ListEmailsQuery } from "../../schemas/email.schema.ts";
 import { ErrorSchema } from "../../schemas/error.schema.ts";
+import { refuseUnknownQuery } from "../../unknown-query.ts";
 import { sendEmailList } from "./serialized-email.ts";
 
 export function listEmailsRoute(email: EmailService): FastifyPluginAsyncTypebox {
@@ -13,7 +14,7 @@ export function listEmailsRoute(email: EmailService): FastifyPluginAsyncTypebox 
         schema: {
           summary: "List emails",
           description:
-            "Newest first. With `cursor`, the filters of the first request apply (they travel in the cursor). `meta_only` returns `1_meta` emails (empty bodies, no attachments); otherwise `2_full`.",
+            "Newest first. With `cursor`, the filters of the first request apply (they travel in the cursor). `meta_only` returns `1_meta` emails (empty bodies, no attachments); otherwise `2_full`. A parameter not listed here is a 400 naming it.",
           tags: ["Emails"],
           querystring: ListEmailsQuery,
           response: {
@@ -27,6 +28,7 @@ export function listEmailsRoute(email: EmailService): FastifyPluginAsyncTypebox 
             503: ErrorSchema,
           },
         },
+        preValidation: refuseUnknownQuery(Object.keys(ListEmailsQuery.properties)),
       },
       async (request, reply) => {
         return sendEmailList(reply, await email.list(request.query));

@@ -28,10 +28,10 @@ const errors = {
  * Unipile's SDK sends the update as `text/plain` with the body `[object Object]` (reference §1.2,
  * §2.1.5): anything that is not a JSON object is an empty update, never a 400.
  */
-export function parseUpdate(body: unknown): { unread?: boolean; folders?: string[] } {
+export function parseUpdate(body: unknown): { unread?: boolean; folders?: string[]; categories?: string[] } {
   if (body === null || typeof body !== "object" || Array.isArray(body)) return {};
   const input = body as Record<string, unknown>;
-  const out: { unread?: boolean; folders?: string[] } = {};
+  const out: { unread?: boolean; folders?: string[]; categories?: string[] } = {};
   if (input.unread !== undefined) {
     if (typeof input.unread !== "boolean")
       throw new AppError("invalid_parameters", { detail: "body.unread: must be boolean" });
@@ -42,6 +42,15 @@ export function parseUpdate(body: unknown): { unread?: boolean; folders?: string
     if (!Array.isArray(folders) || !folders.every((f) => typeof f === "string" && f.length > 0))
       throw new AppError("invalid_parameters", { detail: "body.folders: must be an array of folder names" });
     out.folders = folders as string[];
+  }
+  if (input.categories !== undefined) {
+    // Outlook categories by name (Graph message `categories`); the list replaces the email's, [] clears it.
+    const categories = typeof input.categories === "string" ? [input.categories] : input.categories;
+    if (!Array.isArray(categories) || !categories.every((c) => typeof c === "string" && c.trim().length > 0))
+      throw new AppError("invalid_parameters", {
+        detail: "body.categories: must be an array of category names",
+      });
+    out.categories = [...new Set(categories as string[])];
   }
   return out;
 }
@@ -76,7 +85,7 @@ export function emailRoutes(email: EmailService): FastifyPluginAsyncTypebox {
         schema: {
           summary: "Update an email",
           description:
-            "`unread` marks it read or unread; `folders` (exactly one folder name or id) moves it. The email keeps its id across moves. A body that is not a JSON object is an empty update.",
+            "`unread` marks it read or unread; `categories` (Outlook category names) replaces its categories, `[]` clears them; `folders` (exactly one folder name or id) moves it. The email keeps its id across moves. A body that is not a JSON object is an empty update.",
           tags: ["Emails"],
           params: EmailIdParams,
           querystring: AccountIdQuery,

@@ -38,11 +38,11 @@ export function createLinkRoute(hosted: HostedAuthService): FastifyPluginAsyncTy
         schema: {
           summary: "Create a hosted auth link",
           description:
-            "Returns a URL of Mailroom's connect wizard. Send the end user there (full page, not an iframe); when the mailbox is connected Mailroom POSTs `{status, account_id, name}` to `notify_url` (signed with `X-Mailroom-Signature`) and redirects to `success_redirect_url`; on failure it redirects to `failure_redirect_url?reason=…`.",
+            "Returns a URL of Mailroom's connect wizard. Send the end user there (full page, not an iframe); when the mailbox is connected Mailroom POSTs `{status, account_id, name}` to `notify_url` (signed with `X-Mailroom-Signature`) and shows a success page that continues to `success_redirect_url` (at once with `bypass_success_screen: true`); on failure it redirects to `failure_redirect_url?reason=…`.",
           tags: ["Hosted auth"],
           body: CreateLinkBody,
           response: {
-            201: Type.Object({ object: Type.Literal("HostedAuthUrl"), url: Type.String() }),
+            200: Type.Object({ object: Type.Literal("HostedAuthUrl"), url: Type.String() }),
             400: ErrorSchema,
             401: ErrorSchema,
             404: ErrorSchema,
@@ -67,7 +67,7 @@ export function createLinkRoute(hosted: HostedAuthService): FastifyPluginAsyncTy
           failureRedirectUrl: b.failure_redirect_url,
           bypassSuccessScreen: b.bypass_success_screen,
         });
-        return reply.code(201).send({ object: "HostedAuthUrl" as const, url });
+        return reply.code(200).send({ object: "HostedAuthUrl" as const, url });
       },
     );
   };

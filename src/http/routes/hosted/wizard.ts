@@ -44,7 +44,10 @@ export function wizardRoutes(deps: {
   // The product name (a settings read) is fetched only for a page; a redirect needs none.
   async function renderOutcome(reply: FastifyReply, outcome: CallbackOutcome): Promise<FastifyReply> {
     if (outcome.kind === "success") {
-      if (outcome.link.success_redirect_url) return reply.redirect(outcome.link.success_redirect_url, 302);
+      // Unipile shows its success screen, then continues to success_redirect_url;
+      // bypass_success_screen goes there straight away.
+      const continueUrl = outcome.link.success_redirect_url ?? undefined;
+      if (continueUrl && outcome.link.bypass_success_screen) return reply.redirect(continueUrl, 302);
       return sendPage(
         reply,
         200,
@@ -52,6 +55,7 @@ export function wizardRoutes(deps: {
           product: await productName(),
           email: outcome.account.email,
           reconnected: outcome.status === "RECONNECTED",
+          continueUrl,
         }),
       );
     }
