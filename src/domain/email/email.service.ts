@@ -5,6 +5,7 @@
 import type { Clock } from "../../lib/clock.ts";
 import { AppError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
+import { EXPAND_MARKS } from "../../providers/microsoft/extended-properties.ts";
 import type { GraphClient } from "../../providers/microsoft/graph-client.ts";
 import {
   type GraphAttachment,
@@ -18,9 +19,10 @@ import { WELL_KNOWN_BY_ROLE } from "./email.types.ts";
 import { type CachedKind, type EmailCache, emailVersion } from "./email-cache.ts";
 import { decodeProviderId, type IdRef, idFingerprint, parseIdRef } from "./email-ids.ts";
 import type { FolderDirectory, FolderEntry, FolderTree } from "./folder-directory.ts";
-import { htmlToText } from "./html-to-text.ts";
 import { cursorState, type ListQuery, nextCursor, upperBound } from "./list-cursor.ts";
-import { toEmail, toFolder } from "./mappers.ts";
+import { toFolder } from "./mappers.ts";
+import { folderInfo, mapMessage, roleOf } from "./message-mapping.ts";
+import { findReplyParents, inReplyToOf } from "./reply-parents.ts";
 
 export interface AccountLookup {
   findById(id: string): Promise<AccountRow | undefined>;
@@ -36,6 +38,12 @@ interface Page<T> {
 const ATTACHMENT_FIELDS = "id,name,contentType,size,isInline,contentId";
 /** Attachment metadata rides on the message request (Graph v1.0: `attachments` is a navigation property of message). */
 const EXPAND_ATTACHMENTS = `attachments($select=${ATTACHMENT_FIELDS})`;
+/**
+ * Full reads also expand Mailroom's sent mark and In-Reply-To (extended-properties.ts); meta reads
+ * only those. Both are set when a message is created and never change, so they do not disturb the
+ * email cache's versions.
+ */
+const EXPAND_FULL = `${EXPAND_ATTACHMENTS},${EXPAND_MARKS}`;
 const SELECT_META = `${MESSAGE_META_FIELDS.join(",")},changeKey`;
 const SELECT_FULL = `${SELECT_META},body`;
 const SELECT_FULL_HEADERS = `${SELECT_FULL},internetMessageHeaders`;
@@ -137,7 +145,7 @@ export class EmailService {
     const graphQuery = {
       ...base,
       $select: full ? (state.include_headers ? SELECT_FULL_HEADERS : SELECT_FULL) : SELECT_META,
-      ...(full ? { $expand: EXPAND_ATTACHMENTS } : {}),
+      $expand: full ? EXPAND_FULL : EXPAND_MARKS,
     };
     const html = await this.deps.graph.json<Page<GraphMessage>>(account.id, {
       path,
@@ -146,15 +154,25 @@ export class EmailService {
     });
     const placed = place(html.value ?? [], html["@odata.nextLink"] !== undefined);
     let reused = 0;
-    const items = placed.emitted.map((message) => {
-      const version = cache ? this.version(account, tree, message) : undefined;
-      const cached = cache?.get(account.id, kind, message.id, version);
+    const versions = placed.emitted.map((message) =>
+      cache ? this.version(account, tree, message) : undefined,
+    );
+    const hits = placed.emitted.map((message, i) => cache?.get(account.id, kind, message.id, versions[i]));
+    const misses = placed.emitted.filter((_, i) => hits[i] === undefined);
+    const parents = await findReplyParents(this.deps, account.id, misses, html.value ?? []);
+    const items = placed.emitted.map((message, i) => {
+      const cached = hits[i];
       if (cached) {
         reused++;
         return cached;
       }
-      const email = this.fullEmail(account, tree, message, full, state.include_headers);
-      cache?.set(account.id, kind, message.id, version, email);
+      const email = mapMessage(account, tree, message, {
+        full,
+        includeHeaders: state.include_headers,
+        parents,
+      });
+      if (parents.complete || inReplyToOf(message) === undefined)
+        cache?.set(account.id, kind, message.id, versions[i], email);
       return email;
     });
     // The first page an account caches says nothing about whether its next reads will be repeats.
@@ -190,14 +208,20 @@ export class EmailService {
         path: `/me/messages/${graphId}`,
         query: {
           $select: options.includeHeaders ? SELECT_FULL_HEADERS : SELECT_FULL,
-          $expand: EXPAND_ATTACHMENTS,
+          $expand: EXPAND_FULL,
         },
         bodyType: "html",
       }),
       this.deps.folders.tree(account.id),
     ]);
-    const email = this.fullEmail(account, tree, message, true, options.includeHeaders);
-    cache?.set(account.id, "2_full", message.id, this.version(account, tree, message), email);
+    const parents = await findReplyParents(this.deps, account.id, [message], []);
+    const email = mapMessage(account, tree, message, {
+      full: true,
+      includeHeaders: options.includeHeaders,
+      parents,
+    });
+    if (parents.complete)
+      cache?.set(account.id, "2_full", message.id, this.version(account, tree, message), email);
     return email;
   }
 
@@ -209,26 +233,6 @@ export class EmailService {
 
   private version(account: AccountRow, tree: FolderTree, message: GraphMessage): string | undefined {
     return emailVersion(message.changeKey, message.parentFolderId, folderInfo(tree, message), account.email);
-  }
-
-  private fullEmail(
-    account: AccountRow,
-    tree: FolderTree,
-    message: GraphMessage & { attachments?: GraphAttachment[] | null },
-    full: boolean,
-    includeHeaders: boolean | undefined,
-  ): EmailObject {
-    const html = full ? (message.body?.content ?? "") : "";
-    return toEmail(message, {
-      accountId: account.id,
-      mailbox: account.email,
-      kind: full ? "2_full" : "1_meta",
-      folder: folderInfo(tree, message),
-      bodyHtml: html,
-      bodyPlain: full ? htmlToText(html) : "",
-      attachments: full ? (message.attachments ?? []) : [],
-      includeHeaders: includeHeaders === true,
-    });
   }
 
   // ---------- update / delete ----------
@@ -367,13 +371,4 @@ export class EmailService {
 
 function notFound(what: string, id: string): AppError {
   return new AppError("resource_not_found", { detail: `${what} ${id} not found` });
-}
-
-function folderInfo(tree: FolderTree, message: GraphMessage): { name: string; role: FolderRole } | undefined {
-  const entry = message.parentFolderId ? tree.byId.get(message.parentFolderId) : undefined;
-  return entry ? { name: entry.folder.displayName ?? "", role: entry.role } : undefined;
-}
-
-function roleOf(tree: FolderTree, message: GraphMessage): FolderRole {
-  return folderInfo(tree, message)?.role ?? "unknown";
 }

@@ -198,10 +198,14 @@ export class SyncRunner {
       if (error instanceof AppError && error.code === "resource_not_found") return;
       throw error;
     }
+    // The mark on the message says it went out through the API; the sent-mail log answers for mail
+    // sent before messages were marked.
     const origin: SentOrigin =
-      event.type === "mail_sent" && this.d.sentOrigin
-        ? await this.d.sentOrigin.originOf(account.id, event.graphId)
-        : { origin: "external" };
+      email.origin === "unipile" && email.tracking_id !== undefined
+        ? { origin: "unipile", trackingId: email.tracking_id }
+        : event.type === "mail_sent" && this.d.sentOrigin
+          ? await this.d.sentOrigin.originOf(account.id, event.graphId)
+          : { origin: "external" };
     await this.d.publisher.publish({
       id: event.id,
       type: event.type,
