@@ -22,7 +22,7 @@ import type { FolderDirectory, FolderEntry, FolderTree } from "./folder-director
 import { cursorState, type ListQuery, nextCursor, upperBound } from "./list-cursor.ts";
 import { toFolder } from "./mappers.ts";
 import { folderInfo, mapMessage, roleOf } from "./message-mapping.ts";
-import { findReplyParents, inReplyToOf } from "./reply-parents.ts";
+import { findReplyParents, inReplyToOf, KnownParents } from "./reply-parents.ts";
 
 export interface AccountLookup {
   findById(id: string): Promise<AccountRow | undefined>;
@@ -53,6 +53,8 @@ const SELECT_VERSION = "id,changeKey,parentFolderId,receivedDateTime";
 const GRAPH_MAX_TOP = 1000;
 
 export class EmailService {
+  private readonly knownParents: KnownParents;
+
   constructor(
     private readonly deps: {
       accounts: AccountLookup;
@@ -63,7 +65,9 @@ export class EmailService {
       /** Mapped emails by message version; absent or disabled: every read maps what Graph returns. */
       cache?: EmailCache;
     },
-  ) {}
+  ) {
+    this.knownParents = new KnownParents(() => deps.clock.now());
+  }
 
   // ---------- list ----------
 
@@ -159,7 +163,7 @@ export class EmailService {
     );
     const hits = placed.emitted.map((message, i) => cache?.get(account.id, kind, message.id, versions[i]));
     const misses = placed.emitted.filter((_, i) => hits[i] === undefined);
-    const parents = await findReplyParents(this.deps, account.id, misses, html.value ?? []);
+    const parents = await findReplyParents(this.parentLookup(), account.id, misses, html.value ?? []);
     const items = placed.emitted.map((message, i) => {
       const cached = hits[i];
       if (cached) {
@@ -214,7 +218,7 @@ export class EmailService {
       }),
       this.deps.folders.tree(account.id),
     ]);
-    const parents = await findReplyParents(this.deps, account.id, [message], []);
+    const parents = await findReplyParents(this.parentLookup(), account.id, [message], []);
     const email = mapMessage(account, tree, message, {
       full: true,
       includeHeaders: options.includeHeaders,
@@ -223,6 +227,10 @@ export class EmailService {
     if (parents.complete)
       cache?.set(account.id, "2_full", message.id, this.version(account, tree, message), email);
     return email;
+  }
+
+  private parentLookup() {
+    return { graph: this.deps.graph, log: this.deps.log, knownParents: this.knownParents };
   }
 
   /** The cache, when on and when the read's shape is one it keeps (headers are not cached). */

@@ -10,6 +10,44 @@ import { odataString } from "../../providers/microsoft/odata.ts";
 
 /** A filter's length before the lookup is split (Graph's front end refuses URLs over 16 KB). */
 const MAX_FILTER_CHARS = 6000;
+/** Parents remembered per process (about 200 bytes each). */
+const MAX_KNOWN_PARENTS = 20_000;
+
+/** How long a parent not found is not asked for again (one may arrive later, rarely after its reply). */
+const NOT_FOUND_MS = 5 * 60_000;
+
+/**
+ * Parents looked up before, by account and internetMessageId: an immutable id does not change, so a
+ * reply read again (a cache miss, another page) needs no lookup; a parent not in the mailbox is not
+ * asked for again for a few minutes (mail from outside threads is common).
+ */
+export class KnownParents {
+  private readonly known = new Map<string, { graphId: string } | { notFoundUntil: number }>();
+
+  constructor(private readonly now: () => number) {}
+
+  /** The parent's Graph id; null when recently not found; undefined when unknown. */
+  get(accountId: string, messageId: string): string | null | undefined {
+    const key = `${accountId}\n${messageId}`;
+    const entry = this.known.get(key);
+    if (entry === undefined) return undefined;
+    if ("notFoundUntil" in entry) {
+      if (entry.notFoundUntil > this.now()) return null;
+      this.known.delete(key);
+      return undefined;
+    }
+    this.known.delete(key);
+    this.known.set(key, entry);
+    return entry.graphId;
+  }
+
+  set(accountId: string, messageId: string, graphId: string | null): void {
+    const key = `${accountId}\n${messageId}`;
+    this.known.delete(key);
+    this.known.set(key, graphId === null ? { notFoundUntil: this.now() + NOT_FOUND_MS } : { graphId });
+    if (this.known.size > MAX_KNOWN_PARENTS) this.known.delete(this.known.keys().next().value!);
+  }
+}
 
 export interface ReplyParents {
   /** In-Reply-To value → the parent's Graph id, for parents found in the mailbox. */
@@ -25,7 +63,7 @@ export function inReplyToOf(message: GraphMessage): string | undefined {
 }
 
 export async function findReplyParents(
-  deps: { graph: GraphClient; log: Logger },
+  deps: { graph: GraphClient; log: Logger; knownParents: KnownParents },
   accountId: string,
   replies: readonly GraphMessage[],
   page: readonly GraphMessage[],
@@ -42,6 +80,13 @@ export async function findReplyParents(
       byMessageId.set(message.internetMessageId, message.id);
       wanted.delete(message.internetMessageId);
     }
+  for (const messageId of wanted) {
+    const graphId = deps.knownParents.get(accountId, messageId);
+    if (graphId !== undefined) {
+      if (graphId !== null) byMessageId.set(messageId, graphId);
+      wanted.delete(messageId);
+    }
+  }
   if (wanted.size === 0) return { byMessageId, complete: true };
 
   const filters: { clause: string; count: number }[] = [];
@@ -69,8 +114,12 @@ export async function findReplyParents(
     );
     for (const found of pages)
       for (const message of found.value ?? [])
-        if (message.internetMessageId && !byMessageId.has(message.internetMessageId))
+        if (message.internetMessageId && !byMessageId.has(message.internetMessageId)) {
           byMessageId.set(message.internetMessageId, message.id);
+          deps.knownParents.set(accountId, message.internetMessageId, message.id);
+        }
+    for (const messageId of wanted)
+      if (!byMessageId.has(messageId)) deps.knownParents.set(accountId, messageId, null);
     return { byMessageId, complete: true };
   } catch (error) {
     deps.log.warn({ accountId, err: error }, "could not resolve the parents of replies");
