@@ -240,6 +240,101 @@ describe("Unipile conformance (SDK strict mode + OpenAPI subset)", () => {
     assert.equal(sentCopy.thread_id, parent.thread_id);
   });
 
+  it("mail sent through the API reads back with origin unipile and the send's tracking_id (get, list, after a move); the recipient's copy is external", async () => {
+    const sent = (await client.email.send({
+      account_id: adeleId,
+      to: [{ identifier: MEGAN }],
+      subject: "Conformance: origin",
+      body: "<p>Tracked</p>",
+    })) as unknown as { id: string; tracking_id: string };
+    const mine = await until("the sent copy in Sent Items", async () => {
+      const email = (await client.email.getOne(sent.id)) as unknown as Email;
+      return email.role === "sent" ? email : undefined;
+    });
+    assert.equal(mine.origin, "unipile");
+    assert.equal(mine.tracking_id, sent.tracking_id);
+    const listed = (await client.email.getAll({
+      account_id: adeleId,
+      role: "sent",
+      limit: 10,
+    })) as unknown as EmailList;
+    const inList = listed.items.find((e) => e.id === sent.id);
+    assert.equal(inList?.origin, "unipile");
+    assert.equal(inList?.tracking_id, sent.tracking_id);
+    // The SDK has no meta_only parameter: a meta page is asked for directly (checked against the OpenAPI subset at the end).
+    const meta = (await (
+      await fetch(`${h.baseUrl}/api/v1/emails?account_id=${adeleId}&role=sent&limit=10&meta_only=true`, {
+        headers: { "x-api-key": h.t.apiKey },
+      })
+    ).json()) as EmailList;
+    const metaItem = meta.items.find((e) => e.id === sent.id);
+    assert.equal(metaItem?.kind, "1_meta");
+    assert.equal(metaItem?.tracking_id, sent.tracking_id);
+    // The SDK's update body arrives as `[object Object]` (reference §1.2), so the move goes as JSON.
+    const move = await fetch(`${h.baseUrl}/api/v1/emails/${sent.id}`, {
+      method: "PUT",
+      headers: { "x-api-key": h.t.apiKey, "content-type": "application/json" },
+      body: JSON.stringify({ folders: ["Archive"] }),
+    });
+    assert.equal(move.status, 200);
+    const moved = (await client.email.getOne(sent.id)) as unknown as Email;
+    assert.equal(moved.role, "archive");
+    assert.equal(moved.tracking_id, sent.tracking_id, "the mark is on the message: it survives a move");
+    const received = await inboxOf(meganId, "Conformance: origin");
+    assert.equal(received.origin, "external");
+    assert.equal("tracking_id" in received, false);
+    const others = (await client.email.getAll({
+      account_id: adeleId,
+      role: "inbox",
+      limit: 5,
+    })) as unknown as EmailList;
+    for (const email of others.items) assert.equal(email.origin, "external", String(email.subject));
+  });
+
+  it("replies name their parent: in_reply_to {message_id, id} on the sent reply and the received one; an unknown parent is left out", async () => {
+    const parent = await inboxOf(meganId, "Conformance: attachments");
+    const adeleSent = (await client.email.getAll({
+      account_id: adeleId,
+      role: "sent",
+      limit: 25,
+    })) as unknown as EmailList;
+    const original = adeleSent.items.find((e) => e.subject === "Conformance: attachments");
+    assert.ok(original, "Adele's sent copy of the parent");
+    const reply = (await client.email.send({
+      account_id: meganId,
+      to: [{ identifier: ADELE }],
+      subject: "RE: Conformance: parent",
+      body: "Replying",
+      reply_to: parent.id,
+    })) as unknown as { id: string };
+    const sentReply = await until("the reply in Sent Items", async () => {
+      const email = (await client.email.getOne(reply.id)) as unknown as Email;
+      return email.role === "sent" ? email : undefined;
+    });
+    assert.deepEqual(sentReply.in_reply_to, { message_id: parent.message_id, id: parent.id });
+    const received = await inboxOf(adeleId, "RE: Conformance: parent");
+    assert.deepEqual(received.in_reply_to, { message_id: original.message_id, id: original.id });
+    const one = (await client.email.getOne(received.id)) as unknown as Email;
+    assert.deepEqual(one.in_reply_to, received.in_reply_to);
+
+    const stranger = await fetch(`${h.sandbox.url}/_sandbox/mail`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        from: "someone@fabrikam.example",
+        to: [ADELE],
+        subject: "RE: something Adele never had",
+        body: "hello",
+        in_reply_to: "<not-in-this-mailbox@fabrikam.example>",
+      }),
+    });
+    assert.equal(stranger.status, 201);
+    const orphan = await inboxOf(adeleId, "RE: something Adele never had");
+    assert.equal("in_reply_to" in orphan, false, "Unipile's in_reply_to needs the parent's id");
+    const plain = await inboxOf(meganId, "Conformance: origin");
+    assert.equal("in_reply_to" in plain, false);
+  });
+
   it("update (unread, move) and delete through both id forms keep the email's id", async () => {
     const list = (await client.email.getAll({
       account_id: adeleId,

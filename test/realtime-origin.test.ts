@@ -112,5 +112,46 @@ describe("realtime: origin of mail_sent", () => {
     assert.equal((await log.originOf(adeleId, graphId)).origin, "unipile", "kept within 30 days");
     await housekeepingAt(Date.now() + 31 * 24 * 3600_000);
     assert.deepEqual(await log.originOf(adeleId, graphId), { origin: "external" });
+    // The message itself still says so: origin and tracking_id are read from its mark, not the log.
+    const read = await until("the sent copy in Sent Items", async () => {
+      const res = await fetch(`${h.baseUrl}/api/v1/emails/${sent.id}`, {
+        headers: { "x-api-key": h.t.apiKey },
+      });
+      const email = (await res.json()) as { role: string; origin: string; tracking_id?: string };
+      return email.role === "sent" ? email : undefined;
+    });
+    assert.equal(read.origin, "unipile");
+    assert.equal(read.tracking_id, sent.tracking_id);
+  });
+
+  it("a received reply is announced with in_reply_to naming the parent Mailroom sent", async () => {
+    const parent = await sentEvent("Sent through the API");
+    const res = await fetch(`${h.sandbox.url}/_sandbox/mail`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        from: "someone@fabrikam.example",
+        to: ["adele.vance@contoso.onmicrosoft.com"],
+        subject: "RE: Sent through the API",
+        body: "answer",
+        in_reply_to: parent.body.message_id,
+      }),
+    });
+    assert.equal(res.status, 201, await res.text());
+    const event = await until(
+      "mail_received for the reply",
+      () =>
+        eventsOf(receiver).find(
+          (e) => e.body.event === "mail_received" && e.body.subject === "RE: Sent through the API",
+        ),
+      20_000,
+    );
+    assert.deepEqual(event.body.in_reply_to, {
+      message_id: parent.body.message_id,
+      id: parent.body.email_id,
+    });
+    assert.equal(event.body.origin, "external");
+    const keys = Object.keys(event.body);
+    assert.equal(keys.indexOf("in_reply_to"), keys.indexOf("is_complete") + 1, "in the documented order");
   });
 });

@@ -137,6 +137,9 @@ export function deliverToRecipients(
         flag: { flagStatus: "notFlagged" },
         inferenceClassification: "focused",
         headers: transportHeaders(message, message.sentAt ?? now),
+        // The sender's named properties stay in the sender's mailbox: transport carries the MIME
+        // message (In-Reply-To included, hence PidTagInReplyToId), not the item's MAPI properties.
+        extendedProperties: [],
         attachments: (message.attachments ?? []).map((attachment) => ({
           ...attachment,
           key: newAttachmentKey(),

@@ -66,6 +66,8 @@ export interface MessageRecord {
   flag: FollowupFlag;
   categories: string[];
   headers: { name: string; value: string }[];
+  /** Single-value extended properties by canonical id (PidTagInReplyToId is `inReplyTo`). */
+  extendedProperties: { id: string; value: string }[];
   attachments: AttachmentRecord[];
 }
 

@@ -268,6 +268,7 @@ export class MailboxStore {
       flag: init.flag ?? { flagStatus: "notFlagged" },
       categories: init.categories ?? [],
       headers: init.headers ?? [],
+      extendedProperties: init.extendedProperties ?? [],
       attachments: (init.attachments ?? []).map((attachment) =>
         attachment.key ? attachment : { ...attachment, key: newAttachmentKey() },
       ),

@@ -1,6 +1,7 @@
 // Reading message JSON from requests (create draft, PATCH, sendMail, reply `message`).
 import { normalizeHtml } from "./body.ts";
 import { badRequest, GraphError } from "./errors.ts";
+import { IN_REPLY_TO_ID, mergeExtendedProperties, parseExtendedProperties } from "./extended-properties.ts";
 import type {
   AttachmentRecord,
   EmailAddress,
@@ -91,7 +92,14 @@ const IMPORTANCE = new Set(["low", "normal", "high"]);
 const CLASSIFICATION = new Set(["focused", "other"]);
 
 /** Properties writable on any message. */
-const ALWAYS_WRITABLE = new Set(["isRead", "categories", "flag", "importance", "inferenceClassification"]);
+const ALWAYS_WRITABLE = new Set([
+  "isRead",
+  "categories",
+  "flag",
+  "importance",
+  "inferenceClassification",
+  "singleValueExtendedProperties",
+]);
 /** Properties writable only on drafts (message.md: "Updatable only if isDraft = true"). */
 const DRAFT_WRITABLE = new Set([
   "subject",
@@ -173,6 +181,14 @@ export function parseMessageInput(input: Record<string, unknown>, now: number): 
         init.headers = headers;
         break;
       }
+      case "singleValueExtendedProperties": {
+        // PidTagInReplyToId is the message's In-Reply-To (Exchange maps the header to it).
+        const properties = parseExtendedProperties(value);
+        const inReplyTo = properties.find((p) => p.id === IN_REPLY_TO_ID);
+        if (inReplyTo) init.inReplyTo = inReplyTo.value === "" ? null : inReplyTo.value;
+        init.extendedProperties = properties.filter((p) => p.id !== IN_REPLY_TO_ID);
+        break;
+      }
       case "attachments":
         if (!Array.isArray(value)) throw invalidType(key);
         init.attachments = value.map((attachment) => ({
@@ -199,5 +215,7 @@ export function applyPatch(message: MessageRecord, input: Record<string, unknown
     }
   }
   const { attachments: _ignored, ...init } = parseMessageInput(input, now);
+  if (init.extendedProperties)
+    init.extendedProperties = mergeExtendedProperties(message.extendedProperties, init.extendedProperties);
   return init;
 }

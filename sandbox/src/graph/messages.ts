@@ -11,6 +11,7 @@ import {
   jsonBody,
 } from "./context.ts";
 import { badRequest, GRAPH_MESSAGES, GraphError, idMalformed, itemNotFound } from "./errors.ts";
+import { type MessageExpand, messageContextSuffix, parseMessageExpand } from "./expand.ts";
 import { isWellFormedId } from "./ids.ts";
 import type { FolderRecord, MessageRecord } from "./mailbox-store.ts";
 import { applyPatch, parseMessageInput } from "./message-input.ts";
@@ -26,9 +27,6 @@ import {
 import {
   FOLDER_PROPERTIES,
   MESSAGE_PROPERTIES,
-  type MessageExpand,
-  messageContextSuffix,
-  parseMessageExpand,
   parseSelect,
   renderFolder,
   renderMessage,

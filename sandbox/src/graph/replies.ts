@@ -93,6 +93,7 @@ function buildResponse(
     conversationIndex,
     inReplyTo: original.internetMessageId,
     references,
+    extendedProperties: override.extendedProperties ?? [],
     importance: override.importance ?? "normal",
     attachments: [
       ...original.attachments

@@ -1,7 +1,9 @@
 // Graph JSON for messages, folders and attachments. Property names and types follow the v1.0 CSDL
 // (message/outlookItem, mailFolder, attachment/fileAttachment, recipient, itemBody, followupFlag).
 import { type BodyPreferences, bodyPreview, renderBody } from "./body.ts";
-import { badRequest, unknownProperty } from "./errors.ts";
+import { unknownProperty } from "./errors.ts";
+import type { MessageExpand } from "./expand.ts";
+import { renderExtendedProperties } from "./extended-properties.ts";
 import { registerJsonFragment } from "./json.ts";
 import type {
   AttachmentRecord,
@@ -51,7 +53,7 @@ export const MESSAGE_PROPERTIES = [
   "internetMessageHeaders",
 ] as const;
 export type MessageProperty = (typeof MESSAGE_PROPERTIES)[number];
-const MESSAGE_PROPERTY_SET = new Set<string>(MESSAGE_PROPERTIES);
+export const MESSAGE_PROPERTY_SET = new Set<string>(MESSAGE_PROPERTIES);
 /** Returned only when `$select`ed (reference §3.2). */
 const SELECT_ONLY = new Set<string>(["uniqueBody", "internetMessageHeaders"]);
 const DEFAULT_PROPERTIES = MESSAGE_PROPERTIES.filter((name) => !SELECT_ONLY.has(name));
@@ -83,81 +85,6 @@ export function parseSelect(
     if (!selected.includes(canonical)) selected.push(canonical);
   }
   return selected.length > 0 ? selected : null;
-}
-
-/** `$expand` on messages: only the `attachments` navigation property, optionally with a nested `$select`. */
-export interface MessageExpand {
-  /** Attachment properties to return; null = all (incl. `contentBytes`). */
-  attachments: string[] | null;
-}
-
-/** Navigation properties of microsoft.graph.message (CSDL); the sandbox has no extensions or extended properties. */
-const MESSAGE_NAVIGATION = [
-  "attachments",
-  "extensions",
-  "multiValueExtendedProperties",
-  "singleValueExtendedProperties",
-];
-
-/**
- * Parses `$expand` for messages (e.g. `attachments($select=id,name,size)`). Graph answers 400 for a
- * name that is no property of the type; the sandbox also refuses navigation properties it does not
- * model and nested options other than `$select`.
- */
-export function parseMessageExpand(raw: string | null): MessageExpand | null {
-  if (raw === null || raw.trim() === "") return null;
-  let expand: MessageExpand | null = null;
-  for (const item of splitTopLevel(raw, ",")) {
-    const match = /^\s*([A-Za-z]+)\s*(?:\((.*)\))?\s*$/s.exec(item);
-    if (!match) throw badRequest(`Invalid $expand expression '${item.trim()}'.`);
-    const name = match[1]!;
-    const lower = name.toLowerCase();
-    if (lower !== "attachments") {
-      if (MESSAGE_NAVIGATION.some((nav) => nav.toLowerCase() === lower))
-        throw badRequest(`The sandbox does not support $expand=${name}.`);
-      if (MESSAGE_PROPERTY_SET.has(name) || MESSAGE_PROPERTIES.some((p) => p.toLowerCase() === lower))
-        throw badRequest(
-          `Property '${name}' on type 'microsoft.graph.message' is not a navigation property or complex property. Only navigation properties can be expanded.`,
-        );
-      throw unknownProperty(name);
-    }
-    let select: string[] | null = null;
-    for (const option of splitTopLevel(match[2] ?? "", ";")) {
-      if (option.trim() === "") continue;
-      const eq = option.indexOf("=");
-      const key = (eq < 0 ? option : option.slice(0, eq)).trim().toLowerCase();
-      if (key !== "$select")
-        throw badRequest(`The sandbox supports only $select inside $expand, not '${option.trim()}'.`);
-      select = parseSelect(option.slice(eq + 1), ATTACHMENT_PROPERTIES, "microsoft.graph.attachment");
-    }
-    expand = { attachments: select };
-  }
-  return expand;
-}
-
-/** Splits on `separator` outside parentheses. */
-function splitTopLevel(raw: string, separator: string): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let start = 0;
-  for (let i = 0; i < raw.length; i++) {
-    const ch = raw[i];
-    if (ch === "(") depth++;
-    else if (ch === ")") depth = Math.max(0, depth - 1);
-    else if (ch === separator && depth === 0) {
-      parts.push(raw.slice(start, i));
-      start = i + 1;
-    }
-  }
-  parts.push(raw.slice(start));
-  return parts;
-}
-
-/** The OData context suffix of a message projection, e.g. `(id,subject,attachments(id,name))`. */
-export function messageContextSuffix(select: string[] | null, expand: MessageExpand | null): string {
-  const parts = select ? [...select] : [];
-  if (expand) parts.push(`attachments(${expand.attachments?.join(",") ?? ""})`);
-  return parts.length > 0 ? `(${parts.join(",")})` : "";
 }
 
 export function isMessageProperty(name: string): boolean {
@@ -290,7 +217,7 @@ export function renderMessage(
   expand: MessageExpand | null = null,
 ): Record<string, unknown> {
   const stamp = `${message.changeKey}|${message.restId}|${message.folderId}`;
-  const variant = `${context.immutableIds}|${context.contentType}|${context.allowUnsafeHtml}|${select?.join(",") ?? "*"}|${expand ? `att(${expand.attachments?.join(",") ?? "*"})` : ""}`;
+  const variant = `${context.immutableIds}|${context.contentType}|${context.allowUnsafeHtml}|${select?.join(",") ?? "*"}|${expandKey(expand)}`;
   let entry = renderedMessages.get(message);
   if (!entry || entry.stamp !== stamp) {
     entry = { stamp, variants: new Map() };
@@ -305,6 +232,17 @@ export function renderMessage(
   }
   entry.variants.set(variant, rendered);
   return rendered;
+}
+
+function expandKey(expand: MessageExpand | null): string {
+  if (!expand) return "";
+  return expand.order
+    .map((name) =>
+      name === "attachments"
+        ? `att(${expand.attachments?.join(",") ?? "*"})`
+        : `svep(${expand.extendedProperties.join("|")})`,
+    )
+    .join(",");
 }
 
 function buildMessage(
@@ -324,11 +262,17 @@ function buildMessage(
     if (!select && (name === "from" || name === "sender") && value === null) continue;
     out[name] = value;
   }
-  // Graph lists an expanded navigation property after the structural ones, attachments in their order.
-  if (expand)
-    out.attachments = message.attachments.map((attachment) =>
-      renderAttachment(message, attachment, context, expand.attachments),
-    );
+  // Graph lists expanded navigation properties after the structural ones, in the order asked.
+  for (const name of expand?.order ?? []) {
+    if (name === "attachments")
+      out.attachments = message.attachments.map((attachment) =>
+        renderAttachment(message, attachment, context, expand?.attachments ?? null),
+      );
+    else {
+      const properties = renderExtendedProperties(message, expand?.extendedProperties ?? []);
+      if (properties) out.singleValueExtendedProperties = properties;
+    }
+  }
   return out;
 }
 

@@ -5,8 +5,13 @@
 import type { Clock } from "../../lib/clock.ts";
 import { AppError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
+import { EXPAND_MARKS } from "../../providers/microsoft/extended-properties.ts";
 import type { GraphClient } from "../../providers/microsoft/graph-client.ts";
-import type { GraphAttachment, GraphMessage } from "../../providers/microsoft/graph-types.ts";
+import {
+  type GraphAttachment,
+  type GraphMessage,
+  MESSAGE_META_FIELDS,
+} from "../../providers/microsoft/graph-types.ts";
 import { type MessageFilter, messageFilter } from "../../providers/microsoft/odata.ts";
 import type { AccountRow } from "../../storage/repositories/account.repository.ts";
 import { type AccountPages, listAllFolders } from "./all-folders.ts";
@@ -14,9 +19,8 @@ import type { EmailObject, FolderObject, FolderRole } from "./email.types.ts";
 import { WELL_KNOWN_BY_ROLE } from "./email.types.ts";
 import { type CachedKind, type EmailCache, emailVersion } from "./email-cache.ts";
 import {
-  EXPAND_ATTACHMENTS,
-  folderInfo,
-  fullEmail,
+  EXPAND_FULL,
+  messagesByGraphId,
   SELECT_FULL,
   SELECT_FULL_HEADERS,
   SELECT_META,
@@ -25,6 +29,8 @@ import { decodeProviderId, type IdRef, idFingerprint, parseIdRef } from "./email
 import type { FolderDirectory, FolderEntry, FolderTree } from "./folder-directory.ts";
 import { cursorState, type ListQuery, nextCursor, upperBound } from "./list-cursor.ts";
 import { toFolder } from "./mappers.ts";
+import { folderInfo, mapMessage, roleOf } from "./message-mapping.ts";
+import { findReplyParents, inReplyToOf, KnownParents } from "./reply-parents.ts";
 
 export interface AccountLookup {
   findById(id: string): Promise<AccountRow | undefined>;
@@ -43,6 +49,8 @@ const SELECT_VERSION = "id,changeKey,parentFolderId,receivedDateTime";
 const GRAPH_MAX_TOP = 1000;
 
 export class EmailService {
+  private readonly knownParents: KnownParents;
+
   constructor(
     private readonly deps: {
       accounts: AccountLookup & AccountPages;
@@ -53,7 +61,9 @@ export class EmailService {
       /** Mapped emails by message version; absent or disabled: every read maps what Graph returns. */
       cache?: EmailCache;
     },
-  ) {}
+  ) {
+    this.knownParents = new KnownParents(() => deps.clock.now());
+  }
 
   // ---------- list ----------
 
@@ -135,7 +145,7 @@ export class EmailService {
     const graphQuery = {
       ...base,
       $select: full ? (state.include_headers ? SELECT_FULL_HEADERS : SELECT_FULL) : SELECT_META,
-      ...(full ? { $expand: EXPAND_ATTACHMENTS } : {}),
+      $expand: full ? EXPAND_FULL : EXPAND_MARKS,
     };
     const html = await this.deps.graph.json<Page<GraphMessage>>(account.id, {
       path,
@@ -144,15 +154,25 @@ export class EmailService {
     });
     const placed = place(html.value ?? [], html["@odata.nextLink"] !== undefined);
     let reused = 0;
-    const items = placed.emitted.map((message) => {
-      const version = cache ? this.version(account, tree, message) : undefined;
-      const cached = cache?.get(account.id, kind, message.id, version);
+    const versions = placed.emitted.map((message) =>
+      cache ? this.version(account, tree, message) : undefined,
+    );
+    const hits = placed.emitted.map((message, i) => cache?.get(account.id, kind, message.id, versions[i]));
+    const misses = placed.emitted.filter((_, i) => hits[i] === undefined);
+    const parents = await findReplyParents(this.parentLookup(), account.id, misses, html.value ?? []);
+    const items = placed.emitted.map((message, i) => {
+      const cached = hits[i];
       if (cached) {
         reused++;
         return cached;
       }
-      const email = fullEmail(account, tree, message, full, state.include_headers);
-      cache?.set(account.id, kind, message.id, version, email);
+      const email = mapMessage(account, tree, message, {
+        full,
+        includeHeaders: state.include_headers,
+        parents,
+      });
+      if (parents.complete || inReplyToOf(message) === undefined)
+        cache?.set(account.id, kind, message.id, versions[i], email);
       return email;
     });
     // The first page an account caches says nothing about whether its next reads will be repeats.
@@ -188,15 +208,42 @@ export class EmailService {
         path: `/me/messages/${graphId}`,
         query: {
           $select: options.includeHeaders ? SELECT_FULL_HEADERS : SELECT_FULL,
-          $expand: EXPAND_ATTACHMENTS,
+          $expand: EXPAND_FULL,
         },
         bodyType: "html",
       }),
       this.deps.folders.tree(account.id),
     ]);
-    const email = fullEmail(account, tree, message, true, options.includeHeaders);
-    cache?.set(account.id, "2_full", message.id, this.version(account, tree, message), email);
+    const parents = await findReplyParents(this.parentLookup(), account.id, [message], []);
+    const email = mapMessage(account, tree, message, {
+      full: true,
+      includeHeaders: options.includeHeaders,
+      parents,
+    });
+    if (parents.complete)
+      cache?.set(account.id, "2_full", message.id, this.version(account, tree, message), email);
     return email;
+  }
+
+  /**
+   * The full emails of these messages of one account, as `get` maps each, read in `$batch` requests
+   * of up to 20 (realtime announces a round's new mail with them). Gone messages are left out.
+   */
+  async emailsOf(account: AccountRow, graphIds: readonly string[]): Promise<Map<string, EmailObject>> {
+    const [messages, tree] = await Promise.all([
+      messagesByGraphId(this.deps.graph, account.id, graphIds),
+      this.deps.folders.tree(account.id),
+    ]);
+    const found = [...messages.values()];
+    const parents = await findReplyParents(this.parentLookup(), account.id, found, found);
+    const emails = new Map<string, EmailObject>();
+    for (const [graphId, message] of messages)
+      emails.set(graphId, mapMessage(account, tree, message, { full: true, includeHeaders: false, parents }));
+    return emails;
+  }
+
+  private parentLookup() {
+    return { graph: this.deps.graph, log: this.deps.log, knownParents: this.knownParents };
   }
 
   /** The cache, when on and when the read's shape is one it keeps (headers are not cached). */
@@ -360,8 +407,4 @@ export class EmailService {
 
 function notFound(what: string, id: string): AppError {
   return new AppError("resource_not_found", { detail: `${what} ${id} not found` });
-}
-
-function roleOf(tree: FolderTree, message: GraphMessage): FolderRole {
-  return folderInfo(tree, message)?.role ?? "unknown";
 }

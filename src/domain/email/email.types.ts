@@ -72,6 +72,8 @@ export interface EmailObject {
   subject?: string;
   has_attachments?: boolean;
   origin?: "unipile" | "external";
+  in_reply_to?: { message_id: string; id: string };
+  tracking_id?: string;
   thread_id?: string;
   attachments?: MailAttachment[];
   body?: string;

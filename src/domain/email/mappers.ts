@@ -26,6 +26,10 @@ export interface MessageContext {
   bodyPlain?: string;
   attachments?: GraphAttachment[];
   includeHeaders?: boolean;
+  /** Set when the message carries Mailroom's sent mark for this mailbox: sent through the API. */
+  trackingId?: string | undefined;
+  /** The message's In-Reply-To and the parent's Graph id, when the parent is in the mailbox. */
+  inReplyTo?: { messageId: string; graphId: string } | undefined;
 }
 
 export function isoMs(value: string | null | undefined, fallback = 0): string {
@@ -91,11 +95,17 @@ export function toEmail(message: GraphMessage, ctx: MessageContext): EmailObject
     reply_to_attendees: attendees(message.replyTo),
     subject: message.subject ?? "",
     has_attachments: message.hasAttachments ?? false,
-    origin: "external",
+    origin: ctx.trackingId !== undefined ? "unipile" : "external",
     attachments: ctx.kind === "2_full" ? (ctx.attachments ?? []).map(toAttachment) : [],
     body: ctx.kind === "2_full" ? (ctx.bodyHtml ?? "") : "",
     body_plain: ctx.kind === "2_full" ? (ctx.bodyPlain ?? "") : "",
   };
+  if (ctx.inReplyTo)
+    email.in_reply_to = {
+      message_id: ctx.inReplyTo.messageId,
+      id: mailroomId(ctx.accountId, ctx.inReplyTo.graphId),
+    };
+  if (ctx.trackingId !== undefined) email.tracking_id = ctx.trackingId;
   if (message.conversationId) email.thread_id = message.conversationId;
   if (ctx.kind === "2_full" && ctx.includeHeaders)
     email.headers = (message.internetMessageHeaders ?? []).map((h) => ({ name: h.name, value: h.value }));

@@ -6,10 +6,12 @@
 import { randomBytes } from "node:crypto";
 import { AppError, isAppError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
+import { extendedPropertyBody, SENT_MARK_PROPERTY } from "../../providers/microsoft/extended-properties.ts";
 import type { GraphClient } from "../../providers/microsoft/graph-client.ts";
 import type { AccountRow } from "../../storage/repositories/account.repository.ts";
 import type { AccountLookup } from "./email.service.ts";
 import { encodeProviderId, mailroomId, parseIdRef } from "./email-ids.ts";
+import { sentMark } from "./sent-mark.ts";
 
 export interface SendAttendee {
   display_name?: string;
@@ -78,8 +80,8 @@ export class SendService {
   ) {}
 
   async send(input: SendInput): Promise<EmailSent> {
-    const { account, draftId } = await this.prepare(input);
     const trackingId = (this.deps.random ?? randomBytes)(16).toString("base64url");
+    const { account, draftId } = await this.prepare(input, trackingId);
     try {
       await this.deps.sent?.record(account.id, draftId, trackingId);
       await this.deps.graph.json(account.id, { method: "POST", path: `/me/messages/${draftId}/send` });
@@ -105,13 +107,24 @@ export class SendService {
     return { object: "DraftCreated", draft_id: mailroomId(account.id, draftId) };
   }
 
-  /** Validates, then builds the draft (new, reply or existing) with its attachments. */
-  private async prepare(input: SendInput): Promise<{ account: AccountRow; draftId: string }> {
+  /**
+   * Validates, then builds the draft (new, reply or existing) with its attachments. A draft about to
+   * be sent carries Mailroom's mark with the send's tracking id (origin and tracking_id on read).
+   */
+  private async prepare(
+    input: SendInput,
+    trackingId?: string,
+  ): Promise<{ account: AccountRow; draftId: string }> {
     validate(input);
     const account = await this.deps.accounts.findById(input.account_id);
     if (!account)
       throw new AppError("resource_not_found", { detail: `Account ${input.account_id} not found` });
     const message = graphMessage(input);
+    if (trackingId !== undefined)
+      message.singleValueExtendedProperties = extendedPropertyBody(
+        SENT_MARK_PROPERTY,
+        sentMark(account.email, trackingId),
+      );
 
     let draftId: string;
     let created = false;

@@ -68,6 +68,8 @@ export function mailPayload(
     read_date: email.read_date,
     is_complete: true,
   };
+  // The parent of a reply, as the email API resolves it (omitted when it is not in the mailbox).
+  if (email.in_reply_to !== undefined) payload.in_reply_to = email.in_reply_to;
   // Mail sent through the API carries the send's tracking_id (reference §3.3, §3.9), before origin.
   if (extra.trackingId !== undefined) payload.tracking_id = extra.trackingId;
   payload.origin = extra.origin;

@@ -86,7 +86,11 @@ export interface RealtimeDeps {
   graph: GraphClient;
   folders: { tree(accountId: string, options?: { fresh?: boolean }): Promise<FolderTree> };
   /** The email API's read side: the email part of each payload is exactly its `get`. */
-  email: { get(id: string, accountId: string | undefined): Promise<EmailObject> };
+  email: {
+    get(id: string, accountId: string | undefined): Promise<EmailObject>;
+    /** Many messages of one account, read in `$batch` requests (a round with several events). */
+    emailsOf(account: AccountRow, graphIds: readonly string[]): Promise<Map<string, EmailObject>>;
+  };
   emailCache?: SeenChanges;
   publisher: MailEventPublisher;
   sentOrigin?: SentOriginLookup;

@@ -7,7 +7,6 @@ import { type DeltaRound, readDeltaRound, readDeltaRoundsBatched } from "../../p
 import type { AccountRow } from "../../storage/repositories/account.repository.ts";
 import type { RealtimeAccountRow } from "../../storage/repositories/realtime.repository.ts";
 import type { EmailObject, FolderRole } from "../email/email.types.ts";
-import { emailsByGraphId } from "../email/email-full.ts";
 import { mailroomId } from "../email/email-ids.ts";
 import type { FolderTree } from "../email/folder-directory.ts";
 import { mailPayload } from "./mail-events.ts";
@@ -209,8 +208,7 @@ export class SyncRunner {
   private async publishAll(account: AccountRow, events: PlannedEvent[]): Promise<void> {
     if (events.length === 0) return;
     if (events.length === 1) return this.publishOne(account, events[0]!);
-    const emails = await emailsByGraphId(
-      { graph: this.d.graph, folders: this.d.folders },
+    const emails = await this.d.email.emailsOf(
       account,
       events.map((event) => event.graphId),
     );
@@ -223,14 +221,24 @@ export class SyncRunner {
         id: event.id,
         type: event.type,
         accountId: account.id,
-        payload: mailPayload(email, await this.originOf(account, event)),
+        payload: mailPayload(email, await this.originOf(account, event, email)),
       });
     }
     if (this.d.publisher.publishMany) await this.d.publisher.publishMany(published);
     else for (const event of published) await this.d.publisher.publish(event);
   }
 
-  private originOf(account: AccountRow, event: PlannedEvent): Promise<SentOrigin> | SentOrigin {
+  /**
+   * The mark on the message says it went out through the API; the sent-mail log answers for mail
+   * sent before messages were marked.
+   */
+  private originOf(
+    account: AccountRow,
+    event: PlannedEvent,
+    email: EmailObject,
+  ): Promise<SentOrigin> | SentOrigin {
+    if (email.origin === "unipile" && email.tracking_id !== undefined)
+      return { origin: "unipile", trackingId: email.tracking_id };
     return event.type === "mail_sent" && this.d.sentOrigin
       ? this.d.sentOrigin.originOf(account.id, event.graphId)
       : { origin: "external" };
@@ -249,7 +257,7 @@ export class SyncRunner {
       id: event.id,
       type: event.type,
       accountId: account.id,
-      payload: mailPayload(email, await this.originOf(account, event)),
+      payload: mailPayload(email, await this.originOf(account, event, email)),
     });
   }
 }

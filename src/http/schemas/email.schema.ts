@@ -112,6 +112,13 @@ export const EmailSchema = Type.Object({
   subject: Type.Optional(Type.String()),
   has_attachments: Type.Optional(Type.Boolean()),
   origin: Type.Optional(Type.Union([Type.Literal("unipile"), Type.Literal("external")])),
+  in_reply_to: Type.Optional(
+    Type.Object({
+      message_id: Type.String(),
+      id: Type.String({ minLength: 1, description: "The parent email's id (in this account)" }),
+    }),
+  ),
+  tracking_id: Type.Optional(Type.String({ minLength: 1, description: "Set on mail sent through the API" })),
   thread_id: Type.Optional(Type.String()),
   attachments: Type.Optional(Type.Array(Attachment)),
   body: Type.Optional(Type.String({ description: "HTML; empty for 1_meta" })),

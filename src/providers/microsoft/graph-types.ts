@@ -27,6 +27,8 @@ export interface GraphMessage {
   replyTo?: GraphRecipient[] | null;
   body?: { contentType?: string; content?: string | null } | null;
   internetMessageHeaders?: { name: string; value: string }[] | null;
+  /** Only when expanded (`$expand=singleValueExtendedProperties($filter=…)`), and only when one matches. */
+  singleValueExtendedProperties?: { id: string; value?: string | null }[] | null;
 }
 
 export interface GraphFolder {
