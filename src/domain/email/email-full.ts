@@ -1,7 +1,8 @@
-// What each read of a message asks Graph for, and a read of many messages of one account in `$batch`
+// What each read of a message asks Graph for, and a read of many emails of one account in `$batch`
 // requests (reference §3.9: up to 20 per request), which realtime uses to announce a round's new
-// mail. Mapping them is message-mapping.ts's.
+// mail. Mapping one message is message-mapping.ts's.
 import { AppError } from "../../lib/errors.ts";
+import type { Logger } from "../../lib/logger.ts";
 import { EXPAND_MARKS } from "../../providers/microsoft/extended-properties.ts";
 import { type GraphClient, stepError } from "../../providers/microsoft/graph-client.ts";
 import {
@@ -9,6 +10,11 @@ import {
   type GraphMessage,
   MESSAGE_META_FIELDS,
 } from "../../providers/microsoft/graph-types.ts";
+import type { AccountRow } from "../../storage/repositories/account.repository.ts";
+import type { EmailObject } from "./email.types.ts";
+import type { FolderTree } from "./folder-directory.ts";
+import { mapMessage } from "./message-mapping.ts";
+import { findReplyParents, type KnownParents } from "./reply-parents.ts";
 
 const ATTACHMENT_FIELDS = "id,name,contentType,size,isInline,contentId";
 /** Attachment metadata rides on the message request (Graph v1.0: `attachments` is a navigation property of message). */
@@ -55,4 +61,28 @@ export async function messagesByGraphId(
     messages.set(graphId, result.body as FullMessage);
   });
   return messages;
+}
+
+/**
+ * The full emails of these messages of one account, as a single read maps each (sent mark, resolved
+ * reply parents). Gone messages are left out.
+ */
+export async function emailsByGraphId(
+  deps: {
+    folders: { tree(accountId: string): Promise<FolderTree> };
+    parents: { graph: GraphClient; log: Logger; knownParents: KnownParents };
+  },
+  account: AccountRow,
+  graphIds: readonly string[],
+): Promise<Map<string, EmailObject>> {
+  const [messages, tree] = await Promise.all([
+    messagesByGraphId(deps.parents.graph, account.id, graphIds),
+    deps.folders.tree(account.id),
+  ]);
+  const found = [...messages.values()];
+  const parents = await findReplyParents(deps.parents, account.id, found, found);
+  const emails = new Map<string, EmailObject>();
+  for (const [graphId, message] of messages)
+    emails.set(graphId, mapMessage(account, tree, message, { full: true, includeHeaders: false, parents }));
+  return emails;
 }

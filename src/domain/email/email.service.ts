@@ -10,7 +10,6 @@ import type { GraphClient } from "../../providers/microsoft/graph-client.ts";
 import {
   type GraphAttachment,
   type GraphMessage,
-  MESSAGE_META_FIELDS,
 } from "../../providers/microsoft/graph-types.ts";
 import { type MessageFilter, messageFilter } from "../../providers/microsoft/odata.ts";
 import type { AccountRow } from "../../storage/repositories/account.repository.ts";
@@ -18,13 +17,7 @@ import { type AccountPages, listAllFolders } from "./all-folders.ts";
 import type { EmailObject, FolderObject, FolderRole } from "./email.types.ts";
 import { WELL_KNOWN_BY_ROLE } from "./email.types.ts";
 import { type CachedKind, type EmailCache, emailVersion } from "./email-cache.ts";
-import {
-  EXPAND_FULL,
-  messagesByGraphId,
-  SELECT_FULL,
-  SELECT_FULL_HEADERS,
-  SELECT_META,
-} from "./email-full.ts";
+import { EXPAND_FULL, emailsByGraphId, SELECT_FULL, SELECT_FULL_HEADERS, SELECT_META } from "./email-full.ts";
 import { decodeProviderId, type IdRef, idFingerprint, parseIdRef } from "./email-ids.ts";
 import type { FolderDirectory, FolderEntry, FolderTree } from "./folder-directory.ts";
 import { cursorState, type ListQuery, nextCursor, upperBound } from "./list-cursor.ts";
@@ -225,21 +218,9 @@ export class EmailService {
     return email;
   }
 
-  /**
-   * The full emails of these messages of one account, as `get` maps each, read in `$batch` requests
-   * of up to 20 (realtime announces a round's new mail with them). Gone messages are left out.
-   */
-  async emailsOf(account: AccountRow, graphIds: readonly string[]): Promise<Map<string, EmailObject>> {
-    const [messages, tree] = await Promise.all([
-      messagesByGraphId(this.deps.graph, account.id, graphIds),
-      this.deps.folders.tree(account.id),
-    ]);
-    const found = [...messages.values()];
-    const parents = await findReplyParents(this.parentLookup(), account.id, found, found);
-    const emails = new Map<string, EmailObject>();
-    for (const [graphId, message] of messages)
-      emails.set(graphId, mapMessage(account, tree, message, { full: true, includeHeaders: false, parents }));
-    return emails;
+  /** Many emails of one account, as `get` maps each, in `$batch` reads (email-full.ts). */
+  emailsOf(account: AccountRow, graphIds: readonly string[]): Promise<Map<string, EmailObject>> {
+    return emailsByGraphId({ folders: this.deps.folders, parents: this.parentLookup() }, account, graphIds);
   }
 
   private parentLookup() {
