@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { SEEDED_USERS } from "../../sandbox/src/seed.ts";
 import { startReceiver } from "../../test/support/connect-harness.ts";
 import { type Fleet, injectMail, mailReceived, startFleet } from "../../test/support/fleet.ts";
-import type { Scenario } from "../lib/scenario.ts";
+import type { Scenario, Settings } from "../lib/scenario.ts";
 import { median, round } from "../lib/stats.ts";
 
 const BURST = 600;
@@ -63,13 +63,19 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
 }
 
-async function measure(configuration: Configuration, log: (line: string) => void): Promise<Measured> {
+async function measure(
+  configuration: Configuration,
+  settings: Settings,
+  log: (line: string) => void,
+): Promise<Measured> {
   const receiver = await startReceiver();
   let fleet: Fleet | undefined;
   try {
     fleet = await startFleet({
       processes: configuration.processes,
       mode: configuration.mode,
+      // --cpu-prof profiles every Mailroom process (not the sandbox); a profile is written at exit.
+      nodeArgs: [...settings.subjectNodeFlags, ...(process.env.SCALE_NODE_ARGS?.split(" ") ?? [])],
       env: {
         POLL_INTERVAL_SECONDS: "1",
         GRAPH_SUBSCRIPTIONS: "off",
@@ -170,7 +176,7 @@ export const scale: Scenario = {
         log(
           `scale: round ${round_ + 1}/${settings.rounds} ${configuration.label}, burst of ${BURST} to ${USERS.length} mailboxes`,
         );
-        rounds[i]!.push(await measure(configuration, log));
+        rounds[i]!.push(await measure(configuration, settings, log));
       }
     const results = rounds.map(medianRound);
     for (const r of rounds.flat()) log(`scale: ${JSON.stringify(r)}`);

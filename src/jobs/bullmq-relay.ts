@@ -9,8 +9,11 @@ import type { JobLogger } from "./queue.ts";
 
 export interface JobRelayOptions {
   repository: JobRelayRepository;
-  /** Moves one row to BullMQ; rejects when Redis cannot take it (the row stays). */
-  add(row: JobRelayRow): Promise<void>;
+  /**
+   * Moves a batch of rows to BullMQ; rejects when Redis cannot take them (the rows stay, and adding
+   * them again later is harmless).
+   */
+  addMany(rows: JobRelayRow[]): Promise<void>;
   /**
    * Whether Redis is connected. While it is not, passes are skipped rather than holding a SQL
    * transaction (and on SQLite the only connection) open while each add times out.
@@ -31,7 +34,7 @@ const WAKE_FOLLOW_UPS_MS = [30, 60, 120];
 
 export class JobRelay {
   private readonly repository: JobRelayRepository;
-  private readonly add: (row: JobRelayRow) => Promise<void>;
+  private readonly addMany: (rows: JobRelayRow[]) => Promise<void>;
   private readonly available: () => boolean;
   private readonly log: JobLogger;
   private readonly intervalMs: number;
@@ -47,7 +50,7 @@ export class JobRelay {
 
   constructor(options: JobRelayOptions) {
     this.repository = options.repository;
-    this.add = options.add;
+    this.addMany = options.addMany;
     this.available = options.available;
     this.log = options.log;
     this.intervalMs = options.intervalMs ?? 200;
@@ -119,17 +122,13 @@ export class JobRelay {
     for (;;) {
       let failure: unknown;
       const relayed = await this.repository.relayBatch(this.batchSize, async (rows) => {
-        const done: string[] = [];
-        for (const row of rows) {
-          try {
-            await this.add(row);
-            done.push(row.id);
-          } catch (error) {
-            failure = error;
-            break;
-          }
+        try {
+          await this.addMany(rows);
+          return rows.map((row) => row.id);
+        } catch (error) {
+          failure = error;
+          return [];
         }
-        return done;
       });
       total += relayed;
       if (failure !== undefined) throw failure;

@@ -6,13 +6,21 @@ import type { Redis } from "ioredis";
 import { type Clock, systemClock } from "../lib/clock.ts";
 import { newId } from "../lib/ids.ts";
 import type { Storage } from "../storage/db.ts";
-import { JobRelayRepository, type JobRelayRow } from "../storage/repositories/job-relay.repository.ts";
+import { JobRelayRepository } from "../storage/repositories/job-relay.repository.ts";
+import {
+  addRelayRows,
+  type BullBatchDeps,
+  enqueueRelayRows,
+  idempotencyKeysInRedis,
+  jobData,
+} from "./bullmq-batch.ts";
 import { BullQueues } from "./bullmq-queues.ts";
 import { JobRelay } from "./bullmq-relay.ts";
 import type { BullJobData } from "./bullmq-run.ts";
 import { BullWorkers } from "./bullmq-workers.ts";
 import type { JobCounters } from "./embedded-runner.ts";
 import {
+  type BatchedJob,
   checkRecurring,
   type EnqueueOptions,
   type EnqueueResult,
@@ -28,7 +36,7 @@ import {
   resolveRunAt,
   type StopOptions,
 } from "./queue.ts";
-import { type RedisConnection, RedisConnections, withTimeout } from "./redis-client.ts";
+import { type RedisConnection, RedisConnections } from "./redis-client.ts";
 import { warnAboutRedisConfig } from "./redis-health.ts";
 import {
   CLAIM_IDEMPOTENCY_KEY,
@@ -90,6 +98,7 @@ export class BullmqJobRunner implements JobQueue {
   private readonly client: Redis;
   private readonly queues: BullQueues;
   private readonly relay: JobRelay;
+  private readonly batch: BullBatchDeps;
   private readonly relayRepository: JobRelayRepository;
   private readonly workers: BullWorkers;
   private readonly drainTimeoutMs: number;
@@ -118,10 +127,21 @@ export class BullmqJobRunner implements JobQueue {
       { doneMs: this.doneMs, deadMs: this.deadMs },
       (error) => this.redis.onError(error),
     );
+    this.batch = {
+      client: this.client,
+      keys: this.keys,
+      queues: this.queues,
+      clock: this.clock,
+      claimTtlMs: (delayMs) => delayMs + Math.max(this.doneMs, this.deadMs) + IDEMPOTENCY_MARGIN_MS,
+    };
     this.relayRepository = new JobRelayRepository(options.relay.storage.db, this.dialect);
     this.relay = new JobRelay({
       repository: this.relayRepository,
-      add: (row) => this.relayRow(row),
+      addMany: async (rows) => {
+        await this.redis.connected("the relay rows wait");
+        await addRelayRows(this.batch, rows);
+        this.log.debug({ jobs: rows.length }, "jobs relayed to Redis");
+      },
       available: () => this.client.status === "ready",
       log: this.log,
       ...(options.relay.intervalMs !== undefined ? { intervalMs: options.relay.intervalMs } : {}),
@@ -175,6 +195,31 @@ export class BullmqJobRunner implements JobQueue {
     return { id, created };
   }
 
+  async enqueueMany(
+    jobs: readonly BatchedJob[],
+    options: { transaction?: JobTransaction } = {},
+  ): Promise<EnqueueResult[]> {
+    const { transaction } = options;
+    if (!transaction) {
+      const results: EnqueueResult[] = [];
+      for (const job of jobs) results.push(await this.enqueue(job.kind, job.payload, job.options));
+      return results;
+    }
+    if (this.state === "stopping" || this.state === "stopped")
+      throw new Error("The job runner is stopped; enqueue on a running one");
+    const results = await enqueueRelayRows(
+      this.batch,
+      new JobRelayRepository(transaction, this.dialect),
+      jobs,
+    );
+    if (results.some((result) => result.created)) {
+      this.startRelay();
+      this.relay.wake();
+    }
+    this.log.debug({ jobs: jobs.length }, "jobs written for relay; they reach Redis after the commit");
+    return results;
+  }
+
   /**
    * Writes a relay row in the caller's transaction; the relay moves it to Redis after the commit.
    * `created` is false when the key is in the relay table (this transaction's rows included) or in
@@ -191,7 +236,8 @@ export class BullmqJobRunner implements JobQueue {
     const key = options.idempotencyKey ?? null;
     const rowId = newId();
     const id = key !== null ? jobIds.fromIdempotencyKey(key) : jobIds.fromRelayRow(rowId);
-    if (key !== null && (await this.idempotencyKeyInRedis(key))) return { id, created: false };
+    if (key !== null && (await idempotencyKeysInRedis(this.batch, [key])).has(key))
+      return { id, created: false };
     const inserted = await new JobRelayRepository(transaction, this.dialect).insert({
       id: rowId,
       kind,
@@ -209,20 +255,6 @@ export class BullmqJobRunner implements JobQueue {
     return { id, created: true };
   }
 
-  private async relayRow(row: JobRelayRow): Promise<void> {
-    await this.redis.connected("the relay row waits");
-    const key = row.idempotency_key ?? undefined;
-    const id = key !== undefined ? jobIds.fromIdempotencyKey(key) : jobIds.fromRelayRow(row.id);
-    const data = jobData(
-      JSON.parse(row.payload),
-      row.exclusive_key ?? undefined,
-      row.max_attempts ?? undefined,
-    );
-    // The row id is the claim's owner: a relay retried after a crash between claim and add adds again.
-    const created = await this.addJob(row.kind, id, data, row.run_at, key, row.id, false);
-    this.log.debug({ jobId: id, kind: row.kind, created }, "job relayed to Redis");
-  }
-
   /** Claims the idempotency key (if any) for `origin`, then adds the job; false when the key was taken. */
   private async addJob(
     kind: string,
@@ -236,7 +268,7 @@ export class BullmqJobRunner implements JobQueue {
     const delay = Math.max(0, runAt - this.clock.now());
     const idemKey = key !== undefined ? this.keys.idempotency(key) : undefined;
     if (idemKey !== undefined) {
-      const ttlMs = delay + Math.max(this.doneMs, this.deadMs) + IDEMPOTENCY_MARGIN_MS;
+      const ttlMs = this.batch.claimTtlMs(delay);
       const claimed = await this.client.eval(CLAIM_IDEMPOTENCY_KEY, 1, idemKey, origin, ttlMs);
       if (claimed !== 1) return false;
     }
@@ -365,21 +397,4 @@ export class BullmqJobRunner implements JobQueue {
     // BullMQ refuses to promote a job that is not delayed: it is running, done or already waiting.
     await job?.promote().catch(() => undefined);
   }
-
-  private async idempotencyKeyInRedis(key: string): Promise<boolean> {
-    if (this.client.status !== "ready") return false;
-    try {
-      return (await withTimeout(this.client.exists(this.keys.idempotency(key)), 1_000, "EXISTS")) === 1;
-    } catch {
-      return false;
-    }
-  }
-}
-
-function jobData(payload: unknown, exclusiveKey?: string, maxAttempts?: number): BullJobData {
-  return {
-    payload: payload ?? null,
-    ...(exclusiveKey !== undefined ? { exclusiveKey } : {}),
-    ...(maxAttempts !== undefined ? { maxAttempts } : {}),
-  };
 }

@@ -89,12 +89,28 @@ export interface StopOptions {
   drainTimeoutMs?: number;
 }
 
+/** One job of `enqueueMany`. */
+export interface BatchedJob<K extends JobKind = JobKind> {
+  kind: K;
+  payload: JobPayloads[K];
+  options?: Omit<EnqueueOptions, "transaction">;
+}
+
 export interface JobQueue {
   enqueue<K extends JobKind>(
     kind: K,
     payload: JobPayloads[K],
     options?: EnqueueOptions,
   ): Promise<EnqueueResult>;
+  /**
+   * Enqueues several jobs, each as `enqueue` would (keys, delays, attempts), in `transaction` when
+   * given: with it, all of them exist if and only if it commits. Results are in the jobs' order.
+   * Where the runner can, this costs a few round trips for the batch rather than some per job.
+   */
+  enqueueMany(
+    jobs: readonly BatchedJob[],
+    options?: { transaction?: JobTransaction },
+  ): Promise<EnqueueResult[]>;
   /**
    * Declares (or replaces) a recurring job. Idempotent: every process may declare the same schedule
    * at start-up; each slot is still enqueued once.

@@ -62,7 +62,13 @@ export interface StartedMailroom {
  * matches `readyWhen` (the "Mailroom is ready" log line by default).
  */
 export async function startMailroom(
-  options: { env?: Record<string, string>; readyWhen?: RegExp; dataDirPrefix?: string } = {},
+  options: {
+    env?: Record<string, string>;
+    readyWhen?: RegExp;
+    dataDirPrefix?: string;
+    /** Node flags before the script, e.g. --cpu-prof (which NODE_OPTIONS does not allow). */
+    nodeArgs?: string[];
+  } = {},
 ): Promise<StartedMailroom> {
   const dataDir = mkdtempSync(join(tmpdir(), options.dataDirPrefix ?? "mailroom-"));
   const port = await freePort();
@@ -74,7 +80,7 @@ export async function startMailroom(
     LOG_FORMAT: "json",
     ...options.env,
   };
-  const child = spawn(process.execPath, [BIN, "start"], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, "start"], {
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -157,6 +157,8 @@ export interface FleetOptions {
   processes: number;
   /** Extra environment for every process (POLL_INTERVAL_SECONDS, …). */
   env?: Record<string, string>;
+  /** Node flags for every Mailroom process (e.g. --cpu-prof). */
+  nodeArgs?: string[];
   /** Default: the shared Redis at 127.0.0.1:6379. */
   redisUrl?: string;
   /** Default: a fresh database on the shared PostgreSQL at 127.0.0.1:5432. */
@@ -208,6 +210,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       startMailroom({
         env: { ...env, LOG_LEVEL: "info", ...extra },
         dataDirPrefix: "mailroom-fleet-",
+        nodeArgs: options.nodeArgs ?? [],
         readyWhen: /Redirect URIs to register/,
       }),
     async connect(email) {
@@ -272,7 +275,9 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       }
     },
     async stop() {
-      await Promise.all(processes.map((p) => p.stop("SIGKILL").catch(() => {})));
+      // A profiled process (nodeArgs) stops with SIGTERM, so it lives to write its profile.
+      const signal = options.nodeArgs?.length ? "SIGTERM" : "SIGKILL";
+      await Promise.all(processes.map((p) => p.stop(signal).catch(() => {})));
       await lb.close();
       await sandbox.stop();
       await database.drop().catch(() => {});

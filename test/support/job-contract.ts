@@ -273,6 +273,46 @@ export function describeJobQueueContract(name: string, factory: JobQueueContract
       );
     });
 
+    it("enqueueMany in a transaction: all jobs or none, keys held within the batch and against earlier jobs, results in order", () => {
+      const runs: number[] = [];
+      return withQueue(
+        [defineJob({ kind: "contract.a", handler: async (p) => void runs.push(p.n) })],
+        async ({ queue, storage }) => {
+          await queue.start();
+          const earlier = await queue.enqueue("contract.a", { n: 1 }, { idempotencyKey: "contract:many:1" });
+          await until("the earlier job to run", () => runs.length === 1);
+          await assert.rejects(
+            storage.transaction(async (tx) => {
+              await queue.enqueueMany([{ kind: "contract.a", payload: { n: 90 } }], { transaction: tx });
+              throw new Error("the caller's work failed");
+            }),
+            /the caller's work failed/,
+          );
+          const results = await storage.transaction((tx) =>
+            queue.enqueueMany(
+              [
+                { kind: "contract.a", payload: { n: 10 }, options: { idempotencyKey: "contract:many:1" } },
+                { kind: "contract.a", payload: { n: 2 }, options: { idempotencyKey: "contract:many:2" } },
+                { kind: "contract.a", payload: { n: 20 }, options: { idempotencyKey: "contract:many:2" } },
+                { kind: "contract.a", payload: { n: 3 } },
+                { kind: "contract.a", payload: { n: 4 }, options: { delayMs: 100 } },
+              ],
+              { transaction: tx },
+            ),
+          );
+          assert.deepEqual(
+            results.map((r) => r.created),
+            [false, true, false, true, true],
+          );
+          assert.equal(results[0]?.id, earlier.id, "a key already used names the earlier job");
+          assert.equal(results[2]?.id, results[1]?.id, "a key repeated in the batch names its first job");
+          await until("the committed jobs to run", () => runs.length === 4);
+          await quietFor(150, "nothing else ran", () => runs.length === 4);
+          assert.deepEqual(runs.slice(1).sort(), [2, 3, 4]);
+        },
+      );
+    });
+
     it("stop() waits for running handlers and takes no new jobs meanwhile", () => {
       let finished = 0;
       let started = 0;

@@ -1,6 +1,6 @@
 // The outbox every event producer writes to: an event is stored with its deliveries and one delivery
 // job per matching webhook, in one transaction, before `publish` resolves, so a crash cannot lose it.
-import type { JobQueue, JobTransaction } from "../../jobs/queue.ts";
+import type { BatchedJob, JobQueue, JobTransaction } from "../../jobs/queue.ts";
 import type { Clock } from "../../lib/clock.ts";
 import type { WebhookDeliveryRow, WebhookRepository } from "../../storage/repositories/webhook.repository.ts";
 import type { UnitOfWorkRunner } from "../../storage/unit-of-work.ts";
@@ -42,14 +42,21 @@ export async function enqueueDelivery(
   transaction?: JobTransaction,
 ): Promise<void> {
   if (delivery.status !== "pending") return;
-  await queue.enqueue(
-    DELIVER_JOB,
-    { deliveryId: delivery.id, round: delivery.round },
-    {
-      idempotencyKey: `${DELIVER_JOB}:${delivery.id}:${delivery.round}`,
-      ...(transaction ? { transaction } : {}),
-    },
-  );
+  const job = deliveryJob(delivery);
+  await queue.enqueue(job.kind, job.payload, { ...job.options, ...(transaction ? { transaction } : {}) });
+}
+
+/** The job of a delivery round; its idempotency key makes a second enqueue of the round a no-op. */
+function deliveryJob(delivery: WebhookDeliveryRow): BatchedJob<typeof DELIVER_JOB> {
+  return {
+    kind: DELIVER_JOB,
+    payload: { deliveryId: delivery.id, round: delivery.round },
+    options: { idempotencyKey: `${DELIVER_JOB}:${delivery.id}:${delivery.round}` },
+  };
+}
+
+function sourceOf(event: PublishedEvent): WebhookSource {
+  return event.type === "account_status" ? "account_status" : "email";
 }
 
 export class WebhookOutbox {
@@ -75,28 +82,33 @@ export class WebhookOutbox {
       if (event.id.length === 0 || event.id.length > 200)
         throw new RangeError("An event id is 1 to 200 characters");
     if (events.length === 0) return [];
-    return this.d.transaction(async (uow) => {
+    // One occurrence per id: a repeated event is the same event.
+    const unique = [...new Map(events.map((event) => [event.id, event])).values()];
+    const answers = await this.d.transaction(async (uow) => {
       const now = this.d.clock.now();
+      const stored = await uow.webhooks.insertEvents(
+        unique.map((event) => ({
+          id: event.id,
+          type: event.type,
+          source: sourceOf(event),
+          account_id: event.accountId,
+          payload: JSON.stringify(event.payload),
+          created_at: now,
+        })),
+      );
       const webhooksBySource = new Map<
         WebhookSource,
         Awaited<ReturnType<typeof uow.webhooks.enabledBySource>>
       >();
-      const published: { eventId: string; deliveries: number }[] = [];
-      for (const event of events) {
-        const source: WebhookSource = event.type === "account_status" ? "account_status" : "email";
-        const stored = await uow.webhooks.insertEvent({
-          id: event.id,
-          type: event.type,
-          source,
-          account_id: event.accountId,
-          payload: JSON.stringify(event.payload),
-          created_at: now,
-        });
-        if (!stored) {
+      const deliveries: WebhookDeliveryRow[] = [];
+      const counts = new Map<string, number>();
+      for (const event of unique) {
+        if (!stored.has(event.id)) {
           // Published before, with everything it needed (a partly stored event cannot exist).
-          published.push({ eventId: event.id, deliveries: await uow.webhooks.countDeliveries(event.id) });
+          counts.set(event.id, await uow.webhooks.countDeliveries(event.id));
           continue;
         }
+        const source = sourceOf(event);
         let webhooks = webhooksBySource.get(source);
         if (!webhooks) {
           webhooks = await uow.webhooks.enabledBySource(source);
@@ -108,14 +120,17 @@ export class WebhookOutbox {
           if (!parseList<string>(webhook.events).includes(name)) continue;
           const accounts = webhook.account_ids ? parseList<string>(webhook.account_ids) : undefined;
           if (accounts && !accounts.includes(event.accountId)) continue;
-          const delivery = await uow.webhooks.ensureDelivery(newDelivery(event.id, webhook.id, now));
-          await enqueueDelivery(this.d.queue, delivery, uow.tx);
+          deliveries.push(newDelivery(event.id, webhook.id, now));
           count++;
         }
-        published.push({ eventId: event.id, deliveries: count });
+        counts.set(event.id, count);
       }
-      return published;
+      // New events have no deliveries yet: one insert and one enqueue for all of them.
+      await uow.webhooks.insertDeliveries(deliveries);
+      await this.d.queue.enqueueMany(deliveries.map(deliveryJob), { transaction: uow.tx });
+      return counts;
     });
+    return events.map((event) => ({ eventId: event.id, deliveries: answers.get(event.id) ?? 0 }));
   }
 
   /**

@@ -26,14 +26,16 @@ export async function sendTestEvent(
   const id = `${TEST_EVENT_PREFIX}${newId()}`;
   const { type, payload } = testEvent(webhook.source, parseList<string>(webhook.events), id, now);
   return d.transaction(async (uow) => {
-    await uow.webhooks.insertEvent({
-      id,
-      type,
-      source: webhook.source,
-      account_id: TEST_ACCOUNT_ID,
-      payload: JSON.stringify(payload),
-      created_at: now,
-    });
+    await uow.webhooks.insertEvents([
+      {
+        id,
+        type,
+        source: webhook.source,
+        account_id: TEST_ACCOUNT_ID,
+        payload: JSON.stringify(payload),
+        created_at: now,
+      },
+    ]);
     const delivery = await uow.webhooks.ensureDelivery(newDelivery(id, webhook.id, now));
     await enqueueDelivery(d.queue, delivery, uow.tx);
     return { eventId: id, deliveryId: delivery.id };

@@ -3,6 +3,8 @@ import type { Database, JobRelayTable } from "../schema.ts";
 
 export type JobRelayRow = JobRelayTable;
 
+const INSERT_CHUNK = 500;
+
 /** The SQL of the BullMQ runner's relay (outbox) table, on SQLite and PostgreSQL. */
 export class JobRelayRepository {
   constructor(
@@ -19,6 +21,24 @@ export class JobRelayRepository {
       .returning("id")
       .executeTakeFirst();
     return inserted !== undefined;
+  }
+
+  /**
+   * Writes the rows, skipping those whose idempotency key another row (earlier in the batch included)
+   * holds; resolves with the ids written. A statement per 500 rows (PostgreSQL's parameter limit).
+   */
+  async insertMany(rows: readonly JobRelayRow[]): Promise<Set<string>> {
+    const written = new Set<string>();
+    for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
+      const inserted = await this.db
+        .insertInto("job_relay")
+        .values(rows.slice(start, start + INSERT_CHUNK))
+        .onConflict((oc) => oc.column("idempotency_key").doNothing())
+        .returning("id")
+        .execute();
+      for (const row of inserted) written.add(row.id);
+    }
+    return written;
   }
 
   async hasIdempotencyKey(key: string): Promise<boolean> {

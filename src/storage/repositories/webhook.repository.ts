@@ -78,10 +78,24 @@ export class WebhookRepository {
       .execute();
   }
 
-  /** Stores the event unless its id is known; true when this call stored it. */
-  async insertEvent(row: WebhookEventRow): Promise<boolean> {
-    const inserted = await insertEvent.first(this.db, ...EVENT_COLUMNS.map((column) => row[column]));
-    return inserted !== undefined;
+  /** Stores the events whose ids are not known yet, in one statement; resolves with the ids it stored. */
+  async insertEvents(rows: readonly WebhookEventRow[]): Promise<Set<string>> {
+    const stored = new Set<string>();
+    for (const chunk of chunks(rows)) {
+      const inserted = await this.db
+        .insertInto("webhook_events")
+        .values(chunk)
+        .onConflict((oc) => oc.column("id").doNothing())
+        .returning("id")
+        .execute();
+      for (const row of inserted) stored.add(row.id);
+    }
+    return stored;
+  }
+
+  /** Inserts new deliveries (of events stored in this transaction, so none exists yet) in one statement. */
+  async insertDeliveries(rows: readonly WebhookDeliveryRow[]): Promise<void> {
+    for (const chunk of chunks(rows)) await this.db.insertInto("webhook_deliveries").values(chunk).execute();
   }
 
   async findEvent(id: string): Promise<WebhookEventRow | undefined> {
@@ -349,21 +363,6 @@ const recordOutcome = new PreparedQuery(
       .where("id", "=", id)
       .where("round", "=", round),
 );
-const EVENT_COLUMNS = [
-  "id",
-  "type",
-  "source",
-  "account_id",
-  "payload",
-  "created_at",
-] as const satisfies readonly (keyof WebhookEventRow)[];
-const insertEvent = new PreparedQuery(EVENT_COLUMNS.length, (db, ...values: unknown[]) =>
-  db
-    .insertInto("webhook_events")
-    .values(rowOf<WebhookEventRow>(EVENT_COLUMNS, values))
-    .onConflict((oc) => oc.column("id").doNothing())
-    .returning("id"),
-);
 const DELIVERY_COLUMNS = [
   "id",
   "webhook_id",
@@ -386,3 +385,13 @@ const insertDelivery = new PreparedQuery(DELIVERY_COLUMNS.length, (db, ...values
     .onConflict((oc) => oc.columns(["event_id", "webhook_id"]).doNothing())
     .returningAll(),
 );
+
+/** Rows per multi-row INSERT: PostgreSQL takes at most 65,535 parameters a statement. */
+const INSERT_CHUNK = 500;
+
+function chunks<T>(rows: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let start = 0; start < rows.length; start += INSERT_CHUNK)
+    out.push(rows.slice(start, start + INSERT_CHUNK));
+  return out;
+}
