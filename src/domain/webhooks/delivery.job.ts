@@ -73,24 +73,30 @@ export function deliveryJob(deps: DeliveryJobDeps): JobDefinition<"webhooks.deli
     // Each run makes at most one HTTP attempt, which the delivery row counts and bounds.
     maxAttempts: options.maxAttempts + RUNS_WITHOUT_ATTEMPT,
     backoff: { baseMs: 1_000, maxMs: 60_000 },
-    async handler({ deliveryId, round }, ctx) {
-      // The delivery, its webhook and its event in one read.
-      const found = await deps.repo.deliveryToSend(deliveryId);
-      if (!found) return;
-      const { delivery, webhook, event } = found;
-      if (delivery.round !== round || delivery.status !== "pending") return;
-      if (!webhook) return;
+    async handler({ deliveryId, round, webhookId }, ctx) {
+      // The endpoint is named in the job; a job enqueued before it was is read for it.
+      let endpoint = webhookId;
+      if (endpoint === undefined) {
+        const found = await deps.repo.deliveryToSend(deliveryId);
+        if (!found?.webhook || found.delivery.round !== round || found.delivery.status !== "pending") return;
+        endpoint = found.webhook.id;
+      }
       // Wait (briefly, in line) for one of the endpoint's slots rather than going back to the queue:
       // a bounce costs two writes and up to a second. A slot that does not free up within
       // `endpointWaitMs` (a slow endpoint) snoozes the job, so a slow endpoint's waiters hold runner
       // slots for at most that long, and waiting, however long, never spends an attempt.
-      if (!(await slots.acquire(webhook.id, options.endpointWaitMs, ctx.signal)))
+      if (!(await slots.acquire(endpoint, options.endpointWaitMs, ctx.signal)))
         throw new SnoozeError(
           250 + Math.floor(random() * 750),
           "the endpoint has enough deliveries in flight",
         );
       try {
         const now = deps.clock.now();
+        // The attempt is counted and the delivery, its webhook and its event read in one statement
+        // (PostgreSQL); nothing when the round is over (delivered, restarted, gone).
+        const started = await deps.repo.startAttemptToSend(deliveryId, round, now);
+        if (!started?.webhook) return;
+        const { delivery, webhook, event } = started;
         if (!event) {
           await deps.repo.recordOutcome(delivery.id, round, {
             status: "failed",
@@ -103,9 +109,7 @@ export function deliveryJob(deps: DeliveryJobDeps): JobDefinition<"webhooks.deli
           });
           return;
         }
-        const started = await deps.repo.startAttempt(delivery.id, round, now);
-        if (!started) return;
-        const attempt = started.attempts;
+        const attempt = delivery.attempts;
 
         const shaped = shapePayload(
           { ...event, payload: JSON.parse(event.payload) as Record<string, unknown> },
@@ -197,7 +201,7 @@ export function deliveryJob(deps: DeliveryJobDeps): JobDefinition<"webhooks.deli
         }
         throw new RetryLaterError(delayMs, `delivery attempt ${attempt} failed: ${error}`);
       } finally {
-        slots.release(webhook.id);
+        slots.release(endpoint);
       }
     },
   };

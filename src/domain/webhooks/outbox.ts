@@ -50,7 +50,7 @@ export async function enqueueDelivery(
 function deliveryJob(delivery: WebhookDeliveryRow): BatchedJob<typeof DELIVER_JOB> {
   return {
     kind: DELIVER_JOB,
-    payload: { deliveryId: delivery.id, round: delivery.round },
+    payload: { deliveryId: delivery.id, round: delivery.round, webhookId: delivery.webhook_id },
     options: { idempotencyKey: `${DELIVER_JOB}:${delivery.id}:${delivery.round}` },
   };
 }

@@ -13,7 +13,8 @@ import { type DataItem, SDK_EMAIL_DATA_KEYS, SDK_LIST_EVENTS, type WebhookSource
 
 declare module "../../jobs/queue.ts" {
   interface JobPayloads {
-    "webhooks.deliver": { deliveryId: string; round: number };
+    /** `webhookId` names the endpoint (absent in jobs enqueued before it was added). */
+    "webhooks.deliver": { deliveryId: string; round: number; webhookId?: string };
   }
 }
 

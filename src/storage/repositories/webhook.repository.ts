@@ -1,5 +1,15 @@
 import type { Kysely } from "kysely";
 import { PreparedQuery, rowOf } from "../prepared.ts";
+import {
+  attemptWithParts,
+  type DeliveryToSend,
+  deliveryWithParts,
+  isPostgres,
+  splitParts,
+} from "./delivery-to-send.queries.ts";
+
+export type { DeliveryToSend };
+
 import type { Database, WebhookDeliveryTable, WebhookEventTable, WebhookTable } from "../schema.ts";
 
 export type WebhookRow = WebhookTable;
@@ -136,21 +146,23 @@ export class WebhookRepository {
   /** A delivery with its webhook and event (either may be gone), in one read: what a delivery job needs. */
   async deliveryToSend(id: string): Promise<DeliveryToSend | undefined> {
     const row = await deliveryWithParts.first(this.db, id);
-    if (!row) return undefined;
-    const { w_id, e_id, ...rest } = row;
-    const delivery = {} as Record<string, unknown>;
-    const webhook = {} as Record<string, unknown>;
-    const event = {} as Record<string, unknown>;
-    for (const [key, value] of Object.entries(rest)) {
-      if (key.startsWith("w_")) webhook[key.slice(2)] = value;
-      else if (key.startsWith("e_")) event[key.slice(2)] = value;
-      else delivery[key] = value;
+    return row ? splitParts(row) : undefined;
+  }
+
+  /**
+   * Counts an HTTP attempt before it is made, so a crash mid-request still counts it, and only if the
+   * delivery is still pending in this round (a replay or a finished delivery makes an old job a no-op);
+   * reads the delivery with its webhook and event. Undefined when the round is over. One statement on
+   * PostgreSQL.
+   */
+  async startAttemptToSend(id: string, round: number, at: number): Promise<DeliveryToSend | undefined> {
+    if (isPostgres(this.db)) {
+      const row = await attemptWithParts.first(this.db, id, round, at);
+      return row ? splitParts(row) : undefined;
     }
-    return {
-      delivery: delivery as unknown as WebhookDeliveryRow,
-      webhook: w_id === null ? undefined : ({ ...webhook, id: w_id } as unknown as WebhookRow),
-      event: e_id === null ? undefined : ({ ...event, id: e_id } as unknown as WebhookEventRow),
-    };
+    // SQLite: two statements in the same process, microseconds each.
+    if (!(await startAttempt.first(this.db, id, round, at))) return undefined;
+    return this.deliveryToSend(id);
   }
 
   async deliveryPage(
@@ -227,14 +239,6 @@ export class WebhookRepository {
       .execute();
   }
 
-  /**
-   * Counts an HTTP attempt before it is made, so a crash mid-request still counts it, and only if the
-   * delivery is still pending in this round (a replay or a finished delivery makes an old job a no-op).
-   */
-  async startAttempt(id: string, round: number, at: number): Promise<WebhookDeliveryRow | undefined> {
-    return startAttempt.first(this.db, id, round, at);
-  }
-
   async recordOutcome(id: string, round: number, outcome: DeliveryOutcome): Promise<void> {
     await recordOutcome.execute(
       this.db,
@@ -286,42 +290,6 @@ const webhookById = new PreparedQuery(1, (db, id: string) =>
 );
 const eventById = new PreparedQuery(1, (db, id: string) =>
   db.selectFrom("webhook_events").selectAll().where("id", "=", id),
-);
-export interface DeliveryToSend {
-  delivery: WebhookDeliveryRow;
-  webhook: WebhookRow | undefined;
-  event: WebhookEventRow | undefined;
-}
-const deliveryWithParts = new PreparedQuery(1, (db, id: string) =>
-  db
-    .selectFrom("webhook_deliveries as d")
-    .leftJoin("webhooks as w", "w.id", "d.webhook_id")
-    .leftJoin("webhook_events as e", "e.id", "d.event_id")
-    .selectAll("d")
-    .select([
-      "w.id as w_id",
-      "w.source as w_source",
-      "w.name as w_name",
-      "w.request_url as w_request_url",
-      "w.format as w_format",
-      "w.account_ids as w_account_ids",
-      "w.enabled as w_enabled",
-      "w.headers as w_headers",
-      "w.events as w_events",
-      "w.data as w_data",
-      "w.secret as w_secret",
-      "w.previous_secret as w_previous_secret",
-      "w.previous_secret_expires_at as w_previous_secret_expires_at",
-      "w.created_at as w_created_at",
-      "w.updated_at as w_updated_at",
-      "e.id as e_id",
-      "e.type as e_type",
-      "e.source as e_source",
-      "e.account_id as e_account_id",
-      "e.payload as e_payload",
-      "e.created_at as e_created_at",
-    ])
-    .where("d.id", "=", id),
 );
 const deliveryById = new PreparedQuery(1, (db, id: string) =>
   db.selectFrom("webhook_deliveries").selectAll().where("id", "=", id),
