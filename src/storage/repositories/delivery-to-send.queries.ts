@@ -1,7 +1,7 @@
 // What a webhook delivery job reads: the delivery with its webhook and event, in one statement, and on
 // PostgreSQL the same read joined to the attempt's own UPDATE (a data-modifying CTE, which SQLite
 // lacks), so a delivery run costs one round trip before its POST instead of two.
-import { type Kysely, PostgresAdapter } from "kysely";
+import { type Kysely, PostgresAdapter, type QueryCreator } from "kysely";
 import { PreparedQuery } from "../prepared.ts";
 import type { Database, WebhookDeliveryTable, WebhookEventTable, WebhookTable } from "../schema.ts";
 
@@ -54,18 +54,23 @@ export const deliveryWithParts = new PreparedQuery(1, (db, id: string) =>
     .where("d.id", "=", id),
 );
 
+/** Counts an attempt on a delivery still pending in `round`; returns the updated row. */
+function attempt(db: QueryCreator<Database>, id: string, round: number, at: number) {
+  return db
+    .updateTable("webhook_deliveries")
+    .set((eb) => ({ attempts: eb("attempts", "+", 1), updated_at: at }))
+    .where("id", "=", id)
+    .where("round", "=", round)
+    .where("status", "=", "pending")
+    .returningAll();
+}
+
+export const startAttempt = new PreparedQuery(3, attempt);
+
 /** PostgreSQL only: the attempt's UPDATE … RETURNING, joined to the webhook and the event. */
 export const attemptWithParts = new PreparedQuery(3, (db, id: string, round: number, at: number) =>
   db
-    .with("d", (qb) =>
-      qb
-        .updateTable("webhook_deliveries")
-        .set((eb) => ({ attempts: eb("attempts", "+", 1), updated_at: at }))
-        .where("id", "=", id)
-        .where("round", "=", round)
-        .where("status", "=", "pending")
-        .returningAll(),
-    )
+    .with("d", (qb) => attempt(qb, id, round, at))
     .selectFrom("d")
     .leftJoin("webhooks as w", "w.id", "d.webhook_id")
     .leftJoin("webhook_events as e", "e.id", "d.event_id")

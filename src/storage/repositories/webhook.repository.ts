@@ -6,6 +6,7 @@ import {
   deliveryWithParts,
   isPostgres,
   splitParts,
+  startAttempt,
 } from "./delivery-to-send.queries.ts";
 
 export type { DeliveryToSend };
@@ -293,15 +294,6 @@ const eventById = new PreparedQuery(1, (db, id: string) =>
 );
 const deliveryById = new PreparedQuery(1, (db, id: string) =>
   db.selectFrom("webhook_deliveries").selectAll().where("id", "=", id),
-);
-const startAttempt = new PreparedQuery(3, (db, id: string, round: number, at: number) =>
-  db
-    .updateTable("webhook_deliveries")
-    .set((eb) => ({ attempts: eb("attempts", "+", 1), updated_at: at }))
-    .where("id", "=", id)
-    .where("round", "=", round)
-    .where("status", "=", "pending")
-    .returningAll(),
 );
 const recordOutcome = new PreparedQuery(
   9,
