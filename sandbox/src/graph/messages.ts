@@ -15,6 +15,7 @@ import { type MessageExpand, messageContextSuffix, parseMessageExpand } from "./
 import { isWellFormedId } from "./ids.ts";
 import type { FolderRecord, MessageRecord } from "./mailbox-store.ts";
 import { applyPatch, parseMessageInput } from "./message-input.ts";
+import { messageMime } from "./mime.ts";
 import {
   assertEfficient,
   assertSearchable,
@@ -147,6 +148,19 @@ export function getMessage(ctx: HandlerContext): GraphResponse {
     ...renderOne(ctx, message, select, expand),
   };
   return withPreferenceApplied(ctx, json(200, body));
+}
+
+/**
+ * `GET /me/messages/{id}/$value`: the MIME content (mime.ts). Graph documents no media type for it;
+ * Mailroom does not rely on one.
+ */
+export function getMessageValue(ctx: HandlerContext): GraphResponse {
+  const bytes = messageMime(findMessage(ctx, ctx.params.id));
+  return {
+    status: 200,
+    headers: { "Content-Type": "text/plain", "Content-Length": String(bytes.length) },
+    raw: bytes,
+  };
 }
 
 function entity(ctx: HandlerContext, message: MessageRecord, status: number): GraphResponse {
