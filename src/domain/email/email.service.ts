@@ -2,6 +2,7 @@
 // microsoft §3). Lists page with a keyset on receivedDateTime (never `$skip`), so a walk to the end
 // visits every message once even while mail arrives; searches page by Graph's token (list-plan.ts).
 
+import type { Readable } from "node:stream";
 import type { Clock } from "../../lib/clock.ts";
 import { AppError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
@@ -275,6 +276,23 @@ export class EmailService {
       contentType: meta.contentType || content.contentType || "application/octet-stream",
       name: meta.name ?? "attachment",
     };
+  }
+
+  /**
+   * The message as sent (RFC 822 / MIME), streamed from Graph's `/me/messages/{id}/$value`
+   * (docs/raw-message.md): never held whole here; `signal` cancels the upstream request.
+   */
+  async raw(
+    idParam: string,
+    accountIdQuery: string | undefined,
+    signal: AbortSignal,
+  ): Promise<{ body: Readable; contentLength: string | undefined }> {
+    const { account, graphId } = await this.resolveEmail(idParam, accountIdQuery);
+    const answer = await this.deps.graph.stream(account.id, {
+      path: `/me/messages/${graphId}/$value`,
+      signal,
+    });
+    return { body: answer.body, contentLength: answer.headers["content-length"] };
   }
 
   // ---------- folders ----------

@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { AppError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import { GraphCallError, graphErrorCode, parseRetryAfter, translateGraphError } from "./graph-errors.ts";
+import { type GraphStream, type GraphStreamRequest, openGraphStream } from "./graph-stream.ts";
 import { fetchTransport, type GraphTransport } from "./graph-transport.ts";
 import type { MailboxLimiter } from "./limiter.ts";
 
@@ -105,6 +106,30 @@ export class GraphClient {
   ): Promise<{ bytes: Buffer; contentType: string | null }> {
     const answer = await this.call(accountId, request);
     return { bytes: answer.bytes, contentType: answer.header("content-type") };
+  }
+
+  /**
+   * A GET whose body is passed on as a stream, holding the mailbox's limiter slot until the body
+   * closes (graph-stream.ts): a message's MIME (`/me/messages/{id}/$value`), an attachment's bytes.
+   */
+  stream(accountId: string, request: GraphStreamRequest): Promise<GraphStream> {
+    return openGraphStream(
+      {
+        baseUrl: this.options.baseUrl,
+        fetch: this.options.fetch,
+        tokens: this.options.tokens,
+        limiter: this.options.limiter,
+        log: this.options.log,
+        timeoutMs: this.timeoutMs,
+        maxRetries: this.maxRetries,
+        retryBudgetMs: this.retryBudgetMs,
+        backoffMs: (attempt) => this.backoffMs(attempt),
+        now: this.now,
+        sleep: this.sleep,
+      },
+      accountId,
+      request,
+    );
   }
 
   /**
