@@ -158,3 +158,31 @@ describe("GET /api/v1/emails/{id}/raw", () => {
     assert.equal((await again.arrayBuffer()).byteLength, size);
   });
 });
+
+describe("GET /api/v1/emails/{id}/raw through an injected fetch (the stream's fetch transport)", () => {
+  let h: ConnectHarness;
+  after(async () => {
+    await h?.dispose();
+  });
+  it("streams the same bytes as Graph's $value, and 404s a deleted message", async () => {
+    h = await startConnectHarness("sqlite", { fetch: (input, init) => fetch(input, init) });
+    const accountId = (await h.connectMailboxes([ADELE]))[ADELE]!;
+    const mailbox = mailboxes(h.sandbox.state).get(h.sandbox.state.userByEmail(ADELE)!.id);
+    const record = mailbox.insertMessage(mailbox.wellKnownFolder("inbox").id, {
+      subject: "Through fetch",
+      body: { contentType: "html", content: "<p>hello</p>" },
+      from: { name: "Megan Bowen", address: "meganb@fabrikam.com" },
+      toRecipients: [{ name: "Adele Vance", address: ADELE }],
+    });
+    const url = `${h.baseUrl}/api/v1/emails/${encodeURIComponent(record.immutableId)}/raw?account_id=${accountId}`;
+    const res = await fetch(url, { headers: { "x-api-key": h.t.apiKey } });
+    assert.equal(res.status, 200);
+    const parsed = await simpleParser(Buffer.from(await res.arrayBuffer()));
+    assert.equal(parsed.subject, "Through fetch");
+    assert.equal(parsed.messageId, record.internetMessageId);
+    mailbox.purge(record);
+    const gone = await fetch(url, { headers: { "x-api-key": h.t.apiKey } });
+    assert.equal(gone.status, 404);
+    assert.equal(((await gone.json()) as { type: string }).type, "errors/resource_not_found");
+  });
+});

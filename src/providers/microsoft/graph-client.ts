@@ -8,7 +8,12 @@ import { AppError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import { GraphCallError, graphErrorCode, parseRetryAfter, translateGraphError } from "./graph-errors.ts";
 import { type GraphStream, type GraphStreamRequest, openGraphStream } from "./graph-stream.ts";
-import { fetchTransport, type GraphTransport } from "./graph-transport.ts";
+import {
+  fetchStreamTransport,
+  fetchTransport,
+  type GraphStreamTransport,
+  type GraphTransport,
+} from "./graph-transport.ts";
 import type { MailboxLimiter } from "./limiter.ts";
 
 /** The token side the Graph client needs (implemented by the token manager). */
@@ -46,6 +51,8 @@ export interface GraphClientOptions {
   fetch: typeof fetch;
   /** How Graph calls are sent (graph-transport.ts). Default: through `fetch`. */
   transport?: GraphTransport;
+  /** How streamed GETs (`stream`) are sent. Default: through `fetch`. */
+  streamTransport?: GraphStreamTransport;
   tokens: AccessTokens;
   /** Slots per mailbox (4, §5): in-process (KeyedLimiter) or shared by every process (Redis). */
   limiter: MailboxLimiter;
@@ -74,6 +81,7 @@ const MAX_BATCH = 20;
 export class GraphClient {
   private readonly timeoutMs: number;
   private readonly transport: GraphTransport;
+  private readonly streamTransport: GraphStreamTransport;
   private readonly maxRetries: number;
   private readonly retryBudgetMs: number;
   private readonly baseBackoffMs: number;
@@ -84,6 +92,7 @@ export class GraphClient {
   constructor(private readonly options: GraphClientOptions) {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.transport = options.transport ?? fetchTransport(options.fetch);
+    this.streamTransport = options.streamTransport ?? fetchStreamTransport(options.fetch);
     this.maxRetries = options.maxRetries ?? 3;
     this.retryBudgetMs = options.retryBudgetMs ?? 30_000;
     this.baseBackoffMs = options.baseBackoffMs ?? 500;
@@ -116,7 +125,7 @@ export class GraphClient {
     return openGraphStream(
       {
         baseUrl: this.options.baseUrl,
-        fetch: this.options.fetch,
+        open: this.streamTransport,
         tokens: this.options.tokens,
         limiter: this.options.limiter,
         log: this.options.log,

@@ -6,10 +6,11 @@
 // 429/503/504 within the budget, errors translated to AppError. The caller's signal aborts the
 // wait for a slot, the request and the body.
 import { randomUUID } from "node:crypto";
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { AppError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import { graphErrorCode, parseRetryAfter, translateGraphError } from "./graph-errors.ts";
+import type { GraphStreamTransport, StreamAnswer } from "./graph-transport.ts";
 import type { MailboxLimiter } from "./limiter.ts";
 
 export interface GraphStreamRequest {
@@ -21,14 +22,14 @@ export interface GraphStreamRequest {
 
 export interface GraphStream {
   status: number;
-  /** Response headers by lower-case name. */
+  /** content-type, content-length and request-id, when Graph sent them. */
   headers: Record<string, string>;
   body: Readable;
 }
 
 export interface GraphStreamDeps {
   baseUrl: string;
-  fetch: typeof fetch;
+  open: GraphStreamTransport;
   tokens: { getAccessToken(accountId: string, options?: { forceRefresh?: boolean }): Promise<string> };
   limiter: MailboxLimiter;
   log?: Logger | undefined;
@@ -56,18 +57,17 @@ export async function openGraphStream(
   let refreshed = false;
   for (let attempt = 0; ; attempt++) {
     const release = await deps.limiter.acquire(accountId, 1, request.signal);
-    let response: Response;
+    let response: StreamAnswer;
     const headerTimeout = new AbortController();
     const timer = setTimeout(() => headerTimeout.abort(), deps.timeoutMs);
     try {
       const signals = request.signal ? [request.signal, headerTimeout.signal] : [headerTimeout.signal];
-      response = await deps.fetch(url, {
+      response = await deps.open(url, {
         headers: {
           authorization: `Bearer ${token}`,
           prefer: 'IdType="ImmutableId"',
           "client-request-id": randomUUID(),
         },
-        redirect: "manual",
         signal: AbortSignal.any(signals),
       });
     } catch (error) {
@@ -91,17 +91,18 @@ export async function openGraphStream(
       clearTimeout(timer);
     }
 
-    if (response.status < 300 && response.body) {
-      const body = Readable.fromWeb(response.body as import("node:stream/web").ReadableStream);
+    if (response.status >= 200 && response.status < 300) {
+      const { body } = response;
       // 'close' follows 'end', 'error' and destroy() alike: the slot is held exactly while bytes flow.
       body.once("close", release);
       const onAbort = () => body.destroy(request.signal?.reason);
       request.signal?.addEventListener("abort", onAbort, { once: true });
       body.once("close", () => request.signal?.removeEventListener("abort", onAbort));
       const headers: Record<string, string> = {};
-      response.headers.forEach((value, name) => {
-        headers[name] = value;
-      });
+      for (const name of ["content-type", "content-length", "request-id"]) {
+        const value = response.header(name);
+        if (value !== null) headers[name] = value;
+      }
       return { status: response.status, headers, body };
     }
 
@@ -111,10 +112,10 @@ export async function openGraphStream(
     } finally {
       release();
     }
-    const status = response.status < 300 ? 502 : response.status;
+    const status = response.status < 200 ? 502 : response.status;
     const body = parseJson(text);
     const code = graphErrorCode(body);
-    const requestId = response.headers.get("request-id") ?? undefined;
+    const requestId = response.header("request-id") ?? undefined;
     if (status === 401 && code === "InvalidAuthenticationToken" && !refreshed) {
       refreshed = true;
       token = await deps.tokens.getAccessToken(accountId, { forceRefresh: true });
@@ -122,7 +123,7 @@ export async function openGraphStream(
       continue;
     }
     if (RETRYABLE.has(status)) {
-      const retryAfter = parseRetryAfter(response.headers.get("retry-after"), deps.now());
+      const retryAfter = parseRetryAfter(response.header("retry-after"), deps.now());
       const waitMs = retryAfter !== undefined ? retryAfter * 1000 : deps.backoffMs(attempt);
       if (attempt < deps.maxRetries && deps.now() - started + waitMs <= deps.retryBudgetMs) {
         await deps.sleep(waitMs);
@@ -138,11 +139,10 @@ export async function openGraphStream(
   }
 }
 
-async function readBounded(response: Response): Promise<string> {
-  if (!response.body) return "";
+async function readBounded(response: StreamAnswer): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
     chunks.push(Buffer.from(chunk));
     size += chunk.byteLength;
     if (size >= MAX_ERROR_BODY) break;
