@@ -13,6 +13,8 @@ import { coldStart } from "./scenarios/cold-start.ts";
 import { connect } from "./scenarios/connect.ts";
 import { emailGet } from "./scenarios/email-get.ts";
 import { emailList, emailListMeta } from "./scenarios/email-list.ts";
+import { emailRaw } from "./scenarios/email-raw.ts";
+import { emailSearch } from "./scenarios/email-search.ts";
 import { fleet } from "./scenarios/fleet.ts";
 import { memory } from "./scenarios/memory.ts";
 import { sandbox } from "./scenarios/sandbox.ts";
@@ -28,6 +30,8 @@ const SCENARIOS: Scenario[] = [
   emailList,
   emailListMeta,
   emailGet,
+  emailSearch,
+  emailRaw,
   webhooks,
   scale,
   fleet,

@@ -33,13 +33,13 @@ describe("GET /api/v1/emails rejects well-formed but impossible input with 400",
   };
   const page = { last_id: "", last_date: "", seen: [] };
 
-  it("unknown query parameters are a 400 naming each of them, not dropped (Unipile's newer search and exclude_folders included)", async () => {
-    const res = await list("search=invoice&exclude_folders=SPAM&limt=5");
+  it("unknown query parameters are a 400 naming each of them, not dropped (Unipile's newer exclude_folders included)", async () => {
+    const res = await list("serch=invoice&exclude_folders=SPAM&limt=5");
     assert.equal(res.status, 400, JSON.stringify(res.body));
     assert.equal(res.body.type, "errors/invalid_parameters");
     assert.match(
       String(res.body.detail),
-      /^querystring: unknown parameters "search", "exclude_folders", "limt"; /,
+      /^querystring: unknown parameters "serch", "exclude_folders", "limt"; /,
     );
     assert.match(String(res.body.detail), /takes account_id, role, folder/);
     const one = await list("unread=true");
@@ -59,12 +59,14 @@ describe("GET /api/v1/emails rejects well-formed but impossible input with 400",
       object: string;
     };
     assert.equal(list2.object, "EmailList");
-    const err = await client.email.getAll({ account_id: accountId }, { extra_params: { search: "x" } }).then(
-      () => undefined,
-      (e: { body: { status: number; detail: string } }) => e.body,
-    );
+    const err = await client.email
+      .getAll({ account_id: accountId }, { extra_params: { exclude_folders: "x" } })
+      .then(
+        () => undefined,
+        (e: { body: { status: number; detail: string } }) => e.body,
+      );
     assert.equal(err?.status, 400);
-    assert.match(String(err?.detail), /"search"/);
+    assert.match(String(err?.detail), /"exclude_folders"/);
   });
 
   for (const [name, query, type, detail] of [

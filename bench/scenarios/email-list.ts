@@ -211,7 +211,7 @@ function target(
  * second, so Outlook's 10,000 per app + mailbox per 10 minutes (which the sandbox enforces, §5) would
  * answer 429 within the first run. The limit of 4 concurrent requests per mailbox stays in force.
  */
-async function underWindow<T>(sandboxBase: string, run: () => Promise<T>): Promise<T> {
+export async function underWindow<T>(sandboxBase: string, run: () => Promise<T>): Promise<T> {
   const reset = async () => {
     const res = await fetch(`${sandboxBase}/_sandbox/scenarios`, {
       method: "POST",

@@ -23,6 +23,7 @@ import { createDraftRoute } from "./routes/drafts/create.ts";
 import { attachmentRoute } from "./routes/emails/attachment.ts";
 import { listEmailsRoute } from "./routes/emails/list.ts";
 import { emailRoutes } from "./routes/emails/one.ts";
+import { rawEmailRoute } from "./routes/emails/raw.ts";
 import { sendEmailRoute } from "./routes/emails/send.ts";
 import { folderRoutes } from "./routes/folders/folders.ts";
 import { createLinkRoute } from "./routes/hosted/create-link.ts";
@@ -140,6 +141,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(listEmailsRoute(services.email));
   await app.register(emailRoutes(services.email));
   await app.register(attachmentRoute(services.email));
+  await app.register(rawEmailRoute(services.email));
   await app.register(sendEmailRoute(services.emailSend));
   await app.register(createDraftRoute(services.emailSend));
   await app.register(folderRoutes(services.email));

@@ -1,5 +1,5 @@
 // A query parameter a route does not know is refused by name rather than dropped: a misspelt or
-// unsupported filter (Unipile's newer `search`, say) would otherwise widen the answer unnoticed.
+// unsupported filter (Unipile's newer `exclude_folders`, say) would otherwise widen the answer unnoticed.
 import type { FastifyRequest } from "fastify";
 import { AppError } from "../lib/errors.ts";
 

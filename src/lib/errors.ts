@@ -25,7 +25,7 @@ export const ERROR_CODES = {
   too_many_characters: {
     status: 400,
     title: "Bad Request",
-    fix: "Shorten the input named in `detail`: a path parameter up to 2048 characters, `from`/`to` up to 320, `any_email` up to 1024 characters and 20 addresses, request headers up to 16 KB.",
+    fix: "Shorten the input named in `detail`: a path parameter up to 2048 characters, `from`/`to` up to 320, `any_email` up to 1024 characters and 20 addresses, `search` up to 4096, request headers up to 16 KB.",
   },
   missing_credentials: {
     status: 401,

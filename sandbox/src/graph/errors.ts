@@ -20,6 +20,7 @@ export const GRAPH_MESSAGES = {
   idMalformed: "Id is malformed.",
   inefficientFilter: "The restriction or sort order is too complex for this operation.",
   searchWithOrderBy: "The query parameter '$orderBy' is not supported with '$search'.",
+  searchWithFilter: "The query parameter '$filter' is not supported with '$search'.",
   messageSizeExceeded: "The message exceeds the maximum supported size.",
   noRecipients:
     "At least one recipient isn't valid., A message can't be sent because it contains no recipients.",

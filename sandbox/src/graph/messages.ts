@@ -10,18 +10,22 @@ import {
   json,
   jsonBody,
 } from "./context.ts";
-import { badRequest, GRAPH_MESSAGES, GraphError, idMalformed, itemNotFound } from "./errors.ts";
+import { badRequest, GraphError, idMalformed, itemNotFound } from "./errors.ts";
 import { type MessageExpand, messageContextSuffix, parseMessageExpand } from "./expand.ts";
 import { isWellFormedId } from "./ids.ts";
 import type { FolderRecord, MessageRecord } from "./mailbox-store.ts";
 import { applyPatch, parseMessageInput } from "./message-input.ts";
+import { messageMime } from "./mime.ts";
 import {
   assertEfficient,
+  assertSearchable,
+  decodeSearchSkipToken,
+  encodeSearchSkipToken,
   evaluate,
-  matchesSearch,
   parseFilter,
   parseOrderBy,
   parseSearch,
+  searchMessages,
   sortMessages,
 } from "./query.ts";
 import {
@@ -31,9 +35,6 @@ import {
   renderFolder,
   renderMessage,
 } from "./serialize.ts";
-
-/** Graph caps `$search` results (reference §3.3). */
-const SEARCH_RESULT_LIMIT = 1000;
 
 export function findMessage(ctx: HandlerContext, id: string | undefined): MessageRecord {
   if (!id || !isWellFormedId(id)) throw idMalformed();
@@ -80,6 +81,15 @@ export function nextLink(ctx: HandlerContext, overrides: Record<string, string>)
   return `${baseUrl(ctx.state)}/v1.0${ctx.request.rawPath}?${query}`;
 }
 
+/** A search's next page: the same options, `$skip` folded into an opaque `$skiptoken`. */
+function searchNextLink(ctx: HandlerContext, offset: number): string {
+  const params: string[] = [];
+  for (const [key, value] of ctx.request.query)
+    if (key !== "$skip" && key !== "$skiptoken") params.push(`${key}=${encodeURIComponent(value)}`);
+  params.push(`$skiptoken=${encodeSearchSkipToken(offset)}`);
+  return `${baseUrl(ctx.state)}/v1.0${ctx.request.rawPath}?${params.join("&")}`;
+}
+
 function withPreferenceApplied(ctx: HandlerContext, response: GraphResponse): GraphResponse {
   if (ctx.prefer.applied.length > 0) response.headers["Preference-Applied"] = ctx.prefer.applied.join(", ");
   return response;
@@ -90,7 +100,7 @@ export function listMessages(ctx: HandlerContext, folder: FolderRecord | null): 
   const select = messageSelect(ctx);
   const expand = messageExpand(ctx);
   const top = intOption(ctx, "$top", 1, 1000) ?? 10;
-  const skip = intOption(ctx, "$skip", 0, Number.MAX_SAFE_INTEGER) ?? 0;
+  let skip = intOption(ctx, "$skip", 0, Number.MAX_SAFE_INTEGER) ?? 0;
   const rawFilter = query.get("$filter");
   const rawOrder = query.get("$orderby");
   const rawSearch = query.get("$search");
@@ -98,14 +108,12 @@ export function listMessages(ctx: HandlerContext, folder: FolderRecord | null): 
   const order = rawOrder !== null && rawOrder.trim() !== "" ? parseOrderBy(rawOrder) : null;
   let source: MessageRecord[] = folder ? folder.messages : ctx.store.all;
 
-  if (rawSearch !== null) {
-    if (order) throw new GraphError(400, "SearchWithOrderBy", GRAPH_MESSAGES.searchWithOrderBy);
-    if (filter) throw badRequest("The query parameter '$filter' is not supported with '$search'.");
-    const search = parseSearch(rawSearch);
-    source = source
-      .filter((message) => matchesSearch(search, message))
-      .sort((a, b) => (b.sentAt ?? b.receivedAt) - (a.sentAt ?? a.receivedAt) || b.ord - a.ord)
-      .slice(0, SEARCH_RESULT_LIMIT);
+  const searching = rawSearch !== null;
+  if (searching) {
+    assertSearchable(rawFilter !== null, rawOrder !== null);
+    source = searchMessages(parseSearch(rawSearch), source);
+    const token = query.get("$skiptoken");
+    if (token !== null) skip += decodeSearchSkipToken(token);
   } else {
     if (filter && order) assertEfficient(filter, order);
     if (filter) source = source.filter((message) => evaluate(filter, message));
@@ -124,7 +132,10 @@ export function listMessages(ctx: HandlerContext, folder: FolderRecord | null): 
   const body: Record<string, unknown> = { "@odata.context": contextUrl(ctx, fragment) };
   if (query.get("$count") === "true") body["@odata.count"] = source.length;
   body.value = page.map((message) => renderOne(ctx, message, select, expand));
-  if (skip + top < source.length) body["@odata.nextLink"] = nextLink(ctx, { $skip: String(skip + top) });
+  if (skip + top < source.length)
+    body["@odata.nextLink"] = searching
+      ? searchNextLink(ctx, skip + top)
+      : nextLink(ctx, { $skip: String(skip + top) });
   return withPreferenceApplied(ctx, json(200, body));
 }
 
@@ -137,6 +148,19 @@ export function getMessage(ctx: HandlerContext): GraphResponse {
     ...renderOne(ctx, message, select, expand),
   };
   return withPreferenceApplied(ctx, json(200, body));
+}
+
+/**
+ * `GET /me/messages/{id}/$value`: the MIME content (mime.ts). Graph documents no media type for it;
+ * Mailroom does not rely on one.
+ */
+export function getMessageValue(ctx: HandlerContext): GraphResponse {
+  const bytes = messageMime(findMessage(ctx, ctx.params.id));
+  return {
+    status: 200,
+    headers: { "Content-Type": "text/plain", "Content-Length": String(bytes.length) },
+    raw: bytes,
+  };
 }
 
 function entity(ctx: HandlerContext, message: MessageRecord, status: number): GraphResponse {

@@ -33,6 +33,7 @@ import {
   findFolder,
   getFolder,
   getMessage,
+  getMessageValue,
   listFolders,
   listMessages,
   moveFolder,
@@ -67,6 +68,7 @@ route("GET", "", "user", renderUser);
 route("GET", "messages", "read", (ctx) => listMessages(ctx, null));
 route("POST", "messages", "write", (ctx) => createDraft(ctx, null));
 route("GET", "messages/:id", "read", getMessage);
+route("GET", "messages/:id/$value", "read", getMessageValue);
 route("PATCH", "messages/:id", "write", patchMessage);
 route("DELETE", "messages/:id", "write", deleteMessage);
 route("POST", "messages/:id/permanentDelete", "write", permanentDeleteMessage);

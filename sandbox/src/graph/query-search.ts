@@ -1,6 +1,8 @@
-// KQL-style `$search` on messages: quoted query, field:value terms, OR groups, negation
-// (reference §3.3).
-import { badRequest } from "./errors.ts";
+// KQL-style `$search` on messages (reference §3.3; Graph "Use the $search query parameter"): the
+// value in double quotes, default fields from/subject/body, `field:value` terms, `\"phrases\"`, OR
+// groups, negation. Results are sorted by sent date, newest first, capped at 1,000, and paged with
+// an opaque `$skiptoken` in `@odata.nextLink`.
+import { badRequest, GRAPH_MESSAGES, GraphError } from "./errors.ts";
 import type { EmailAddress, MessageRecord } from "./mailbox-store.ts";
 import { bodyText } from "./message-values.ts";
 
@@ -13,6 +15,13 @@ export function parseSearch(raw: string): SearchQuery {
     throw badRequest("Syntax error: the $search value must be enclosed in double quotes.");
   }
   const inner = trimmed.slice(1, -1);
+  // Inside the outer quotes a phrase is delimited by escaped quotes; a bare or unpaired one is a
+  // syntax error, as KQL's parser reports it.
+  const escaped = inner.match(/\\"/g)?.length ?? 0;
+  const bare = (inner.match(/"/g)?.length ?? 0) - escaped;
+  if (bare > 0 || escaped % 2 !== 0)
+    throw badRequest("Syntax error: unbalanced quotes in the $search value.");
+  if (inner.trim() === "") throw badRequest("Syntax error: the $search value is empty.");
   const groups: SearchQuery = [[]];
   const pattern = /(-?)(?:([A-Za-z]+):)?(?:'([^']*)'|\\"([^"]*)\\"|(\S+))/g;
   for (const match of inner.matchAll(pattern)) {
@@ -96,4 +105,36 @@ function termMatches(term: SearchTerm, message: MessageRecord): boolean {
 
 export function matchesSearch(query: SearchQuery, message: MessageRecord): boolean {
   return query.some((group) => group.every((term) => termMatches(term, message) !== term.negate));
+}
+
+/** Graph returns at most this many messages for one `$search`, over all its pages. */
+export const SEARCH_RESULT_LIMIT = 1000;
+
+/**
+ * The options Graph refuses beside `$search` on messages: `$orderby` (results come sorted by sent
+ * date) and `$filter`.
+ */
+export function assertSearchable(hasFilter: boolean, hasOrder: boolean): void {
+  if (hasOrder) throw new GraphError(400, "SearchWithOrderBy", GRAPH_MESSAGES.searchWithOrderBy);
+  if (hasFilter) throw badRequest(GRAPH_MESSAGES.searchWithFilter);
+}
+
+/** The messages a search finds, in Graph's order (newest sent first), at most SEARCH_RESULT_LIMIT. */
+export function searchMessages(query: SearchQuery, source: readonly MessageRecord[]): MessageRecord[] {
+  return source
+    .filter((message) => matchesSearch(query, message))
+    .sort((a, b) => (b.sentAt ?? b.receivedAt) - (a.sentAt ?? a.receivedAt) || b.ord - a.ord)
+    .slice(0, SEARCH_RESULT_LIMIT);
+}
+
+/** A search's `$skiptoken`: opaque to clients, here the offset of the next page. */
+export function encodeSearchSkipToken(offset: number): string {
+  return Buffer.from(`search:${offset}`).toString("base64url");
+}
+
+export function decodeSearchSkipToken(token: string): number {
+  const match = /^search:(\d+)$/.exec(Buffer.from(token, "base64url").toString("utf8"));
+  const offset = match ? Number(match[1]) : Number.NaN;
+  if (!Number.isSafeInteger(offset)) throw badRequest("The $skiptoken value is not valid.");
+  return offset;
 }

@@ -10,7 +10,16 @@ import { checkPath, type FilterNode, filterProperties } from "./query-filter.ts"
 export { bodyText } from "./message-values.ts";
 export { evaluate } from "./query-evaluate.ts";
 export { type FilterNode, filterProperties, parseFilter } from "./query-filter.ts";
-export { matchesSearch, parseSearch, type SearchQuery } from "./query-search.ts";
+export {
+  assertSearchable,
+  decodeSearchSkipToken,
+  encodeSearchSkipToken,
+  matchesSearch,
+  parseSearch,
+  SEARCH_RESULT_LIMIT,
+  type SearchQuery,
+  searchMessages,
+} from "./query-search.ts";
 
 export interface OrderBy {
   path: string;

@@ -1,25 +1,25 @@
 // The read side of Unipile's email API for Microsoft accounts, over Graph (reference unipile §2.1,
 // microsoft §3). Lists page with a keyset on receivedDateTime (never `$skip`), so a walk to the end
-// visits every message once even while mail arrives.
+// visits every message once even while mail arrives; searches page by Graph's token (list-plan.ts).
 
+import type { Readable } from "node:stream";
 import type { Clock } from "../../lib/clock.ts";
 import { AppError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import { EXPAND_MARKS } from "../../providers/microsoft/extended-properties.ts";
 import type { GraphClient } from "../../providers/microsoft/graph-client.ts";
 import type { GraphAttachment, GraphMessage } from "../../providers/microsoft/graph-types.ts";
-import { type MessageFilter, messageFilter } from "../../providers/microsoft/odata.ts";
 import type { AccountRow } from "../../storage/repositories/account.repository.ts";
 import { type AccountPages, listAllFolders } from "./all-folders.ts";
-import type { EmailObject, FolderObject, FolderRole } from "./email.types.ts";
-import { WELL_KNOWN_BY_ROLE } from "./email.types.ts";
+import type { EmailObject, FolderObject } from "./email.types.ts";
 import { type CachedKind, type EmailCache, emailVersion } from "./email-cache.ts";
 import { EXPAND_FULL, emailsByGraphId, SELECT_FULL, SELECT_FULL_HEADERS, SELECT_META } from "./email-full.ts";
-import { decodeProviderId, type IdRef, idFingerprint, parseIdRef } from "./email-ids.ts";
+import { decodeProviderId, type IdRef, parseIdRef } from "./email-ids.ts";
 import type { FolderDirectory, FolderEntry, FolderTree } from "./folder-directory.ts";
-import { cursorState, type ListQuery, nextCursor, upperBound } from "./list-cursor.ts";
+import { cursorState, type ListQuery } from "./list-cursor.ts";
+import { listPlan } from "./list-plan.ts";
 import { toFolder } from "./mappers.ts";
-import { folderInfo, mapMessage, roleOf } from "./message-mapping.ts";
+import { folderInfo, mapMessage } from "./message-mapping.ts";
 import { findReplyParents, inReplyToOf, KnownParents } from "./reply-parents.ts";
 
 export interface AccountLookup {
@@ -35,8 +35,6 @@ interface Page<T> {
 
 /** What proves a cached email current (docs/adr/0008-email-cache.md), and places it on a page. */
 const SELECT_VERSION = "id,changeKey,parentFolderId,receivedDateTime";
-/** Graph's `$top` ceiling for messages (reference §3.3). */
-const GRAPH_MAX_TOP = 1000;
 
 export class EmailService {
   private readonly knownParents: KnownParents;
@@ -63,53 +61,17 @@ export class EmailService {
     const state = cursorState(query);
     const account = await this.account(state.account_id);
     const tree = await this.deps.folders.tree(account.id);
-
-    let path = "/me/messages";
-    const filter: MessageFilter = {
-      receivedBefore: upperBound(state),
-      receivedAfter: state.after,
-    };
-    let postRole: FolderRole | undefined;
-    if (state.folder !== undefined) {
-      const entry = await this.folderFor(account.id, state.folder);
-      path = `/me/mailFolders/${entry.folder.id}/messages`;
-    } else if (state.role !== undefined) {
-      const wellKnown = WELL_KNOWN_BY_ROLE[state.role];
-      if (wellKnown) {
-        const folderId = tree.byRole.get(state.role);
-        if (!folderId) return { object: "EmailList", items: [], cursor: null };
-        path = `/me/mailFolders/${folderId}/messages`;
-      } else if (state.role === "starred") filter.flagged = true;
-      else if (state.role === "important") filter.important = true;
-      else if (state.role === "unknown") postRole = "unknown";
-    }
-    filter.from = state.from;
-    filter.to = state.to;
-    if (state.any_email)
-      filter.anyParty = state.any_email
-        .split(",")
-        .map((a) => a.trim())
-        .filter(Boolean);
-    filter.conversationId = state.thread_id;
-    filter.internetMessageId = state.message_id;
+    const folderPath =
+      state.folder !== undefined
+        ? `/me/mailFolders/${(await this.folderFor(account.id, state.folder)).folder.id}/messages`
+        : undefined;
+    const plan = listPlan(state, tree, folderPath);
+    if (!plan) return { object: "EmailList", items: [], cursor: null };
+    const { path, query: base, place } = plan;
 
     const full = !state.meta_only;
     const kind: CachedKind = full ? "2_full" : "1_meta";
     const cache = this.cacheFor(state.include_headers);
-    const seen = new Set(state.cursor.seen);
-    const top = Math.min(GRAPH_MAX_TOP, state.limit + seen.size);
-    const base = {
-      $filter: messageFilter(filter),
-      $orderby: "receivedDateTime desc",
-      $top: top,
-    };
-    const place = (fetched: GraphMessage[], nextLink: boolean) => {
-      const fresh = seen.size === 0 ? fetched : fetched.filter((m) => !seen.has(idFingerprint(m.id)));
-      const page = fresh.slice(0, state.limit);
-      const hasMore = fresh.length > state.limit || nextLink;
-      const emitted = postRole ? page.filter((m) => roleOf(tree, m) === postRole) : page;
-      return { page, emitted, cursor: hasMore ? nextCursor(state, seen, page) : null };
-    };
 
     // Pages of an account with cached emails: first only the page's ids and versions (no bodies, no
     // other fields); when every email on it is cached at that version, the page is served from the cache.
@@ -119,7 +81,7 @@ export class EmailService {
         path,
         query: { ...base, $select: SELECT_VERSION },
       });
-      const placed = place(probe.value ?? [], probe["@odata.nextLink"] !== undefined);
+      const placed = place(probe.value ?? [], probe["@odata.nextLink"]);
       const items: EmailObject[] = [];
       for (const message of placed.emitted) {
         const hit = cache.get(account.id, kind, message.id, this.version(account, tree, message));
@@ -142,7 +104,7 @@ export class EmailService {
       query: graphQuery,
       ...(full ? { bodyType: "html" as const } : {}),
     });
-    const placed = place(html.value ?? [], html["@odata.nextLink"] !== undefined);
+    const placed = place(html.value ?? [], html["@odata.nextLink"]);
     let reused = 0;
     const versions = placed.emitted.map((message) =>
       cache ? this.version(account, tree, message) : undefined,
@@ -314,6 +276,23 @@ export class EmailService {
       contentType: meta.contentType || content.contentType || "application/octet-stream",
       name: meta.name ?? "attachment",
     };
+  }
+
+  /**
+   * The message as sent (RFC 822 / MIME), streamed from Graph's `/me/messages/{id}/$value`
+   * (docs/raw-message.md): never held whole here; `signal` cancels the upstream request.
+   */
+  async raw(
+    idParam: string,
+    accountIdQuery: string | undefined,
+    signal: AbortSignal,
+  ): Promise<{ body: Readable; contentLength: string | undefined }> {
+    const { account, graphId } = await this.resolveEmail(idParam, accountIdQuery);
+    const answer = await this.deps.graph.stream(account.id, {
+      path: `/me/messages/${graphId}/$value`,
+      signal,
+    });
+    return { body: answer.body, contentLength: answer.headers["content-length"] };
   }
 
   // ---------- folders ----------

@@ -5,7 +5,7 @@ import type { GraphMessage } from "../../providers/microsoft/graph-types.ts";
 import { decodeCursor, encodeCursor } from "../pagination.ts";
 import type { FolderRole } from "./email.types.ts";
 import { idFingerprint } from "./email-ids.ts";
-import { checkCursorState, checkListFilters } from "./list-filters.ts";
+import { checkCursorState, checkListFilters, checkSearchQuery } from "./list-filters.ts";
 
 export interface ListFilters {
   role?: FolderRole | undefined;
@@ -17,6 +17,8 @@ export interface ListFilters {
   after?: string | undefined;
   thread_id?: string | undefined;
   message_id?: string | undefined;
+  /** Full-text search (Graph `$search`, docs/search.md); pages by Graph's token, not by keyset. */
+  search?: string | undefined;
   meta_only?: boolean | undefined;
   include_headers?: boolean | undefined;
 }
@@ -31,7 +33,7 @@ export interface CursorState extends ListFilters {
   account_id: string;
   limit: number;
   /** Mirrors the SDK's MailListDecodedCursorSchema; `seen` = fingerprints of ids already returned at `last_date`'s second. */
-  cursor: { last_id: string; last_date: string; seen: string[] };
+  cursor: { last_id: string; last_date: string; seen: string[]; token?: string };
 }
 
 /** The state of a list request: decoded from its cursor (filters included), or its own filters. */
@@ -53,6 +55,7 @@ export function cursorState(query: ListQuery): CursorState {
   }
   const { cursor: _c, limit, ...filters } = query;
   checkListFilters(filters as Record<string, unknown>, "query");
+  checkSearchQuery(filters as Record<string, unknown>);
   return {
     ...filters,
     limit: limit ?? 100,
@@ -95,4 +98,11 @@ export function nextCursor(state: CursorState, seen: Set<string>, page: GraphMes
 function secondOf(value: string | null | undefined): string {
   const ms = value ? Date.parse(value) : 0;
   return new Date(Math.floor(ms / 1000) * 1000).toISOString();
+}
+
+/** The cursor after a search page: the search's filters and Graph's page token (no keyset). */
+export function nextSearchCursor(state: CursorState, token: string | undefined): string | null {
+  if (token === undefined) return null;
+  const next: CursorState = { ...state, cursor: { last_id: "", last_date: "", seen: [], token } };
+  return encodeCursor(next as unknown as Record<string, unknown>);
 }

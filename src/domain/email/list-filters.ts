@@ -4,6 +4,7 @@
 // API accepts well under that, so a long filter is a 400 naming the parameter, not a failed Graph call.
 import { AppError } from "../../lib/errors.ts";
 import { FOLDER_ROLES } from "./email.types.ts";
+import { checkSearch, pageOption, refusedWithSearch } from "./list-search.ts";
 
 /** RFC 5321 §4.5.3.1: a path (address) is at most 256 octets; 320 leaves room for a display form. */
 export const MAX_ADDRESS_CHARS = 320;
@@ -82,5 +83,22 @@ export function checkCursorState(state: Record<string, unknown>): void {
   if (state.role !== undefined && !(FOLDER_ROLES as readonly unknown[]).includes(state.role)) throw fail();
   for (const flag of ["meta_only", "include_headers"])
     if (state[flag] !== undefined && typeof state[flag] !== "boolean") throw fail();
+  if (cursor.token !== undefined && (typeof cursor.token !== "string" || !pageOption(cursor.token)))
+    throw fail();
+  if (state.search !== undefined) {
+    if (typeof state.search !== "string" || refusedWithSearch(state).length > 0) throw fail();
+    checkSearch(state.search, "cursor (search)");
+  } else if (cursor.token !== undefined) throw fail();
   checkListFilters(state, "cursor");
+}
+
+/** A search request's own checks: its text, and no filter Microsoft refuses beside `$search`. */
+export function checkSearchQuery(filters: Record<string, unknown>): void {
+  if (typeof filters.search !== "string") return;
+  checkSearch(filters.search);
+  const refused = refusedWithSearch(filters);
+  if (refused.length > 0)
+    throw new AppError("invalid_parameters", {
+      detail: `search: cannot be combined with ${refused.join(", ")} on Microsoft accounts (Graph refuses $filter and $orderby beside $search); use folder or role to narrow a search`,
+    });
 }

@@ -8,6 +8,7 @@ import {
   MAX_FOLDER_CHARS,
   MAX_ID_FILTER_CHARS,
 } from "../../domain/email/list-filters.ts";
+import { MAX_SEARCH_CHARS, SEARCH_RESULT_CAP } from "../../domain/email/list-search.ts";
 
 export const FolderRoleSchema = Type.Union([
   Type.Literal("inbox"),
@@ -59,6 +60,13 @@ export const ListEmailsQuery = Type.Object(
     include_headers: Type.Optional(Type.Boolean()),
     thread_id: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_ID_FILTER_CHARS })),
     message_id: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_ID_FILTER_CHARS })),
+    search: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: MAX_SEARCH_CHARS,
+        description: `Full-text search (Microsoft's KQL: words, "phrases", from:, to:, subject:, hasattachments:true …), ranked as Microsoft returns it, at most ${SEARCH_RESULT_CAP} results. Combines with folder and role (except starred/important); not with from, to, any_email, before, after, thread_id or message_id. See docs/search.md.`,
+      }),
+    ),
   },
   // Unknown parameters are refused by name (http/unknown-query.ts) before this schema is checked.
   { additionalProperties: false },

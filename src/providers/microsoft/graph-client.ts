@@ -7,7 +7,13 @@ import { randomUUID } from "node:crypto";
 import { AppError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import { GraphCallError, graphErrorCode, parseRetryAfter, translateGraphError } from "./graph-errors.ts";
-import { fetchTransport, type GraphTransport } from "./graph-transport.ts";
+import { type GraphStream, type GraphStreamRequest, openGraphStream } from "./graph-stream.ts";
+import {
+  fetchStreamTransport,
+  fetchTransport,
+  type GraphStreamTransport,
+  type GraphTransport,
+} from "./graph-transport.ts";
 import type { MailboxLimiter } from "./limiter.ts";
 
 /** The token side the Graph client needs (implemented by the token manager). */
@@ -45,6 +51,8 @@ export interface GraphClientOptions {
   fetch: typeof fetch;
   /** How Graph calls are sent (graph-transport.ts). Default: through `fetch`. */
   transport?: GraphTransport;
+  /** How streamed GETs (`stream`) are sent. Default: through `fetch`. */
+  streamTransport?: GraphStreamTransport;
   tokens: AccessTokens;
   /** Slots per mailbox (4, §5): in-process (KeyedLimiter) or shared by every process (Redis). */
   limiter: MailboxLimiter;
@@ -73,6 +81,7 @@ const MAX_BATCH = 20;
 export class GraphClient {
   private readonly timeoutMs: number;
   private readonly transport: GraphTransport;
+  private readonly streamTransport: GraphStreamTransport;
   private readonly maxRetries: number;
   private readonly retryBudgetMs: number;
   private readonly baseBackoffMs: number;
@@ -83,6 +92,7 @@ export class GraphClient {
   constructor(private readonly options: GraphClientOptions) {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.transport = options.transport ?? fetchTransport(options.fetch);
+    this.streamTransport = options.streamTransport ?? fetchStreamTransport(options.fetch);
     this.maxRetries = options.maxRetries ?? 3;
     this.retryBudgetMs = options.retryBudgetMs ?? 30_000;
     this.baseBackoffMs = options.baseBackoffMs ?? 500;
@@ -105,6 +115,30 @@ export class GraphClient {
   ): Promise<{ bytes: Buffer; contentType: string | null }> {
     const answer = await this.call(accountId, request);
     return { bytes: answer.bytes, contentType: answer.header("content-type") };
+  }
+
+  /**
+   * A GET whose body is passed on as a stream, holding the mailbox's limiter slot until the body
+   * closes (graph-stream.ts): a message's MIME (`/me/messages/{id}/$value`), an attachment's bytes.
+   */
+  stream(accountId: string, request: GraphStreamRequest): Promise<GraphStream> {
+    return openGraphStream(
+      {
+        baseUrl: this.options.baseUrl,
+        open: this.streamTransport,
+        tokens: this.options.tokens,
+        limiter: this.options.limiter,
+        log: this.options.log,
+        timeoutMs: this.timeoutMs,
+        maxRetries: this.maxRetries,
+        retryBudgetMs: this.retryBudgetMs,
+        backoffMs: (attempt) => this.backoffMs(attempt),
+        now: this.now,
+        sleep: this.sleep,
+      },
+      accountId,
+      request,
+    );
   }
 
   /**

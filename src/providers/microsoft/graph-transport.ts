@@ -5,6 +5,8 @@
 // API answers in place, and the access token must not follow a redirect to another host.
 import http from "node:http";
 import https from "node:https";
+import { Readable } from "node:stream";
+import type { ReadableStream } from "node:stream/web";
 
 export interface TransportRequest {
   method: string;
@@ -80,5 +82,61 @@ export function httpTransport(): GraphTransport {
         });
       });
       call.end(request.body);
+    });
+}
+
+/** A GET whose body is read as it arrives (graph-stream.ts). */
+export interface StreamAnswer {
+  status: number;
+  header(name: string): string | null;
+  body: Readable;
+}
+
+/** Rejects when no response headers came before `signal` aborted; the body then flows until it ends. */
+export type GraphStreamTransport = (
+  url: string,
+  request: { headers: Record<string, string>; signal: AbortSignal },
+) => Promise<StreamAnswer>;
+
+export function fetchStreamTransport(fetchImpl: typeof fetch): GraphStreamTransport {
+  return async (url, request) => {
+    const response = await fetchImpl(url, {
+      headers: request.headers,
+      redirect: "manual",
+      signal: request.signal,
+    });
+    const body = response.body ? Readable.fromWeb(response.body as ReadableStream) : Readable.from([]);
+    return { status: response.status, header: (name) => response.headers.get(name), body };
+  };
+}
+
+/** node:http(s) with keep-alive sockets: the response is the body stream, no web-stream layer. */
+export function httpStreamTransport(): GraphStreamTransport {
+  const agents = {
+    "http:": new http.Agent({ keepAlive: true, scheduling: "lifo" }),
+    "https:": new https.Agent({ keepAlive: true, scheduling: "lifo" }),
+  };
+  return (url, request) =>
+    new Promise((resolve, reject) => {
+      const target = new URL(url);
+      const secure = target.protocol === "https:";
+      const call = (secure ? https : http).request(target, {
+        method: "GET",
+        headers: request.headers,
+        agent: secure ? agents["https:"] : agents["http:"],
+        signal: request.signal,
+      });
+      call.on("error", reject);
+      call.on("response", (response) =>
+        resolve({
+          status: response.statusCode ?? 0,
+          header: (name) => {
+            const value = response.headers[name];
+            return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
+          },
+          body: response,
+        }),
+      );
+      call.end();
     });
 }

@@ -1,4 +1,5 @@
-// GET /api/v1/emails (reference unipile §2.1.1): newest first, keyset-paged with an opaque standard-base64 cursor.
+// GET /api/v1/emails (reference unipile §2.1.1): newest first, keyset-paged with an opaque standard-base64
+// cursor; `search` (Unipile's newer parameter) runs Graph's `$search` and pages by Graph's token.
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { EmailService } from "../../../domain/email/email.service.ts";
 import { EmailListSchema, ListEmailsQuery } from "../../schemas/email.schema.ts";
@@ -14,7 +15,7 @@ export function listEmailsRoute(email: EmailService): FastifyPluginAsyncTypebox 
         schema: {
           summary: "List emails",
           description:
-            "Newest first. With `cursor`, the filters of the first request apply (they travel in the cursor). `meta_only` returns `1_meta` emails (empty bodies, no attachments); otherwise `2_full`. A parameter not listed here is a 400 naming it.",
+            "Newest first; with `search`, ranked as Microsoft returns it (at most 1,000 results; docs/search.md). With `cursor`, the filters of the first request apply (they travel in the cursor). `meta_only` returns `1_meta` emails (empty bodies, no attachments); otherwise `2_full`. A parameter not listed here is a 400 naming it.",
           tags: ["Emails"],
           querystring: ListEmailsQuery,
           response: {
