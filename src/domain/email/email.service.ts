@@ -7,15 +7,16 @@ import { AppError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import { EXPAND_MARKS } from "../../providers/microsoft/extended-properties.ts";
 import type { GraphClient } from "../../providers/microsoft/graph-client.ts";
-import type { GraphAttachment, GraphMessage } from "../../providers/microsoft/graph-types.ts";
+import type { GraphMessage } from "../../providers/microsoft/graph-types.ts";
 import { type MessageFilter, messageFilter } from "../../providers/microsoft/odata.ts";
 import type { AccountRow } from "../../storage/repositories/account.repository.ts";
 import { type AccountPages, listAllFolders } from "./all-folders.ts";
+import { type AttachmentDownload, downloadAttachment } from "./attachment-download.ts";
 import type { EmailObject, FolderObject, FolderRole } from "./email.types.ts";
 import { WELL_KNOWN_BY_ROLE } from "./email.types.ts";
 import { type CachedKind, type EmailCache, emailVersion } from "./email-cache.ts";
 import { EXPAND_FULL, emailsByGraphId, SELECT_FULL, SELECT_FULL_HEADERS, SELECT_META } from "./email-full.ts";
-import { decodeProviderId, type IdRef, idFingerprint, parseIdRef } from "./email-ids.ts";
+import { type IdRef, idFingerprint, parseIdRef } from "./email-ids.ts";
 import type { FolderDirectory, FolderEntry, FolderTree } from "./folder-directory.ts";
 import { cursorState, type ListQuery, nextCursor, upperBound } from "./list-cursor.ts";
 import { toFolder } from "./mappers.ts";
@@ -292,28 +293,15 @@ export class EmailService {
 
   // ---------- attachments ----------
 
+  /** An attachment's bytes, streamed from Graph (attachment-download.ts). */
   async attachment(
     idParam: string,
     attachmentIdParam: string,
     accountIdQuery: string | undefined,
-  ): Promise<{ bytes: Buffer; contentType: string; name: string }> {
+    signal?: AbortSignal,
+  ): Promise<AttachmentDownload> {
     const { account, graphId } = await this.resolveEmail(idParam, accountIdQuery);
-    const attachmentId = decodeProviderId(attachmentIdParam);
-    if (attachmentId === undefined)
-      throw new AppError("resource_not_found", { detail: `Attachment ${attachmentIdParam} not found` });
-    const path = `/me/messages/${graphId}/attachments/${attachmentId}`;
-    const [meta, content] = await Promise.all([
-      this.deps.graph.json<GraphAttachment>(account.id, {
-        path,
-        query: { $select: "id,name,contentType,size" },
-      }),
-      this.deps.graph.raw(account.id, { path: `${path}/$value` }),
-    ]);
-    return {
-      bytes: content.bytes,
-      contentType: meta.contentType || content.contentType || "application/octet-stream",
-      name: meta.name ?? "attachment",
-    };
+    return downloadAttachment(this.deps.graph, account.id, graphId, attachmentIdParam, signal);
   }
 
   // ---------- folders ----------

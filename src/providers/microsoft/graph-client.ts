@@ -4,6 +4,7 @@
 // bounded budget, and one forced token refresh on 401 InvalidAuthenticationToken. Failures leave as
 // AppError (graph-errors.ts).
 import { randomUUID } from "node:crypto";
+import { finished, type Readable } from "node:stream";
 import { AppError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import { GraphCallError, graphErrorCode, parseRetryAfter, translateGraphError } from "./graph-errors.ts";
@@ -65,6 +66,13 @@ interface Answer {
   status: number;
   header(name: string): string | null;
   bytes: Buffer;
+  stream?: Readable;
+}
+
+/** A streamed answer: its headers, and its body to be read (or destroyed) by the caller. */
+export interface StreamedAnswer {
+  header(name: string): string | null;
+  body: Readable;
 }
 
 const RETRYABLE = new Set([429, 503, 504]);
@@ -98,13 +106,15 @@ export class GraphClient {
     return JSON.parse(answer.bytes.toString("utf8")) as T;
   }
 
-  /** A call whose answer is bytes (attachment `$value`). */
-  async raw(
-    accountId: string,
-    request: GraphRequest,
-  ): Promise<{ bytes: Buffer; contentType: string | null }> {
-    const answer = await this.call(accountId, request);
-    return { bytes: answer.bytes, contentType: answer.header("content-type") };
+  /**
+   * A GET whose body is handed over unread (attachment `$value`): the mailbox slot is held until the
+   * body ends or is destroyed, and `signal` (the client going away) cancels the request.
+   */
+  async stream(accountId: string, request: GraphRequest, signal?: AbortSignal): Promise<StreamedAnswer> {
+    const answer = await this.call(accountId, request, 1, { signal });
+    const body = answer.stream;
+    if (!body) throw new AppError("provider_error", { detail: "Microsoft Graph sent no body." });
+    return { header: answer.header, body };
   }
 
   /**
@@ -223,7 +233,12 @@ export class GraphClient {
     return Math.round(ceiling / 2 + (this.random() * ceiling) / 2);
   }
 
-  private async call(accountId: string, request: GraphRequest, weight = 1): Promise<Answer> {
+  private async call(
+    accountId: string,
+    request: GraphRequest,
+    weight = 1,
+    streaming?: { signal: AbortSignal | undefined },
+  ): Promise<Answer> {
     const base = `${this.options.baseUrl.replace(/\/+$/, "")}/v1.0`;
     // `@odata.nextLink`s are absolute; only ones on the configured Graph origin are followed (the
     // access token must not go anywhere else).
@@ -238,10 +253,8 @@ export class GraphClient {
       let answer: Answer | undefined;
       let failure: unknown;
       try {
-        answer = await this.options.limiter.run(
-          accountId,
-          () => this.send(url, method, token, request),
-          weight,
+        answer = await this.sendHolding(accountId, weight, () =>
+          this.send(url, method, token, request, streaming),
         );
       } catch (error) {
         if ((error as Error)?.name === "TimeoutError") {
@@ -298,11 +311,25 @@ export class GraphClient {
     }
   }
 
+  /** Holds the mailbox's slots while the request is in flight: for a streamed body, until it ends. */
+  private async sendHolding(accountId: string, weight: number, send: () => Promise<Answer>) {
+    const release = await this.options.limiter.acquire(accountId, weight);
+    let answer: Answer | undefined;
+    try {
+      answer = await send();
+      return answer;
+    } finally {
+      if (answer?.stream) finished(answer.stream, () => release());
+      else release();
+    }
+  }
+
   private async send(
     url: string,
     method: GraphMethod,
     token: string,
     request: GraphRequest,
+    streaming?: { signal: AbortSignal | undefined },
   ): Promise<Answer> {
     const headers: Record<string, string> = {
       authorization: `Bearer ${token}`,
@@ -321,6 +348,7 @@ export class GraphClient {
       headers,
       ...(body !== undefined ? { body } : {}),
       timeoutMs: this.timeoutMs,
+      ...(streaming ? { stream: true, ...(streaming.signal ? { signal: streaming.signal } : {}) } : {}),
     });
   }
 }

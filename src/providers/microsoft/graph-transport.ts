@@ -5,12 +5,18 @@
 // API answers in place, and the access token must not follow a redirect to another host.
 import http from "node:http";
 import https from "node:https";
+import { Readable } from "node:stream";
 
 export interface TransportRequest {
   method: string;
   headers: Record<string, string>;
   body?: string;
+  /** Until the answer's headers (with `stream`: then per idle gap while its body is read). */
   timeoutMs: number;
+  /** Hand a 2xx answer's body over unread, as `stream` (attachment downloads). */
+  stream?: boolean;
+  /** Cancels the request, before or while its body is read. */
+  signal?: AbortSignal;
 }
 
 export interface TransportAnswer {
@@ -18,6 +24,8 @@ export interface TransportAnswer {
   /** A response header by its lower-case name, or null. */
   header(name: string): string | null;
   bytes: Buffer;
+  /** With `stream` and a 2xx status: the body, not yet read (`bytes` is empty then). */
+  stream?: Readable;
 }
 
 /** Rejects with an error named "TimeoutError" when no whole answer came within `timeoutMs`. */
@@ -25,16 +33,36 @@ export type GraphTransport = (url: string, request: TransportRequest) => Promise
 
 export function fetchTransport(fetchImpl: typeof fetch): GraphTransport {
   return async (url, request) => {
-    const response = await fetchImpl(url, {
+    const timeout = AbortSignal.timeout(request.timeoutMs);
+    const streamed = new AbortController();
+    const signals = [request.stream ? streamed.signal : timeout];
+    if (request.signal) signals.push(request.signal);
+    const pending = fetchImpl(url, {
       method: request.method,
       headers: request.headers,
       ...(request.body !== undefined ? { body: request.body } : {}),
       redirect: "manual",
-      signal: AbortSignal.timeout(request.timeoutMs),
+      signal: AbortSignal.any(signals),
     });
+    // A streamed answer's body may take longer than the timeout: it bounds the wait for headers only.
+    const response = request.stream ? await untilTimeout(pending, timeout, streamed) : await pending;
+    const header = (name: string) => response.headers.get(name);
+    if (request.stream && response.ok && response.body)
+      return {
+        status: response.status,
+        header,
+        bytes: Buffer.alloc(0),
+        stream: Readable.fromWeb(response.body as import("node:stream/web").ReadableStream),
+      };
     const bytes = Buffer.from(await response.arrayBuffer());
-    return { status: response.status, header: (name) => response.headers.get(name), bytes };
+    return { status: response.status, header, bytes };
   };
+}
+
+function untilTimeout<T>(pending: Promise<T>, timeout: AbortSignal, controller: AbortController): Promise<T> {
+  const onTimeout = () => controller.abort(timeout.reason);
+  timeout.addEventListener("abort", onTimeout, { once: true });
+  return pending.finally(() => timeout.removeEventListener("abort", onTimeout));
 }
 
 export function httpTransport(): GraphTransport {
@@ -62,19 +90,36 @@ export function httpTransport(): GraphTransport {
         clearTimeout(timer);
         reject(error);
       };
+      const abort = () => call.destroy(request.signal?.reason ?? new Error("aborted"));
+      if (request.signal?.aborted) abort();
+      request.signal?.addEventListener("abort", abort, { once: true });
+      call.on("close", () => request.signal?.removeEventListener("abort", abort));
       call.on("error", fail);
       call.on("response", (response) => {
+        const status = response.statusCode ?? 0;
+        const header = (name: string) => {
+          const value = response.headers[name];
+          return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
+        };
+        if (request.stream && status >= 200 && status < 300) {
+          clearTimeout(timer);
+          // From here the timeout is per idle gap: a large body may take minutes, a stalled one not.
+          response.setTimeout(request.timeoutMs, () => {
+            const error = new Error(`No data within ${request.timeoutMs} ms`);
+            error.name = "TimeoutError";
+            response.destroy(error);
+          });
+          resolve({ status, header, bytes: Buffer.alloc(0), stream: response });
+          return;
+        }
         const chunks: Buffer[] = [];
         response.on("data", (chunk: Buffer) => chunks.push(chunk));
         response.on("error", fail);
         response.on("end", () => {
           clearTimeout(timer);
           resolve({
-            status: response.statusCode ?? 0,
-            header: (name) => {
-              const value = response.headers[name];
-              return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
-            },
+            status,
+            header,
             bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks),
           });
         });
