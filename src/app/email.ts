@@ -53,6 +53,7 @@ export function createEmailService(deps: {
     accounts: deps.accounts,
     graph,
     log: deps.log.child({ component: "send" }),
+    maxMessageBytes: deps.config.maxMessageBytes,
     ...(deps.sent ? { sent: deps.sent } : {}),
   });
   return { email, send, graph, cache };
