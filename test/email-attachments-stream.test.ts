@@ -25,7 +25,7 @@ type Email = Record<string, unknown> & {
   attachments: { id: string; name: string; size: number }[];
 };
 
-function pattern(size: number, seed: number): Buffer {
+function pattern(size: number, seed: number): Buffer<ArrayBuffer> {
   const bytes = Buffer.alloc(size);
   for (let i = 0; i < size; i++) bytes[i] = (i * 31 + seed * 7 + (i >> 11)) & 0xff;
   return bytes;
