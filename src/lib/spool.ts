@@ -1,10 +1,12 @@
 // Holds streamed bytes whose size must be known before they can be passed on (a Graph upload session
 // is created with the file's size; a multipart part does not say it): small ones in memory, within
 // a per-spool budget, the rest in a temporary file that `dispose` removes. Reads come back in pieces
-// into one reused buffer, so a spooled file costs one piece of memory to read.
+// into two reused buffers (one read ahead), so a spooled file costs two pieces of memory to read.
 import { mkdtemp, open, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+
+const WRITE_BATCH_BYTES = 1024 * 1024;
 
 export interface SpooledFile {
   readonly size: number;
@@ -40,6 +42,7 @@ export class Spool {
     onBytes: (length: number) => void = () => {},
   ): Promise<SpooledFile> {
     const held: Buffer[] = [];
+    let heldBytes = 0;
     let size = 0;
     let path: string | undefined;
     let handle: Awaited<ReturnType<typeof open>> | undefined;
@@ -47,18 +50,21 @@ export class Spool {
       for await (const chunk of source) {
         onBytes(chunk.length);
         size += chunk.length;
-        if (!handle && this.fitsInMemory(size)) {
-          held.push(chunk);
-          continue;
-        }
+        held.push(chunk);
+        heldBytes += chunk.length;
+        if (!handle && this.fitsInMemory(size)) continue;
         if (!handle) {
           path = await this.nextPath();
           handle = await open(path, "w");
-          for (const piece of held.splice(0)) await handle.write(piece);
         }
-        // Awaiting the write before the next chunk: the disk's pace is the backpressure on the source.
-        await handle.write(chunk);
+        // Written in batches of about WRITE_BATCH_BYTES, each awaited before more is read: the
+        // disk's pace is the backpressure on the source.
+        if (heldBytes >= WRITE_BATCH_BYTES) {
+          await handle.writev(held.splice(0));
+          heldBytes = 0;
+        }
       }
+      if (handle && held.length > 0) await handle.writev(held.splice(0));
     } finally {
       await handle?.close();
     }
@@ -104,28 +110,44 @@ function onDiskFile(path: string, size: number): SpooledFile {
     bytes: () => readFile(path),
     async *pieces(pieceBytes) {
       const handle = await open(path, "r");
+      // Two buffers: the next piece is read while the caller works on this one.
+      const length = Math.min(pieceBytes, Math.max(size, 1));
+      const buffers = [Buffer.allocUnsafe(length), Buffer.allocUnsafe(length)] as const;
+      let next: Promise<number> | undefined;
       try {
-        const buffer = Buffer.allocUnsafe(Math.min(pieceBytes, Math.max(size, 1)));
-        for (let position = 0; position < size; ) {
-          // A piece is whole (up to the end): upload chunks must be exact multiples of their size.
-          let filled = 0;
-          while (filled < buffer.length && position + filled < size) {
-            const { bytesRead } = await handle.read(
-              buffer,
-              filled,
-              buffer.length - filled,
-              position + filled,
-            );
-            if (bytesRead === 0) break;
-            filled += bytesRead;
-          }
+        let position = 0;
+        let turn = 0;
+        next = fill(handle, buffers[turn]!, position, size);
+        while (position < size) {
+          const filled = (await next) ?? 0;
+          next = undefined;
           if (filled === 0) break;
+          const piece = buffers[turn]!.subarray(0, filled);
           position += filled;
-          yield buffer.subarray(0, filled);
+          turn ^= 1;
+          if (position < size) next = fill(handle, buffers[turn]!, position, size);
+          yield piece;
         }
       } finally {
+        await next?.catch(() => 0);
         await handle.close();
       }
     },
   };
+}
+
+/** Reads into `buffer` from `position` until it is full or the file ends: a piece is whole. */
+async function fill(
+  handle: Awaited<ReturnType<typeof open>>,
+  buffer: Buffer,
+  position: number,
+  size: number,
+): Promise<number> {
+  let filled = 0;
+  while (filled < buffer.length && position + filled < size) {
+    const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, position + filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return filled;
 }

@@ -42,7 +42,7 @@ export interface BatchResult {
 export interface GraphClientOptions {
   /** e.g. https://graph.microsoft.com (no /v1.0). */
   baseUrl: string;
-  /** Attachment upload sessions (Outlook's pre-authenticated URLs), and Graph calls without `transport`. */
+  /** Graph calls and attachment upload sessions when no `transport` is given. */
   fetch: typeof fetch;
   /** How Graph calls are sent (graph-transport.ts). Default: through `fetch`. */
   transport?: GraphTransport;
@@ -132,17 +132,18 @@ export class GraphClient {
     if (!/^https?:\/\//.test(uploadUrl))
       throw new AppError("provider_error", { detail: "Microsoft returned an invalid upload URL." });
     const end = range.start + chunk.byteLength - 1;
-    let response: Response;
+    let answer: Answer;
     try {
-      response = await this.options.limiter.run(accountId, () =>
-        this.options.fetch(uploadUrl, {
+      // Through the transport (node:http in production: the chunk is written as it is, not copied).
+      answer = await this.options.limiter.run(accountId, () =>
+        this.transport(uploadUrl, {
           method: "PUT",
           headers: {
             "content-type": "application/octet-stream",
             "content-range": `bytes ${range.start}-${end}/${range.total}`,
           },
-          body: chunk as Uint8Array<ArrayBuffer>,
-          signal: AbortSignal.timeout(this.timeoutMs),
+          body: chunk,
+          timeoutMs: this.timeoutMs,
         }),
       );
     } catch (error) {
@@ -154,15 +155,13 @@ export class GraphClient {
         cause: error,
       });
     }
-    const bytes = Buffer.from(await response.arrayBuffer());
-    const answer: Answer = { status: response.status, header: (name) => response.headers.get(name), bytes };
-    if (response.status >= 400) throw translateGraphError(response.status, parseBody(answer));
-    const body = (bytes.length > 0 ? parseBody(answer) : {}) as {
+    if (answer.status >= 400) throw translateGraphError(answer.status, parseBody(answer));
+    const body = (answer.bytes.length > 0 ? parseBody(answer) : {}) as {
       NextExpectedRanges?: string[];
       nextExpectedRanges?: string[];
     };
     return {
-      status: response.status,
+      status: answer.status,
       nextExpectedRanges: body?.NextExpectedRanges ?? body?.nextExpectedRanges ?? [],
     };
   }

@@ -10,7 +10,8 @@ import { Readable } from "node:stream";
 export interface TransportRequest {
   method: string;
   headers: Record<string, string>;
-  body?: string;
+  /** JSON text, or an upload session's chunk. */
+  body?: string | Uint8Array;
   /** Until the answer's headers (with `stream`: then per idle gap while its body is read). */
   timeoutMs: number;
   /** Hand a 2xx answer's body over unread, as `stream` (attachment downloads). */
@@ -40,7 +41,7 @@ export function fetchTransport(fetchImpl: typeof fetch): GraphTransport {
     const pending = fetchImpl(url, {
       method: request.method,
       headers: request.headers,
-      ...(request.body !== undefined ? { body: request.body } : {}),
+      ...(request.body !== undefined ? { body: request.body as string | Uint8Array<ArrayBuffer> } : {}),
       redirect: "manual",
       signal: AbortSignal.any(signals),
     });
