@@ -108,6 +108,7 @@ export const attachments: Scenario = {
         },
         data: {
           ...data,
+          peakReset,
           throughputAim: THROUGHPUT_AIM,
           rssGrowthAimMiB: RSS_GROWTH_AIM_MIB,
           throughputMet,
