@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { REPO_ROOT, stopAll } from "./lib/processes.ts";
 import type { Scenario, ScenarioResult, Settings, Table } from "./lib/scenario.ts";
 import { accounts } from "./scenarios/accounts.ts";
+import { attachments } from "./scenarios/attachments.ts";
 import { coldStart } from "./scenarios/cold-start.ts";
 import { connect } from "./scenarios/connect.ts";
 import { emailGet } from "./scenarios/email-get.ts";
@@ -32,6 +33,7 @@ const SCENARIOS: Scenario[] = [
   emailGet,
   emailSearch,
   emailRaw,
+  attachments,
   webhooks,
   scale,
   fleet,

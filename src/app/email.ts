@@ -9,7 +9,7 @@ import { SendService, type SentRecorder } from "../domain/email/send.service.ts"
 import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/logger.ts";
 import { type AccessTokens, GraphClient } from "../providers/microsoft/graph-client.ts";
-import { type GraphTransport, httpStreamTransport } from "../providers/microsoft/graph-transport.ts";
+import type { GraphTransport } from "../providers/microsoft/graph-transport.ts";
 import { KeyedLimiter, MAILBOX_CONCURRENCY, type MailboxLimiter } from "../providers/microsoft/limiter.ts";
 import type { AccountRepository } from "../storage/repositories/account.repository.ts";
 import { createEmailCache } from "./email-cache.ts";
@@ -34,9 +34,6 @@ export function createEmailService(deps: {
     baseUrl: deps.config.microsoft.graphUrl,
     fetch: deps.fetch,
     ...(deps.graphTransport ? { transport: deps.graphTransport } : {}),
-    // Streamed GETs (`$value`) go the way the other calls go: node:http beside a node:http transport
-    // (no web-stream layer between Graph's socket and the client's), else the injected fetch.
-    ...(deps.graphTransport ? { streamTransport: httpStreamTransport() } : {}),
     tokens: deps.tokens,
     limiter: deps.limiter ?? new KeyedLimiter(MAILBOX_CONCURRENCY),
     log: deps.log.child({ component: "graph" }),
@@ -56,6 +53,7 @@ export function createEmailService(deps: {
     accounts: deps.accounts,
     graph,
     log: deps.log.child({ component: "send" }),
+    maxMessageBytes: deps.config.maxMessageBytes,
     ...(deps.sent ? { sent: deps.sent } : {}),
   });
   return { email, send, graph, cache };

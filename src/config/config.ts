@@ -47,6 +47,8 @@ export interface Config {
   retention: RetentionPolicy;
   /** The per-process cache of mapped emails (docs/adr/0008-email-cache.md); maxBytes 0 = off. */
   emailCache: { maxBytes: number; maxBytesPerAccount: number };
+  /** The largest message accepted for sending or as a draft (MAX_MESSAGE_MB). */
+  maxMessageBytes: number;
 }
 
 /** The process environment; the config module is the only place that reads it. */
@@ -171,6 +173,7 @@ export function loadConfig(
       maxBytes: (p.EMAIL_CACHE_MB ?? 64) * MIB,
       maxBytesPerAccount: Math.min(p.EMAIL_CACHE_ACCOUNT_MB ?? 8, p.EMAIL_CACHE_MB ?? 64) * MIB,
     },
+    maxMessageBytes: (p.MAX_MESSAGE_MB ?? 150) * MIB,
   };
 }
 

@@ -246,6 +246,14 @@ export const VARIABLES = {
       return raw;
     },
   },
+  MAX_MESSAGE_MB: {
+    description:
+      "Largest message Mailroom accepts to send or save as a draft (body and attachments), checked while the upload streams in; Microsoft's own ceiling is 150 (a tenant's send limit may be lower).",
+    expected: "an integer number of MiB from 1 to 150",
+    example: "150",
+    default: "150",
+    parse: integer(1, 150),
+  },
   EMAIL_CACHE_MB: {
     description:
       "Memory for mapped emails kept per process, so reading an unchanged email again skips its body and conversion (each read still asks Graph for the email's version; 0 turns the cache off).",

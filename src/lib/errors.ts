@@ -20,7 +20,7 @@ export const ERROR_CODES = {
   content_too_large: {
     status: 400,
     title: "Bad Request",
-    fix: "Send a smaller body or attachment; Microsoft accepts messages up to 150 MB.",
+    fix: "Send a smaller body or attachment; messages may be up to MAX_MESSAGE_MB (default 150 MB, Microsoft's ceiling).",
   },
   too_many_characters: {
     status: 400,

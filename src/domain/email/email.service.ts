@@ -8,13 +8,14 @@ import { AppError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import { EXPAND_MARKS } from "../../providers/microsoft/extended-properties.ts";
 import type { GraphClient } from "../../providers/microsoft/graph-client.ts";
-import type { GraphAttachment, GraphMessage } from "../../providers/microsoft/graph-types.ts";
+import type { GraphMessage } from "../../providers/microsoft/graph-types.ts";
 import type { AccountRow } from "../../storage/repositories/account.repository.ts";
 import { type AccountPages, listAllFolders } from "./all-folders.ts";
+import { type AttachmentDownload, downloadAttachment } from "./attachment-download.ts";
 import type { EmailObject, FolderObject } from "./email.types.ts";
 import { type CachedKind, type EmailCache, emailVersion } from "./email-cache.ts";
 import { EXPAND_FULL, emailsByGraphId, SELECT_FULL, SELECT_FULL_HEADERS, SELECT_META } from "./email-full.ts";
-import { decodeProviderId, type IdRef, parseIdRef } from "./email-ids.ts";
+import { type IdRef, parseIdRef } from "./email-ids.ts";
 import type { FolderDirectory, FolderEntry, FolderTree } from "./folder-directory.ts";
 import { cursorState, type ListQuery } from "./list-cursor.ts";
 import { listPlan } from "./list-plan.ts";
@@ -254,28 +255,15 @@ export class EmailService {
 
   // ---------- attachments ----------
 
+  /** An attachment's bytes, streamed from Graph (attachment-download.ts). */
   async attachment(
     idParam: string,
     attachmentIdParam: string,
     accountIdQuery: string | undefined,
-  ): Promise<{ bytes: Buffer; contentType: string; name: string }> {
+    signal?: AbortSignal,
+  ): Promise<AttachmentDownload> {
     const { account, graphId } = await this.resolveEmail(idParam, accountIdQuery);
-    const attachmentId = decodeProviderId(attachmentIdParam);
-    if (attachmentId === undefined)
-      throw new AppError("resource_not_found", { detail: `Attachment ${attachmentIdParam} not found` });
-    const path = `/me/messages/${graphId}/attachments/${attachmentId}`;
-    const [meta, content] = await Promise.all([
-      this.deps.graph.json<GraphAttachment>(account.id, {
-        path,
-        query: { $select: "id,name,contentType,size" },
-      }),
-      this.deps.graph.raw(account.id, { path: `${path}/$value` }),
-    ]);
-    return {
-      bytes: content.bytes,
-      contentType: meta.contentType || content.contentType || "application/octet-stream",
-      name: meta.name ?? "attachment",
-    };
+    return downloadAttachment(this.deps.graph, account.id, graphId, attachmentIdParam, signal);
   }
 
   /**
@@ -288,11 +276,12 @@ export class EmailService {
     signal: AbortSignal,
   ): Promise<{ body: Readable; contentLength: string | undefined }> {
     const { account, graphId } = await this.resolveEmail(idParam, accountIdQuery);
-    const answer = await this.deps.graph.stream(account.id, {
-      path: `/me/messages/${graphId}/$value`,
+    const answer = await this.deps.graph.stream(
+      account.id,
+      { path: `/me/messages/${graphId}/$value` },
       signal,
-    });
-    return { body: answer.body, contentLength: answer.headers["content-length"] };
+    );
+    return { body: answer.body, contentLength: answer.header("content-length") ?? undefined };
   }
 
   // ---------- folders ----------

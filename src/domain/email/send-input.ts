@@ -2,6 +2,7 @@
 // `bcc`, `from`, `custom_headers` and `tracking_options` as JSON strings; JSON clients send the same
 // fields as values. Both arrive here as one record of fields. Unknown fields are ignored (§6.12).
 import { AppError } from "../../lib/errors.ts";
+import { bufferedAttachment } from "./attachment-upload.ts";
 import type { OutgoingAttachment, SendAttendee, SendInput } from "./send.service.ts";
 
 export function parseSendInput(
@@ -113,11 +114,11 @@ function jsonAttachments(value: unknown): OutgoingAttachment[] {
       throw new AppError("invalid_parameters", {
         detail: `attachments[${index}]: expected [filename, base64] or {filename, content}`,
       });
-    return {
+    return bufferedAttachment(
       name,
-      content: Buffer.from(content, "base64"),
-      contentType: contentTypeOf(name, typeof type === "string" ? type : undefined),
-    };
+      contentTypeOf(name, typeof type === "string" ? type : undefined),
+      Buffer.from(content, "base64"),
+    );
   });
 }
 

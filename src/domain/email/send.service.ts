@@ -1,7 +1,7 @@
 // The send side of Unipile's email API for Microsoft accounts (reference unipile §2.1.8, §2.1.9;
 // microsoft §3.5–3.7). Graph's `sendMail` answers 202 with no id, so every send goes through a
-// draft: create it (or `createReply` for `reply_to`, which threads it), attach (upload sessions from
-// 3 MB), then `POST …/send`. With immutable ids the draft's id is the sent message's id, so the
+// draft: create it (or `createReply` for `reply_to`, which threads it), attach (attachment-upload.ts:
+// upload sessions from 3 MB), then `POST …/send`. With immutable ids the draft's id is the sent message's id, so the
 // `EmailSent` answer carries real `id`/`provider_id`.
 import { randomBytes } from "node:crypto";
 import { AppError, isAppError } from "../../lib/errors.ts";
@@ -9,6 +9,7 @@ import type { Logger } from "../../lib/logger.ts";
 import { extendedPropertyBody, SENT_MARK_PROPERTY } from "../../providers/microsoft/extended-properties.ts";
 import type { GraphClient } from "../../providers/microsoft/graph-client.ts";
 import type { AccountRow } from "../../storage/repositories/account.repository.ts";
+import { attachFiles } from "./attachment-upload.ts";
 import type { AccountLookup } from "./email.service.ts";
 import { encodeProviderId, mailroomId, parseIdRef } from "./email-ids.ts";
 import { sentMark } from "./sent-mark.ts";
@@ -18,10 +19,19 @@ export interface SendAttendee {
   identifier: string;
 }
 
+/**
+ * A file to attach. Its bytes are read only while it is uploaded, from memory or from where the
+ * request spooled them (ADR 0012), so a 150 MB message is never held whole.
+ */
 export interface OutgoingAttachment {
   name: string;
   contentType: string;
-  content: Buffer;
+  /** Known before the upload: Graph's upload session is created with it (microsoft §3.6). */
+  size: number;
+  /** The whole content (read only for files under UPLOAD_SESSION_MIN_BYTES, POSTed inline). */
+  bytes(): Promise<Buffer>;
+  /** The content in pieces of at most `pieceBytes`; a piece is valid until the next one is asked for. */
+  pieces(pieceBytes: number): AsyncIterable<Buffer>;
 }
 
 /** A send or draft request after parsing (multipart and JSON alike). */
@@ -51,12 +61,8 @@ export interface DraftCreated {
   draft_id: string;
 }
 
-/** Files from this size on go through an upload session; smaller ones are POSTed inline (§3.6). */
-export const UPLOAD_SESSION_MIN_BYTES = 3 * 1024 * 1024;
 /** Microsoft's message ceiling (§3.6: upload sessions up to 150 MB; tenant send limits may be lower). */
 export const MAX_MESSAGE_BYTES = 150 * 1024 * 1024;
-/** Outlook recommends chunks of at most 4 MB; Graph wants multiples of 320 KiB. */
-const UPLOAD_CHUNK_BYTES = 320 * 1024 * 12;
 const ADDRESS = /^[^@\s<>()",;:]+@[^@\s<>()",;:]+\.[^@\s<>()",;:]+$/;
 
 /**
@@ -76,8 +82,15 @@ export class SendService {
       log: Logger;
       random?: (size: number) => Buffer;
       sent?: SentRecorder;
+      /** MAX_MESSAGE_MB: at most Microsoft's 150 MB. */
+      maxMessageBytes?: number;
     },
   ) {}
+
+  /** The largest message accepted (body and attachments); multipart reads stop at it (ADR 0012). */
+  get maxMessageBytes(): number {
+    return Math.min(this.deps.maxMessageBytes ?? MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES);
+  }
 
   async send(input: SendInput): Promise<EmailSent> {
     const trackingId = (this.deps.random ?? randomBytes)(16).toString("base64url");
@@ -115,7 +128,7 @@ export class SendService {
     input: SendInput,
     trackingId?: string,
   ): Promise<{ account: AccountRow; draftId: string }> {
-    validate(input);
+    validate(input, this.maxMessageBytes);
     const account = await this.deps.accounts.findById(input.account_id);
     if (!account)
       throw new AppError("resource_not_found", { detail: `Account ${input.account_id} not found` });
@@ -171,7 +184,7 @@ export class SendService {
       created = true;
     }
     await this.step(created ? account.id : undefined, draftId, () =>
-      this.attach(account.id, draftId, input.attachments ?? []),
+      attachFiles(this.deps.graph, account.id, draftId, input.attachments ?? []),
     );
     return { account, draftId };
   }
@@ -183,57 +196,6 @@ export class SendService {
     } catch (error) {
       if (accountId !== undefined) await this.discard(accountId, draftId);
       throw translateSendError(error);
-    }
-  }
-
-  private async attach(accountId: string, draftId: string, attachments: OutgoingAttachment[]) {
-    // Small files in parallel (the mailbox limiter caps concurrency); upload sessions one at a time.
-    const small = attachments.filter((a) => a.content.length < UPLOAD_SESSION_MIN_BYTES);
-    const large = attachments.filter((a) => a.content.length >= UPLOAD_SESSION_MIN_BYTES);
-    await Promise.all(
-      small.map((file) =>
-        this.deps.graph.json(accountId, {
-          method: "POST",
-          path: `/me/messages/${draftId}/attachments`,
-          body: {
-            "@odata.type": "#microsoft.graph.fileAttachment",
-            name: file.name,
-            contentType: file.contentType,
-            contentBytes: file.content.toString("base64"),
-          },
-        }),
-      ),
-    );
-    for (const file of large) await this.upload(accountId, draftId, file);
-  }
-
-  private async upload(accountId: string, draftId: string, file: OutgoingAttachment): Promise<void> {
-    const session = await this.deps.graph.json<{ uploadUrl?: string }>(accountId, {
-      method: "POST",
-      path: `/me/messages/${draftId}/attachments/createUploadSession`,
-      body: {
-        AttachmentItem: {
-          attachmentType: "file",
-          name: file.name,
-          size: file.content.length,
-          contentType: file.contentType,
-        },
-      },
-    });
-    if (!session?.uploadUrl)
-      throw new AppError("provider_error", { detail: "Microsoft returned no upload URL." });
-    const total = file.content.length;
-    let start = 0;
-    while (start < total) {
-      // subarray shares the request's buffer: the file is not copied again per chunk.
-      const chunk = file.content.subarray(start, Math.min(total, start + UPLOAD_CHUNK_BYTES));
-      const answer = await this.deps.graph.uploadChunk(accountId, session.uploadUrl, chunk, {
-        start,
-        total,
-      });
-      if (answer.status === 201) return;
-      const next = Number.parseInt(answer.nextExpectedRanges[0] ?? "", 10);
-      start = Number.isFinite(next) && next > start ? next : start + chunk.length;
     }
   }
 
@@ -262,19 +224,15 @@ export class SendService {
   }
 }
 
-function validate(input: SendInput): void {
+function validate(input: SendInput, maxMessageBytes: number): void {
   const recipients = [...input.to, ...(input.cc ?? []), ...(input.bcc ?? [])];
   for (const recipient of recipients)
     if (!ADDRESS.test(recipient.identifier.trim()))
       throw new AppError("invalid_recipient", {
         detail: `Recipient '${recipient.identifier}' is not a valid email address.`,
       });
-  const size =
-    Buffer.byteLength(input.body) + (input.attachments ?? []).reduce((n, a) => n + a.content.length, 0);
-  if (size > MAX_MESSAGE_BYTES)
-    throw new AppError("content_too_large", {
-      detail: `The message is ${size} bytes; Microsoft accepts at most ${MAX_MESSAGE_BYTES}.`,
-    });
+  const size = Buffer.byteLength(input.body) + (input.attachments ?? []).reduce((n, a) => n + a.size, 0);
+  if (size > maxMessageBytes) throw messageTooLarge(size, maxMessageBytes);
   for (const header of input.custom_headers ?? []) {
     // Graph sets only `x-` internet headers (microsoft §3.2); Reply-To maps to the replyTo property.
     if (!/^x-/i.test(header.name) && header.name.toLowerCase() !== "reply-to")
@@ -282,6 +240,17 @@ function validate(input: SendInput): void {
         detail: `custom_headers: '${header.name}' is not allowed; Microsoft accepts X- headers (and Reply-To) only`,
       });
   }
+}
+
+/** The answer to a message over the limit, whether found while it streams in or afterwards. */
+export function messageTooLarge(size: number | undefined, maxMessageBytes: number): AppError {
+  const which =
+    maxMessageBytes < MAX_MESSAGE_BYTES
+      ? `this server accepts at most ${maxMessageBytes} (MAX_MESSAGE_MB)`
+      : `Microsoft accepts at most ${maxMessageBytes}`;
+  return new AppError("content_too_large", {
+    detail: `The message is ${size === undefined ? `over ${maxMessageBytes}` : size} bytes; ${which}. Nothing was sent.`,
+  });
 }
 
 function recipient(attendee: { display_name?: string | undefined; identifier: string }) {

@@ -4,16 +4,11 @@
 // bounded budget, and one forced token refresh on 401 InvalidAuthenticationToken. Failures leave as
 // AppError (graph-errors.ts).
 import { randomUUID } from "node:crypto";
+import { finished, type Readable } from "node:stream";
 import { AppError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import { GraphCallError, graphErrorCode, parseRetryAfter, translateGraphError } from "./graph-errors.ts";
-import { type GraphStream, type GraphStreamRequest, openGraphStream } from "./graph-stream.ts";
-import {
-  fetchStreamTransport,
-  fetchTransport,
-  type GraphStreamTransport,
-  type GraphTransport,
-} from "./graph-transport.ts";
+import { fetchTransport, type GraphTransport } from "./graph-transport.ts";
 import type { MailboxLimiter } from "./limiter.ts";
 
 /** The token side the Graph client needs (implemented by the token manager). */
@@ -47,12 +42,10 @@ export interface BatchResult {
 export interface GraphClientOptions {
   /** e.g. https://graph.microsoft.com (no /v1.0). */
   baseUrl: string;
-  /** Attachment upload sessions (Outlook's pre-authenticated URLs), and Graph calls without `transport`. */
+  /** Graph calls and attachment upload sessions when no `transport` is given. */
   fetch: typeof fetch;
   /** How Graph calls are sent (graph-transport.ts). Default: through `fetch`. */
   transport?: GraphTransport;
-  /** How streamed GETs (`stream`) are sent. Default: through `fetch`. */
-  streamTransport?: GraphStreamTransport;
   tokens: AccessTokens;
   /** Slots per mailbox (4, §5): in-process (KeyedLimiter) or shared by every process (Redis). */
   limiter: MailboxLimiter;
@@ -73,6 +66,13 @@ interface Answer {
   status: number;
   header(name: string): string | null;
   bytes: Buffer;
+  stream?: Readable;
+}
+
+/** A streamed answer: its headers, and its body to be read (or destroyed) by the caller. */
+export interface StreamedAnswer {
+  header(name: string): string | null;
+  body: Readable;
 }
 
 const RETRYABLE = new Set([429, 503, 504]);
@@ -81,7 +81,6 @@ const MAX_BATCH = 20;
 export class GraphClient {
   private readonly timeoutMs: number;
   private readonly transport: GraphTransport;
-  private readonly streamTransport: GraphStreamTransport;
   private readonly maxRetries: number;
   private readonly retryBudgetMs: number;
   private readonly baseBackoffMs: number;
@@ -92,7 +91,6 @@ export class GraphClient {
   constructor(private readonly options: GraphClientOptions) {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.transport = options.transport ?? fetchTransport(options.fetch);
-    this.streamTransport = options.streamTransport ?? fetchStreamTransport(options.fetch);
     this.maxRetries = options.maxRetries ?? 3;
     this.retryBudgetMs = options.retryBudgetMs ?? 30_000;
     this.baseBackoffMs = options.baseBackoffMs ?? 500;
@@ -108,37 +106,15 @@ export class GraphClient {
     return JSON.parse(answer.bytes.toString("utf8")) as T;
   }
 
-  /** A call whose answer is bytes (attachment `$value`). */
-  async raw(
-    accountId: string,
-    request: GraphRequest,
-  ): Promise<{ bytes: Buffer; contentType: string | null }> {
-    const answer = await this.call(accountId, request);
-    return { bytes: answer.bytes, contentType: answer.header("content-type") };
-  }
-
   /**
-   * A GET whose body is passed on as a stream, holding the mailbox's limiter slot until the body
-   * closes (graph-stream.ts): a message's MIME (`/me/messages/{id}/$value`), an attachment's bytes.
+   * A GET whose body is handed over unread (attachment `$value`): the mailbox slot is held until the
+   * body ends or is destroyed, and `signal` (the client going away) cancels the request.
    */
-  stream(accountId: string, request: GraphStreamRequest): Promise<GraphStream> {
-    return openGraphStream(
-      {
-        baseUrl: this.options.baseUrl,
-        open: this.streamTransport,
-        tokens: this.options.tokens,
-        limiter: this.options.limiter,
-        log: this.options.log,
-        timeoutMs: this.timeoutMs,
-        maxRetries: this.maxRetries,
-        retryBudgetMs: this.retryBudgetMs,
-        backoffMs: (attempt) => this.backoffMs(attempt),
-        now: this.now,
-        sleep: this.sleep,
-      },
-      accountId,
-      request,
-    );
+  async stream(accountId: string, request: GraphRequest, signal?: AbortSignal): Promise<StreamedAnswer> {
+    const answer = await this.call(accountId, request, 1, { signal });
+    const body = answer.stream;
+    if (!body) throw new AppError("provider_error", { detail: "Microsoft Graph sent no body." });
+    return { header: answer.header, body };
   }
 
   /**
@@ -156,17 +132,18 @@ export class GraphClient {
     if (!/^https?:\/\//.test(uploadUrl))
       throw new AppError("provider_error", { detail: "Microsoft returned an invalid upload URL." });
     const end = range.start + chunk.byteLength - 1;
-    let response: Response;
+    let answer: Answer;
     try {
-      response = await this.options.limiter.run(accountId, () =>
-        this.options.fetch(uploadUrl, {
+      // Through the transport (node:http in production: the chunk is written as it is, not copied).
+      answer = await this.options.limiter.run(accountId, () =>
+        this.transport(uploadUrl, {
           method: "PUT",
           headers: {
             "content-type": "application/octet-stream",
             "content-range": `bytes ${range.start}-${end}/${range.total}`,
           },
-          body: chunk as Uint8Array<ArrayBuffer>,
-          signal: AbortSignal.timeout(this.timeoutMs),
+          body: chunk,
+          timeoutMs: this.timeoutMs,
         }),
       );
     } catch (error) {
@@ -178,15 +155,13 @@ export class GraphClient {
         cause: error,
       });
     }
-    const bytes = Buffer.from(await response.arrayBuffer());
-    const answer: Answer = { status: response.status, header: (name) => response.headers.get(name), bytes };
-    if (response.status >= 400) throw translateGraphError(response.status, parseBody(answer));
-    const body = (bytes.length > 0 ? parseBody(answer) : {}) as {
+    if (answer.status >= 400) throw translateGraphError(answer.status, parseBody(answer));
+    const body = (answer.bytes.length > 0 ? parseBody(answer) : {}) as {
       NextExpectedRanges?: string[];
       nextExpectedRanges?: string[];
     };
     return {
-      status: response.status,
+      status: answer.status,
       nextExpectedRanges: body?.NextExpectedRanges ?? body?.nextExpectedRanges ?? [],
     };
   }
@@ -257,7 +232,12 @@ export class GraphClient {
     return Math.round(ceiling / 2 + (this.random() * ceiling) / 2);
   }
 
-  private async call(accountId: string, request: GraphRequest, weight = 1): Promise<Answer> {
+  private async call(
+    accountId: string,
+    request: GraphRequest,
+    weight = 1,
+    streaming?: { signal: AbortSignal | undefined },
+  ): Promise<Answer> {
     const base = `${this.options.baseUrl.replace(/\/+$/, "")}/v1.0`;
     // `@odata.nextLink`s are absolute; only ones on the configured Graph origin are followed (the
     // access token must not go anywhere else).
@@ -272,10 +252,8 @@ export class GraphClient {
       let answer: Answer | undefined;
       let failure: unknown;
       try {
-        answer = await this.options.limiter.run(
-          accountId,
-          () => this.send(url, method, token, request),
-          weight,
+        answer = await this.sendHolding(accountId, weight, () =>
+          this.send(url, method, token, request, streaming),
         );
       } catch (error) {
         if ((error as Error)?.name === "TimeoutError") {
@@ -332,11 +310,25 @@ export class GraphClient {
     }
   }
 
+  /** Holds the mailbox's slots while the request is in flight: for a streamed body, until it ends. */
+  private async sendHolding(accountId: string, weight: number, send: () => Promise<Answer>) {
+    const release = await this.options.limiter.acquire(accountId, weight);
+    let answer: Answer | undefined;
+    try {
+      answer = await send();
+      return answer;
+    } finally {
+      if (answer?.stream) finished(answer.stream, () => release());
+      else release();
+    }
+  }
+
   private async send(
     url: string,
     method: GraphMethod,
     token: string,
     request: GraphRequest,
+    streaming?: { signal: AbortSignal | undefined },
   ): Promise<Answer> {
     const headers: Record<string, string> = {
       authorization: `Bearer ${token}`,
@@ -355,6 +347,7 @@ export class GraphClient {
       headers,
       ...(body !== undefined ? { body } : {}),
       timeoutMs: this.timeoutMs,
+      ...(streaming ? { stream: true, ...(streaming.signal ? { signal: streaming.signal } : {}) } : {}),
     });
   }
 }

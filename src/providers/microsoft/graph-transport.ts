@@ -6,13 +6,18 @@
 import http from "node:http";
 import https from "node:https";
 import { Readable } from "node:stream";
-import type { ReadableStream } from "node:stream/web";
 
 export interface TransportRequest {
   method: string;
   headers: Record<string, string>;
-  body?: string;
+  /** JSON text, or an upload session's chunk. */
+  body?: string | Uint8Array;
+  /** Until the answer's headers (with `stream`: then per idle gap while its body is read). */
   timeoutMs: number;
+  /** Hand a 2xx answer's body over unread, as `stream` (attachment downloads). */
+  stream?: boolean;
+  /** Cancels the request, before or while its body is read. */
+  signal?: AbortSignal;
 }
 
 export interface TransportAnswer {
@@ -20,6 +25,8 @@ export interface TransportAnswer {
   /** A response header by its lower-case name, or null. */
   header(name: string): string | null;
   bytes: Buffer;
+  /** With `stream` and a 2xx status: the body, not yet read (`bytes` is empty then). */
+  stream?: Readable;
 }
 
 /** Rejects with an error named "TimeoutError" when no whole answer came within `timeoutMs`. */
@@ -27,16 +34,36 @@ export type GraphTransport = (url: string, request: TransportRequest) => Promise
 
 export function fetchTransport(fetchImpl: typeof fetch): GraphTransport {
   return async (url, request) => {
-    const response = await fetchImpl(url, {
+    const timeout = AbortSignal.timeout(request.timeoutMs);
+    const streamed = new AbortController();
+    const signals = [request.stream ? streamed.signal : timeout];
+    if (request.signal) signals.push(request.signal);
+    const pending = fetchImpl(url, {
       method: request.method,
       headers: request.headers,
-      ...(request.body !== undefined ? { body: request.body } : {}),
+      ...(request.body !== undefined ? { body: request.body as string | Uint8Array<ArrayBuffer> } : {}),
       redirect: "manual",
-      signal: AbortSignal.timeout(request.timeoutMs),
+      signal: AbortSignal.any(signals),
     });
+    // A streamed answer's body may take longer than the timeout: it bounds the wait for headers only.
+    const response = request.stream ? await untilTimeout(pending, timeout, streamed) : await pending;
+    const header = (name: string) => response.headers.get(name);
+    if (request.stream && response.ok && response.body)
+      return {
+        status: response.status,
+        header,
+        bytes: Buffer.alloc(0),
+        stream: Readable.fromWeb(response.body as import("node:stream/web").ReadableStream),
+      };
     const bytes = Buffer.from(await response.arrayBuffer());
-    return { status: response.status, header: (name) => response.headers.get(name), bytes };
+    return { status: response.status, header, bytes };
   };
+}
+
+function untilTimeout<T>(pending: Promise<T>, timeout: AbortSignal, controller: AbortController): Promise<T> {
+  const onTimeout = () => controller.abort(timeout.reason);
+  timeout.addEventListener("abort", onTimeout, { once: true });
+  return pending.finally(() => timeout.removeEventListener("abort", onTimeout));
 }
 
 export function httpTransport(): GraphTransport {
@@ -64,79 +91,40 @@ export function httpTransport(): GraphTransport {
         clearTimeout(timer);
         reject(error);
       };
+      const abort = () => call.destroy(request.signal?.reason ?? new Error("aborted"));
+      if (request.signal?.aborted) abort();
+      request.signal?.addEventListener("abort", abort, { once: true });
+      call.on("close", () => request.signal?.removeEventListener("abort", abort));
       call.on("error", fail);
       call.on("response", (response) => {
+        const status = response.statusCode ?? 0;
+        const header = (name: string) => {
+          const value = response.headers[name];
+          return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
+        };
+        if (request.stream && status >= 200 && status < 300) {
+          clearTimeout(timer);
+          // From here the timeout is per idle gap: a large body may take minutes, a stalled one not.
+          response.setTimeout(request.timeoutMs, () => {
+            const error = new Error(`No data within ${request.timeoutMs} ms`);
+            error.name = "TimeoutError";
+            response.destroy(error);
+          });
+          resolve({ status, header, bytes: Buffer.alloc(0), stream: response });
+          return;
+        }
         const chunks: Buffer[] = [];
         response.on("data", (chunk: Buffer) => chunks.push(chunk));
         response.on("error", fail);
         response.on("end", () => {
           clearTimeout(timer);
           resolve({
-            status: response.statusCode ?? 0,
-            header: (name) => {
-              const value = response.headers[name];
-              return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
-            },
+            status,
+            header,
             bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks),
           });
         });
       });
       call.end(request.body);
-    });
-}
-
-/** A GET whose body is read as it arrives (graph-stream.ts). */
-export interface StreamAnswer {
-  status: number;
-  header(name: string): string | null;
-  body: Readable;
-}
-
-/** Rejects when no response headers came before `signal` aborted; the body then flows until it ends. */
-export type GraphStreamTransport = (
-  url: string,
-  request: { headers: Record<string, string>; signal: AbortSignal },
-) => Promise<StreamAnswer>;
-
-export function fetchStreamTransport(fetchImpl: typeof fetch): GraphStreamTransport {
-  return async (url, request) => {
-    const response = await fetchImpl(url, {
-      headers: request.headers,
-      redirect: "manual",
-      signal: request.signal,
-    });
-    const body = response.body ? Readable.fromWeb(response.body as ReadableStream) : Readable.from([]);
-    return { status: response.status, header: (name) => response.headers.get(name), body };
-  };
-}
-
-/** node:http(s) with keep-alive sockets: the response is the body stream, no web-stream layer. */
-export function httpStreamTransport(): GraphStreamTransport {
-  const agents = {
-    "http:": new http.Agent({ keepAlive: true, scheduling: "lifo" }),
-    "https:": new https.Agent({ keepAlive: true, scheduling: "lifo" }),
-  };
-  return (url, request) =>
-    new Promise((resolve, reject) => {
-      const target = new URL(url);
-      const secure = target.protocol === "https:";
-      const call = (secure ? https : http).request(target, {
-        method: "GET",
-        headers: request.headers,
-        agent: secure ? agents["https:"] : agents["http:"],
-        signal: request.signal,
-      });
-      call.on("error", reject);
-      call.on("response", (response) =>
-        resolve({
-          status: response.statusCode ?? 0,
-          header: (name) => {
-            const value = response.headers[name];
-            return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
-          },
-          body: response,
-        }),
-      );
-      call.end();
     });
 }

@@ -5,7 +5,8 @@ import multipart from "@fastify/multipart";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { MAX_MESSAGE_BYTES, type SendService } from "../../../domain/email/send.service.ts";
-import { MULTIPART_LIMITS, readSendRequest, sendErrors } from "../emails/send.ts";
+import { MULTIPART_LIMITS, withSendRequest } from "../../multipart-send.ts";
+import { sendErrors } from "../emails/send.ts";
 
 export const DraftCreatedSchema = Type.Object({
   object: Type.Literal("DraftCreated"),
@@ -28,7 +29,8 @@ export function createDraftRoute(send: SendService): FastifyPluginAsyncTypebox {
           response: { 200: DraftCreatedSchema, ...sendErrors },
         },
       },
-      async (request) => send.createDraft(await readSendRequest(request)),
+      async (request, reply) =>
+        withSendRequest(request, reply, send.maxMessageBytes, (input) => send.createDraft(input)),
     );
   };
 }

@@ -2,16 +2,9 @@
 // recipient fields, repeated `attachments` file parts) or JSON → 201 EmailSent with real ids.
 import multipart from "@fastify/multipart";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
-import {
-  MAX_MESSAGE_BYTES,
-  type OutgoingAttachment,
-  type SendInput,
-  type SendService,
-} from "../../../domain/email/send.service.ts";
-import { contentTypeOf, parseSendInput } from "../../../domain/email/send-input.ts";
-import { AppError } from "../../../lib/errors.ts";
+import { MAX_MESSAGE_BYTES, type SendService } from "../../../domain/email/send.service.ts";
+import { MULTIPART_LIMITS, withSendRequest } from "../../multipart-send.ts";
 import { ErrorSchema } from "../../schemas/error.schema.ts";
 
 export const EmailSentSchema = Type.Object({
@@ -34,100 +27,25 @@ export const sendErrors = {
   504: ErrorSchema,
 };
 
-/** Multipart limits: Microsoft's message ceiling per file, generous text fields (HTML bodies). */
-export const MULTIPART_LIMITS = {
-  fileSize: MAX_MESSAGE_BYTES,
-  files: 250,
-  fields: 100,
-  fieldSize: 32 * 1024 * 1024,
-  parts: 400,
-};
-
-/** Reads a send/draft request body, multipart or JSON, into one SendInput. */
-export async function readSendRequest(request: FastifyRequest): Promise<SendInput> {
-  if (!request.isMultipart()) {
-    const body = request.body;
-    if (body === null || typeof body !== "object" || Array.isArray(body))
-      throw new AppError("malformed_request", {
-        detail: "Send multipart/form-data (as Unipile's SDK does) or a JSON object.",
-      });
-    return parseSendInput(body as Record<string, unknown>, []);
-  }
-  const fields: Record<string, unknown> = {};
-  const files: OutgoingAttachment[] = [];
-  try {
-    for await (const part of request.parts()) {
-      if (part.type === "file") {
-        // One copy per file, held until it is sent; upload chunks are views of it.
-        const content = await part.toBuffer();
-        const name = part.filename || `attachment-${files.length + 1}`;
-        files.push({ name, content, contentType: contentTypeOf(name, part.mimetype) });
-      } else {
-        if (!part.fieldname)
-          throw new AppError("malformed_request", {
-            detail: 'A multipart part has no name: send `Content-Disposition: form-data; name="…"`.',
-          });
-        if (part.valueTruncated)
-          throw new AppError("content_too_large", {
-            detail: `The form field ${JSON.stringify(part.fieldname.slice(0, 64))} exceeds ${MULTIPART_LIMITS.fieldSize} bytes.`,
-          });
-        const value = typeof part.value === "string" ? part.value : String(part.value);
-        // `attachments[0]`-style names and repeated fields: the last text value wins.
-        fields[part.fieldname.replace(/\[\d*\]$/, "")] = value;
-      }
-    }
-  } catch (error) {
-    if (error instanceof AppError) throw error;
-    const code = (error as { code?: string }).code;
-    if (code === "FST_REQ_FILE_TOO_LARGE")
-      throw new AppError("content_too_large", {
-        detail: `An attachment exceeds ${MAX_MESSAGE_BYTES} bytes, Microsoft's message limit.`,
-        cause: error,
-      });
-    if (code === "FST_FILES_LIMIT" || code === "FST_PARTS_LIMIT" || code === "FST_FIELDS_LIMIT")
-      throw new AppError("invalid_parameters", { detail: "Too many parts in the form.", cause: error });
-    const broken = brokenMultipart(error);
-    if (broken) throw new AppError("malformed_request", { detail: broken, cause: error });
-    throw error;
-  }
-  return parseSendInput(fields, files);
-}
-
-/**
- * What is wrong with a multipart body the parser gave up on, or undefined when the failure is not the
- * body's (busboy reports a broken body with plain Errors; only their known messages are matched, so a
- * fault of Mailroom's own is never blamed on the client).
- */
-export function brokenMultipart(error: unknown): string | undefined {
-  const message = error instanceof Error ? error.message : "";
-  if (/boundary not found/i.test(message))
-    return "The multipart body has no boundary: send `Content-Type: multipart/form-data; boundary=…`.";
-  if (/unexpected end of (multipart data|form)/i.test(message))
-    return "The multipart body ends before its closing boundary (truncated, or a boundary that never closes).";
-  if (/malformed (part )?header|header (size|pairs)|too many header/i.test(message))
-    return "A multipart part has malformed headers.";
-  return undefined;
-}
-
 export function sendEmailRoute(send: SendService): FastifyPluginAsyncTypebox {
   return async (app) => {
     await app.register(multipart, { limits: MULTIPART_LIMITS });
     app.post(
       "/api/v1/emails",
       {
-        // Large attachments: the upload to Microsoft may take a while.
+        // JSON bodies (base64 attachments); multipart ones are counted while they stream (multipart-send.ts).
         bodyLimit: MAX_MESSAGE_BYTES + 16 * 1024 * 1024,
         schema: {
           summary: "Send an email",
           description:
-            "multipart/form-data as Unipile's SDK sends it (`to`, `cc`, `bcc`, `from`, `custom_headers`, `tracking_options` as JSON strings; repeated `attachments` file parts), or the same fields as JSON. `reply_to` (an email id, or a provider id of this account) sends a reply in that thread. `custom_headers` accepts X- headers and Reply-To. `tracking_options` is accepted and ignored. Attachments up to 150 MB in total (upload sessions from 3 MB). `id` and `provider_id` are the sent message's ids.",
+            "multipart/form-data as Unipile's SDK sends it (`to`, `cc`, `bcc`, `from`, `custom_headers`, `tracking_options` as JSON strings; repeated `attachments` file parts), or the same fields as JSON. `reply_to` (an email id, or a provider id of this account) sends a reply in that thread. `custom_headers` accepts X- headers and Reply-To. `tracking_options` is accepted and ignored. Attachments up to 150 MB in total (MAX_MESSAGE_MB; upload sessions from 3 MB), streamed through without being held in memory. `id` and `provider_id` are the sent message's ids.",
           tags: ["Emails"],
           consumes: ["multipart/form-data", "application/json"],
           response: { 201: EmailSentSchema, ...sendErrors },
         },
       },
       async (request, reply) => {
-        const sent = await send.send(await readSendRequest(request));
+        const sent = await withSendRequest(request, reply, send.maxMessageBytes, (input) => send.send(input));
         return reply.code(201).send(sent);
       },
     );

@@ -1,0 +1,104 @@
+// Attaching files to a draft (reference microsoft §3.6): files under 3 MB are POSTed inline as
+// base64; from 3 MB each goes through an upload session, one chunk at a time (a multiple of 320 KiB,
+// at most 4 MiB), each chunk a request of its own that takes a mailbox slot (limiter.ts). A file's
+// bytes are read piece by piece as the chunks go out, so memory holds one chunk, not the file
+// (ADR 0012).
+import { AppError } from "../../lib/errors.ts";
+import type { GraphClient } from "../../providers/microsoft/graph-client.ts";
+import type { OutgoingAttachment } from "./send.service.ts";
+
+/** Files from this size on go through an upload session; smaller ones are POSTed inline (§3.6). */
+export const UPLOAD_SESSION_MIN_BYTES = 3 * 1024 * 1024;
+/** Outlook recommends chunks of at most 4 MB; Graph wants multiples of 320 KiB. */
+export const UPLOAD_CHUNK_BYTES = 320 * 1024 * 12;
+
+/** An attachment whose bytes are already in memory (JSON bodies' base64 attachments, tests). */
+export function bufferedAttachment(name: string, contentType: string, content: Buffer): OutgoingAttachment {
+  return {
+    name,
+    contentType,
+    size: content.length,
+    bytes: async () => content,
+    async *pieces(pieceBytes: number) {
+      // subarray shares the buffer: nothing is copied per piece.
+      for (let start = 0; start < content.length; start += pieceBytes)
+        yield content.subarray(start, Math.min(content.length, start + pieceBytes));
+    },
+  };
+}
+
+/**
+ * Attaches every file in order, one request or upload session at a time: a small file's inline POST
+ * holds its bytes three times (bytes, base64, JSON), so running them one by one bounds memory.
+ */
+export async function attachFiles(
+  graph: GraphClient,
+  accountId: string,
+  draftId: string,
+  attachments: readonly OutgoingAttachment[],
+): Promise<void> {
+  for (const file of attachments) {
+    if (file.size < UPLOAD_SESSION_MIN_BYTES) await attachInline(graph, accountId, draftId, file);
+    else await uploadInChunks(graph, accountId, draftId, file);
+  }
+}
+
+async function attachInline(
+  graph: GraphClient,
+  accountId: string,
+  draftId: string,
+  file: OutgoingAttachment,
+) {
+  await graph.json(accountId, {
+    method: "POST",
+    path: `/me/messages/${draftId}/attachments`,
+    body: {
+      "@odata.type": "#microsoft.graph.fileAttachment",
+      name: file.name,
+      contentType: file.contentType,
+      contentBytes: (await file.bytes()).toString("base64"),
+    },
+  });
+}
+
+async function uploadInChunks(
+  graph: GraphClient,
+  accountId: string,
+  draftId: string,
+  file: OutgoingAttachment,
+): Promise<void> {
+  const session = await graph.json<{ uploadUrl?: string }>(accountId, {
+    method: "POST",
+    path: `/me/messages/${draftId}/attachments/createUploadSession`,
+    body: {
+      AttachmentItem: {
+        attachmentType: "file",
+        name: file.name,
+        size: file.size,
+        contentType: file.contentType,
+      },
+    },
+  });
+  if (!session?.uploadUrl)
+    throw new AppError("provider_error", { detail: "Microsoft returned no upload URL." });
+  const total = file.size;
+  let start = 0;
+  // Chunks go out in order, each awaited before the next piece is read: Graph's pace is the
+  // backpressure on the reads.
+  for await (const chunk of file.pieces(UPLOAD_CHUNK_BYTES)) {
+    if (chunk.length === 0) continue;
+    const answer = await graph.uploadChunk(accountId, session.uploadUrl, chunk, { start, total });
+    start += chunk.length;
+    if (answer.status === 201) break;
+    const next = Number.parseInt(answer.nextExpectedRanges[0] ?? "", 10);
+    // Outlook names the next byte it expects; anything but the one after this chunk is a broken session.
+    if (Number.isFinite(next) && next !== start)
+      throw new AppError("provider_error", {
+        detail: `Microsoft expected byte ${next} of the upload session, not ${start}.`,
+      });
+  }
+  if (start !== total)
+    throw new AppError("provider_error", {
+      detail: `The attachment ${JSON.stringify(file.name)} ended after ${start} of ${total} bytes.`,
+    });
+}

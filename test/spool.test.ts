@@ -1,0 +1,70 @@
+// The spool behind streamed attachments (src/lib/spool.ts): small files in memory within the
+// budget, the rest on disk; pieces are whole (upload chunks must be exact), and dispose removes
+// every temporary file, also after a read stopped by a limit.
+import assert from "node:assert/strict";
+import { readdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { describe, it } from "node:test";
+import { Spool } from "../src/lib/spool.ts";
+
+async function* chunks(total: number, size: number) {
+  for (let at = 0; at < total; at += size) {
+    const piece = Buffer.alloc(Math.min(size, total - at));
+    for (let i = 0; i < piece.length; i++) piece[i] = (at + i) & 0xff;
+    yield piece;
+  }
+}
+const spoolDirs = async () => (await readdir(tmpdir())).filter((n) => n.startsWith("mailroom-upload-"));
+
+describe("Spool", () => {
+  it("keeps a small file in memory and writes a large one, or one past the budget, to disk", async () => {
+    const before = (await spoolDirs()).length;
+    const spool = new Spool({ memoryFileBytes: 1000, memoryBudgetBytes: 1500 });
+    const small = await spool.add(chunks(900, 100));
+    assert.equal((await spoolDirs()).length, before, "nothing on disk yet");
+    const overBudget = await spool.add(chunks(900, 100));
+    const large = await spool.add(chunks(5000, 333));
+    assert.equal((await spoolDirs()).length, before + 1);
+    for (const [file, size] of [
+      [small, 900],
+      [overBudget, 900],
+      [large, 5000],
+    ] as const) {
+      assert.equal(file.size, size);
+      const whole = await file.bytes();
+      assert.equal(whole.length, size);
+      assert.ok(whole.every((b, i) => b === (i & 0xff)));
+    }
+    await spool.dispose();
+    assert.equal((await spoolDirs()).length, before);
+  });
+
+  it("reads in whole pieces of the asked size, the last one shorter", async () => {
+    const spool = new Spool({ memoryFileBytes: 10, memoryBudgetBytes: 10 });
+    const file = await spool.add(chunks(10_000, 777));
+    const sizes: number[] = [];
+    let at = 0;
+    for await (const piece of file.pieces(4096)) {
+      sizes.push(piece.length);
+      assert.ok(piece.every((b, i) => b === ((at + i) & 0xff)));
+      at += piece.length;
+    }
+    assert.deepEqual(sizes, [4096, 4096, 1808]);
+    await spool.dispose();
+  });
+
+  it("a read stopped by its limit throws, and dispose still removes what was written", async () => {
+    const before = (await spoolDirs()).length;
+    const spool = new Spool({ memoryFileBytes: 10, memoryBudgetBytes: 10 });
+    let seen = 0;
+    await assert.rejects(
+      spool.add(chunks(10_000, 1000), (n) => {
+        seen += n;
+        if (seen > 5000) throw new Error("too large");
+      }),
+      /too large/,
+    );
+    await spool.dispose();
+    assert.equal((await spoolDirs()).length, before);
+  });
+});
