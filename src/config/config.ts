@@ -47,6 +47,8 @@ export interface Config {
   retention: RetentionPolicy;
   /** The per-process cache of mapped emails (docs/adr/0008-email-cache.md); maxBytes 0 = off. */
   emailCache: { maxBytes: number; maxBytesPerAccount: number };
+  /** Email tracking (docs/adr/0009-email-tracking.md): events kept per tracked mail and minute. */
+  tracking: { eventsPerMinute: number };
 }
 
 /** The process environment; the config module is the only place that reads it. */
@@ -165,12 +167,14 @@ export function loadConfig(
       sentMessagesMs: (p.SENT_MESSAGE_RETENTION_DAYS ?? 30) * DAY_MS,
       linksMs: (p.LINK_RETENTION_DAYS ?? 30) * DAY_MS,
       realtimeIndexMs: (p.REALTIME_INDEX_DAYS ?? 30) * DAY_MS,
+      trackingMs: (p.TRACKING_RETENTION_DAYS ?? 90) * DAY_MS,
       housekeepingEveryMs: (p.HOUSEKEEPING_INTERVAL_MINUTES ?? 15) * 60_000,
     },
     emailCache: {
       maxBytes: (p.EMAIL_CACHE_MB ?? 64) * MIB,
       maxBytesPerAccount: Math.min(p.EMAIL_CACHE_ACCOUNT_MB ?? 8, p.EMAIL_CACHE_MB ?? 64) * MIB,
     },
+    tracking: { eventsPerMinute: p.TRACKING_EVENTS_PER_MINUTE ?? 60 },
   };
 }
 

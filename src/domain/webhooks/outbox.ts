@@ -3,24 +3,25 @@
 import type { JobQueue, JobTransaction } from "../../jobs/queue.ts";
 import type { Clock } from "../../lib/clock.ts";
 import type { WebhookDeliveryRow, WebhookRepository } from "../../storage/repositories/webhook.repository.ts";
-import type { UnitOfWorkRunner } from "../../storage/unit-of-work.ts";
+import type { UnitOfWork, UnitOfWorkRunner } from "../../storage/unit-of-work.ts";
 import {
   type AccountEvent,
   type AccountEventListener,
   type AccountStatusMessage,
   isConnection,
 } from "../accounts/account-events.ts";
-import type { MailEventType, WebhookSource } from "./payload.ts";
+import type { MailEventType, TrackingEventType, WebhookSource } from "./payload.ts";
 import { accountEventId, DELIVER_JOB, eventName, newDelivery, parseList } from "./webhook-model.ts";
 
 /** An event for the outbox. `id` is the producer's stable id: publishing it again is a no-op. */
 export interface PublishedEvent {
   id: string;
-  type: MailEventType | "account_status";
+  type: MailEventType | TrackingEventType | "account_status";
   accountId: string;
   /**
-   * mail_*: the email payload of reference §3.3 (`email_id`, `date`, `from_attendee`, …); Mailroom
-   * sets `account_id`, `event` and `webhook_name` per webhook. account_status: `{AccountStatus: {…}}`.
+   * mail_*: the email payload of reference §3.3 (`email_id`, `date`, `from_attendee`, …) or the
+   * tracking payload of §3.5 (`mail_opened`, `mail_link_clicked`); Mailroom sets `account_id`,
+   * `event` and `webhook_name` per webhook. account_status: `{AccountStatus: {…}}`.
    */
   payload: Record<string, unknown>;
 }
@@ -71,51 +72,60 @@ export class WebhookOutbox {
    * Each is idempotent per event id as with `publish`; answers are in the events' order.
    */
   async publishMany(events: readonly PublishedEvent[]): Promise<{ eventId: string; deliveries: number }[]> {
+    if (events.length === 0) return [];
+    return this.d.transaction((uow) => this.publishIn(uow, events));
+  }
+
+  /**
+   * Publishes events in the caller's unit of work, so they commit (or roll back) with what the caller
+   * writes there: a producer's own rows and the events announcing them are stored together.
+   */
+  async publishIn(
+    uow: UnitOfWork,
+    events: readonly PublishedEvent[],
+  ): Promise<{ eventId: string; deliveries: number }[]> {
     for (const event of events)
       if (event.id.length === 0 || event.id.length > 200)
         throw new RangeError("An event id is 1 to 200 characters");
-    if (events.length === 0) return [];
-    return this.d.transaction(async (uow) => {
-      const now = this.d.clock.now();
-      const webhooksBySource = new Map<
-        WebhookSource,
-        Awaited<ReturnType<typeof uow.webhooks.enabledBySource>>
-      >();
-      const published: { eventId: string; deliveries: number }[] = [];
-      for (const event of events) {
-        const source: WebhookSource = event.type === "account_status" ? "account_status" : "email";
-        const stored = await uow.webhooks.insertEvent({
-          id: event.id,
-          type: event.type,
-          source,
-          account_id: event.accountId,
-          payload: JSON.stringify(event.payload),
-          created_at: now,
-        });
-        if (!stored) {
-          // Published before, with everything it needed (a partly stored event cannot exist).
-          published.push({ eventId: event.id, deliveries: await uow.webhooks.countDeliveries(event.id) });
-          continue;
-        }
-        let webhooks = webhooksBySource.get(source);
-        if (!webhooks) {
-          webhooks = await uow.webhooks.enabledBySource(source);
-          webhooksBySource.set(source, webhooks);
-        }
-        const name = eventName(event.type, event.payload);
-        let count = 0;
-        for (const webhook of webhooks) {
-          if (!parseList<string>(webhook.events).includes(name)) continue;
-          const accounts = webhook.account_ids ? parseList<string>(webhook.account_ids) : undefined;
-          if (accounts && !accounts.includes(event.accountId)) continue;
-          const delivery = await uow.webhooks.ensureDelivery(newDelivery(event.id, webhook.id, now));
-          await enqueueDelivery(this.d.queue, delivery, uow.tx);
-          count++;
-        }
-        published.push({ eventId: event.id, deliveries: count });
+    const now = this.d.clock.now();
+    const webhooksBySource = new Map<
+      WebhookSource,
+      Awaited<ReturnType<typeof uow.webhooks.enabledBySource>>
+    >();
+    const published: { eventId: string; deliveries: number }[] = [];
+    for (const event of events) {
+      const source = sourceOf(event.type);
+      const stored = await uow.webhooks.insertEvent({
+        id: event.id,
+        type: event.type,
+        source,
+        account_id: event.accountId,
+        payload: JSON.stringify(event.payload),
+        created_at: now,
+      });
+      if (!stored) {
+        // Published before, with everything it needed (a partly stored event cannot exist).
+        published.push({ eventId: event.id, deliveries: await uow.webhooks.countDeliveries(event.id) });
+        continue;
       }
-      return published;
-    });
+      let webhooks = webhooksBySource.get(source);
+      if (!webhooks) {
+        webhooks = await uow.webhooks.enabledBySource(source);
+        webhooksBySource.set(source, webhooks);
+      }
+      const name = eventName(event.type, event.payload);
+      let count = 0;
+      for (const webhook of webhooks) {
+        if (!parseList<string>(webhook.events).includes(name)) continue;
+        const accounts = webhook.account_ids ? parseList<string>(webhook.account_ids) : undefined;
+        if (accounts && !accounts.includes(event.accountId)) continue;
+        const delivery = await uow.webhooks.ensureDelivery(newDelivery(event.id, webhook.id, now));
+        await enqueueDelivery(this.d.queue, delivery, uow.tx);
+        count++;
+      }
+      published.push({ eventId: event.id, deliveries: count });
+    }
+    return published;
   }
 
   /**
@@ -147,4 +157,10 @@ export class WebhookOutbox {
       },
     };
   }
+}
+
+/** The source whose webhooks an event goes to. */
+export function sourceOf(type: PublishedEvent["type"]): WebhookSource {
+  if (type === "account_status") return "account_status";
+  return type === "mail_opened" || type === "mail_link_clicked" ? "email_tracking" : "email";
 }
