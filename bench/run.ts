@@ -17,6 +17,7 @@ import { fleet } from "./scenarios/fleet.ts";
 import { memory } from "./scenarios/memory.ts";
 import { sandbox } from "./scenarios/sandbox.ts";
 import { scale } from "./scenarios/scale.ts";
+import { tracking } from "./scenarios/tracking.ts";
 import { webhooks } from "./scenarios/webhooks.ts";
 
 const SCENARIOS: Scenario[] = [
@@ -29,6 +30,7 @@ const SCENARIOS: Scenario[] = [
   emailListMeta,
   emailGet,
   webhooks,
+  tracking,
   scale,
   fleet,
 ];
