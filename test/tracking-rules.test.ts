@@ -7,6 +7,8 @@ import { classifyPrefetch, type PrefetchInput } from "../src/domain/tracking/pre
 import { type TrackingHit, TrackingRecorder } from "../src/domain/tracking/recorder.ts";
 import { TrackingTokens, trackingUrls } from "../src/domain/tracking/token.ts";
 import { trackingBatch } from "../src/domain/tracking/tracking-events.ts";
+import { shapePayload } from "../src/domain/webhooks/payload.ts";
+import { checkWebhookInput } from "../src/domain/webhooks/webhook-admin.service.ts";
 import { TestClock } from "../src/lib/clock.ts";
 import type { TrackedEmailRow } from "../src/storage/repositories/tracking.repository.ts";
 
@@ -330,5 +332,52 @@ describe("TrackingRecorder", () => {
     recorder.record({ target: { kind: "open", trackingId: "a" }, ip: "1", userAgent: "a", at: 0 });
     await recorder.close();
     assert.deepEqual(stored, [1]);
+  });
+});
+
+describe("email_tracking webhooks", () => {
+  it("take the tracking events (both by default) and the tracking payload's keys, and refuse the email source's", () => {
+    const base = { requestUrl: "https://r.example/h", source: "email_tracking" as const };
+    assert.deepEqual(checkWebhookInput(base).events, ["mail_opened", "mail_link_clicked"]);
+    assert.deepEqual(
+      checkWebhookInput({
+        ...base,
+        data: [
+          { name: "id", key: "event_id" },
+          { name: "link", key: "url" },
+        ],
+      }).data,
+      [
+        { name: "id", key: "event_id" },
+        { name: "link", key: "url" },
+      ],
+    );
+    assert.throws(
+      () => checkWebhookInput({ ...base, events: ["mail_received"] }),
+      /not an event of source email_tracking/,
+    );
+    assert.throws(
+      () => checkWebhookInput({ ...base, data: [{ name: "s", key: "subject" }] }),
+      /email_tracking payload/,
+    );
+  });
+
+  it("shapePayload selects and renames tracking keys as for email payloads", () => {
+    const shaped = shapePayload(
+      {
+        type: "mail_link_clicked",
+        source: "email_tracking",
+        account_id: "acc",
+        payload: { email_id: "acc.m", event_id: "e1", url: "https://a.example/", is_prefetch: false },
+      },
+      {
+        name: "hook",
+        data: [
+          { name: "link", key: "url" },
+          { name: "who", key: "account_id" },
+        ],
+      },
+    );
+    assert.deepEqual(shaped, { link: "https://a.example/", who: "acc" });
   });
 });

@@ -62,6 +62,12 @@ describe("email tracking", () => {
     })) as unknown as { object: string; webhook_id: string; secret: string };
     assert.equal(created.object, "WebhookCreated");
     secret = created.secret;
+    // The list, validated strictly by the SDK, carries the tracking webhook's events as the SDK knows them.
+    const list = (await client.webhook.getAll()) as unknown as { items: { id: string; events?: string[] }[] };
+    assert.deepEqual(list.items.find((w) => w.id === created.webhook_id)?.events, [
+      "mail_opened",
+      "mail_link_clicked",
+    ]);
   });
   after(async () => {
     await receiver?.close();

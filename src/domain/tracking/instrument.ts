@@ -31,7 +31,7 @@ const OPT_OUT = /\sdata-mailroom-track\s*=\s*["']?(?:off|false|no)\b/i;
  * would count as a click on "unsubscribe", and RFC 8058 one-click handling wants the real URL), and
  * unfilled template placeholders, which are not URLs yet.
  */
-const KEEP = /unsubscribe|opt-?out|list-manage|\{\{|%7B%7B|\[\[/i;
+const KEEP = /unsubscribe|opt-?out|\{\{|%7B%7B|\[\[/i;
 
 /** Whether an href is an absolute http(s) URL worth tracking, after HTML decoding. */
 export function isTrackableHref(href: string): boolean {
