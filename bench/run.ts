@@ -20,6 +20,7 @@ import { fleet } from "./scenarios/fleet.ts";
 import { memory } from "./scenarios/memory.ts";
 import { sandbox } from "./scenarios/sandbox.ts";
 import { scale } from "./scenarios/scale.ts";
+import { tracking } from "./scenarios/tracking.ts";
 import { webhooks } from "./scenarios/webhooks.ts";
 
 const SCENARIOS: Scenario[] = [
@@ -35,6 +36,7 @@ const SCENARIOS: Scenario[] = [
   emailRaw,
   attachments,
   webhooks,
+  tracking,
   scale,
   fleet,
 ];

@@ -5,7 +5,7 @@ import type { Config } from "../config/config.ts";
 import { EmailService } from "../domain/email/email.service.ts";
 import type { EmailCache } from "../domain/email/email-cache.ts";
 import { FolderDirectory } from "../domain/email/folder-directory.ts";
-import { SendService, type SentRecorder } from "../domain/email/send.service.ts";
+import { SendService, type SendTracking, type SentRecorder } from "../domain/email/send.service.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/logger.ts";
 import { type AccessTokens, GraphClient } from "../providers/microsoft/graph-client.ts";
@@ -25,6 +25,8 @@ export function createEmailService(deps: {
   graphTransport?: GraphTransport;
   /** Where sends are recorded (realtime's sent-mail log, for `origin` on mail_sent). */
   sent?: SentRecorder;
+  /** Email tracking: instruments bodies sent with tracking_options. */
+  tracking?: SendTracking;
   /** The per-mailbox limiter every Graph call (API reads, sends, polling, sync) goes through. */
   limiter?: MailboxLimiter;
   /** Where the email cache's figures are exported (/metrics). */
@@ -55,6 +57,7 @@ export function createEmailService(deps: {
     log: deps.log.child({ component: "send" }),
     maxMessageBytes: deps.config.maxMessageBytes,
     ...(deps.sent ? { sent: deps.sent } : {}),
+    ...(deps.tracking ? { tracking: deps.tracking } : {}),
   });
   return { email, send, graph, cache };
 }

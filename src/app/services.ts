@@ -18,10 +18,11 @@ import {
   registerNotifyJobs,
 } from "../domain/hosted-auth/notify.ts";
 import { HousekeepingJobs } from "../domain/housekeeping/housekeeping.job.ts";
-import { HousekeepingService } from "../domain/housekeeping/housekeeping.service.ts";
+import type { HousekeepingService } from "../domain/housekeeping/housekeeping.service.ts";
 import type { RealtimeService } from "../domain/realtime/realtime.service.ts";
 import { SentMailLog } from "../domain/realtime/sent-log.ts";
 import { MicrosoftSettingsService } from "../domain/settings/microsoft-settings.service.ts";
+import type { TrackingService } from "../domain/tracking/tracking.service.ts";
 import type { DeliveryOptions } from "../domain/webhooks/delivery.job.ts";
 import { registerWebhookJobs, WebhookService } from "../domain/webhooks/webhook.service.ts";
 import { createJobRegistry } from "../jobs/queue.ts";
@@ -37,7 +38,6 @@ import { AccountEventRepository } from "../storage/repositories/account-event.re
 import { AdminRepository } from "../storage/repositories/admin.repository.ts";
 import { ApiKeyRepository } from "../storage/repositories/api-key.repository.ts";
 import { HostedAuthRepository } from "../storage/repositories/hosted-auth.repository.ts";
-import { HousekeepingRepository } from "../storage/repositories/housekeeping.repository.ts";
 import { JobRepository } from "../storage/repositories/job.repository.ts";
 import { NotifyDeliveryRepository } from "../storage/repositories/notify-delivery.repository.ts";
 import { SecretRepository } from "../storage/repositories/secret.repository.ts";
@@ -46,11 +46,13 @@ import { SettingsRepository } from "../storage/repositories/settings.repository.
 import { WebhookRepository } from "../storage/repositories/webhook.repository.ts";
 import { type UnitOfWorkRunner, unitOfWork } from "../storage/unit-of-work.ts";
 import { createEmailService } from "./email.ts";
+import { createHousekeeping } from "./housekeeping.ts";
 import { isInitialized, type KeyringProvider, setUpKeyring } from "./keyring.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { connectMode, createJobRunner, type JobRunner, type SharedLimits } from "./mode.ts";
 import { createRealtime } from "./realtime.ts";
 import type { SharedRedis } from "./redis.ts";
+import { createTracking } from "./tracking.ts";
 
 export interface Services {
   config: Config;
@@ -97,6 +99,8 @@ export interface Services {
   emailSend: SendService;
   /** Outgoing webhooks; `webhooks.publish` is the outbox event producers write to. */
   webhooks: WebhookService;
+  /** Email tracking: instruments tracked sends, records opens and clicks (docs/adr/0009-email-tracking.md). */
+  tracking: TrackingService;
   /** Getting events from Microsoft: delta polling and Graph subscriptions, publishing mail events. */
   realtime: RealtimeService;
   /** Deletes what is past its retention (docs/adr/0006-retention.md); runs as the housekeeping job. */
@@ -278,6 +282,7 @@ export async function buildServices(
       fetch: fetchImpl,
     });
     const sentLog = new SentMailLog(new SentMessageRepository(storage.db), clock);
+    const tracking = createTracking({ config, storage, repos, secrets, transaction, webhooks, clock, log });
     const {
       email,
       send: emailSend,
@@ -293,6 +298,7 @@ export async function buildServices(
       // An injected fetch (tests) carries Graph calls too; otherwise node:http with keep-alive.
       ...(options.fetch ? {} : { graphTransport: httpTransport() }),
       sent: sentLog,
+      tracking,
       registry: metrics.registry,
       ...(limits?.mailboxLimiter ? { limiter: limits.mailboxLimiter } : {}),
     });
@@ -348,16 +354,19 @@ export async function buildServices(
       email,
       emailSend,
       webhooks,
+      tracking,
       realtime,
       housekeeping,
       jobs,
       start: async () => {
+        await tracking.start();
         await jobs.start();
         await tokenRefresh.scheduleSweep();
         await realtime.startAll();
         await housekeepingJobs.schedule();
       },
       close: async () => {
+        await tracking.close();
         await jobs.stop();
         if (transport instanceof HttpOutboundTransport) transport.close();
         await storage.close();
@@ -369,31 +378,4 @@ export async function buildServices(
     await mode.close();
     throw error;
   }
-}
-
-function createHousekeeping(
-  config: Config,
-  storage: Storage,
-  jobs: JobRepository,
-  clock: Clock,
-  log: Logger,
-  metrics: Metrics,
-): HousekeepingService {
-  return new HousekeepingService({
-    repo: new HousekeepingRepository(storage.db),
-    jobs,
-    retention: config.retention,
-    clock,
-    log: log.child({ component: "housekeeping" }),
-    onStart: () => metrics.housekeepingPassDeleted.reset(),
-    onBatch: (step, deleted, soFar) => {
-      metrics.housekeepingDeleted.inc({ step }, deleted);
-      metrics.housekeepingPassDeleted.set({ step }, soFar);
-    },
-    onRun: (report) =>
-      metrics.housekeepingLastRun.set(
-        { outcome: report.complete ? "complete" : "aborted" },
-        report.finishedAt / 1000,
-      ),
-  });
 }

@@ -49,6 +49,8 @@ export interface Config {
   emailCache: { maxBytes: number; maxBytesPerAccount: number };
   /** The largest message accepted for sending or as a draft (MAX_MESSAGE_MB). */
   maxMessageBytes: number;
+  /** Email tracking (docs/adr/0009-email-tracking.md): events kept per tracked mail and minute. */
+  tracking: { eventsPerMinute: number };
 }
 
 /** The process environment; the config module is the only place that reads it. */
@@ -167,6 +169,7 @@ export function loadConfig(
       sentMessagesMs: (p.SENT_MESSAGE_RETENTION_DAYS ?? 30) * DAY_MS,
       linksMs: (p.LINK_RETENTION_DAYS ?? 30) * DAY_MS,
       realtimeIndexMs: (p.REALTIME_INDEX_DAYS ?? 30) * DAY_MS,
+      trackingMs: (p.TRACKING_RETENTION_DAYS ?? 90) * DAY_MS,
       housekeepingEveryMs: (p.HOUSEKEEPING_INTERVAL_MINUTES ?? 15) * 60_000,
     },
     emailCache: {
@@ -174,6 +177,7 @@ export function loadConfig(
       maxBytesPerAccount: Math.min(p.EMAIL_CACHE_ACCOUNT_MB ?? 8, p.EMAIL_CACHE_MB ?? 64) * MIB,
     },
     maxMessageBytes: (p.MAX_MESSAGE_MB ?? 150) * MIB,
+    tracking: { eventsPerMinute: p.TRACKING_EVENTS_PER_MINUTE ?? 60 },
   };
 }
 

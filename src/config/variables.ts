@@ -308,6 +308,22 @@ export const VARIABLES = {
     default: "30",
     parse: integer(1, 3_650),
   },
+  TRACKING_RETENTION_DAYS: {
+    description:
+      "How long tracked sends and their opens and clicks are kept; after it, the mail's pixel and links record nothing (links still redirect).",
+    expected: "an integer number of days from 1 to 3650",
+    example: "90",
+    default: "90",
+    parse: integer(1, 3_650),
+  },
+  TRACKING_EVENTS_PER_MINUTE: {
+    description:
+      "Opens and clicks recorded per tracked mail and minute, per process; requests beyond it are answered but not recorded.",
+    expected: "an integer from 1 to 100000",
+    example: "60",
+    default: "60",
+    parse: integer(1, 100_000),
+  },
   REALTIME_INDEX_DAYS: {
     description:
       "Window of the per-mailbox message index that tells moves and sent drafts from new mail: mail received within it. Moves of older mail are not announced.",

@@ -20,11 +20,16 @@ export const ACCOUNT_STATUS_EVENTS = [
 ] as const;
 export type AccountStatusEventType = (typeof ACCOUNT_STATUS_EVENTS)[number];
 
-export const WEBHOOK_SOURCES = ["email", "account_status"] as const;
+/** Email tracking (opens of the pixel, clicks of tracked links) of mail sent with tracking_options. */
+export const TRACKING_EVENTS = ["mail_opened", "mail_link_clicked"] as const;
+export type TrackingEventType = (typeof TRACKING_EVENTS)[number];
+
+export const WEBHOOK_SOURCES = ["email", "account_status", "email_tracking"] as const;
 export type WebhookSource = (typeof WEBHOOK_SOURCES)[number];
 
 /** The events each source can subscribe to (the first is the default of a new email webhook). */
 export const WEBHOOK_EVENTS: { readonly [S in WebhookSource]: readonly string[] } = {
   email: EMAIL_EVENTS,
   account_status: ACCOUNT_STATUS_EVENTS,
+  email_tracking: TRACKING_EVENTS,
 };

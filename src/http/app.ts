@@ -31,6 +31,7 @@ import { publisherFileRoute } from "./routes/hosted/publisher-file.ts";
 import { wizardRoutes } from "./routes/hosted/wizard.ts";
 import { graphNotificationRoutes } from "./routes/realtime/graph-notifications.ts";
 import { systemRoutes } from "./routes/system/system.ts";
+import { trackingRoutes } from "./routes/tracking/tracking.ts";
 import { webhookRoutes } from "./routes/webhooks/index.ts";
 
 declare module "fastify" {
@@ -158,6 +159,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(dashboardRoutes(services, options.dashboard));
   await app.register(webhookRoutes(services.webhooks));
   await app.register(graphNotificationRoutes(services.realtime));
+  await app.register(trackingRoutes(services.tracking));
   for (const plugin of options.plugins ?? []) await app.register(plugin);
 
   app.get(

@@ -140,7 +140,7 @@ export interface AuthAttemptTable {
 
 export interface WebhookTable {
   id: string;
-  source: "email" | "account_status";
+  source: "email" | "account_status" | "email_tracking";
   name: string | null;
   request_url: string;
   format: "json" | "form";
@@ -166,7 +166,7 @@ export interface WebhookEventTable {
   /** The producer's stable id: the same event published twice is one row. */
   id: string;
   type: string;
-  source: "email" | "account_status";
+  source: "email" | "account_status" | "email_tracking";
   account_id: string | null;
   /** JSON of the event's payload, before per-webhook shaping. */
   payload: string;
@@ -303,6 +303,45 @@ export interface AdminInviteTable {
   used_at: number | null;
 }
 
+/** A send with tracking (docs/adr/0009-email-tracking.md) and its counts. */
+export interface TrackedEmailTable {
+  tracking_id: string;
+  account_id: string;
+  email_id: string;
+  subject: string | null;
+  /** The first `to` address, for the dashboard. */
+  recipient: string | null;
+  label: string | null;
+  custom_domain: string | null;
+  /** 1 when a pixel was added. */
+  opens: number;
+  /** How many links were rewritten. */
+  links: number;
+  sent_at: number;
+  open_count: number;
+  click_count: number;
+  /** Of the counted events, those flagged as machine prefetches. */
+  prefetch_count: number;
+  first_open_at: number | null;
+  last_event_at: number | null;
+  last_click_at: number | null;
+}
+
+/** An open or a click; its webhook event has the same id. */
+export interface TrackingEventTable {
+  id: string;
+  tracking_id: string;
+  account_id: string;
+  /** mail_opened or mail_link_clicked. */
+  type: string;
+  url: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  is_prefetch: number;
+  prefetch_reason: string | null;
+  occurred_at: number;
+}
+
 export interface Database {
   hosted_links: HostedLinkTable;
   auth_attempts: AuthAttemptTable;
@@ -323,6 +362,8 @@ export interface Database {
   realtime_folders: RealtimeFolderTable;
   realtime_messages: RealtimeMessageTable;
   sent_messages: SentMessageTable;
+  tracked_emails: TrackedEmailTable;
+  tracking_events: TrackingEventTable;
   admins: AdminTable;
   admin_sessions: AdminSessionTable;
   admin_invites: AdminInviteTable;

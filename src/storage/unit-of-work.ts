@@ -8,6 +8,7 @@ import { AccountRepository } from "./repositories/account.repository.ts";
 import { AccountEventRepository } from "./repositories/account-event.repository.ts";
 import { HostedAuthRepository } from "./repositories/hosted-auth.repository.ts";
 import { NotifyDeliveryRepository } from "./repositories/notify-delivery.repository.ts";
+import { TrackingRepository } from "./repositories/tracking.repository.ts";
 import { WebhookRepository } from "./repositories/webhook.repository.ts";
 import type { Database } from "./schema.ts";
 
@@ -19,6 +20,7 @@ export interface UnitOfWork {
   readonly hostedAuth: HostedAuthRepository;
   readonly webhooks: WebhookRepository;
   readonly notifyDeliveries: NotifyDeliveryRepository;
+  readonly tracking: TrackingRepository;
 }
 
 /**
@@ -39,6 +41,7 @@ class TransactionRepositories implements UnitOfWork {
   private hostedAuthRepository: HostedAuthRepository | undefined;
   private webhookRepository: WebhookRepository | undefined;
   private notifyDeliveryRepository: NotifyDeliveryRepository | undefined;
+  private trackingRepository: TrackingRepository | undefined;
 
   constructor(readonly tx: Kysely<Database>) {}
 
@@ -65,5 +68,10 @@ class TransactionRepositories implements UnitOfWork {
   get notifyDeliveries(): NotifyDeliveryRepository {
     this.notifyDeliveryRepository ??= new NotifyDeliveryRepository(this.tx);
     return this.notifyDeliveryRepository;
+  }
+
+  get tracking(): TrackingRepository {
+    this.trackingRepository ??= new TrackingRepository(this.tx);
+    return this.trackingRepository;
   }
 }

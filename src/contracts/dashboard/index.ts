@@ -7,6 +7,7 @@ import { API_KEY_ENDPOINTS } from "./api-keys.ts";
 import { endpointTable } from "./common.ts";
 import { SESSION_ENDPOINTS } from "./session.ts";
 import { SETTINGS_ENDPOINTS } from "./settings.ts";
+import { TRACKING_ENDPOINTS } from "./tracking.ts";
 import { WEBHOOK_ENDPOINTS } from "./webhooks.ts";
 
 export * from "./accounts.ts";
@@ -15,6 +16,7 @@ export { ApiError, type Endpoint, type EndpointSchema, type Method } from "./com
 export * from "./constants.ts";
 export * from "./session.ts";
 export * from "./settings.ts";
+export * from "./tracking.ts";
 export * from "./webhooks.ts";
 
 export const DASHBOARD_ENDPOINTS = endpointTable(
@@ -23,6 +25,7 @@ export const DASHBOARD_ENDPOINTS = endpointTable(
   ...ACCOUNT_ENDPOINTS,
   ...API_KEY_ENDPOINTS,
   ...WEBHOOK_ENDPOINTS,
+  ...TRACKING_ENDPOINTS,
 );
 
 type Endpoints = typeof DASHBOARD_ENDPOINTS;

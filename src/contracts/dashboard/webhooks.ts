@@ -57,7 +57,7 @@ export type WebhooksResponse = Static<typeof WebhooksResponse>;
 
 export const CreateWebhookRequest = Type.Object({
   url: Type.String({ maxLength: 2000 }),
-  source: Type.Union([Type.Literal("email"), Type.Literal("account_status")]),
+  source: Type.Union([Type.Literal("email"), Type.Literal("account_status"), Type.Literal("email_tracking")]),
   events: Type.Array(Type.String({ maxLength: 40 }), { maxItems: 20 }),
   name: Type.Optional(Type.String({ maxLength: 200 })),
   headers: Type.Optional(

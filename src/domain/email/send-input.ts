@@ -3,7 +3,11 @@
 // fields as values. Both arrive here as one record of fields. Unknown fields are ignored (§6.12).
 import { AppError } from "../../lib/errors.ts";
 import { bufferedAttachment } from "./attachment-upload.ts";
-import type { OutgoingAttachment, SendAttendee, SendInput } from "./send.service.ts";
+import type { OutgoingAttachment, SendAttendee, SendInput, TrackingOptions } from "./send.service.ts";
+
+/** A host name (RFC 1123 labels, at least two), as `custom_domain` must be. */
+const HOST_NAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
+const MAX_LABEL_LENGTH = 1000;
 
 export function parseSendInput(
   fields: Record<string, unknown>,
@@ -64,13 +68,43 @@ export function parseSendInput(
       value,
     }));
   }
-  // tracking_options is accepted and ignored: Mailroom does not rewrite links or add pixels (§3.5).
-  const tracking = jsonField(fields.tracking_options, "tracking_options");
-  if (tracking !== undefined && (tracking === null || typeof tracking !== "object"))
-    throw new AppError("invalid_parameters", { detail: "tracking_options: must be an object" });
+  const tracking = trackingOptions(jsonField(fields.tracking_options, "tracking_options"));
+  if (tracking) input.tracking = tracking;
   const all = [...attachments, ...jsonAttachments(fields.attachments)];
   if (all.length > 0) input.attachments = all;
   return input;
+}
+
+/** `tracking_options` (§2.1.8, §3.5): `{opens?, links?, label?, custom_domain?}`; other keys are ignored. */
+function trackingOptions(value: unknown): TrackingOptions | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== "object" || Array.isArray(value))
+    throw new AppError("invalid_parameters", { detail: "tracking_options: must be an object" });
+  const { opens, links, label, custom_domain } = value as Record<string, unknown>;
+  for (const [name, flag] of [
+    ["opens", opens],
+    ["links", links],
+  ] as const)
+    if (flag !== undefined && typeof flag !== "boolean")
+      throw new AppError("invalid_parameters", { detail: `tracking_options.${name}: must be true or false` });
+  const options: TrackingOptions = { opens: opens === true, links: links === true };
+  if (label !== undefined && label !== null) {
+    if (typeof label !== "string" || label.length > MAX_LABEL_LENGTH)
+      throw new AppError("invalid_parameters", {
+        detail: `tracking_options.label: must be a string of at most ${MAX_LABEL_LENGTH} characters`,
+      });
+    options.label = label;
+  }
+  if (custom_domain !== undefined && custom_domain !== null && custom_domain !== "") {
+    const host = typeof custom_domain === "string" ? custom_domain.trim().toLowerCase() : "";
+    if (!HOST_NAME.test(host))
+      throw new AppError("invalid_parameters", {
+        detail:
+          "tracking_options.custom_domain: must be a host name such as track.example.com (a CNAME of Mailroom's PUBLIC_URL host), without scheme or path",
+      });
+    options.customDomain = host;
+  }
+  return options;
 }
 
 function jsonField(value: unknown, name: string): unknown {

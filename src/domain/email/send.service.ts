@@ -47,6 +47,38 @@ export interface SendInput {
   draft_id?: string;
   custom_headers?: { name: string; value: string }[];
   attachments?: OutgoingAttachment[];
+  /** `tracking_options` (reference unipile §3.5): a pixel and tracked links in an HTML body. */
+  tracking?: TrackingOptions;
+}
+
+export interface TrackingOptions {
+  opens: boolean;
+  links: boolean;
+  label?: string;
+  /** A host name that is a CNAME of PUBLIC_URL's host; the tracked URLs then use https://{it}. */
+  customDomain?: string;
+}
+
+/** What a send with `tracking_options` tracks, in its answer (Mailroom's extra key). */
+export interface TrackingAnswer {
+  opens: boolean;
+  links: boolean;
+  /** How many links of the body go through Mailroom. */
+  tracked_links: number;
+  /** Why nothing is tracked (`plain_text_body`). */
+  reason?: string;
+}
+
+/**
+ * Email tracking as the send path sees it (domain/tracking): `prepare` instruments the body before
+ * the draft is built, `remember` records the sent mail so its events can name it.
+ */
+export interface SendTracking {
+  prepare(
+    input: SendInput,
+    trackingId: string,
+  ): Promise<{ body: string; answer: TrackingAnswer; tracked: boolean }>;
+  remember(sent: { trackingId: string; accountId: string; emailId: string; input: SendInput }): Promise<void>;
 }
 
 export interface EmailSent {
@@ -54,6 +86,7 @@ export interface EmailSent {
   tracking_id: string;
   id: string;
   provider_id: string;
+  tracking?: TrackingAnswer;
 }
 
 export interface DraftCreated {
@@ -84,6 +117,7 @@ export class SendService {
       sent?: SentRecorder;
       /** MAX_MESSAGE_MB: at most Microsoft's 150 MB. */
       maxMessageBytes?: number;
+      tracking?: SendTracking;
     },
   ) {}
 
@@ -92,11 +126,24 @@ export class SendService {
     return Math.min(this.deps.maxMessageBytes ?? MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES);
   }
 
-  async send(input: SendInput): Promise<EmailSent> {
+  async send(request: SendInput): Promise<EmailSent> {
     const trackingId = (this.deps.random ?? randomBytes)(16).toString("base64url");
+    const tracking =
+      request.tracking && this.deps.tracking
+        ? await this.deps.tracking.prepare(request, trackingId)
+        : undefined;
+    const input = tracking ? { ...request, body: tracking.body } : request;
     const { account, draftId } = await this.prepare(input, trackingId);
     try {
       await this.deps.sent?.record(account.id, draftId, trackingId);
+      // Before /send: a tracked mail's first events may arrive within a second of its delivery.
+      if (tracking?.tracked)
+        await this.deps.tracking?.remember({
+          trackingId,
+          accountId: account.id,
+          emailId: mailroomId(account.id, draftId),
+          input: request,
+        });
       await this.deps.graph.json(account.id, { method: "POST", path: `/me/messages/${draftId}/send` });
     } catch (error) {
       await this.deps.sent
@@ -112,6 +159,7 @@ export class SendService {
       tracking_id: trackingId,
       id: mailroomId(account.id, draftId),
       provider_id: encodeProviderId(draftId),
+      ...(tracking ? { tracking: tracking.answer } : {}),
     };
   }
 
@@ -262,9 +310,14 @@ function recipient(attendee: { display_name?: string | undefined; identifier: st
   };
 }
 
-/** The draft's properties. HTML is recognised by a tag; anything else is sent as text. */
+/** Whether a body is sent as HTML: it has a tag; anything else is sent as text (and is not tracked). */
+export function isHtmlBody(body: string): boolean {
+  return /<[a-z!][\s\S]*>/i.test(body);
+}
+
+/** The draft's properties. */
 function graphMessage(input: SendInput): Record<string, unknown> {
-  const isHtml = /<[a-z!][\s\S]*>/i.test(input.body);
+  const isHtml = isHtmlBody(input.body);
   const message: Record<string, unknown> = {
     body: { contentType: isHtml ? "html" : "text", content: input.body },
     toRecipients: input.to.map(recipient),

@@ -75,6 +75,8 @@ export class HousekeepingService {
       ["sent_messages", (limit) => repo.deleteSentMessages(c.sentMessages, limit)],
       ["realtime_window", (limit) => repo.deleteRealtimeOutsideWindow(c.realtimeWindow, limit)],
       ["realtime_gone", (limit) => repo.deleteRealtimeGone(c.realtimeGone, limit)],
+      ["tracking_events", (limit) => repo.deleteTrackingEvents(c.trackingEvents, limit)],
+      ["tracked_emails", (limit) => repo.deleteTrackedEmails(c.trackedEmails, limit)],
     ];
     const deleted = Object.fromEntries(steps.map(([name]) => [name, 0])) as Record<
       HousekeepingStepName,

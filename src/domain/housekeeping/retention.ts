@@ -12,6 +12,8 @@ export interface RetentionPolicy {
   linksMs: number;
   /** The realtime message index keeps mail received within this window, per mailbox. */
   realtimeIndexMs: number;
+  /** Tracked sends (counted from the send) and their opens and clicks (from when they happened). */
+  trackingMs: number;
   /** Period of the housekeeping job. */
   housekeepingEveryMs: number;
 }
@@ -31,7 +33,9 @@ export type HousekeepingStepName =
   | "admin_invites"
   | "sent_messages"
   | "realtime_window"
-  | "realtime_gone";
+  | "realtime_gone"
+  | "tracking_events"
+  | "tracked_emails";
 
 export interface HousekeepingCutoffs {
   jobs: { doneBefore: number; deadBefore: number };
@@ -46,6 +50,8 @@ export interface HousekeepingCutoffs {
   sentMessages: number;
   realtimeWindow: number;
   realtimeGone: number;
+  trackingEvents: number;
+  trackedEmails: number;
 }
 
 /**
@@ -67,5 +73,8 @@ export function retentionCutoffs(retention: RetentionPolicy, now: number): House
     sentMessages: now - retention.sentMessagesMs,
     realtimeWindow: now - retention.realtimeIndexMs,
     realtimeGone: now - Math.min(GONE_RETENTION_MS, retention.realtimeIndexMs),
+    // Events before their sends: a send's row is what names its events on the dashboard.
+    trackingEvents: now - retention.trackingMs,
+    trackedEmails: now - retention.trackingMs,
   };
 }

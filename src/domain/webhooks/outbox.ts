@@ -3,24 +3,25 @@
 import type { BatchedJob, JobQueue, JobTransaction } from "../../jobs/queue.ts";
 import type { Clock } from "../../lib/clock.ts";
 import type { WebhookDeliveryRow, WebhookRepository } from "../../storage/repositories/webhook.repository.ts";
-import type { UnitOfWorkRunner } from "../../storage/unit-of-work.ts";
+import type { UnitOfWork, UnitOfWorkRunner } from "../../storage/unit-of-work.ts";
 import {
   type AccountEvent,
   type AccountEventListener,
   type AccountStatusMessage,
   isConnection,
 } from "../accounts/account-events.ts";
-import type { MailEventType, WebhookSource } from "./payload.ts";
+import type { MailEventType, TrackingEventType, WebhookSource } from "./payload.ts";
 import { accountEventId, DELIVER_JOB, eventName, newDelivery, parseList } from "./webhook-model.ts";
 
 /** An event for the outbox. `id` is the producer's stable id: publishing it again is a no-op. */
 export interface PublishedEvent {
   id: string;
-  type: MailEventType | "account_status";
+  type: MailEventType | TrackingEventType | "account_status";
   accountId: string;
   /**
-   * mail_*: the email payload of reference §3.3 (`email_id`, `date`, `from_attendee`, …); Mailroom
-   * sets `account_id`, `event` and `webhook_name` per webhook. account_status: `{AccountStatus: {…}}`.
+   * mail_*: the email payload of reference §3.3 (`email_id`, `date`, `from_attendee`, …) or the
+   * tracking payload of §3.5 (`mail_opened`, `mail_link_clicked`); Mailroom sets `account_id`,
+   * `event` and `webhook_name` per webhook. account_status: `{AccountStatus: {…}}`.
    */
   payload: Record<string, unknown>;
 }
@@ -55,9 +56,6 @@ function deliveryJob(delivery: WebhookDeliveryRow): BatchedJob<typeof DELIVER_JO
   };
 }
 
-function sourceOf(event: PublishedEvent): WebhookSource {
-  return event.type === "account_status" ? "account_status" : "email";
-}
 
 export class WebhookOutbox {
   constructor(private readonly d: OutboxDeps) {}
@@ -78,59 +76,68 @@ export class WebhookOutbox {
    * Each is idempotent per event id as with `publish`; answers are in the events' order.
    */
   async publishMany(events: readonly PublishedEvent[]): Promise<{ eventId: string; deliveries: number }[]> {
+    if (events.length === 0) return [];
+    return this.d.transaction((uow) => this.publishIn(uow, events));
+  }
+
+  /**
+   * Publishes events in the caller's unit of work, so they commit (or roll back) with what the caller
+   * writes there: a producer's own rows and the events announcing them are stored together.
+   */
+  async publishIn(
+    uow: UnitOfWork,
+    events: readonly PublishedEvent[],
+  ): Promise<{ eventId: string; deliveries: number }[]> {
     for (const event of events)
       if (event.id.length === 0 || event.id.length > 200)
         throw new RangeError("An event id is 1 to 200 characters");
     if (events.length === 0) return [];
     // One occurrence per id: a repeated event is the same event.
     const unique = [...new Map(events.map((event) => [event.id, event])).values()];
-    const answers = await this.d.transaction(async (uow) => {
-      const now = this.d.clock.now();
-      const stored = await uow.webhooks.insertEvents(
-        unique.map((event) => ({
-          id: event.id,
-          type: event.type,
-          source: sourceOf(event),
-          account_id: event.accountId,
-          payload: JSON.stringify(event.payload),
-          created_at: now,
-        })),
-      );
-      const webhooksBySource = new Map<
-        WebhookSource,
-        Awaited<ReturnType<typeof uow.webhooks.enabledBySource>>
-      >();
-      const deliveries: WebhookDeliveryRow[] = [];
-      const counts = new Map<string, number>();
-      for (const event of unique) {
-        if (!stored.has(event.id)) {
-          // Published before, with everything it needed (a partly stored event cannot exist).
-          counts.set(event.id, await uow.webhooks.countDeliveries(event.id));
-          continue;
-        }
-        const source = sourceOf(event);
-        let webhooks = webhooksBySource.get(source);
-        if (!webhooks) {
-          webhooks = await uow.webhooks.enabledBySource(source);
-          webhooksBySource.set(source, webhooks);
-        }
-        const name = eventName(event.type, event.payload);
-        let count = 0;
-        for (const webhook of webhooks) {
-          if (!parseList<string>(webhook.events).includes(name)) continue;
-          const accounts = webhook.account_ids ? parseList<string>(webhook.account_ids) : undefined;
-          if (accounts && !accounts.includes(event.accountId)) continue;
-          deliveries.push(newDelivery(event.id, webhook.id, now));
-          count++;
-        }
-        counts.set(event.id, count);
+    const now = this.d.clock.now();
+    const stored = await uow.webhooks.insertEvents(
+      unique.map((event) => ({
+        id: event.id,
+        type: event.type,
+        source: sourceOf(event.type),
+        account_id: event.accountId,
+        payload: JSON.stringify(event.payload),
+        created_at: now,
+      })),
+    );
+    const webhooksBySource = new Map<
+      WebhookSource,
+      Awaited<ReturnType<typeof uow.webhooks.enabledBySource>>
+    >();
+    const deliveries: WebhookDeliveryRow[] = [];
+    const counts = new Map<string, number>();
+    for (const event of unique) {
+      if (!stored.has(event.id)) {
+        // Published before, with everything it needed (a partly stored event cannot exist).
+        counts.set(event.id, await uow.webhooks.countDeliveries(event.id));
+        continue;
       }
-      // New events have no deliveries yet: one insert and one enqueue for all of them.
-      await uow.webhooks.insertDeliveries(deliveries);
-      await this.d.queue.enqueueMany(deliveries.map(deliveryJob), { transaction: uow.tx });
-      return counts;
-    });
-    return events.map((event) => ({ eventId: event.id, deliveries: answers.get(event.id) ?? 0 }));
+      const source = sourceOf(event.type);
+      let webhooks = webhooksBySource.get(source);
+      if (!webhooks) {
+        webhooks = await uow.webhooks.enabledBySource(source);
+        webhooksBySource.set(source, webhooks);
+      }
+      const name = eventName(event.type, event.payload);
+      let count = 0;
+      for (const webhook of webhooks) {
+        if (!parseList<string>(webhook.events).includes(name)) continue;
+        const accounts = webhook.account_ids ? parseList<string>(webhook.account_ids) : undefined;
+        if (accounts && !accounts.includes(event.accountId)) continue;
+        deliveries.push(newDelivery(event.id, webhook.id, now));
+        count++;
+      }
+      counts.set(event.id, count);
+    }
+    // New events have no deliveries yet: one insert and one enqueue for all of them.
+    await uow.webhooks.insertDeliveries(deliveries);
+    await this.d.queue.enqueueMany(deliveries.map(deliveryJob), { transaction: uow.tx });
+    return events.map((event) => ({ eventId: event.id, deliveries: counts.get(event.id) ?? 0 }));
   }
 
   /**
@@ -162,4 +169,10 @@ export class WebhookOutbox {
       },
     };
   }
+}
+
+/** The source whose webhooks an event goes to. */
+export function sourceOf(type: PublishedEvent["type"]): WebhookSource {
+  if (type === "account_status") return "account_status";
+  return type === "mail_opened" || type === "mail_link_clicked" ? "email_tracking" : "email";
 }

@@ -7,6 +7,8 @@ export {
   ACCOUNT_STATUS_EVENTS,
   EMAIL_EVENTS,
   type MailEventType,
+  TRACKING_EVENTS,
+  type TrackingEventType,
   WEBHOOK_SOURCES,
   type WebhookSource,
 } from "../../contracts/webhook-events.ts";
@@ -39,6 +41,30 @@ export const EMAIL_DATA_KEYS = [
   "thread_id",
   "deprecated_id",
 ] as const;
+
+/**
+ * Keys of the email_tracking payload a `data` item may select: Unipile's list (reference §3.5), the
+ * names the outbox adds, and Mailroom's prefetch flags.
+ */
+export const TRACKING_DATA_KEYS = [
+  "event_id",
+  "tracking_id",
+  "type",
+  "date",
+  "email_id",
+  "account_id",
+  "ip",
+  "user_agent",
+  "url",
+  "label",
+  "custom_domain",
+  "event",
+  "webhook_name",
+  "is_prefetch",
+  "prefetch_reason",
+] as const;
+/** The tracking data keys unipile-node-sdk 1.9.3 accepts in a WebhookList. */
+export const SDK_TRACKING_DATA_KEYS: ReadonlySet<string> = new Set(TRACKING_DATA_KEYS.slice(0, 11));
 
 /** Event names and data keys that unipile-node-sdk 1.9.3 accepts in a WebhookList (reference §1.8). */
 export const SDK_LIST_EVENTS: ReadonlySet<string> = new Set([

@@ -44,7 +44,7 @@ export async function sendTestEvent(
 
 /** The test event of a webhook: its first subscribed event, in the documented shape. */
 export function testEvent(
-  source: "email" | "account_status",
+  source: "email" | "account_status" | "email_tracking",
   events: string[],
   eventId: string,
   now: number,
@@ -61,6 +61,26 @@ export function testEvent(
         mailroom_test: true,
       },
     };
+  if (source === "email_tracking") {
+    const type = events[0] ?? "mail_opened";
+    return {
+      type,
+      payload: {
+        email_id: eventId,
+        event_id: eventId,
+        tracking_id: "mailroom-test-tracking-id",
+        type,
+        date: new Date(now).toISOString(),
+        ip: "192.0.2.1",
+        user_agent: "Mailroom test event",
+        ...(type === "mail_link_clicked" ? { url: "https://example.com/" } : {}),
+        label: null,
+        custom_domain: null,
+        is_prefetch: false,
+        mailroom_test: true,
+      },
+    };
+  }
   const type = events[0] ?? "mail_received";
   return { type, payload: testEmailPayload(eventId, now, type) };
 }

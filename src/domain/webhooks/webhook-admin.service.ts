@@ -14,6 +14,8 @@ import {
   type DataItem,
   EMAIL_DATA_KEYS,
   EMAIL_EVENTS,
+  TRACKING_DATA_KEYS,
+  TRACKING_EVENTS,
   type WebhookSource,
 } from "./payload.ts";
 import { pageAfter, toListItem, type WebhookListItem } from "./webhook-model.ts";
@@ -34,6 +36,18 @@ const DEFAULT_EVENTS: Record<WebhookSource, readonly string[]> = {
   // Unipile's SDK documents mail_received as the default of an email webhook.
   email: ["mail_received"],
   account_status: ACCOUNT_STATUS_EVENTS,
+  // Unipile's documents say the default "includes mail_opened"; Mailroom subscribes to both.
+  email_tracking: TRACKING_EVENTS,
+};
+const ALLOWED_EVENTS: Record<WebhookSource, readonly string[]> = {
+  email: EMAIL_EVENTS,
+  account_status: ACCOUNT_STATUS_EVENTS,
+  email_tracking: TRACKING_EVENTS,
+};
+const DATA_KEYS: Record<WebhookSource, readonly string[]> = {
+  email: EMAIL_DATA_KEYS,
+  account_status: [],
+  email_tracking: TRACKING_DATA_KEYS,
 };
 const RESERVED_HEADERS = new Set([
   "host",
@@ -52,7 +66,7 @@ export function checkWebhookInput(input: CreateWebhookInput): {
   headers: { key: string; value: string }[];
 } {
   const events = input.events ?? [...DEFAULT_EVENTS[input.source]];
-  const allowed: readonly string[] = input.source === "email" ? EMAIL_EVENTS : ACCOUNT_STATUS_EVENTS;
+  const allowed = ALLOWED_EVENTS[input.source];
   events.forEach((event, i) => {
     if (!allowed.includes(event))
       throw new AppError("invalid_parameters", {
@@ -65,9 +79,9 @@ export function checkWebhookInput(input: CreateWebhookInput): {
       detail: "body.data: account_status payloads have no selectable keys",
     });
   data.forEach((item, i) => {
-    if (!(EMAIL_DATA_KEYS as readonly string[]).includes(item.key))
+    if (!DATA_KEYS[input.source].includes(item.key))
       throw new AppError("invalid_parameters", {
-        detail: `body.data[${i}].key: ${JSON.stringify(item.key)} is not a key of the email payload`,
+        detail: `body.data[${i}].key: ${JSON.stringify(item.key)} is not a key of the ${input.source} payload`,
       });
   });
   const headers = input.headers ?? [];

@@ -9,7 +9,13 @@ import type {
   WebhookRow,
 } from "../../storage/repositories/webhook.repository.ts";
 import { decodeCursor } from "../pagination.ts";
-import { type DataItem, SDK_EMAIL_DATA_KEYS, SDK_LIST_EVENTS, type WebhookSource } from "./payload.ts";
+import {
+  type DataItem,
+  SDK_EMAIL_DATA_KEYS,
+  SDK_LIST_EVENTS,
+  SDK_TRACKING_DATA_KEYS,
+  type WebhookSource,
+} from "./payload.ts";
 
 declare module "../../jobs/queue.ts" {
   interface JobPayloads {
@@ -134,7 +140,9 @@ export function toListItem(row: WebhookRow): WebhookListItem {
     enabled: row.enabled === 1,
     headers: parseList(row.headers),
     account_ids: accountIds.map((id) => ({ id, type: "OUTLOOK" as const })),
-    data: data.filter((d) => SDK_EMAIL_DATA_KEYS.has(d.key)),
+    data: data.filter((d) =>
+      (row.source === "email_tracking" ? SDK_TRACKING_DATA_KEYS : SDK_EMAIL_DATA_KEYS).has(d.key),
+    ),
     ...(sdkEvents.length > 0 ? { events: sdkEvents } : {}),
     created_at: new Date(row.created_at).toISOString(),
     mailroom: { events, data, all_accounts: row.account_ids === null },

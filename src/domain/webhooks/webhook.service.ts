@@ -61,6 +61,8 @@ export class WebhookService {
   readonly publish: WebhookOutbox["publish"];
   /** Several events in one unit of work. */
   readonly publishMany: WebhookOutbox["publishMany"];
+  /** Events in the caller's unit of work, committed with the caller's own rows. */
+  readonly publishIn: WebhookOutbox["publishIn"];
   readonly listDeliveries: DeliveryLog["listDeliveries"];
   readonly recentDeliveries: DeliveryLog["recentDeliveries"];
   readonly replay: DeliveryLog["replay"];
@@ -78,6 +80,7 @@ export class WebhookService {
     this.delete = this.admin.delete.bind(this.admin);
     this.rotateSecret = this.admin.rotateSecret.bind(this.admin);
     this.publish = this.outbox.publish.bind(this.outbox);
+    this.publishIn = this.outbox.publishIn.bind(this.outbox);
     this.publishMany = this.outbox.publishMany.bind(this.outbox);
     this.listDeliveries = this.deliveries.listDeliveries.bind(this.deliveries);
     this.recentDeliveries = this.deliveries.recentDeliveries.bind(this.deliveries);

@@ -14,6 +14,7 @@ import * as m0014 from "./0014-job-relay.ts";
 import * as m0015 from "./0015-account-events.ts";
 import * as m0016 from "./0016-retention.ts";
 import * as m0018 from "./0018-jobs-due-index.ts";
+import * as m0019 from "./0019-tracking.ts";
 
 /** Static list (no filesystem scanning): the same migrations run on SQLite and PostgreSQL. */
 export const migrationProvider: MigrationProvider = {
@@ -34,6 +35,7 @@ export const migrationProvider: MigrationProvider = {
       "0015-account-events": m0015,
       "0016-retention": m0016,
       "0018-jobs-due-index": m0018,
+      "0019-tracking": m0019,
     };
   },
 };

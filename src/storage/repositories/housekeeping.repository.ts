@@ -114,6 +114,28 @@ export class HousekeepingRepository {
     );
   }
 
+  /** Opens and clicks recorded before `before`. */
+  async deleteTrackingEvents(before: number, limit: number): Promise<number> {
+    const ids = this.db
+      .selectFrom("tracking_events")
+      .select("id")
+      .where("occurred_at", "<", before)
+      .limit(limit);
+    return count(await this.db.deleteFrom("tracking_events").where("id", "in", ids).executeTakeFirst());
+  }
+
+  /** Tracked sends sent before `before`: their pixel and links then record nothing (links still redirect). */
+  async deleteTrackedEmails(before: number, limit: number): Promise<number> {
+    const ids = this.db
+      .selectFrom("tracked_emails")
+      .select("tracking_id")
+      .where("sent_at", "<", before)
+      .limit(limit);
+    return count(
+      await this.db.deleteFrom("tracked_emails").where("tracking_id", "in", ids).executeTakeFirst(),
+    );
+  }
+
   /** Realtime index rows of mail received before `before` (outside the window). */
   async deleteRealtimeOutsideWindow(before: number, limit: number): Promise<number> {
     return this.deleteMessageRows(

@@ -21,6 +21,15 @@ export class SettingsRepository {
       .execute();
   }
 
+  /** Stores the row unless the key exists (the first writer wins). */
+  async insertIfAbsent(row: SettingRow): Promise<void> {
+    await this.db
+      .insertInto("settings")
+      .values(row)
+      .onConflict((oc) => oc.column("key").doNothing())
+      .execute();
+  }
+
   async delete(key: string): Promise<void> {
     await this.db.deleteFrom("settings").where("key", "=", key).execute();
   }

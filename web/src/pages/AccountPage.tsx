@@ -3,6 +3,7 @@ import type { LinkResponse } from "../../../src/contracts/dashboard/index.ts";
 import { call, formatTime } from "../api.ts";
 import { Link, useLocation } from "../router.tsx";
 import { Alert, CopyField, Empty, Loading, StatusBadge, useLoad } from "../ui.tsx";
+import { TrackedMail } from "./account/TrackedMail.tsx";
 import { DeliveryBadge } from "./webhooks/DeliveryBadge.tsx";
 
 export function AccountPage({ id }: { id: string }) {
@@ -111,6 +112,7 @@ export function AccountPage({ id }: { id: string }) {
           </ol>
         )}
       </section>
+      <TrackedMail accountId={a.id} />
       {data.callbacks.length > 0 && (
         <section className="card" aria-labelledby="callbacks-title">
           <h2 id="callbacks-title">notify_url callbacks</h2>

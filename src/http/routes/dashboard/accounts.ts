@@ -44,6 +44,12 @@ function describeEvent(e: {
       detail: status.reason ? `${base.replace(/\.$/, "")}: ${status.reason.replaceAll("_", " ")}.` : base,
     };
   }
+  if (e.type === "mail_opened" || e.type === "mail_link_clicked") {
+    const what = e.type === "mail_opened" ? "Tracked mail opened" : `Tracked link clicked: ${String(p.url)}`;
+    const machine =
+      p.is_prefetch === true ? ` (machine: ${String(p.prefetch_reason).replaceAll("_", " ")})` : "";
+    return { at: e.at, kind: e.name, detail: `${what}${machine}.` };
+  }
   const subject = typeof p.subject === "string" && p.subject ? `“${p.subject}”` : "(no subject)";
   const from = (p.from_attendee as { identifier?: string } | undefined)?.identifier;
   const folders = Array.isArray(p.folders) ? (p.folders as unknown[]).join(", ") : "";

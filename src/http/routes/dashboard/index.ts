@@ -11,6 +11,7 @@ import { authRoutes } from "./auth.ts";
 import { checkCsrf, loadSession } from "./session.ts";
 import { settingsRoutes } from "./settings.ts";
 import { spaRoutes } from "./spa.ts";
+import { trackingRoutes } from "./tracking.ts";
 import { webhooksRoutes } from "./webhooks.ts";
 
 export interface DashboardOptions {
@@ -52,6 +53,7 @@ export function dashboardRoutes(services: Services, options: DashboardOptions = 
         await api.register(accountsRoutes(deps));
         await api.register(apiKeysRoutes(deps));
         await api.register(webhooksRoutes(deps));
+        await api.register(trackingRoutes(deps));
       },
       { prefix: DASHBOARD_API },
     );

@@ -12,6 +12,19 @@ export const EmailSentSchema = Type.Object({
   tracking_id: Type.String({ minLength: 1 }),
   id: Type.String({ minLength: 1 }),
   provider_id: Type.String({ minLength: 1 }),
+  tracking: Type.Optional(
+    Type.Object(
+      {
+        opens: Type.Boolean({ description: "A pixel was added" }),
+        links: Type.Boolean({ description: "The body's http(s) links go through Mailroom" }),
+        tracked_links: Type.Integer({ minimum: 0 }),
+        reason: Type.Optional(
+          Type.String({ description: "Why nothing is tracked: plain_text_body or not_requested" }),
+        ),
+      },
+      { description: "Mailroom: what a send with tracking_options tracks" },
+    ),
+  ),
 });
 
 export const sendErrors = {
@@ -38,7 +51,7 @@ export function sendEmailRoute(send: SendService): FastifyPluginAsyncTypebox {
         schema: {
           summary: "Send an email",
           description:
-            "multipart/form-data as Unipile's SDK sends it (`to`, `cc`, `bcc`, `from`, `custom_headers`, `tracking_options` as JSON strings; repeated `attachments` file parts), or the same fields as JSON. `reply_to` (an email id, or a provider id of this account) sends a reply in that thread. `custom_headers` accepts X- headers and Reply-To. `tracking_options` is accepted and ignored. Attachments up to 150 MB in total (MAX_MESSAGE_MB; upload sessions from 3 MB), streamed through without being held in memory. `id` and `provider_id` are the sent message's ids.",
+            "multipart/form-data as Unipile's SDK sends it (`to`, `cc`, `bcc`, `from`, `custom_headers`, `tracking_options` as JSON strings; repeated `attachments` file parts), or the same fields as JSON. `reply_to` (an email id, or a provider id of this account) sends a reply in that thread. `custom_headers` accepts X- headers and Reply-To. `tracking_options` (`{opens, links, label, custom_domain}`) adds an open pixel and rewrites http(s) links of an HTML body; a plain-text body is sent untracked, and `tracking` in the answer says what is tracked. Events go to webhooks of source `email_tracking`. Attachments up to 150 MB in total (MAX_MESSAGE_MB; upload sessions from 3 MB), streamed through without being held in memory. `id` and `provider_id` are the sent message's ids.",
           tags: ["Emails"],
           consumes: ["multipart/form-data", "application/json"],
           response: { 201: EmailSentSchema, ...sendErrors },

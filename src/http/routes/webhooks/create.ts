@@ -11,8 +11,10 @@ const CreateWebhookBody = Type.Object(
   {
     // Checked by the service (the URL validator and the destination policy), not by a pattern here.
     request_url: Type.String({ minLength: 1, description: "an http(s) URL" }),
-    source: Type.String({ minLength: 1, description: "email or account_status" }),
-    name: Type.Optional(Type.String({ description: "Sent as webhook_name in email payloads" })),
+    source: Type.String({ minLength: 1, description: "email, email_tracking or account_status" }),
+    name: Type.Optional(
+      Type.String({ description: "Sent as webhook_name in email and email_tracking payloads" }),
+    ),
     format: Type.Optional(Type.Union([Type.Literal("json"), Type.Literal("form")])),
     account_ids: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
     enabled: Type.Optional(Type.Boolean()),
@@ -45,7 +47,7 @@ export function createWebhookRoute(webhooks: WebhookService): FastifyPluginAsync
         const b = request.body;
         if (!(WEBHOOK_SOURCES as readonly string[]).includes(b.source))
           throw new AppError("invalid_parameters", {
-            detail: `body.source: Mailroom delivers ${WEBHOOK_SOURCES.join(" and ")} webhooks`,
+            detail: `body.source: Mailroom delivers ${WEBHOOK_SOURCES.join(", ")} webhooks`,
           });
         const { webhookId, secret } = await webhooks.create({
           requestUrl: b.request_url,

@@ -7,6 +7,7 @@ import { Alert, Field } from "../../ui.tsx";
 const SOURCE_LABEL: Record<WebhookSourceName, string> = {
   email: "Email (mail_received, mail_sent, mail_moved)",
   account_status: "Account status (connected, must reconnect, deleted…)",
+  email_tracking: "Email tracking (mail_opened, mail_link_clicked)",
 };
 
 /** "Name: value" lines → headers; a line without a colon is an error. */
@@ -33,7 +34,7 @@ export function CreateWebhook({ onCreated }: { onCreated: (created: CreateWebhoo
 
   const pickSource = (next: WebhookSourceName) => {
     setSource(next);
-    setEvents(next === "email" ? ["mail_received"] : [...WEBHOOK_EVENTS.account_status]);
+    setEvents(next === "email" ? ["mail_received"] : [...WEBHOOK_EVENTS[next]]);
   };
   const toggle = (event: string, on: boolean) =>
     setEvents((list) => (on ? [...list, event] : list.filter((e) => e !== event)));
@@ -108,7 +109,9 @@ export function CreateWebhook({ onCreated }: { onCreated: (created: CreateWebhoo
           <p className="hint" id={eventsHint}>
             {source === "email"
               ? "Which mail events to send."
-              : "Which account statuses to send (Unipile sends them all by default)."}
+              : source === "email_tracking"
+                ? "Opens and clicks of mail sent with tracking_options."
+                : "Which account statuses to send (Unipile sends them all by default)."}
           </p>
           <div className="checkbox-grid">
             {WEBHOOK_EVENTS[source].map((event) => (
@@ -124,7 +127,7 @@ export function CreateWebhook({ onCreated }: { onCreated: (created: CreateWebhoo
           </div>
         </fieldset>
         <div className="form-grid">
-          <Field label="Name (optional)" hint="Sent as webhook_name in email payloads.">
+          <Field label="Name (optional)" hint="Sent as webhook_name in email and tracking payloads.">
             {(p) => (
               <input {...p} name="webhookName" value={name} onChange={(e) => setName(e.target.value)} />
             )}
