@@ -10,8 +10,9 @@ import {
   type SendInput,
   type SendService,
 } from "../../../domain/email/send.service.ts";
-import { contentTypeOf, parseSendInput } from "../../../domain/email/send-input.ts";
+import { contentTypeOf, parseSendInput, SEND_FIELDS } from "../../../domain/email/send-input.ts";
 import { AppError } from "../../../lib/errors.ts";
+import { unknownFieldsError } from "../../../lib/unknown-fields.ts";
 import { ErrorSchema } from "../../schemas/error.schema.ts";
 
 export const EmailSentSchema = Type.Object({
@@ -58,6 +59,10 @@ export async function readSendRequest(request: FastifyRequest): Promise<SendInpu
   try {
     for await (const part of request.parts()) {
       if (part.type === "file") {
+        // Files come as `attachments` (the SDK), `attachments[]` or `attachments[0]`; any other name
+        // is an unknown field, as a text field would be.
+        if (part.fieldname.replace(/\[\d*\]$/, "") !== "attachments")
+          throw unknownFieldsError("body", [part.fieldname], SEND_FIELDS);
         // One copy per file, held until it is sent; upload chunks are views of it.
         const content = await part.toBuffer();
         const name = part.filename || `attachment-${files.length + 1}`;
