@@ -2,15 +2,18 @@
 // microsoft §3.5–3.7). Graph's `sendMail` answers 202 with no id, so every send goes through a
 // draft: create it (or `createReply` for `reply_to`, which threads it), attach (upload sessions from
 // 3 MB), then `POST …/send`. With immutable ids the draft's id is the sent message's id, so the
-// `EmailSent` answer carries real `id`/`provider_id`.
+// `EmailSent` answer carries real `id`/`provider_id`. Custom headers Graph's JSON message cannot carry
+// (List-Unsubscribe…) make the draft from MIME instead (mime-draft.ts); the rest is the same.
 import { randomBytes } from "node:crypto";
 import { AppError, isAppError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import { extendedPropertyBody, SENT_MARK_PROPERTY } from "../../providers/microsoft/extended-properties.ts";
 import type { GraphClient } from "../../providers/microsoft/graph-client.ts";
 import type { AccountRow } from "../../storage/repositories/account.repository.ts";
+import { checkCustomHeaders, type HeaderRoute, replyToAddresses } from "./custom-headers.ts";
 import type { AccountLookup } from "./email.service.ts";
 import { encodeProviderId, mailroomId, parseIdRef } from "./email-ids.ts";
+import { createMimeDraft, readReplyParent } from "./mime-draft.ts";
 import { sentMark } from "./sent-mark.ts";
 
 export interface SendAttendee {
@@ -115,20 +118,51 @@ export class SendService {
     input: SendInput,
     trackingId?: string,
   ): Promise<{ account: AccountRow; draftId: string }> {
-    validate(input);
+    const headerRoute = validate(input);
     const account = await this.deps.accounts.findById(input.account_id);
     if (!account)
       throw new AppError("resource_not_found", { detail: `Account ${input.account_id} not found` });
     const message = graphMessage(input);
-    if (trackingId !== undefined)
-      message.singleValueExtendedProperties = extendedPropertyBody(
-        SENT_MARK_PROPERTY,
-        sentMark(account.email, trackingId),
-      );
+    const mark =
+      trackingId !== undefined
+        ? extendedPropertyBody(SENT_MARK_PROPERTY, sentMark(account.email, trackingId))
+        : undefined;
+    if (mark) message.singleValueExtendedProperties = mark;
 
     let draftId: string;
     let created = false;
-    if (input.draft_id !== undefined) {
+    if (headerRoute === "mime") {
+      if (input.draft_id !== undefined)
+        throw new AppError("invalid_headers", {
+          detail:
+            "custom_headers: headers other than X- and Reply-To can only be set on a new message or a reply (Microsoft takes them as MIME when the message is created), not on an existing draft_id",
+        });
+      const parent =
+        input.reply_to !== undefined
+          ? await readReplyParent(
+              this.deps.graph,
+              account.id,
+              this.resolveParent(account.id, input.reply_to),
+              input.reply_to,
+            )
+          : undefined;
+      draftId = await createMimeDraft(this.deps.graph, account, input, {
+        isHtml: isHtml(input.body),
+        parent,
+      }).catch((error: unknown) => {
+        throw translateSendError(error);
+      });
+      created = true;
+      // MIME carries no MAPI named property: the mark is set on the draft once it exists.
+      if (mark)
+        await this.step(account.id, draftId, () =>
+          this.deps.graph.json(account.id, {
+            method: "PATCH",
+            path: `/me/messages/${draftId}`,
+            body: { singleValueExtendedProperties: mark },
+          }),
+        );
+    } else if (input.draft_id !== undefined) {
       draftId = this.resolveOwn(account.id, input.draft_id, "draft_id");
       await this.deps.graph.json(account.id, {
         method: "PATCH",
@@ -262,7 +296,7 @@ export class SendService {
   }
 }
 
-function validate(input: SendInput): void {
+function validate(input: SendInput): HeaderRoute {
   const recipients = [...input.to, ...(input.cc ?? []), ...(input.bcc ?? [])];
   for (const recipient of recipients)
     if (!ADDRESS.test(recipient.identifier.trim()))
@@ -275,13 +309,12 @@ function validate(input: SendInput): void {
     throw new AppError("content_too_large", {
       detail: `The message is ${size} bytes; Microsoft accepts at most ${MAX_MESSAGE_BYTES}.`,
     });
-  for (const header of input.custom_headers ?? []) {
-    // Graph sets only `x-` internet headers (microsoft §3.2); Reply-To maps to the replyTo property.
-    if (!/^x-/i.test(header.name) && header.name.toLowerCase() !== "reply-to")
-      throw new AppError("invalid_parameters", {
-        detail: `custom_headers: '${header.name}' is not allowed; Microsoft accepts X- headers (and Reply-To) only`,
-      });
-  }
+  return checkCustomHeaders(input.custom_headers ?? []);
+}
+
+/** HTML is recognised by a tag; anything else is sent as text. */
+function isHtml(body: string): boolean {
+  return /<[a-z!][\s\S]*>/i.test(body);
 }
 
 function recipient(attendee: { display_name?: string | undefined; identifier: string }) {
@@ -293,11 +326,10 @@ function recipient(attendee: { display_name?: string | undefined; identifier: st
   };
 }
 
-/** The draft's properties. HTML is recognised by a tag; anything else is sent as text. */
+/** The draft's properties (JSON path). */
 function graphMessage(input: SendInput): Record<string, unknown> {
-  const isHtml = /<[a-z!][\s\S]*>/i.test(input.body);
   const message: Record<string, unknown> = {
-    body: { contentType: isHtml ? "html" : "text", content: input.body },
+    body: { contentType: isHtml(input.body) ? "html" : "text", content: input.body },
     toRecipients: input.to.map(recipient),
   };
   if (input.subject !== undefined) message.subject = input.subject;
@@ -306,15 +338,8 @@ function graphMessage(input: SendInput): Record<string, unknown> {
   if (input.from?.identifier)
     message.from = recipient({ identifier: input.from.identifier, display_name: input.from.display_name });
   const headers = input.custom_headers ?? [];
-  const replyTo = headers.filter((h) => h.name.toLowerCase() === "reply-to");
-  if (replyTo.length > 0)
-    message.replyTo = replyTo.flatMap((h) =>
-      h.value
-        .split(",")
-        .map((v) => v.trim())
-        .filter(Boolean)
-        .map((identifier) => recipient({ identifier })),
-    );
+  const replyTo = replyToAddresses(headers);
+  if (replyTo.length > 0) message.replyTo = replyTo.map((identifier) => recipient({ identifier }));
   const custom = headers.filter((h) => /^x-/i.test(h.name));
   if (custom.length > 0) message.internetMessageHeaders = custom;
   return message;

@@ -125,7 +125,7 @@ export function sendEmailRoute(send: SendService): FastifyPluginAsyncTypebox {
         schema: {
           summary: "Send an email",
           description:
-            "multipart/form-data as Unipile's SDK sends it (`to`, `cc`, `bcc`, `from`, `custom_headers`, `tracking_options` as JSON strings; repeated `attachments` file parts), or the same fields as JSON. `reply_to` (an email id, or a provider id of this account) sends a reply in that thread. `custom_headers` accepts X- headers and Reply-To. `tracking_options` is accepted and ignored. Attachments up to 150 MB in total (upload sessions from 3 MB). `id` and `provider_id` are the sent message's ids.",
+            "multipart/form-data as Unipile's SDK sends it (`to`, `cc`, `bcc`, `from`, `custom_headers`, `tracking_options` as JSON strings; repeated `attachments` file parts), or the same fields as JSON. `reply_to` (an email id, or a provider id of this account) sends a reply in that thread. `custom_headers` takes any header but those the message is built from (From, To, Subject, Date, Message-ID, Content-Type…: 422 errors/invalid_headers): X- headers and Reply-To go through Graph's JSON message, others (List-Unsubscribe, List-Unsubscribe-Post) by creating the message from MIME. `tracking_options` is accepted and ignored. Attachments up to 150 MB in total (upload sessions from 3 MB). `id` and `provider_id` are the sent message's ids.",
           tags: ["Emails"],
           consumes: ["multipart/form-data", "application/json"],
           response: { 201: EmailSentSchema, ...sendErrors },
