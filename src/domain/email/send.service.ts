@@ -12,7 +12,8 @@ import type { GraphClient } from "../../providers/microsoft/graph-client.ts";
 import type { AccountRow } from "../../storage/repositories/account.repository.ts";
 import { checkCustomHeaders, type HeaderRoute, replyToAddresses } from "./custom-headers.ts";
 import type { AccountLookup } from "./email.service.ts";
-import { encodeProviderId, mailroomId, parseIdRef } from "./email-ids.ts";
+import { encodeProviderId, isMessageIdRef, mailroomId, parseEmailRef } from "./email-ids.ts";
+import { findByMessageId, unresolvedDetail } from "./email-ref.ts";
 import { createMimeDraft, readReplyParent } from "./mime-draft.ts";
 import { sentMark } from "./sent-mark.ts";
 
@@ -142,7 +143,7 @@ export class SendService {
           ? await readReplyParent(
               this.deps.graph,
               account.id,
-              this.resolveParent(account.id, input.reply_to),
+              await this.resolveParent(account.id, input.reply_to),
               input.reply_to,
             )
           : undefined;
@@ -163,14 +164,14 @@ export class SendService {
           }),
         );
     } else if (input.draft_id !== undefined) {
-      draftId = this.resolveOwn(account.id, input.draft_id, "draft_id");
+      draftId = await this.resolveOwn(account.id, input.draft_id, "draft_id");
       await this.deps.graph.json(account.id, {
         method: "PATCH",
         path: `/me/messages/${draftId}`,
         body: message,
       });
     } else if (input.reply_to !== undefined) {
-      const parentId = this.resolveParent(account.id, input.reply_to);
+      const parentId = await this.resolveParent(account.id, input.reply_to);
       const draft = await this.deps.graph
         .json<{ id: string }>(account.id, {
           method: "POST",
@@ -279,20 +280,33 @@ export class SendService {
     }
   }
 
-  private resolveParent(accountId: string, value: string): string {
-    const ref = parseIdRef(value);
-    if (!ref || (ref.accountId !== undefined && ref.accountId !== accountId))
-      throw new AppError("parent_mail_not_found", {
-        detail: `reply_to: email ${value} not found in this account`,
-      });
-    return ref.graphId;
+  /** `reply_to` in any id form (email-ids.ts); an unknown or ambiguous one is 422 parent_mail_not_found. */
+  private async resolveParent(accountId: string, value: string): Promise<string> {
+    return this.resolve(accountId, value, "reply_to", "parent_mail_not_found");
   }
 
-  private resolveOwn(accountId: string, value: string, field: string): string {
-    const ref = parseIdRef(value);
-    if (!ref || (ref.accountId !== undefined && ref.accountId !== accountId))
-      throw new AppError("resource_not_found", { detail: `${field}: ${value} not found in this account` });
-    return ref.graphId;
+  /** `draft_id` in any id form; an unknown or ambiguous one is 404. */
+  private async resolveOwn(accountId: string, value: string, field: string): Promise<string> {
+    return this.resolve(accountId, value, field, "resource_not_found");
+  }
+
+  private async resolve(
+    accountId: string,
+    value: string,
+    field: string,
+    code: "parent_mail_not_found" | "resource_not_found",
+  ): Promise<string> {
+    const ref = parseEmailRef(value);
+    const missing = (detail = `${field}: email ${value} not found in this account`) =>
+      new AppError(code, { detail });
+    if (!ref) throw missing();
+    if (!isMessageIdRef(ref)) {
+      if (ref.accountId !== undefined && ref.accountId !== accountId) throw missing();
+      return ref.graphId;
+    }
+    const match = await findByMessageId(this.deps.graph, accountId, ref.messageId);
+    if ("graphId" in match) return match.graphId;
+    throw missing(`${field}: ${unresolvedDetail("email", ref.messageId, match)}`);
   }
 }
 
