@@ -59,9 +59,10 @@ export async function createMimeDraft(
   input: SendInput,
   options: { isHtml: boolean; parent?: ReplyParent | undefined },
 ): Promise<string> {
+  // No display name unless given: Exchange writes the mailbox's own, as for a JSON draft.
   const from: MimeAddress = input.from?.identifier
     ? { address: input.from.identifier, name: input.from.display_name }
-    : { address: account.email, name: input.from?.display_name ?? account.name };
+    : { address: account.email, name: input.from?.display_name };
   const mime = await buildMime({
     from,
     to: input.to.map(address),
