@@ -253,16 +253,16 @@ describe("email API (send side)", () => {
     }
   });
 
-  it("custom headers other than X-* (and Reply-To) are 400; Reply-To sets the reply address", async () => {
+  it("a header the message is built from is 422 errors/invalid_headers; Reply-To sets the reply address", async () => {
     const err = await errorOf(
       await api("POST", "/api/v1/emails", {
         account_id: adeleId,
         to: [{ identifier: MEGAN }],
         body: "x",
-        custom_headers: [{ name: "List-Unsubscribe", value: "<mailto:u@example.com>" }],
+        custom_headers: [{ name: "Subject", value: "other" }],
       }),
     );
-    assert.deepEqual([err.status, err.type], [400, "errors/invalid_parameters"]);
+    assert.deepEqual([err.status, err.type], [422, "errors/invalid_headers"]);
     const ok = await api("POST", "/api/v1/emails", {
       account_id: adeleId,
       to: [{ identifier: MEGAN }],

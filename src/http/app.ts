@@ -5,6 +5,7 @@ import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { Services } from "../app/services.ts";
+import { requireClosedBodies } from "./closed-bodies.ts";
 import {
   clientErrorHandler,
   frameworkErrors,
@@ -63,7 +64,10 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     bodyLimit: 160 * 1024 * 1024,
     return503OnClosing: false,
     clientErrorHandler,
-    ajv: { customOptions: { coerceTypes: "array", removeAdditional: false, allErrors: false } },
+    // verbose: a closed schema's error carries the object, so every unknown field is named (error-handler.ts).
+    ajv: {
+      customOptions: { coerceTypes: "array", removeAdditional: false, allErrors: false, verbose: true },
+    },
     ...(options.compileSchemas === "at-start" ? {} : { schemaController: compileSchemasOnFirstUse() }),
     // Unipile's SDK may send `//api/v1/...` when its base URL ends with a slash.
     // Graph ids are ~150 characters and Mailroom's email ids embed them (docs/adr/0003-email-ids.md).
@@ -76,6 +80,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installErrorHandling(app, services.log);
+  app.addHook("onRoute", requireClosedBodies);
 
   // Both hooks run on every request: callback style, so neither allocates a promise.
   app.addHook("onSend", (_request, reply, payload, done) => {

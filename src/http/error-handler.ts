@@ -3,6 +3,7 @@ import type { Socket } from "node:net";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AppError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
+import { unknownFieldsError, unknownKeys } from "../lib/unknown-fields.ts";
 import { isUnavailable } from "../storage/db.ts";
 
 export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
@@ -26,6 +27,7 @@ export function toAppError(error: unknown, request?: FastifyRequest): AppError {
     const path = first?.instancePath ? first.instancePath.replace(/^\//, "").replace(/\//g, ".") : "";
     const missing = (first?.params as { missingProperty?: string } | undefined)?.missingProperty;
     const field = missing ?? path;
+    if (first?.keyword === "additionalProperties") return unknownFields(where, path, first, error);
     const detail = `${where}${field ? `.${field}` : ""}: ${first?.message ?? "is invalid"}`;
     return new AppError(first?.keyword === "maxLength" ? "too_many_characters" : "invalid_parameters", {
       detail,
@@ -92,6 +94,30 @@ export function toAppError(error: unknown, request?: FastifyRequest): AppError {
     });
   }
   return new AppError("unexpected_error", { detail: "Something went wrong.", cause: error });
+}
+
+/**
+ * A closed schema (`additionalProperties: false`) met a field it does not know. Ajv reports the first
+ * one; with its `verbose` option the error carries the object and its schema, so every unknown field
+ * is named at once, and the known ones listed.
+ */
+function unknownFields(
+  where: string,
+  path: string,
+  first: { params?: unknown; data?: unknown; parentSchema?: unknown },
+  cause: unknown,
+): AppError {
+  const properties =
+    (first.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties ?? {};
+  const data = first.data;
+  const named = (first.params as { additionalProperty?: string } | undefined)?.additionalProperty;
+  const unknown =
+    data !== null && typeof data === "object" && !Array.isArray(data)
+      ? unknownKeys(data, Object.keys(properties))
+      : named !== undefined
+        ? [named]
+        : [];
+  return unknownFieldsError(`${where}${path ? `.${path}` : ""}`, unknown, Object.keys(properties), cause);
 }
 
 /**

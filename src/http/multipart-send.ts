@@ -13,9 +13,10 @@ import {
   type OutgoingAttachment,
   type SendInput,
 } from "../domain/email/send.service.ts";
-import { contentTypeOf, parseSendInput } from "../domain/email/send-input.ts";
+import { contentTypeOf, parseSendInput, SEND_FIELDS } from "../domain/email/send-input.ts";
 import { AppError } from "../lib/errors.ts";
 import { Spool } from "../lib/spool.ts";
+import { unknownFieldsError } from "../lib/unknown-fields.ts";
 
 /** Multipart limits: past Microsoft's message ceiling per file (the message limit is counted here), generous text fields (HTML bodies). */
 export const MULTIPART_LIMITS = {
@@ -88,6 +89,10 @@ async function readMultipart(
   try {
     for await (const part of request.parts()) {
       if (part.type === "file") {
+        // Files come as `attachments` (the SDK), `attachments[]` or `attachments[0]`; any other name
+        // is an unknown field, as a text field would be.
+        if (part.fieldname.replace(/\[\d*\]$/, "") !== "attachments")
+          throw unknownFieldsError("body", [part.fieldname], SEND_FIELDS);
         const content = await spool.add(part.file, count);
         if (part.file.truncated) throw messageTooLarge(undefined, maxMessageBytes);
         const name = part.filename || `attachment-${files.length + 1}`;

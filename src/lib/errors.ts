@@ -82,6 +82,11 @@ export const ERROR_CODES = {
     title: "Unprocessable Entity",
     fix: "The email named in `reply_to` does not exist in this account.",
   },
+  invalid_headers: {
+    status: 422,
+    title: "Unprocessable Entity",
+    fix: "Remove or rename the `custom_headers` entries named in `detail`: headers Microsoft builds itself (From, To, Subject, Date, Message-ID, Content-Type…) cannot be set, and a name must be printable ASCII without `:` or spaces, a value free of line breaks.",
+  },
   invalid_folder: {
     status: 422,
     title: "Unprocessable Entity",

@@ -61,7 +61,11 @@ export function transportHeaders(
     { name: "X-MS-Has-Attach", value: (message.attachments ?? []).some((a) => !a.isInline) ? "yes" : "" },
     { name: "X-MS-Exchange-Organization-SCL", value: "1" },
   );
-  for (const custom of message.headers ?? []) if (/^x-/i.test(custom.name)) headers.push(custom);
+  // The message's own headers (X- from JSON; any from MIME, List-Unsubscribe included) travel with it
+  // unless the transport wrote that header itself.
+  const written = new Set(headers.map((h) => h.name.toLowerCase()));
+  for (const custom of message.headers ?? [])
+    if (!written.has(custom.name.toLowerCase())) headers.push(custom);
   return headers;
 }
 

@@ -13,9 +13,10 @@ import {
 import { badRequest, GraphError, idMalformed, itemNotFound } from "./errors.ts";
 import { type MessageExpand, messageContextSuffix, parseMessageExpand } from "./expand.ts";
 import { isWellFormedId } from "./ids.ts";
-import type { FolderRecord, MessageRecord } from "./mailbox-store.ts";
+import type { FolderRecord, MessageInit, MessageRecord } from "./mailbox-store.ts";
 import { applyPatch, parseMessageInput } from "./message-input.ts";
 import { messageMime } from "./mime.ts";
+import { parseMimeMessage } from "./mime-input.ts";
 import {
   assertEfficient,
   assertSearchable,
@@ -206,9 +207,24 @@ export function copyMessage(ctx: HandlerContext): GraphResponse {
   return entity(ctx, ctx.store.copyMessage(message, destination(ctx)), 201);
 }
 
-export function createDraft(ctx: HandlerContext, folder: FolderRecord | null): GraphResponse {
+/** Whether the request carries a message in MIME format (base64 as `text/plain`) rather than JSON. */
+export function isMimeRequest(ctx: HandlerContext): boolean {
+  return (ctx.request.headers["content-type"] ?? "").toLowerCase().startsWith("text/plain");
+}
+
+/** `POST /messages`: a draft from JSON, or from MIME (its internet headers kept). */
+export function createDraft(
+  ctx: HandlerContext,
+  folder: FolderRecord | null,
+): GraphResponse | Promise<GraphResponse> {
   const now = ctx.state.now();
-  const init = parseMessageInput(jsonBody(ctx), now);
+  if (isMimeRequest(ctx))
+    return parseMimeMessage(ctx.request.body, ctx.store, now).then((init) => insertDraft(ctx, folder, init));
+  return insertDraft(ctx, folder, parseMessageInput(jsonBody(ctx), now));
+}
+
+function insertDraft(ctx: HandlerContext, folder: FolderRecord | null, init: MessageInit): GraphResponse {
+  const now = ctx.state.now();
   const target = folder ?? ctx.store.wellKnownFolder("drafts");
   const message = ctx.store.insertMessage(target.id, {
     ...init,

@@ -50,7 +50,8 @@ import { renderUser, translateExchangeIds } from "./users.ts";
 export { MAX_CONCURRENT_REQUESTS, MAX_REQUESTS_PER_WINDOW, WINDOW_MS } from "./throttling.ts";
 
 type Permission = "read" | "write" | "send" | "user";
-type Handler = (ctx: HandlerContext) => GraphResponse;
+/** MIME bodies are parsed asynchronously (mime-input.ts); every other handler answers at once. */
+type Handler = (ctx: HandlerContext) => GraphResponse | Promise<GraphResponse>;
 
 interface Route {
   method: string;
@@ -338,7 +339,7 @@ export async function executeGraphRequest(
       mailboxPrefix: mailbox.prefix,
       requestId,
     };
-    return finish(found.route.handler(ctx), requestId, clientRequestId);
+    return finish(await found.route.handler(ctx), requestId, clientRequestId);
   } catch (error) {
     if (error instanceof GraphError) return fail(error);
     state.events.emit("graph-internal-error", error);

@@ -1,8 +1,3 @@
-// Sending: sendMail (JSON or base64 MIME) and draft /send (reference §3.5). Graph answers 202
-// before the message is delivered, so delivery runs on the next turn of the event loop; Sent Items
-// and the recipients' Inboxes fill then. Reply/forward drafts are built in replies.ts; transport
-// lives in delivery.ts.
-import { normalizeHtml } from "./body.ts";
 import { empty, type GraphResponse, type HandlerContext, jsonBody } from "./context.ts";
 import {
   deliverToRecipients,
@@ -14,9 +9,10 @@ import {
 } from "./delivery.ts";
 import { badRequest, GRAPH_MESSAGES, GraphError } from "./errors.ts";
 import { conversationIdFromIndex, newConversationIndex, newInternetMessageId } from "./ids.ts";
-import type { EmailAddress, MessageInit, MessageRecord } from "./mailbox-store.ts";
+import type { MessageInit, MessageRecord } from "./mailbox-store.ts";
 import { parseMessageInput } from "./message-input.ts";
-import { findMessage } from "./messages.ts";
+import { findMessage, isMimeRequest } from "./messages.ts";
+import { parseMimeMessage } from "./mime-input.ts";
 
 export { deliverToRecipients, validateRecipients } from "./delivery.ts";
 
@@ -82,9 +78,8 @@ function submitDraft(ctx: HandlerContext, draft: MessageRecord): void {
   });
 }
 
-export function sendMail(ctx: HandlerContext): GraphResponse {
-  const contentType = (ctx.request.headers["content-type"] ?? "").toLowerCase();
-  if (contentType.startsWith("text/plain")) return sendMime(ctx);
+export function sendMail(ctx: HandlerContext): GraphResponse | Promise<GraphResponse> {
+  if (isMimeRequest(ctx)) return sendMime(ctx);
   const body = jsonBody(ctx);
   if (!body.message || typeof body.message !== "object")
     throw badRequest("Empty Payload. JSON content expected.");
@@ -93,52 +88,10 @@ export function sendMail(ctx: HandlerContext): GraphResponse {
   return empty(202);
 }
 
-/** sendMail with a base64 MIME body (Content-Type: text/plain). */
-function sendMime(ctx: HandlerContext): GraphResponse {
-  const text = (ctx.request.body ?? Buffer.alloc(0)).toString("latin1").replace(/\s+/g, "");
-  if (text === "" || !/^[A-Za-z0-9+/]+={0,2}$/.test(text)) {
-    throw new GraphError(
-      400,
-      "ErrorMimeContentInvalidBase64String",
-      "Invalid base64 string for MIME content.",
-    );
-  }
-  const mime = Buffer.from(text, "base64").toString("utf8");
-  const split = mime.search(/\r?\n\r?\n/);
-  const head = split >= 0 ? mime.slice(0, split) : mime;
-  const content = split >= 0 ? mime.slice(split).replace(/^\r?\n\r?\n/, "") : "";
-  const headers = new Map<string, string>();
-  for (const line of head.replace(/\r?\n[ \t]+/g, " ").split(/\r?\n/)) {
-    const colon = line.indexOf(":");
-    if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
-  }
-  const addresses = (value: string | undefined): EmailAddress[] =>
-    (value ?? "")
-      .split(",")
-      .map((part) => part.trim())
-      .filter((part) => part !== "")
-      .map((part) => {
-        const match = /^(.*)<([^>]+)>$/.exec(part);
-        const address = (match?.[2] ?? part).trim();
-        const name = (match?.[1] ?? "").trim().replace(/^"|"$/g, "");
-        return { name: name || address, address };
-      });
-  const isHtml = /text\/html/i.test(headers.get("content-type") ?? "");
-  submitNew(
-    ctx,
-    {
-      subject: headers.get("subject") ?? "",
-      toRecipients: addresses(headers.get("to")),
-      ccRecipients: addresses(headers.get("cc")),
-      bccRecipients: addresses(headers.get("bcc")),
-      body: isHtml
-        ? { contentType: "html", content: normalizeHtml(content) }
-        : { contentType: "text", content },
-      ...(headers.get("message-id") ? { internetMessageId: headers.get("message-id")! } : {}),
-      ...(headers.get("in-reply-to") ? { inReplyTo: headers.get("in-reply-to")! } : {}),
-    },
-    true,
-  );
+/** sendMail with a base64 MIME body (Content-Type: text/plain): its internet headers are kept. */
+async function sendMime(ctx: HandlerContext): Promise<GraphResponse> {
+  const init = await parseMimeMessage(ctx.request.body, ctx.store, ctx.state.now());
+  submitNew(ctx, init, true);
   return empty(202);
 }
 

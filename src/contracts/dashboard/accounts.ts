@@ -84,7 +84,10 @@ export const AccountDetailResponse = Type.Object({
 });
 export type AccountDetailResponse = Static<typeof AccountDetailResponse>;
 
-export const LinkRequest = Type.Object({ name: Type.Optional(Type.String({ maxLength: 200 })) });
+export const LinkRequest = Type.Object(
+  { name: Type.Optional(Type.String({ maxLength: 200 })) },
+  { additionalProperties: false },
+);
 export type LinkRequest = Static<typeof LinkRequest>;
 
 export const LinkResponse = Type.Object({ url: Type.String(), expiresAt: Type.Number() });

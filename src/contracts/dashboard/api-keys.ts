@@ -15,7 +15,10 @@ export type ApiKeyInfo = Static<typeof ApiKeyInfo>;
 export const ApiKeysResponse = Type.Object({ keys: Type.Array(ApiKeyInfo) });
 export type ApiKeysResponse = Static<typeof ApiKeysResponse>;
 
-export const CreateApiKeyRequest = Type.Object({ name: Type.String({ maxLength: 200 }) });
+export const CreateApiKeyRequest = Type.Object(
+  { name: Type.String({ maxLength: 200 }) },
+  { additionalProperties: false },
+);
 export type CreateApiKeyRequest = Static<typeof CreateApiKeyRequest>;
 
 export const CreateApiKeyResponse = Type.Object({

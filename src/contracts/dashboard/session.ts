@@ -55,17 +55,23 @@ export const SetupLinkInfo = Type.Object({
 });
 export type SetupLinkInfo = Static<typeof SetupLinkInfo>;
 
-export const SetupRequest = Type.Object({
-  token: Type.String({ minLength: 1, maxLength: 200 }),
-  email: Type.String({ maxLength: 320 }),
-  password: Type.String({ maxLength: 1024 }),
-});
+export const SetupRequest = Type.Object(
+  {
+    token: Type.String({ minLength: 1, maxLength: 200 }),
+    email: Type.String({ maxLength: 320 }),
+    password: Type.String({ maxLength: 1024 }),
+  },
+  { additionalProperties: false },
+);
 export type SetupRequest = Static<typeof SetupRequest>;
 
-export const SignInRequest = Type.Object({
-  email: Type.String({ minLength: 1, maxLength: 320 }),
-  password: Type.String({ minLength: 1, maxLength: 1024 }),
-});
+export const SignInRequest = Type.Object(
+  {
+    email: Type.String({ minLength: 1, maxLength: 320 }),
+    password: Type.String({ minLength: 1, maxLength: 1024 }),
+  },
+  { additionalProperties: false },
+);
 export type SignInRequest = Static<typeof SignInRequest>;
 
 export const SignedIn = Type.Object({ admin: AdminInfo });
@@ -84,7 +90,10 @@ export const AdminsResponse = Type.Object({
 });
 export type AdminsResponse = Static<typeof AdminsResponse>;
 
-export const InviteRequest = Type.Object({ email: Type.Optional(Type.String({ maxLength: 320 })) });
+export const InviteRequest = Type.Object(
+  { email: Type.Optional(Type.String({ maxLength: 320 })) },
+  { additionalProperties: false },
+);
 export type InviteRequest = Static<typeof InviteRequest>;
 
 export const InviteResponse = Type.Object({ url: Type.String(), expiresAt: Nullable(Type.Number()) });

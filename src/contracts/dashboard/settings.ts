@@ -39,14 +39,17 @@ export const MicrosoftSettingsResponse = Type.Object({
 });
 export type MicrosoftSettingsResponse = Static<typeof MicrosoftSettingsResponse>;
 
-export const MicrosoftSettingsRequest = Type.Object({
-  clientId: Type.String({ maxLength: 100 }),
-  /** Empty or absent keeps the stored secret. */
-  clientSecret: Type.Optional(Type.String({ maxLength: 1000 })),
-  /** YYYY-MM-DD as Azure shows it; null clears it. */
-  secretExpiresOn: Type.Optional(Nullable(Type.String({ maxLength: 10 }))),
-  displayName: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),
-});
+export const MicrosoftSettingsRequest = Type.Object(
+  {
+    clientId: Type.String({ maxLength: 100 }),
+    /** Empty or absent keeps the stored secret. */
+    clientSecret: Type.Optional(Type.String({ maxLength: 1000 })),
+    /** YYYY-MM-DD as Azure shows it; null clears it. */
+    secretExpiresOn: Type.Optional(Nullable(Type.String({ maxLength: 10 }))),
+    displayName: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),
+  },
+  { additionalProperties: false },
+);
 export type MicrosoftSettingsRequest = Static<typeof MicrosoftSettingsRequest>;
 
 export const PublisherCheckResponse = Type.Object({

@@ -55,20 +55,28 @@ export type WebhookInfo = Static<typeof WebhookInfo>;
 export const WebhooksResponse = Type.Object({ webhooks: Type.Array(WebhookInfo) });
 export type WebhooksResponse = Static<typeof WebhooksResponse>;
 
-export const CreateWebhookRequest = Type.Object({
-  url: Type.String({ maxLength: 2000 }),
-  source: Type.Union([Type.Literal("email"), Type.Literal("account_status"), Type.Literal("email_tracking")]),
-  events: Type.Array(Type.String({ maxLength: 40 }), { maxItems: 20 }),
-  name: Type.Optional(Type.String({ maxLength: 200 })),
-  headers: Type.Optional(
-    Type.Array(
-      Type.Object({ key: Type.String({ maxLength: 200 }), value: Type.String({ maxLength: 4000 }) }),
-      {
-        maxItems: 20,
-      },
+export const CreateWebhookRequest = Type.Object(
+  {
+    url: Type.String({ maxLength: 2000 }),
+    source: Type.Union([
+      Type.Literal("email"),
+      Type.Literal("account_status"),
+      Type.Literal("email_tracking"),
+    ]),
+    events: Type.Array(Type.String({ maxLength: 40 }), { maxItems: 20 }),
+    name: Type.Optional(Type.String({ maxLength: 200 })),
+    headers: Type.Optional(
+      Type.Array(
+        Type.Object(
+          { key: Type.String({ maxLength: 200 }), value: Type.String({ maxLength: 4000 }) },
+          { additionalProperties: false },
+        ),
+        { maxItems: 20 },
+      ),
     ),
-  ),
-});
+  },
+  { additionalProperties: false },
+);
 export type CreateWebhookRequest = Static<typeof CreateWebhookRequest>;
 
 export const CreateWebhookResponse = Type.Object({
@@ -95,8 +103,8 @@ export type DeliveriesResponse = Static<typeof DeliveriesResponse>;
 
 /** One delivery again (`deliveryId`), or every failed one created at or after `since`. */
 export const ReplayRequest = Type.Union([
-  Type.Object({ deliveryId: Type.String({ minLength: 1, maxLength: 64 }) }),
-  Type.Object({ since: Type.Integer({ minimum: 0 }) }),
+  Type.Object({ deliveryId: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
+  Type.Object({ since: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
 ]);
 export type ReplayRequest = Static<typeof ReplayRequest>;
 

@@ -73,6 +73,53 @@ export function parseIdRef(value: string): IdRef | undefined {
   return graphId === undefined ? undefined : { graphId };
 }
 
+/** An email named by its RFC 5322 Message-ID (`internetMessageId`), found by a filtered query. */
+export interface MessageIdRef {
+  messageId: string;
+}
+
+export type EmailRef = IdRef | MessageIdRef;
+
+export function isMessageIdRef(ref: EmailRef): ref is MessageIdRef {
+  return "messageId" in ref;
+}
+
+/** `<left@right>` (RFC 5322 §3.6.4 msg-id); bare `left@right` is taken with its brackets added. */
+const MSG_ID = /^<([^<>\s]+@[^<>\s]+)>$/;
+const BARE_MSG_ID = /^[^<>\s{}"]+@[^<>\s{}"]+$/;
+
+/**
+ * Reads an email id in any form Unipile documents (reference §3.8): a Mailroom id, a bare provider id,
+ * the JSON provider id `{"message_id":"<…>","uid":"AAMk…"}` (`uid` is the Graph message id; without
+ * it, `message_id` is used), or an RFC 822 Message-ID `<…@…>`. Undefined when it is none of these.
+ * Provider ids never contain `@`, so a Message-ID cannot be taken for one.
+ */
+export function parseEmailRef(value: string): EmailRef | undefined {
+  const trimmed = value.trim();
+  const messageId = asMessageId(trimmed);
+  if (messageId !== undefined) return { messageId };
+  if (trimmed.startsWith("{")) {
+    let parsed: { uid?: unknown; message_id?: unknown };
+    try {
+      parsed = JSON.parse(trimmed) as { uid?: unknown; message_id?: unknown };
+    } catch {
+      return undefined;
+    }
+    if (parsed === null || typeof parsed !== "object") return undefined;
+    if (typeof parsed.uid === "string" && parsed.uid.trim() !== "") return { graphId: parsed.uid.trim() };
+    const fromJson =
+      typeof parsed.message_id === "string" ? asMessageId(parsed.message_id.trim()) : undefined;
+    return fromJson === undefined ? undefined : { messageId: fromJson };
+  }
+  return parseIdRef(trimmed);
+}
+
+function asMessageId(value: string): string | undefined {
+  if (MSG_ID.test(value)) return value;
+  if (BARE_MSG_ID.test(value)) return `<${value}>`;
+  return undefined;
+}
+
 /** A short, fixed-size fingerprint of a Graph id, for cursors (a cursor names the ids it already returned). */
 export function idFingerprint(graphId: string): string {
   return createHash("sha256").update(graphId).digest("base64").slice(0, 12);

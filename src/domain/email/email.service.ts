@@ -15,7 +15,8 @@ import { type AttachmentDownload, downloadAttachment } from "./attachment-downlo
 import type { EmailObject, FolderObject } from "./email.types.ts";
 import { type CachedKind, type EmailCache, emailVersion } from "./email-cache.ts";
 import { EXPAND_FULL, emailsByGraphId, SELECT_FULL, SELECT_FULL_HEADERS, SELECT_META } from "./email-full.ts";
-import { type IdRef, parseIdRef } from "./email-ids.ts";
+import { type IdRef, idFingerprint, isMessageIdRef, parseEmailRef, parseIdRef } from "./email-ids.ts";
+import { resolveMessageId } from "./email-ref.ts";
 import type { FolderDirectory, FolderEntry, FolderTree } from "./folder-directory.ts";
 import { cursorState, type ListQuery } from "./list-cursor.ts";
 import { listPlan } from "./list-plan.ts";
@@ -324,16 +325,17 @@ export class EmailService {
     idParam: string,
     accountIdQuery: string | undefined,
   ): Promise<{ account: AccountRow; graphId: string }> {
-    const ref: IdRef | undefined = parseIdRef(idParam);
+    const ref = parseEmailRef(idParam);
     if (!ref) throw notFound("Email", idParam);
-    const accountId = ref.accountId ?? accountIdQuery;
+    const accountId = isMessageIdRef(ref) ? accountIdQuery : (ref.accountId ?? accountIdQuery);
     if (accountId === undefined)
       throw new AppError("resource_not_found", {
-        detail: `Email ${idParam} not found; a provider id needs ?account_id=`,
+        detail: `Email ${idParam} not found; a provider id or Message-ID needs ?account_id=`,
       });
     if (accountIdQuery !== undefined && accountIdQuery !== accountId) throw notFound("Email", idParam);
     const account = await this.account(accountId);
-    return { account, graphId: ref.graphId };
+    if (!isMessageIdRef(ref)) return { account, graphId: ref.graphId };
+    return { account, graphId: await resolveMessageId(this.deps.graph, account.id, ref.messageId) };
   }
 
   /** A folder named by Mailroom id, provider id, display name or Graph well-known name; else 422. */

@@ -1,7 +1,9 @@
 // Reads a send/draft request (reference unipile §2.1.8). The SDK sends multipart with `to`, `cc`,
 // `bcc`, `from`, `custom_headers` and `tracking_options` as JSON strings; JSON clients send the same
-// fields as values. Both arrive here as one record of fields. Unknown fields are ignored (§6.12).
+// fields as values. Both arrive here as one record of fields. A field outside SEND_FIELDS is a 400
+// naming it (a misspelt `tracking_option` would otherwise be dropped unnoticed).
 import { AppError } from "../../lib/errors.ts";
+import { refuseUnknownFields } from "../../lib/unknown-fields.ts";
 import { bufferedAttachment } from "./attachment-upload.ts";
 import type { OutgoingAttachment, SendAttendee, SendInput, TrackingOptions } from "./send.service.ts";
 
@@ -9,10 +11,27 @@ import type { OutgoingAttachment, SendAttendee, SendInput, TrackingOptions } fro
 const HOST_NAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
 const MAX_LABEL_LENGTH = 1000;
 
+/** Every field of a send or draft request: what the SDK's `send` writes (reference §2.1.8) and `draft_id`. */
+export const SEND_FIELDS = [
+  "account_id",
+  "body",
+  "to",
+  "cc",
+  "bcc",
+  "from",
+  "subject",
+  "reply_to",
+  "draft_id",
+  "custom_headers",
+  "tracking_options",
+  "attachments",
+] as const;
+
 export function parseSendInput(
   fields: Record<string, unknown>,
   attachments: OutgoingAttachment[],
 ): SendInput {
+  refuseUnknownFields("body", fields, SEND_FIELDS);
   const accountId = fields.account_id;
   if (typeof accountId !== "string" || accountId === "")
     throw new AppError("missing_parameters", { detail: "account_id: required" });

@@ -1,8 +1,10 @@
 // The send side of Unipile's email API for Microsoft accounts (reference unipile §2.1.8, §2.1.9;
 // microsoft §3.5–3.7). Graph's `sendMail` answers 202 with no id, so every send goes through a
 // draft: create it (or `createReply` for `reply_to`, which threads it), attach (attachment-upload.ts:
-// upload sessions from 3 MB), then `POST …/send`. With immutable ids the draft's id is the sent message's id, so the
-// `EmailSent` answer carries real `id`/`provider_id`.
+// upload sessions from 3 MB), then `POST …/send`. With immutable ids the draft's id is the sent
+// message's id, so the `EmailSent` answer carries real `id`/`provider_id`. Custom headers Graph's JSON
+// message cannot carry (List-Unsubscribe…) make the draft from MIME instead (mime-draft.ts); the rest is
+// the same.
 import { randomBytes } from "node:crypto";
 import { AppError, isAppError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
@@ -10,8 +12,11 @@ import { extendedPropertyBody, SENT_MARK_PROPERTY } from "../../providers/micros
 import type { GraphClient } from "../../providers/microsoft/graph-client.ts";
 import type { AccountRow } from "../../storage/repositories/account.repository.ts";
 import { attachFiles } from "./attachment-upload.ts";
+import { checkCustomHeaders, type HeaderRoute, replyToAddresses } from "./custom-headers.ts";
 import type { AccountLookup } from "./email.service.ts";
-import { encodeProviderId, mailroomId, parseIdRef } from "./email-ids.ts";
+import { encodeProviderId, isMessageIdRef, mailroomId, parseEmailRef } from "./email-ids.ts";
+import { findByMessageId, unresolvedDetail } from "./email-ref.ts";
+import { createMimeDraft, readReplyParent } from "./mime-draft.ts";
 import { sentMark } from "./sent-mark.ts";
 
 export interface SendAttendee {
@@ -176,28 +181,59 @@ export class SendService {
     input: SendInput,
     trackingId?: string,
   ): Promise<{ account: AccountRow; draftId: string }> {
-    validate(input, this.maxMessageBytes);
+    const headerRoute = validate(input, this.maxMessageBytes);
     const account = await this.deps.accounts.findById(input.account_id);
     if (!account)
       throw new AppError("resource_not_found", { detail: `Account ${input.account_id} not found` });
     const message = graphMessage(input);
-    if (trackingId !== undefined)
-      message.singleValueExtendedProperties = extendedPropertyBody(
-        SENT_MARK_PROPERTY,
-        sentMark(account.email, trackingId),
-      );
+    const mark =
+      trackingId !== undefined
+        ? extendedPropertyBody(SENT_MARK_PROPERTY, sentMark(account.email, trackingId))
+        : undefined;
+    if (mark) message.singleValueExtendedProperties = mark;
 
     let draftId: string;
     let created = false;
-    if (input.draft_id !== undefined) {
-      draftId = this.resolveOwn(account.id, input.draft_id, "draft_id");
+    if (headerRoute === "mime") {
+      if (input.draft_id !== undefined)
+        throw new AppError("invalid_headers", {
+          detail:
+            "custom_headers: headers other than X- and Reply-To can only be set on a new message or a reply (Microsoft takes them as MIME when the message is created), not on an existing draft_id",
+        });
+      const parent =
+        input.reply_to !== undefined
+          ? await readReplyParent(
+              this.deps.graph,
+              account.id,
+              await this.resolveParent(account.id, input.reply_to),
+              input.reply_to,
+            )
+          : undefined;
+      draftId = await createMimeDraft(this.deps.graph, account, input, {
+        isHtml: isHtmlBody(input.body),
+        parent,
+      }).catch((error: unknown) => {
+        throw translateSendError(error);
+      });
+      created = true;
+      // MIME carries no MAPI named property: the mark is set on the draft once it exists.
+      if (mark)
+        await this.step(account.id, draftId, () =>
+          this.deps.graph.json(account.id, {
+            method: "PATCH",
+            path: `/me/messages/${draftId}`,
+            body: { singleValueExtendedProperties: mark },
+          }),
+        );
+    } else if (input.draft_id !== undefined) {
+      draftId = await this.resolveOwn(account.id, input.draft_id, "draft_id");
       await this.deps.graph.json(account.id, {
         method: "PATCH",
         path: `/me/messages/${draftId}`,
         body: message,
       });
     } else if (input.reply_to !== undefined) {
-      const parentId = this.resolveParent(account.id, input.reply_to);
+      const parentId = await this.resolveParent(account.id, input.reply_to);
       const draft = await this.deps.graph
         .json<{ id: string }>(account.id, {
           method: "POST",
@@ -255,24 +291,37 @@ export class SendService {
     }
   }
 
-  private resolveParent(accountId: string, value: string): string {
-    const ref = parseIdRef(value);
-    if (!ref || (ref.accountId !== undefined && ref.accountId !== accountId))
-      throw new AppError("parent_mail_not_found", {
-        detail: `reply_to: email ${value} not found in this account`,
-      });
-    return ref.graphId;
+  /** `reply_to` in any id form (email-ids.ts); an unknown or ambiguous one is 422 parent_mail_not_found. */
+  private async resolveParent(accountId: string, value: string): Promise<string> {
+    return this.resolve(accountId, value, "reply_to", "parent_mail_not_found");
   }
 
-  private resolveOwn(accountId: string, value: string, field: string): string {
-    const ref = parseIdRef(value);
-    if (!ref || (ref.accountId !== undefined && ref.accountId !== accountId))
-      throw new AppError("resource_not_found", { detail: `${field}: ${value} not found in this account` });
-    return ref.graphId;
+  /** `draft_id` in any id form; an unknown or ambiguous one is 404. */
+  private async resolveOwn(accountId: string, value: string, field: string): Promise<string> {
+    return this.resolve(accountId, value, field, "resource_not_found");
+  }
+
+  private async resolve(
+    accountId: string,
+    value: string,
+    field: string,
+    code: "parent_mail_not_found" | "resource_not_found",
+  ): Promise<string> {
+    const ref = parseEmailRef(value);
+    const missing = (detail = `${field}: email ${value} not found in this account`) =>
+      new AppError(code, { detail });
+    if (!ref) throw missing();
+    if (!isMessageIdRef(ref)) {
+      if (ref.accountId !== undefined && ref.accountId !== accountId) throw missing();
+      return ref.graphId;
+    }
+    const match = await findByMessageId(this.deps.graph, accountId, ref.messageId);
+    if ("graphId" in match) return match.graphId;
+    throw missing(`${field}: ${unresolvedDetail("email", ref.messageId, match)}`);
   }
 }
 
-function validate(input: SendInput, maxMessageBytes: number): void {
+function validate(input: SendInput, maxMessageBytes: number): HeaderRoute {
   const recipients = [...input.to, ...(input.cc ?? []), ...(input.bcc ?? [])];
   for (const recipient of recipients)
     if (!ADDRESS.test(recipient.identifier.trim()))
@@ -281,13 +330,7 @@ function validate(input: SendInput, maxMessageBytes: number): void {
       });
   const size = Buffer.byteLength(input.body) + (input.attachments ?? []).reduce((n, a) => n + a.size, 0);
   if (size > maxMessageBytes) throw messageTooLarge(size, maxMessageBytes);
-  for (const header of input.custom_headers ?? []) {
-    // Graph sets only `x-` internet headers (microsoft §3.2); Reply-To maps to the replyTo property.
-    if (!/^x-/i.test(header.name) && header.name.toLowerCase() !== "reply-to")
-      throw new AppError("invalid_parameters", {
-        detail: `custom_headers: '${header.name}' is not allowed; Microsoft accepts X- headers (and Reply-To) only`,
-      });
-  }
+  return checkCustomHeaders(input.custom_headers ?? []);
 }
 
 /** The answer to a message over the limit, whether found while it streams in or afterwards. */
@@ -315,11 +358,10 @@ export function isHtmlBody(body: string): boolean {
   return /<[a-z!][\s\S]*>/i.test(body);
 }
 
-/** The draft's properties. */
+/** The draft's properties (JSON path). */
 function graphMessage(input: SendInput): Record<string, unknown> {
-  const isHtml = isHtmlBody(input.body);
   const message: Record<string, unknown> = {
-    body: { contentType: isHtml ? "html" : "text", content: input.body },
+    body: { contentType: isHtmlBody(input.body) ? "html" : "text", content: input.body },
     toRecipients: input.to.map(recipient),
   };
   if (input.subject !== undefined) message.subject = input.subject;
@@ -328,15 +370,8 @@ function graphMessage(input: SendInput): Record<string, unknown> {
   if (input.from?.identifier)
     message.from = recipient({ identifier: input.from.identifier, display_name: input.from.display_name });
   const headers = input.custom_headers ?? [];
-  const replyTo = headers.filter((h) => h.name.toLowerCase() === "reply-to");
-  if (replyTo.length > 0)
-    message.replyTo = replyTo.flatMap((h) =>
-      h.value
-        .split(",")
-        .map((v) => v.trim())
-        .filter(Boolean)
-        .map((identifier) => recipient({ identifier })),
-    );
+  const replyTo = replyToAddresses(headers);
+  if (replyTo.length > 0) message.replyTo = replyTo.map((identifier) => recipient({ identifier }));
   const custom = headers.filter((h) => /^x-/i.test(h.name));
   if (custom.length > 0) message.internetMessageHeaders = custom;
   return message;

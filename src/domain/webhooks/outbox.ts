@@ -56,7 +56,6 @@ function deliveryJob(delivery: WebhookDeliveryRow): BatchedJob<typeof DELIVER_JO
   };
 }
 
-
 export class WebhookOutbox {
   constructor(private readonly d: OutboxDeps) {}
 

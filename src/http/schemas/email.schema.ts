@@ -72,7 +72,13 @@ export const ListEmailsQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export const EmailIdParams = Type.Object({ id: Type.String({ minLength: 1 }) });
+export const EmailIdParams = Type.Object({
+  id: Type.String({
+    minLength: 1,
+    description:
+      'A Mailroom email id; or, with `account_id`, a provider id, Unipile\'s JSON form `{"message_id":"<…>","uid":"…"}` or an RFC 822 Message-ID `<…@…>` (percent-encoded)',
+  }),
+});
 export const AttachmentParams = Type.Object({
   id: Type.String({ minLength: 1 }),
   attachment_id: Type.String({ minLength: 1 }),

@@ -24,6 +24,11 @@ export interface GraphRequest {
   path: string;
   query?: Record<string, string | number | undefined>;
   body?: unknown;
+  /**
+   * A message in MIME format instead of a JSON body: the base64 of the RFC 5322 bytes, sent as
+   * `text/plain` (Graph's "create message in MIME format" and "send message in MIME format").
+   */
+  mime?: string;
   /** `Prefer: outlook.body-content-type` (Graph's default is html). */
   bodyType?: "html" | "text";
 }
@@ -337,7 +342,10 @@ export class GraphClient {
       accept: "application/json",
     };
     let body: string | undefined;
-    if (request.body !== undefined) {
+    if (request.mime !== undefined) {
+      headers["content-type"] = "text/plain";
+      body = request.mime;
+    } else if (request.body !== undefined) {
       headers["content-type"] = "application/json";
       body = JSON.stringify(request.body);
     }

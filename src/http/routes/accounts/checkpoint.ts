@@ -40,7 +40,7 @@ const CheckpointBody = Type.Object(
     code: Type.String({ minLength: 1 }),
     provider: Type.String({ minLength: 1 }),
   },
-  { additionalProperties: true },
+  { additionalProperties: false },
 );
 
 function noCheckpoint(provider: string): AppError {
@@ -80,7 +80,7 @@ export function checkpointRoutes(): FastifyPluginAsyncTypebox {
           tags: ["Accounts"],
           body: Type.Object(
             { account_id: Type.String({ minLength: 1 }), provider: Type.String({ minLength: 1 }) },
-            { additionalProperties: true },
+            { additionalProperties: false },
           ),
           response: { 400: ErrorSchema, 401: ErrorSchema, 501: ErrorSchema },
         },

@@ -19,8 +19,13 @@ const TokensBody = Type.Object(
     }),
     username: Type.Optional(Type.String()),
     id: Type.Optional(Type.String()),
+    // The SDK's reconnect sends its whole input, the path's account_id included; its connect body
+    // (AccountCreateOutlookBodySchema) may carry sync_limit and disabled_features. Accepted, ignored.
+    account_id: Type.Optional(Type.String()),
+    sync_limit: Type.Optional(Type.Unknown({ description: "accepted and ignored" })),
+    disabled_features: Type.Optional(Type.Array(Type.String(), { description: "accepted and ignored" })),
   },
-  { additionalProperties: true },
+  { additionalProperties: false },
 );
 
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 503: ErrorSchema };

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { EmailService } from "../../../domain/email/email.service.ts";
 import { AppError } from "../../../lib/errors.ts";
+import { refuseUnknownFields } from "../../../lib/unknown-fields.ts";
 import {
   AccountIdQuery,
   EmailDeletedSchema,
@@ -24,13 +25,17 @@ const errors = {
   503: ErrorSchema,
 };
 
+const UPDATE_FIELDS = ["unread", "folders", "categories"] as const;
+
 /**
  * Unipile's SDK sends the update as `text/plain` with the body `[object Object]` (reference §1.2,
- * §2.1.5): anything that is not a JSON object is an empty update, never a 400.
+ * §2.1.5): anything that is not a JSON object is an empty update, never a 400. A JSON object with a
+ * field other than UPDATE_FIELDS is a 400 naming it.
  */
 export function parseUpdate(body: unknown): { unread?: boolean; folders?: string[]; categories?: string[] } {
   if (body === null || typeof body !== "object" || Array.isArray(body)) return {};
   const input = body as Record<string, unknown>;
+  refuseUnknownFields("body", input, UPDATE_FIELDS);
   const out: { unread?: boolean; folders?: string[]; categories?: string[] } = {};
   if (input.unread !== undefined) {
     if (typeof input.unread !== "boolean")

@@ -26,8 +26,12 @@ export const CreateLinkBody = Type.Object(
     success_redirect_url: Type.Optional(HttpUrl),
     failure_redirect_url: Type.Optional(HttpUrl),
     bypass_success_screen: Type.Optional(Type.Boolean()),
+    // Fields of the SDK's link body (HostedAuthCreateLinkBodySchema) that mean nothing for Microsoft
+    // mailboxes: accepted and ignored, so SDK callers that send them are not refused.
+    sync_limit: Type.Optional(Type.Unknown({ description: "accepted and ignored" })),
+    disabled_features: Type.Optional(Type.Array(Type.String(), { description: "accepted and ignored" })),
   },
-  { additionalProperties: true },
+  { additionalProperties: false },
 );
 
 export function createLinkRoute(hosted: HostedAuthService): FastifyPluginAsyncTypebox {

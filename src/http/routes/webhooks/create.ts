@@ -19,14 +19,24 @@ const CreateWebhookBody = Type.Object(
     account_ids: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
     enabled: Type.Optional(Type.Boolean()),
     headers: Type.Optional(
-      Type.Array(Type.Object({ key: Type.String({ minLength: 1 }), value: Type.String() })),
+      Type.Array(
+        Type.Object(
+          { key: Type.String({ minLength: 1 }), value: Type.String() },
+          { additionalProperties: false },
+        ),
+      ),
     ),
     events: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
     data: Type.Optional(
-      Type.Array(Type.Object({ name: Type.String({ minLength: 1 }), key: Type.String({ minLength: 1 }) })),
+      Type.Array(
+        Type.Object(
+          { name: Type.String({ minLength: 1 }), key: Type.String({ minLength: 1 }) },
+          { additionalProperties: false },
+        ),
+      ),
     ),
   },
-  { additionalProperties: true },
+  { additionalProperties: false },
 );
 
 export function createWebhookRoute(webhooks: WebhookService): FastifyPluginAsyncTypebox {

@@ -22,7 +22,7 @@ export function replayRoute(webhooks: WebhookService): FastifyPluginAsyncTypebox
               event_id: Type.Optional(Type.String({ minLength: 1 })),
               since: Type.Optional(Type.String({ minLength: 1 })),
             },
-            { additionalProperties: true },
+            { additionalProperties: false },
           ),
           response: {
             202: Type.Object({

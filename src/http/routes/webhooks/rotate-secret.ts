@@ -23,7 +23,7 @@ export function rotateSecretRoute(webhooks: WebhookService): FastifyPluginAsyncT
                   Type.Integer({ minimum: 0, maximum: 7 * 86_400, default: 86_400 }),
                 ),
               },
-              { additionalProperties: true },
+              { additionalProperties: false },
             ),
           ),
           response: {
