@@ -18,7 +18,8 @@ import {
   registerNotifyJobs,
 } from "../domain/hosted-auth/notify.ts";
 import { HousekeepingJobs } from "../domain/housekeeping/housekeeping.job.ts";
-import { HousekeepingService } from "../domain/housekeeping/housekeeping.service.ts";
+import type { HousekeepingService } from "../domain/housekeeping/housekeeping.service.ts";
+import type { IdempotencyService } from "../domain/idempotency/idempotency.service.ts";
 import type { RealtimeService } from "../domain/realtime/realtime.service.ts";
 import { SentMailLog } from "../domain/realtime/sent-log.ts";
 import { MicrosoftSettingsService } from "../domain/settings/microsoft-settings.service.ts";
@@ -37,7 +38,6 @@ import { AccountEventRepository } from "../storage/repositories/account-event.re
 import { AdminRepository } from "../storage/repositories/admin.repository.ts";
 import { ApiKeyRepository } from "../storage/repositories/api-key.repository.ts";
 import { HostedAuthRepository } from "../storage/repositories/hosted-auth.repository.ts";
-import { HousekeepingRepository } from "../storage/repositories/housekeeping.repository.ts";
 import { JobRepository } from "../storage/repositories/job.repository.ts";
 import { NotifyDeliveryRepository } from "../storage/repositories/notify-delivery.repository.ts";
 import { SecretRepository } from "../storage/repositories/secret.repository.ts";
@@ -46,11 +46,13 @@ import { SettingsRepository } from "../storage/repositories/settings.repository.
 import { WebhookRepository } from "../storage/repositories/webhook.repository.ts";
 import { type UnitOfWorkRunner, unitOfWork } from "../storage/unit-of-work.ts";
 import { createEmailService } from "./email.ts";
+import { createHousekeeping } from "./housekeeping.ts";
 import { isInitialized, type KeyringProvider, setUpKeyring } from "./keyring.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { connectMode, createJobRunner, type JobRunner, type SharedLimits } from "./mode.ts";
 import { createRealtime } from "./realtime.ts";
 import type { SharedRedis } from "./redis.ts";
+import { createSending } from "./sending.ts";
 
 export interface Services {
   config: Config;
@@ -95,6 +97,8 @@ export interface Services {
   email: EmailService;
   /** Sending and drafts (draft → attachments → /send), same Graph client and limiter as `email`. */
   emailSend: SendService;
+  /** Idempotency-Key handling of the POST routes that create something (docs/adr/0011). */
+  idempotency: IdempotencyService;
   /** Outgoing webhooks; `webhooks.publish` is the outbox event producers write to. */
   webhooks: WebhookService;
   /** Getting events from Microsoft: delta polling and Graph subscriptions, publishing mail events. */
@@ -311,6 +315,7 @@ export async function buildServices(
       clock,
       log,
     });
+    const sending = createSending({ config, storage, secrets, clock });
     const housekeeping = createHousekeeping(config, storage, repos.jobs, clock, log, metrics);
     const housekeepingJobs = new HousekeepingJobs({
       service: housekeeping,
@@ -347,6 +352,7 @@ export async function buildServices(
       tokenRefresh,
       email,
       emailSend,
+      idempotency: sending.idempotency,
       webhooks,
       realtime,
       housekeeping,
@@ -369,31 +375,4 @@ export async function buildServices(
     await mode.close();
     throw error;
   }
-}
-
-function createHousekeeping(
-  config: Config,
-  storage: Storage,
-  jobs: JobRepository,
-  clock: Clock,
-  log: Logger,
-  metrics: Metrics,
-): HousekeepingService {
-  return new HousekeepingService({
-    repo: new HousekeepingRepository(storage.db),
-    jobs,
-    retention: config.retention,
-    clock,
-    log: log.child({ component: "housekeeping" }),
-    onStart: () => metrics.housekeepingPassDeleted.reset(),
-    onBatch: (step, deleted, soFar) => {
-      metrics.housekeepingDeleted.inc({ step }, deleted);
-      metrics.housekeepingPassDeleted.set({ step }, soFar);
-    },
-    onRun: (report) =>
-      metrics.housekeepingLastRun.set(
-        { outcome: report.complete ? "complete" : "aborted" },
-        report.finishedAt / 1000,
-      ),
-  });
 }

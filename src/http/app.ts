@@ -140,10 +140,11 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(listEmailsRoute(services.email));
   await app.register(emailRoutes(services.email));
   await app.register(attachmentRoute(services.email));
-  await app.register(sendEmailRoute(services.emailSend));
-  await app.register(createDraftRoute(services.emailSend));
+  const sending = { send: services.emailSend, idempotency: services.idempotency };
+  await app.register(sendEmailRoute(sending));
+  await app.register(createDraftRoute(sending));
   await app.register(folderRoutes(services.email));
-  await app.register(createLinkRoute(services.hostedAuth));
+  await app.register(createLinkRoute(services.hostedAuth, services.idempotency));
   await app.register(
     wizardRoutes({
       hosted: services.hostedAuth,
@@ -154,7 +155,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   );
   await app.register(publisherFileRoute(services.microsoftSettings));
   await app.register(dashboardRoutes(services, options.dashboard));
-  await app.register(webhookRoutes(services.webhooks));
+  await app.register(webhookRoutes(services.webhooks, services.idempotency));
   await app.register(graphNotificationRoutes(services.realtime));
   for (const plugin of options.plugins ?? []) await app.register(plugin);
 

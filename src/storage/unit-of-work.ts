@@ -8,6 +8,7 @@ import { AccountRepository } from "./repositories/account.repository.ts";
 import { AccountEventRepository } from "./repositories/account-event.repository.ts";
 import { HostedAuthRepository } from "./repositories/hosted-auth.repository.ts";
 import { NotifyDeliveryRepository } from "./repositories/notify-delivery.repository.ts";
+import { ScheduledEmailRepository } from "./repositories/scheduled-email.repository.ts";
 import { WebhookRepository } from "./repositories/webhook.repository.ts";
 import type { Database } from "./schema.ts";
 
@@ -19,6 +20,7 @@ export interface UnitOfWork {
   readonly hostedAuth: HostedAuthRepository;
   readonly webhooks: WebhookRepository;
   readonly notifyDeliveries: NotifyDeliveryRepository;
+  readonly scheduledEmails: ScheduledEmailRepository;
 }
 
 /**
@@ -39,6 +41,7 @@ class TransactionRepositories implements UnitOfWork {
   private hostedAuthRepository: HostedAuthRepository | undefined;
   private webhookRepository: WebhookRepository | undefined;
   private notifyDeliveryRepository: NotifyDeliveryRepository | undefined;
+  private scheduledEmailRepository: ScheduledEmailRepository | undefined;
 
   constructor(readonly tx: Kysely<Database>) {}
 
@@ -65,5 +68,10 @@ class TransactionRepositories implements UnitOfWork {
   get notifyDeliveries(): NotifyDeliveryRepository {
     this.notifyDeliveryRepository ??= new NotifyDeliveryRepository(this.tx);
     return this.notifyDeliveryRepository;
+  }
+
+  get scheduledEmails(): ScheduledEmailRepository {
+    this.scheduledEmailRepository ??= new ScheduledEmailRepository(this.tx);
+    return this.scheduledEmailRepository;
   }
 }

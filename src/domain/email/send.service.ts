@@ -35,6 +35,8 @@ export interface SendInput {
   subject?: string;
   reply_to?: string;
   draft_id?: string;
+  /** ISO 8601: send at that time instead of now (domain/scheduled). */
+  send_at?: string;
   custom_headers?: { name: string; value: string }[];
   attachments?: OutgoingAttachment[];
 }
@@ -80,26 +82,78 @@ export class SendService {
   ) {}
 
   async send(input: SendInput): Promise<EmailSent> {
-    const trackingId = (this.deps.random ?? randomBytes)(16).toString("base64url");
-    const { account, draftId } = await this.prepare(input, trackingId);
+    const trackingId = this.newTrackingId();
+    const { account, draftId } = await this.prepareSend(input, trackingId);
+    return this.sendDraft(account.id, draftId, trackingId, {
+      discardOnFailure: input.draft_id === undefined,
+    });
+  }
+
+  /** A new `tracking_id` for a send. */
+  newTrackingId(): string {
+    return (this.deps.random ?? randomBytes)(16).toString("base64url");
+  }
+
+  /**
+   * The first step of a send: the draft, built and marked with `trackingId`, ready for `sendDraft`.
+   * `onDraft` runs as soon as the draft exists (before its attachments), for callers that record it.
+   */
+  prepareSend(
+    input: SendInput,
+    trackingId: string,
+    onDraft?: (accountId: string, draftId: string) => Promise<void>,
+  ): Promise<{ account: AccountRow; draftId: string }> {
+    return this.prepare(input, trackingId, onDraft);
+  }
+
+  /**
+   * The second step: records the send in the sent-mail log (origin and tracking_id of mail_sent),
+   * then `POST …/send`. When it fails the record is forgotten and, with `discardOnFailure`, the draft
+   * deleted; the error is thrown translated.
+   */
+  async sendDraft(
+    accountId: string,
+    draftId: string,
+    trackingId: string,
+    options: { discardOnFailure: boolean },
+  ): Promise<EmailSent> {
     try {
-      await this.deps.sent?.record(account.id, draftId, trackingId);
-      await this.deps.graph.json(account.id, { method: "POST", path: `/me/messages/${draftId}/send` });
+      await this.deps.sent?.record(accountId, draftId, trackingId);
+      await this.deps.graph.json(accountId, { method: "POST", path: `/me/messages/${draftId}/send` });
     } catch (error) {
       await this.deps.sent
-        ?.forget(account.id, draftId)
-        .catch((e: unknown) =>
-          this.deps.log.warn({ accountId: account.id, err: e }, "could not forget a failed send"),
-        );
-      if (input.draft_id === undefined) await this.discard(account.id, draftId);
+        ?.forget(accountId, draftId)
+        .catch((e: unknown) => this.deps.log.warn({ accountId, err: e }, "could not forget a failed send"));
+      if (options.discardOnFailure) await this.discard(accountId, draftId);
       throw translateSendError(error);
     }
-    return {
-      object: "EmailSent",
-      tracking_id: trackingId,
-      id: mailroomId(account.id, draftId),
-      provider_id: encodeProviderId(draftId),
-    };
+    return sentAnswer(accountId, draftId, trackingId);
+  }
+
+  /**
+   * Where a draft Mailroom built stands: still a draft, sent (with immutable ids a sent draft keeps its
+   * id, in Sent Items with `isDraft: false`), or gone (deleted in Outlook, or discarded).
+   */
+  async draftState(accountId: string, draftId: string): Promise<"draft" | "sent" | "missing"> {
+    try {
+      const message = await this.deps.graph.json<{ isDraft?: boolean }>(accountId, {
+        method: "GET",
+        path: `/me/messages/${draftId}?$select=isDraft`,
+      });
+      return message?.isDraft === false ? "sent" : "draft";
+    } catch (error) {
+      if (isAppError(error) && error.code === "resource_not_found") return "missing";
+      throw error;
+    }
+  }
+
+  /** Deletes a draft Mailroom built; a failure is logged, not thrown. */
+  async discard(accountId: string, draftId: string): Promise<void> {
+    try {
+      await this.deps.graph.json(accountId, { method: "DELETE", path: `/me/messages/${draftId}` });
+    } catch (error) {
+      this.deps.log.warn({ accountId, err: error }, "could not delete a draft left by a failed send");
+    }
   }
 
   async createDraft(input: SendInput): Promise<DraftCreated> {
@@ -114,6 +168,7 @@ export class SendService {
   private async prepare(
     input: SendInput,
     trackingId?: string,
+    onDraft?: (accountId: string, draftId: string) => Promise<void>,
   ): Promise<{ account: AccountRow; draftId: string }> {
     validate(input);
     const account = await this.deps.accounts.findById(input.account_id);
@@ -170,6 +225,8 @@ export class SendService {
       draftId = draft.id;
       created = true;
     }
+    if (onDraft)
+      await this.step(created ? account.id : undefined, draftId, () => onDraft(account.id, draftId));
     await this.step(created ? account.id : undefined, draftId, () =>
       this.attach(account.id, draftId, input.attachments ?? []),
     );
@@ -234,14 +291,6 @@ export class SendService {
       if (answer.status === 201) return;
       const next = Number.parseInt(answer.nextExpectedRanges[0] ?? "", 10);
       start = Number.isFinite(next) && next > start ? next : start + chunk.length;
-    }
-  }
-
-  private async discard(accountId: string, draftId: string): Promise<void> {
-    try {
-      await this.deps.graph.json(accountId, { method: "DELETE", path: `/me/messages/${draftId}` });
-    } catch (error) {
-      this.deps.log.warn({ accountId, err: error }, "could not delete a draft left by a failed send");
     }
   }
 
@@ -318,6 +367,16 @@ function graphMessage(input: SendInput): Record<string, unknown> {
   const custom = headers.filter((h) => /^x-/i.test(h.name));
   if (custom.length > 0) message.internetMessageHeaders = custom;
   return message;
+}
+
+/** The `EmailSent` answer of a draft that was sent. */
+export function sentAnswer(accountId: string, draftId: string, trackingId: string): EmailSent {
+  return {
+    object: "EmailSent",
+    tracking_id: trackingId,
+    id: mailroomId(accountId, draftId),
+    provider_id: encodeProviderId(draftId),
+  };
 }
 
 function translateSendError(error: unknown): unknown {

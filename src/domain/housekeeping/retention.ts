@@ -30,6 +30,7 @@ export type HousekeepingStepName =
   | "admin_sessions"
   | "admin_invites"
   | "sent_messages"
+  | "idempotency_keys"
   | "realtime_window"
   | "realtime_gone";
 
@@ -44,6 +45,7 @@ export interface HousekeepingCutoffs {
   adminSessions: number;
   adminInvites: number;
   sentMessages: number;
+  idempotencyKeys: number;
   realtimeWindow: number;
   realtimeGone: number;
 }
@@ -65,6 +67,8 @@ export function retentionCutoffs(retention: RetentionPolicy, now: number): House
     adminSessions: now,
     adminInvites: now - retention.linksMs,
     sentMessages: now - retention.sentMessagesMs,
+    // Each key carries its own expiry (IDEMPOTENCY_KEY_HOURS when it was first used).
+    idempotencyKeys: now,
     realtimeWindow: now - retention.realtimeIndexMs,
     realtimeGone: now - Math.min(GONE_RETENTION_MS, retention.realtimeIndexMs),
   };

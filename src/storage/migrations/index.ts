@@ -14,6 +14,8 @@ import * as m0014 from "./0014-job-relay.ts";
 import * as m0015 from "./0015-account-events.ts";
 import * as m0016 from "./0016-retention.ts";
 import * as m0018 from "./0018-jobs-due-index.ts";
+import * as m0020 from "./0020-idempotency-keys.ts";
+import * as m0021 from "./0021-scheduled-emails.ts";
 
 /** Static list (no filesystem scanning): the same migrations run on SQLite and PostgreSQL. */
 export const migrationProvider: MigrationProvider = {
@@ -34,6 +36,8 @@ export const migrationProvider: MigrationProvider = {
       "0015-account-events": m0015,
       "0016-retention": m0016,
       "0018-jobs-due-index": m0018,
+      "0020-idempotency-keys": m0020,
+      "0021-scheduled-emails": m0021,
     };
   },
 };

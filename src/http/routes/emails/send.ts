@@ -11,7 +11,10 @@ import {
   type SendService,
 } from "../../../domain/email/send.service.ts";
 import { contentTypeOf, parseSendInput } from "../../../domain/email/send-input.ts";
+import type { IdempotencyService } from "../../../domain/idempotency/idempotency.service.ts";
+import { type SendCheckpoint, sendOnce } from "../../../domain/idempotency/send-once.ts";
 import { AppError } from "../../../lib/errors.ts";
+import { answerOnce } from "../../idempotency.ts";
 import { ErrorSchema } from "../../schemas/error.schema.ts";
 
 export const EmailSentSchema = Type.Object({
@@ -26,6 +29,7 @@ export const sendErrors = {
   401: ErrorSchema,
   403: ErrorSchema,
   404: ErrorSchema,
+  409: ErrorSchema,
   415: ErrorSchema,
   422: ErrorSchema,
   429: ErrorSchema,
@@ -109,7 +113,12 @@ export function brokenMultipart(error: unknown): string | undefined {
   return undefined;
 }
 
-export function sendEmailRoute(send: SendService): FastifyPluginAsyncTypebox {
+export interface SendRouteServices {
+  send: SendService;
+  idempotency: IdempotencyService;
+}
+
+export function sendEmailRoute({ send, idempotency }: SendRouteServices): FastifyPluginAsyncTypebox {
   return async (app) => {
     await app.register(multipart, { limits: MULTIPART_LIMITS });
     app.post(
@@ -120,15 +129,18 @@ export function sendEmailRoute(send: SendService): FastifyPluginAsyncTypebox {
         schema: {
           summary: "Send an email",
           description:
-            "multipart/form-data as Unipile's SDK sends it (`to`, `cc`, `bcc`, `from`, `custom_headers`, `tracking_options` as JSON strings; repeated `attachments` file parts), or the same fields as JSON. `reply_to` (an email id, or a provider id of this account) sends a reply in that thread. `custom_headers` accepts X- headers and Reply-To. `tracking_options` is accepted and ignored. Attachments up to 150 MB in total (upload sessions from 3 MB). `id` and `provider_id` are the sent message's ids.",
+            "multipart/form-data as Unipile's SDK sends it (`to`, `cc`, `bcc`, `from`, `custom_headers`, `tracking_options` as JSON strings; repeated `attachments` file parts), or the same fields as JSON. `reply_to` (an email id, or a provider id of this account) sends a reply in that thread. `custom_headers` accepts X- headers and Reply-To. `tracking_options` is accepted and ignored. Attachments up to 150 MB in total (upload sessions from 3 MB). `id` and `provider_id` are the sent message's ids. Mailroom extension: an `Idempotency-Key` header (up to 255 characters) makes retries safe: within its lifetime the same key and body get the first answer again and send nothing; another body gets 422 `errors/unprocessable_entity`.",
           tags: ["Emails"],
           consumes: ["multipart/form-data", "application/json"],
           response: { 201: EmailSentSchema, ...sendErrors },
         },
       },
       async (request, reply) => {
-        const sent = await send.send(await readSendRequest(request));
-        return reply.code(201).send(sent);
+        const input = await readSendRequest(request);
+        return answerOnce<SendCheckpoint>(idempotency, request, reply, input, async (run) => ({
+          status: 201,
+          body: await sendOnce(send, input, run),
+        }));
       },
     );
   };
