@@ -22,6 +22,7 @@ import type { HousekeepingService } from "../domain/housekeeping/housekeeping.se
 import type { IdempotencyService } from "../domain/idempotency/idempotency.service.ts";
 import type { RealtimeService } from "../domain/realtime/realtime.service.ts";
 import { SentMailLog } from "../domain/realtime/sent-log.ts";
+import type { ScheduledSendService } from "../domain/scheduled/scheduled-send.service.ts";
 import { MicrosoftSettingsService } from "../domain/settings/microsoft-settings.service.ts";
 import type { DeliveryOptions } from "../domain/webhooks/delivery.job.ts";
 import { registerWebhookJobs, WebhookService } from "../domain/webhooks/webhook.service.ts";
@@ -99,6 +100,8 @@ export interface Services {
   emailSend: SendService;
   /** Idempotency-Key handling of the POST routes that create something (docs/adr/0011). */
   idempotency: IdempotencyService;
+  /** Scheduled send: `send_at` drafts sent by a job when due. */
+  scheduled: ScheduledSendService;
   /** Outgoing webhooks; `webhooks.publish` is the outbox event producers write to. */
   webhooks: WebhookService;
   /** Getting events from Microsoft: delta polling and Graph subscriptions, publishing mail events. */
@@ -315,7 +318,10 @@ export async function buildServices(
       clock,
       log,
     });
-    const sending = createSending({ config, storage, secrets, clock });
+    const sending = createSending({
+      ...{ config, storage, transaction, secrets, clock, queue: jobs, registry, accountEvents },
+      ...{ accounts: repos.accounts, send: emailSend },
+    });
     const housekeeping = createHousekeeping(config, storage, repos.jobs, clock, log, metrics);
     const housekeepingJobs = new HousekeepingJobs({
       service: housekeeping,
@@ -353,6 +359,7 @@ export async function buildServices(
       email,
       emailSend,
       idempotency: sending.idempotency,
+      scheduled: sending.scheduled,
       webhooks,
       realtime,
       housekeeping,

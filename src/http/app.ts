@@ -23,6 +23,7 @@ import { createDraftRoute } from "./routes/drafts/create.ts";
 import { attachmentRoute } from "./routes/emails/attachment.ts";
 import { listEmailsRoute } from "./routes/emails/list.ts";
 import { emailRoutes } from "./routes/emails/one.ts";
+import { scheduledEmailRoutes } from "./routes/emails/scheduled.ts";
 import { sendEmailRoute } from "./routes/emails/send.ts";
 import { folderRoutes } from "./routes/folders/folders.ts";
 import { createLinkRoute } from "./routes/hosted/create-link.ts";
@@ -140,9 +141,14 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(listEmailsRoute(services.email));
   await app.register(emailRoutes(services.email));
   await app.register(attachmentRoute(services.email));
-  const sending = { send: services.emailSend, idempotency: services.idempotency };
+  const sending = {
+    send: services.emailSend,
+    idempotency: services.idempotency,
+    scheduled: services.scheduled,
+  };
   await app.register(sendEmailRoute(sending));
   await app.register(createDraftRoute(sending));
+  await app.register(scheduledEmailRoutes(services.scheduled));
   await app.register(folderRoutes(services.email));
   await app.register(createLinkRoute(services.hostedAuth, services.idempotency));
   await app.register(

@@ -132,15 +132,21 @@ export class SendService {
 
   /**
    * Where a draft Mailroom built stands: still a draft, sent (with immutable ids a sent draft keeps its
-   * id, in Sent Items with `isDraft: false`), or gone (deleted in Outlook, or discarded).
+   * id, in Sent Items with `isDraft: false`), deleted (moved to Deleted Items, as Outlook's Delete
+   * does), or missing (deleted for good, or discarded).
    */
-  async draftState(accountId: string, draftId: string): Promise<"draft" | "sent" | "missing"> {
+  async draftState(accountId: string, draftId: string): Promise<"draft" | "sent" | "deleted" | "missing"> {
     try {
-      const message = await this.deps.graph.json<{ isDraft?: boolean }>(accountId, {
+      const message = await this.deps.graph.json<{ isDraft?: boolean; parentFolderId?: string }>(accountId, {
         method: "GET",
-        path: `/me/messages/${draftId}?$select=isDraft`,
+        path: `/me/messages/${draftId}?$select=isDraft,parentFolderId`,
       });
-      return message?.isDraft === false ? "sent" : "draft";
+      if (message?.isDraft === false) return "sent";
+      const trash = await this.deps.graph.json<{ id?: string }>(accountId, {
+        method: "GET",
+        path: "/me/mailFolders/deleteditems?$select=id",
+      });
+      return trash?.id !== undefined && trash.id === message?.parentFolderId ? "deleted" : "draft";
     } catch (error) {
       if (isAppError(error) && error.code === "resource_not_found") return "missing";
       throw error;

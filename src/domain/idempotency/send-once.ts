@@ -30,7 +30,8 @@ export async function sendOnce(
       return send.sendDraft(previous.accountId, previous.draftId, previous.trackingId, {
         discardOnFailure: ownsDraft,
       });
-    if (state === "draft" && ownsDraft) await send.discard(previous.accountId, previous.draftId);
+    if ((state === "draft" || state === "deleted") && ownsDraft)
+      await send.discard(previous.accountId, previous.draftId);
   }
   const trackingId = send.newTrackingId();
   const { account, draftId } = await send.prepareSend(input, trackingId, (accountId, id) =>

@@ -70,13 +70,13 @@ export class ScheduledEmailRepository {
     await this.db.updateTable("scheduled_emails").set(fields).where("id", "=", id).execute();
   }
 
-  /** Every not-yet-sent schedule of an account (for cancelling them when the account goes). */
-  async pendingOf(accountId: string): Promise<ScheduledEmailRow[]> {
+  /** An account's schedules in these statuses (cancelling them, or resuming them after a reconnect). */
+  async pendingOf(accountId: string, statuses: ScheduledStatus[]): Promise<ScheduledEmailRow[]> {
     return this.db
       .selectFrom("scheduled_emails")
       .selectAll()
       .where("account_id", "=", accountId)
-      .where("status", "=", "scheduled")
+      .where("status", "in", statuses)
       .execute();
   }
 }

@@ -13,9 +13,11 @@ import {
 import { contentTypeOf, parseSendInput } from "../../../domain/email/send-input.ts";
 import type { IdempotencyService } from "../../../domain/idempotency/idempotency.service.ts";
 import { type SendCheckpoint, sendOnce } from "../../../domain/idempotency/send-once.ts";
+import type { ScheduledSendService } from "../../../domain/scheduled/scheduled-send.service.ts";
 import { AppError } from "../../../lib/errors.ts";
 import { answerOnce } from "../../idempotency.ts";
 import { ErrorSchema } from "../../schemas/error.schema.ts";
+import { EmailScheduledSchema } from "./scheduled.ts";
 
 export const EmailSentSchema = Type.Object({
   object: Type.Literal("EmailSent"),
@@ -116,9 +118,14 @@ export function brokenMultipart(error: unknown): string | undefined {
 export interface SendRouteServices {
   send: SendService;
   idempotency: IdempotencyService;
+  scheduled: ScheduledSendService;
 }
 
-export function sendEmailRoute({ send, idempotency }: SendRouteServices): FastifyPluginAsyncTypebox {
+export function sendEmailRoute({
+  send,
+  idempotency,
+  scheduled,
+}: SendRouteServices): FastifyPluginAsyncTypebox {
   return async (app) => {
     await app.register(multipart, { limits: MULTIPART_LIMITS });
     app.post(
@@ -129,14 +136,19 @@ export function sendEmailRoute({ send, idempotency }: SendRouteServices): Fastif
         schema: {
           summary: "Send an email",
           description:
-            "multipart/form-data as Unipile's SDK sends it (`to`, `cc`, `bcc`, `from`, `custom_headers`, `tracking_options` as JSON strings; repeated `attachments` file parts), or the same fields as JSON. `reply_to` (an email id, or a provider id of this account) sends a reply in that thread. `custom_headers` accepts X- headers and Reply-To. `tracking_options` is accepted and ignored. Attachments up to 150 MB in total (upload sessions from 3 MB). `id` and `provider_id` are the sent message's ids. Mailroom extension: an `Idempotency-Key` header (up to 255 characters) makes retries safe: within its lifetime the same key and body get the first answer again and send nothing; another body gets 422 `errors/unprocessable_entity`.",
+            "multipart/form-data as Unipile's SDK sends it (`to`, `cc`, `bcc`, `from`, `custom_headers`, `tracking_options` as JSON strings; repeated `attachments` file parts), or the same fields as JSON. `reply_to` (an email id, or a provider id of this account) sends a reply in that thread. `custom_headers` accepts X- headers and Reply-To. `tracking_options` is accepted and ignored. Attachments up to 150 MB in total (upload sessions from 3 MB). `id` and `provider_id` are the sent message's ids. Mailroom extension: an `Idempotency-Key` header (up to 255 characters) makes retries safe: within its lifetime the same key and body get the first answer again and send nothing; another body gets 422 `errors/unprocessable_entity`. Mailroom extension: `send_at` (ISO 8601, in the future, at most SCHEDULE_MAX_DAYS ahead) keeps the email as a draft in the mailbox and sends it then: 202 `EmailScheduled` (see GET /api/v1/emails/scheduled).",
           tags: ["Emails"],
           consumes: ["multipart/form-data", "application/json"],
-          response: { 201: EmailSentSchema, ...sendErrors },
+          response: { 201: EmailSentSchema, 202: EmailScheduledSchema, ...sendErrors },
         },
       },
       async (request, reply) => {
         const input = await readSendRequest(request);
+        if (input.send_at !== undefined)
+          return answerOnce(idempotency, request, reply, input, async (run) => ({
+            status: 202,
+            body: await scheduled.schedule(input, run as Parameters<typeof scheduled.schedule>[1]),
+          }));
         return answerOnce<SendCheckpoint>(idempotency, request, reply, input, async (run) => ({
           status: 201,
           body: await sendOnce(send, input, run),
