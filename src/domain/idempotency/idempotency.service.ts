@@ -41,7 +41,7 @@ export interface IdempotencyOptions {
   pollMs?: number;
 }
 
-const DEFAULT_LEASE_MS = 30_000;
+const DEFAULT_LEASE_MS = 10_000;
 
 export class IdempotencyService {
   private readonly leaseMs: number;
