@@ -20,6 +20,7 @@ import { fleet } from "./scenarios/fleet.ts";
 import { memory } from "./scenarios/memory.ts";
 import { sandbox } from "./scenarios/sandbox.ts";
 import { scale } from "./scenarios/scale.ts";
+import { scheduled } from "./scenarios/scheduled.ts";
 import { tracking } from "./scenarios/tracking.ts";
 import { webhooks } from "./scenarios/webhooks.ts";
 
@@ -39,13 +40,14 @@ const SCENARIOS: Scenario[] = [
   tracking,
   scale,
   fleet,
+  scheduled,
 ];
 const RESULTS_DIR = join(REPO_ROOT, "bench/results");
 const PROFILE_DIR = join(RESULTS_DIR, "profiles");
 
 const USAGE = `Usage: npm run bench [-- [scenario…] [options]]
 
-Scenarios: ${SCENARIOS.map((s) => s.name).join(", ")} (default: all but fleet)
+Scenarios: ${SCENARIOS.map((s) => s.name).join(", ")} (default: all but fleet and scheduled)
 ${SCENARIOS.map((s) => `  ${s.name.padEnd(11)} ${s.describe}`).join("\n")}
 
 Options:
@@ -93,7 +95,7 @@ function parseCli(argv: string[]): { scenarios: Scenario[]; settings: Settings }
   // `fleet` takes minutes and thousands of mailboxes: only when named.
   const scenarios =
     positionals.length === 0
-      ? SCENARIOS.filter((s) => s.name !== "fleet")
+      ? SCENARIOS.filter((s) => s.name !== "fleet" && s.name !== "scheduled")
       : SCENARIOS.filter((s) => positionals.includes(s.name));
   return {
     scenarios,

@@ -96,6 +96,11 @@ export interface FaultSwitches {
   failNext?: { count: number; status: 500 | 502 | 503 | 504 };
   /** Added latency for every Graph call, ms (lets tests observe concurrency). */
   latencyMs?: number;
+  /**
+   * A send (`/send`, `sendMail`, `reply`, `forward`) is carried out on arrival and answered this many ms
+   * later: the mail is out before the client hears so (a client that dies meanwhile never learns it).
+   */
+  sendAnswerDelayMs?: number;
 }
 
 /** Events emitted on `state.events` so the subscription engine can notify without coupling to the mail module. */

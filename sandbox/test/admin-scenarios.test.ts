@@ -223,6 +223,42 @@ describe("fault scenarios reach Graph", () => {
     assert.equal(sb.state.userFaults.size + sb.state.appFaults.size + sb.state.pairFaults.size, 0);
   });
 
+  test("send_answer_delay sends at once and answers late: a client that gives up still sent the mail", async () => {
+    await scenario({ action: "send_answer_delay", user: SEEDED.megan.email, ms: 1_000 });
+    try {
+      const token = tokenFor(SEEDED.megan.id);
+      const draft = await graph(token, "/me/messages", {
+        method: "POST",
+        body: JSON.stringify({
+          subject: "answered late",
+          body: { contentType: "text", content: "x" },
+          toRecipients: [{ emailAddress: { address: SEEDED.adele.email } }],
+        }),
+      });
+      assert.equal(draft.status, 201, "only sends are held back");
+      const aborted = fetch(`${sb.url}/v1.0/me/messages/${draft.body.id}/send`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}` },
+        signal: AbortSignal.timeout(150),
+      });
+      await assert.rejects(aborted);
+      const adele = mailboxes(sb.state).get(SEEDED.adele.id);
+      assert.equal(
+        adele.all.filter((m) => m.subject === "answered late").length,
+        1,
+        "delivered before the answer",
+      );
+      assert.equal(
+        mailboxes(sb.state)
+          .get(SEEDED.megan.id)
+          .all.find((m) => m.subject === "answered late")?.isDraft,
+        false,
+      );
+    } finally {
+      await scenario({ action: "clear_faults", user: SEEDED.megan.email });
+    }
+  });
+
   test("unknown actions, users and apps are 400, not silently accepted", async () => {
     const unknown = await scenario({ action: "throttel", user: SEEDED.adele.email });
     assert.equal(unknown.status, 400);

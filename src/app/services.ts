@@ -19,8 +19,10 @@ import {
 } from "../domain/hosted-auth/notify.ts";
 import { HousekeepingJobs } from "../domain/housekeeping/housekeeping.job.ts";
 import type { HousekeepingService } from "../domain/housekeeping/housekeeping.service.ts";
+import type { IdempotencyService } from "../domain/idempotency/idempotency.service.ts";
 import type { RealtimeService } from "../domain/realtime/realtime.service.ts";
 import { SentMailLog } from "../domain/realtime/sent-log.ts";
+import type { ScheduledSendService } from "../domain/scheduled/scheduled-send.service.ts";
 import { MicrosoftSettingsService } from "../domain/settings/microsoft-settings.service.ts";
 import type { TrackingService } from "../domain/tracking/tracking.service.ts";
 import type { DeliveryOptions } from "../domain/webhooks/delivery.job.ts";
@@ -52,6 +54,7 @@ import { createMetrics, type Metrics } from "./metrics.ts";
 import { connectMode, createJobRunner, type JobRunner, type SharedLimits } from "./mode.ts";
 import { createRealtime } from "./realtime.ts";
 import type { SharedRedis } from "./redis.ts";
+import { createSending } from "./sending.ts";
 import { createTracking } from "./tracking.ts";
 
 export interface Services {
@@ -97,6 +100,10 @@ export interface Services {
   email: EmailService;
   /** Sending and drafts (draft → attachments → /send), same Graph client and limiter as `email`. */
   emailSend: SendService;
+  /** Idempotency-Key handling of the POST routes that create something (docs/adr/0011). */
+  idempotency: IdempotencyService;
+  /** Scheduled send: `send_at` drafts sent by a job when due. */
+  scheduled: ScheduledSendService;
   /** Outgoing webhooks; `webhooks.publish` is the outbox event producers write to. */
   webhooks: WebhookService;
   /** Email tracking: instruments tracked sends, records opens and clicks (docs/adr/0009-email-tracking.md). */
@@ -317,6 +324,10 @@ export async function buildServices(
       clock,
       log,
     });
+    const sending = createSending({
+      ...{ config, storage, transaction, secrets, clock, queue: jobs, registry, accountEvents },
+      ...{ accounts: repos.accounts, send: emailSend },
+    });
     const housekeeping = createHousekeeping(config, storage, repos.jobs, clock, log, metrics);
     const housekeepingJobs = new HousekeepingJobs({
       service: housekeeping,
@@ -353,6 +364,8 @@ export async function buildServices(
       tokenRefresh,
       email,
       emailSend,
+      idempotency: sending.idempotency,
+      scheduled: sending.scheduled,
       webhooks,
       tracking,
       realtime,

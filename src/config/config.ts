@@ -45,6 +45,10 @@ export interface Config {
   };
   /** How long finished work is kept (docs/adr/0006-retention.md); the housekeeping job enforces it. */
   retention: RetentionPolicy;
+  /** Idempotency-Key lifetime, and how long a duplicate waits for the running request's answer. */
+  idempotency: { ttlMs: number; waitMs: number };
+  /** Scheduled send: how far ahead `send_at` may be. */
+  scheduledSend: { maxAheadMs: number };
   /** The per-process cache of mapped emails (docs/adr/0008-email-cache.md); maxBytes 0 = off. */
   emailCache: { maxBytes: number; maxBytesPerAccount: number };
   /** The largest message accepted for sending or as a draft (MAX_MESSAGE_MB). */
@@ -172,6 +176,11 @@ export function loadConfig(
       trackingMs: (p.TRACKING_RETENTION_DAYS ?? 90) * DAY_MS,
       housekeepingEveryMs: (p.HOUSEKEEPING_INTERVAL_MINUTES ?? 15) * 60_000,
     },
+    idempotency: {
+      ttlMs: (p.IDEMPOTENCY_KEY_HOURS ?? 24) * HOUR_MS,
+      waitMs: (p.IDEMPOTENCY_WAIT_SECONDS ?? 30) * 1000,
+    },
+    scheduledSend: { maxAheadMs: (p.SCHEDULE_MAX_DAYS ?? 90) * DAY_MS },
     emailCache: {
       maxBytes: (p.EMAIL_CACHE_MB ?? 64) * MIB,
       maxBytesPerAccount: Math.min(p.EMAIL_CACHE_ACCOUNT_MB ?? 8, p.EMAIL_CACHE_MB ?? 64) * MIB,

@@ -300,6 +300,29 @@ export const VARIABLES = {
     default: "30",
     parse: integer(1, 3_650),
   },
+  IDEMPOTENCY_KEY_HOURS: {
+    description:
+      "How long an Idempotency-Key is remembered: within it, a request with a key already used (same API key) gets the first answer again and does nothing. Housekeeping deletes expired keys.",
+    expected: "an integer number of hours from 1 to 720",
+    example: "24",
+    default: "24",
+    parse: integer(1, 720),
+  },
+  IDEMPOTENCY_WAIT_SECONDS: {
+    description:
+      "How long a request whose Idempotency-Key is held by a request still running waits for that request's answer before it is answered 409 errors/operation_canceled.",
+    expected: "an integer number of seconds from 0 to 120",
+    example: "30",
+    default: "30",
+    parse: integer(0, 120),
+  },
+  SCHEDULE_MAX_DAYS: {
+    description: "How far ahead `send_at` may schedule an email (POST /api/v1/emails).",
+    expected: "an integer number of days from 1 to 3650",
+    example: "90",
+    default: "90",
+    parse: integer(1, 3_650),
+  },
   LINK_RETENTION_DAYS: {
     description:
       "How long expired or used hosted auth links (an account's connection history) and dashboard invite links are kept.",

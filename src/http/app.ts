@@ -25,6 +25,7 @@ import { attachmentRoute } from "./routes/emails/attachment.ts";
 import { listEmailsRoute } from "./routes/emails/list.ts";
 import { emailRoutes } from "./routes/emails/one.ts";
 import { rawEmailRoute } from "./routes/emails/raw.ts";
+import { scheduledEmailRoutes } from "./routes/emails/scheduled.ts";
 import { sendEmailRoute } from "./routes/emails/send.ts";
 import { folderRoutes } from "./routes/folders/folders.ts";
 import { createLinkRoute } from "./routes/hosted/create-link.ts";
@@ -148,10 +149,16 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(emailRoutes(services.email));
   await app.register(attachmentRoute(services.email));
   await app.register(rawEmailRoute(services.email));
-  await app.register(sendEmailRoute(services.emailSend));
-  await app.register(createDraftRoute(services.emailSend));
+  const sending = {
+    send: services.emailSend,
+    idempotency: services.idempotency,
+    scheduled: services.scheduled,
+  };
+  await app.register(sendEmailRoute(sending));
+  await app.register(createDraftRoute(sending));
+  await app.register(scheduledEmailRoutes(services.scheduled));
   await app.register(folderRoutes(services.email));
-  await app.register(createLinkRoute(services.hostedAuth));
+  await app.register(createLinkRoute(services.hostedAuth, services.idempotency));
   await app.register(
     wizardRoutes({
       hosted: services.hostedAuth,
@@ -162,7 +169,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   );
   await app.register(publisherFileRoute(services.microsoftSettings));
   await app.register(dashboardRoutes(services, options.dashboard));
-  await app.register(webhookRoutes(services.webhooks));
+  await app.register(webhookRoutes(services.webhooks, services.idempotency));
   await app.register(graphNotificationRoutes(services.realtime));
   await app.register(trackingRoutes(services.tracking));
   for (const plugin of options.plugins ?? []) await app.register(plugin);

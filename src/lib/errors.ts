@@ -67,6 +67,11 @@ export const ERROR_CODES = {
     title: "Conflict",
     fix: "The resource already exists; use the existing one or choose another name.",
   },
+  operation_canceled: {
+    status: 409,
+    title: "Conflict",
+    fix: "The operation was not carried out in the resource's current state: a request with the same Idempotency-Key is still running (retry later to get its answer), or a scheduled email is already sending, sent, failed or cancelled (GET /api/v1/emails/scheduled/{schedule_id}).",
+  },
   unsupported_media_type: {
     status: 415,
     title: "Unsupported Media Type",
@@ -96,6 +101,11 @@ export const ERROR_CODES = {
     status: 422,
     title: "Unprocessable Entity",
     fix: "The mailbox may not send as the `from` address; omit `from` or grant Send As in Exchange.",
+  },
+  unprocessable_entity: {
+    status: 422,
+    title: "Unprocessable Entity",
+    fix: "The request cannot be processed as sent: an Idempotency-Key first used with another request (method, path or body) needs a new key; retry with the same body to get the first answer.",
   },
   too_many_requests: {
     status: 429,

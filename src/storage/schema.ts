@@ -342,6 +342,51 @@ export interface TrackingEventTable {
   occurred_at: number;
 }
 
+export interface IdempotencyKeyTable {
+  id: string;
+  /** SHA-256 of the API key the request came with: keys of different API keys never meet. */
+  scope: string;
+  idempotency_key: string;
+  /** SHA-256 of the method, route and canonical body (attachment bytes included). */
+  fingerprint: string;
+  /** running (a process holds it while locked_until is ahead) or done (response stored). */
+  status: string;
+  owner: string | null;
+  locked_until: number;
+  /** JSON: how far the operation got (a send's draft id), for a retry after a crash. */
+  checkpoint: string | null;
+  response_status: number | null;
+  /** The first answer's body (JSON), encrypted. */
+  response_body: string | null;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface ScheduledEmailTable {
+  /** The schedule_id. */
+  id: string;
+  account_id: string;
+  /** The waiting draft's Graph immutable id. */
+  draft_id: string;
+  /** 1 when Mailroom built the draft (cancel deletes it), 0 for a caller's `draft_id`. */
+  owns_draft: number;
+  tracking_id: string;
+  send_at: number;
+  /** scheduled | sending | sent | failed | cancelled */
+  status: string;
+  subject: string | null;
+  /** JSON: the `to` attendees as given. */
+  to_attendees: string;
+  /** Why it failed, or the last error of a send being retried. */
+  error: string | null;
+  /** Why a due send waits (account_needs_reauth). */
+  waiting_reason: string | null;
+  attempts: number;
+  created_at: number;
+  updated_at: number;
+  sent_at: number | null;
+}
+
 export interface Database {
   hosted_links: HostedLinkTable;
   auth_attempts: AuthAttemptTable;
@@ -364,6 +409,8 @@ export interface Database {
   sent_messages: SentMessageTable;
   tracked_emails: TrackedEmailTable;
   tracking_events: TrackingEventTable;
+  idempotency_keys: IdempotencyKeyTable;
+  scheduled_emails: ScheduledEmailTable;
   admins: AdminTable;
   admin_sessions: AdminSessionTable;
   admin_invites: AdminInviteTable;
@@ -379,4 +426,5 @@ export const SECRET_COLUMNS = [
   { table: "auth_attempts", key: "id", column: "code_verifier" },
   { table: "webhooks", key: "id", column: "secret" },
   { table: "webhooks", key: "id", column: "previous_secret" },
+  { table: "idempotency_keys", key: "id", column: "response_body" },
 ] as const;

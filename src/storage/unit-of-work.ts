@@ -8,6 +8,7 @@ import { AccountRepository } from "./repositories/account.repository.ts";
 import { AccountEventRepository } from "./repositories/account-event.repository.ts";
 import { HostedAuthRepository } from "./repositories/hosted-auth.repository.ts";
 import { NotifyDeliveryRepository } from "./repositories/notify-delivery.repository.ts";
+import { ScheduledEmailRepository } from "./repositories/scheduled-email.repository.ts";
 import { TrackingRepository } from "./repositories/tracking.repository.ts";
 import { WebhookRepository } from "./repositories/webhook.repository.ts";
 import type { Database } from "./schema.ts";
@@ -21,6 +22,7 @@ export interface UnitOfWork {
   readonly webhooks: WebhookRepository;
   readonly notifyDeliveries: NotifyDeliveryRepository;
   readonly tracking: TrackingRepository;
+  readonly scheduledEmails: ScheduledEmailRepository;
 }
 
 /**
@@ -42,6 +44,7 @@ class TransactionRepositories implements UnitOfWork {
   private webhookRepository: WebhookRepository | undefined;
   private notifyDeliveryRepository: NotifyDeliveryRepository | undefined;
   private trackingRepository: TrackingRepository | undefined;
+  private scheduledEmailRepository: ScheduledEmailRepository | undefined;
 
   constructor(readonly tx: Kysely<Database>) {}
 
@@ -73,5 +76,10 @@ class TransactionRepositories implements UnitOfWork {
   get tracking(): TrackingRepository {
     this.trackingRepository ??= new TrackingRepository(this.tx);
     return this.trackingRepository;
+  }
+
+  get scheduledEmails(): ScheduledEmailRepository {
+    this.scheduledEmailRepository ??= new ScheduledEmailRepository(this.tx);
+    return this.scheduledEmailRepository;
   }
 }

@@ -166,7 +166,26 @@ describe("dashboard: first run to a connected mailbox, in Chromium", () => {
     await shot("dashboard-accounts.png");
     await row.getByRole("link").click();
     await page.getByRole("heading", { name: "Recent events" }).waitFor();
+    // A scheduled email (send_at) is listed on the account page, with a Cancel button.
+    const accountId = page.url().split("/").pop() ?? "";
+    const scheduled = await fetch(`${base}/api/v1/emails`, {
+      method: "POST",
+      headers: { "x-api-key": key, "content-type": "application/json" },
+      body: JSON.stringify({
+        account_id: accountId,
+        to: [{ identifier: "megan.bowen@contoso.onmicrosoft.com" }],
+        subject: "Quarterly report, Monday 9:00",
+        body: "See you Monday.",
+        send_at: new Date(Date.now() + 3 * 86_400_000).toISOString(),
+      }),
+    });
+    assert.equal(scheduled.status, 202, await scheduled.clone().text());
+    await page.reload();
+    const waiting = page.locator("table.data").getByRole("row", { name: /Quarterly report/ });
+    await waiting.waitFor();
     await shot("dashboard-account.png");
+    await waiting.getByRole("button", { name: "Cancel" }).click();
+    await waiting.getByText("cancelled").waitFor();
   });
 
   it("a reload of every dashboard page loads the app, never a JSON 404", async () => {

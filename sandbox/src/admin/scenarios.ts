@@ -20,6 +20,7 @@ const SCENARIO_ACTIONS = [
   "throttle",
   "fail",
   "latency",
+  "send_answer_delay",
   "clear_faults",
   "reset_request_windows",
   "subscription_lifecycle",
@@ -120,6 +121,7 @@ export function registerScenarioRoutes(app: FastifyInstance, state: SandboxState
       case "throttle":
       case "fail":
       case "latency":
+      case "send_answer_delay":
       case "clear_faults": {
         const user = userRef ? findUser(state, userRef) : undefined;
         if (clientId) findApp(state, clientId);
@@ -167,7 +169,7 @@ export function registerScenarioRoutes(app: FastifyInstance, state: SandboxState
         } else {
           const ms = optNumber(body, "ms");
           if (ms === undefined || ms < 0) bad("'ms' (≥ 0) is required.");
-          patch = { latencyMs: ms };
+          patch = action === "latency" ? { latencyMs: ms } : { sendAnswerDelayMs: ms };
         }
         map.set(key, { ...(map.get(key) ?? {}), ...patch });
         return { ok: true, action };

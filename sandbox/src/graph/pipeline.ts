@@ -260,6 +260,17 @@ export function errorResponse(
 }
 
 /** Runs one Graph request (path below /v1.0). Never throws. */
+/** The actions that send mail: `send_answer_delay` holds their answers back. */
+const SEND_ACTIONS = new Set(["send", "sendmail", "reply", "replyall", "forward"]);
+
+function sendAnswerDelay(state: SandboxState, clientId: string, userId: string): number {
+  return (
+    (state.pairFaults.get(`${clientId}|${userId}`)?.sendAnswerDelayMs ?? 0) +
+    (state.userFaults.get(userId)?.sendAnswerDelayMs ?? 0) +
+    (state.appFaults.get(clientId)?.sendAnswerDelayMs ?? 0)
+  );
+}
+
 export async function executeGraphRequest(
   state: SandboxState,
   request: GraphRequest,
@@ -339,7 +350,13 @@ export async function executeGraphRequest(
       mailboxPrefix: mailbox.prefix,
       requestId,
     };
-    return finish(await found.route.handler(ctx), requestId, clientRequestId);
+    const answer = finish(await found.route.handler(ctx), requestId, clientRequestId);
+    const last = segments[segments.length - 1];
+    if (request.method === "POST" && last !== undefined && SEND_ACTIONS.has(last.toLowerCase())) {
+      const delayMs = sendAnswerDelay(state, auth.app.clientId, mailbox.user.id);
+      if (delayMs > 0) await sleep(delayMs);
+    }
+    return answer;
   } catch (error) {
     if (error instanceof GraphError) return fail(error);
     state.events.emit("graph-internal-error", error);

@@ -5,6 +5,7 @@ import type { Static, TSchema } from "typebox";
 import { ACCOUNT_ENDPOINTS } from "./accounts.ts";
 import { API_KEY_ENDPOINTS } from "./api-keys.ts";
 import { endpointTable } from "./common.ts";
+import { SCHEDULED_ENDPOINTS } from "./scheduled.ts";
 import { SESSION_ENDPOINTS } from "./session.ts";
 import { SETTINGS_ENDPOINTS } from "./settings.ts";
 import { TRACKING_ENDPOINTS } from "./tracking.ts";
@@ -14,6 +15,7 @@ export * from "./accounts.ts";
 export * from "./api-keys.ts";
 export { ApiError, type Endpoint, type EndpointSchema, type Method } from "./common.ts";
 export * from "./constants.ts";
+export * from "./scheduled.ts";
 export * from "./session.ts";
 export * from "./settings.ts";
 export * from "./tracking.ts";
@@ -23,6 +25,7 @@ export const DASHBOARD_ENDPOINTS = endpointTable(
   ...SESSION_ENDPOINTS,
   ...SETTINGS_ENDPOINTS,
   ...ACCOUNT_ENDPOINTS,
+  ...SCHEDULED_ENDPOINTS,
   ...API_KEY_ENDPOINTS,
   ...WEBHOOK_ENDPOINTS,
   ...TRACKING_ENDPOINTS,

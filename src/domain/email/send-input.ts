@@ -48,7 +48,7 @@ export function parseSendInput(
   if (cc) input.cc = cc;
   const bcc = attendees(fields.bcc, "bcc");
   if (bcc) input.bcc = bcc;
-  for (const key of ["subject", "reply_to", "draft_id"] as const) {
+  for (const key of ["subject", "reply_to", "draft_id", "send_at"] as const) {
     const value = fields[key];
     if (value === undefined || value === "") continue;
     if (typeof value !== "string")

@@ -50,6 +50,8 @@ export interface SendInput {
   subject?: string;
   reply_to?: string;
   draft_id?: string;
+  /** ISO 8601: send at that time instead of now (domain/scheduled). */
+  send_at?: string;
   custom_headers?: { name: string; value: string }[];
   attachments?: OutgoingAttachment[];
   /** `tracking_options` (reference unipile §3.5): a pixel and tracked links in an HTML body. */
@@ -131,41 +133,104 @@ export class SendService {
     return Math.min(this.deps.maxMessageBytes ?? MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES);
   }
 
-  async send(request: SendInput): Promise<EmailSent> {
-    const trackingId = (this.deps.random ?? randomBytes)(16).toString("base64url");
+  async send(input: SendInput): Promise<EmailSent> {
+    const trackingId = this.newTrackingId();
+    const { account, draftId, tracking } = await this.prepareSend(input, trackingId);
+    const sent = await this.sendDraft(account.id, draftId, trackingId, {
+      discardOnFailure: input.draft_id === undefined,
+    });
+    return tracking ? { ...sent, tracking } : sent;
+  }
+
+  /** A new `tracking_id` for a send. */
+  newTrackingId(): string {
+    return (this.deps.random ?? randomBytes)(16).toString("base64url");
+  }
+
+  /**
+   * The first step of a send: the draft, built and marked with `trackingId`, ready for `sendDraft`.
+   * With `tracking_options` the body is instrumented first and the tracked mail remembered once its
+   * draft exists (a tracked mail's first events may come within a second of its delivery); `tracking`
+   * says what is tracked. `onDraft` runs as soon as the draft exists (before its attachments), for
+   * callers that record it.
+   */
+  async prepareSend(
+    request: SendInput,
+    trackingId: string,
+    onDraft?: (accountId: string, draftId: string) => Promise<void>,
+  ): Promise<{ account: AccountRow; draftId: string; tracking?: TrackingAnswer }> {
     const tracking =
       request.tracking && this.deps.tracking
         ? await this.deps.tracking.prepare(request, trackingId)
         : undefined;
     const input = tracking ? { ...request, body: tracking.body } : request;
-    const { account, draftId } = await this.prepare(input, trackingId);
-    try {
-      await this.deps.sent?.record(account.id, draftId, trackingId);
-      // Before /send: a tracked mail's first events may arrive within a second of its delivery.
-      if (tracking?.tracked)
-        await this.deps.tracking?.remember({
+    const { account, draftId } = await this.prepare(input, trackingId, onDraft);
+    if (tracking?.tracked)
+      await this.step(request.draft_id === undefined ? account.id : undefined, draftId, () =>
+        this.deps.tracking!.remember({
           trackingId,
           accountId: account.id,
           emailId: mailroomId(account.id, draftId),
           input: request,
-        });
-      await this.deps.graph.json(account.id, { method: "POST", path: `/me/messages/${draftId}/send` });
+        }),
+      );
+    return { account, draftId, ...(tracking ? { tracking: tracking.answer } : {}) };
+  }
+
+  /**
+   * The second step: records the send in the sent-mail log (origin and tracking_id of mail_sent),
+   * then `POST …/send`. When it fails the record is forgotten and, with `discardOnFailure`, the draft
+   * deleted; the error is thrown translated.
+   */
+  async sendDraft(
+    accountId: string,
+    draftId: string,
+    trackingId: string,
+    options: { discardOnFailure: boolean },
+  ): Promise<EmailSent> {
+    try {
+      await this.deps.sent?.record(accountId, draftId, trackingId);
+      await this.deps.graph.json(accountId, { method: "POST", path: `/me/messages/${draftId}/send` });
     } catch (error) {
       await this.deps.sent
-        ?.forget(account.id, draftId)
-        .catch((e: unknown) =>
-          this.deps.log.warn({ accountId: account.id, err: e }, "could not forget a failed send"),
-        );
-      if (input.draft_id === undefined) await this.discard(account.id, draftId);
+        ?.forget(accountId, draftId)
+        .catch((e: unknown) => this.deps.log.warn({ accountId, err: e }, "could not forget a failed send"));
+      if (options.discardOnFailure) await this.discard(accountId, draftId);
       throw translateSendError(error);
     }
-    return {
-      object: "EmailSent",
-      tracking_id: trackingId,
-      id: mailroomId(account.id, draftId),
-      provider_id: encodeProviderId(draftId),
-      ...(tracking ? { tracking: tracking.answer } : {}),
-    };
+    return sentAnswer(accountId, draftId, trackingId);
+  }
+
+  /**
+   * Where a draft Mailroom built stands: still a draft, sent (with immutable ids a sent draft keeps its
+   * id, in Sent Items with `isDraft: false`), deleted (moved to Deleted Items, as Outlook's Delete
+   * does), or missing (deleted for good, or discarded).
+   */
+  async draftState(accountId: string, draftId: string): Promise<"draft" | "sent" | "deleted" | "missing"> {
+    try {
+      const message = await this.deps.graph.json<{ isDraft?: boolean; parentFolderId?: string }>(accountId, {
+        method: "GET",
+        path: `/me/messages/${draftId}?$select=isDraft,parentFolderId`,
+      });
+      if (message?.isDraft === false) return "sent";
+      const trash = await this.deps.graph.json<{ id?: string }>(accountId, {
+        method: "GET",
+        path: "/me/mailFolders/deleteditems?$select=id",
+      });
+      return trash?.id !== undefined && trash.id === message?.parentFolderId ? "deleted" : "draft";
+    } catch (error) {
+      if (isAppError(error) && error.code === "resource_not_found") return "missing";
+      throw error;
+    }
+  }
+
+  /** Deletes a draft Mailroom built; a failure is logged, not thrown. */
+  async discard(accountId: string, draftId: string): Promise<void> {
+    try {
+      await this.deps.graph.json(accountId, { method: "DELETE", path: `/me/messages/${draftId}` });
+    } catch (error) {
+      this.deps.log.warn({ accountId, err: error }, "could not delete a draft left by a failed send");
+    }
   }
 
   async createDraft(input: SendInput): Promise<DraftCreated> {
@@ -180,6 +245,7 @@ export class SendService {
   private async prepare(
     input: SendInput,
     trackingId?: string,
+    onDraft?: (accountId: string, draftId: string) => Promise<void>,
   ): Promise<{ account: AccountRow; draftId: string }> {
     const headerRoute = validate(input, this.maxMessageBytes);
     const account = await this.deps.accounts.findById(input.account_id);
@@ -267,6 +333,8 @@ export class SendService {
       draftId = draft.id;
       created = true;
     }
+    if (onDraft)
+      await this.step(created ? account.id : undefined, draftId, () => onDraft(account.id, draftId));
     await this.step(created ? account.id : undefined, draftId, () =>
       attachFiles(this.deps.graph, account.id, draftId, input.attachments ?? []),
     );
@@ -280,14 +348,6 @@ export class SendService {
     } catch (error) {
       if (accountId !== undefined) await this.discard(accountId, draftId);
       throw translateSendError(error);
-    }
-  }
-
-  private async discard(accountId: string, draftId: string): Promise<void> {
-    try {
-      await this.deps.graph.json(accountId, { method: "DELETE", path: `/me/messages/${draftId}` });
-    } catch (error) {
-      this.deps.log.warn({ accountId, err: error }, "could not delete a draft left by a failed send");
     }
   }
 
@@ -375,6 +435,16 @@ function graphMessage(input: SendInput): Record<string, unknown> {
   const custom = headers.filter((h) => /^x-/i.test(h.name));
   if (custom.length > 0) message.internetMessageHeaders = custom;
   return message;
+}
+
+/** The `EmailSent` answer of a draft that was sent. */
+export function sentAnswer(accountId: string, draftId: string, trackingId: string): EmailSent {
+  return {
+    object: "EmailSent",
+    tracking_id: trackingId,
+    id: mailroomId(accountId, draftId),
+    provider_id: encodeProviderId(draftId),
+  };
 }
 
 function translateSendError(error: unknown): unknown {

@@ -73,6 +73,7 @@ export class HousekeepingService {
       ["admin_sessions", (limit) => repo.deleteExpiredSessions(c.adminSessions, limit)],
       ["admin_invites", (limit) => repo.deleteOldInvites(c.adminInvites, limit)],
       ["sent_messages", (limit) => repo.deleteSentMessages(c.sentMessages, limit)],
+      ["idempotency_keys", (limit) => repo.deleteExpiredIdempotencyKeys(c.idempotencyKeys, limit)],
       ["realtime_window", (limit) => repo.deleteRealtimeOutsideWindow(c.realtimeWindow, limit)],
       ["realtime_gone", (limit) => repo.deleteRealtimeGone(c.realtimeGone, limit)],
       ["tracking_events", (limit) => repo.deleteTrackingEvents(c.trackingEvents, limit)],

@@ -32,6 +32,7 @@ export type HousekeepingStepName =
   | "admin_sessions"
   | "admin_invites"
   | "sent_messages"
+  | "idempotency_keys"
   | "realtime_window"
   | "realtime_gone"
   | "tracking_events"
@@ -48,6 +49,7 @@ export interface HousekeepingCutoffs {
   adminSessions: number;
   adminInvites: number;
   sentMessages: number;
+  idempotencyKeys: number;
   realtimeWindow: number;
   realtimeGone: number;
   trackingEvents: number;
@@ -71,6 +73,8 @@ export function retentionCutoffs(retention: RetentionPolicy, now: number): House
     adminSessions: now,
     adminInvites: now - retention.linksMs,
     sentMessages: now - retention.sentMessagesMs,
+    // Each key carries its own expiry (IDEMPOTENCY_KEY_HOURS when it was first used).
+    idempotencyKeys: now,
     realtimeWindow: now - retention.realtimeIndexMs,
     realtimeGone: now - Math.min(GONE_RETENTION_MS, retention.realtimeIndexMs),
     // Events before their sends: a send's row is what names its events on the dashboard.

@@ -15,6 +15,8 @@ import * as m0015 from "./0015-account-events.ts";
 import * as m0016 from "./0016-retention.ts";
 import * as m0018 from "./0018-jobs-due-index.ts";
 import * as m0019 from "./0019-tracking.ts";
+import * as m0020 from "./0020-idempotency-keys.ts";
+import * as m0021 from "./0021-scheduled-emails.ts";
 
 /** Static list (no filesystem scanning): the same migrations run on SQLite and PostgreSQL. */
 export const migrationProvider: MigrationProvider = {
@@ -36,6 +38,8 @@ export const migrationProvider: MigrationProvider = {
       "0016-retention": m0016,
       "0018-jobs-due-index": m0018,
       "0019-tracking": m0019,
+      "0020-idempotency-keys": m0020,
+      "0021-scheduled-emails": m0021,
     };
   },
 };

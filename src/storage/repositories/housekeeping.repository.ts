@@ -136,6 +136,16 @@ export class HousekeepingRepository {
     );
   }
 
+  /** Idempotency keys that expired before `before` (their answers are replayed no more). */
+  async deleteExpiredIdempotencyKeys(before: number, limit: number): Promise<number> {
+    const ids = this.db
+      .selectFrom("idempotency_keys")
+      .select("id")
+      .where("expires_at", "<", before)
+      .limit(limit);
+    return count(await this.db.deleteFrom("idempotency_keys").where("id", "in", ids).executeTakeFirst());
+  }
+
   /** Realtime index rows of mail received before `before` (outside the window). */
   async deleteRealtimeOutsideWindow(before: number, limit: number): Promise<number> {
     return this.deleteMessageRows(

@@ -3,6 +3,7 @@ import type { LinkResponse } from "../../../src/contracts/dashboard/index.ts";
 import { call, formatTime } from "../api.ts";
 import { Link, useLocation } from "../router.tsx";
 import { Alert, CopyField, Empty, Loading, StatusBadge, useLoad } from "../ui.tsx";
+import { ScheduledEmails } from "./account/ScheduledEmails.tsx";
 import { TrackedMail } from "./account/TrackedMail.tsx";
 import { DeliveryBadge } from "./webhooks/DeliveryBadge.tsx";
 
@@ -96,6 +97,7 @@ export function AccountPage({ id }: { id: string }) {
           <dd>{a.scopes ?? "—"}</dd>
         </dl>
       </section>
+      <ScheduledEmails accountId={a.id} />
       <section className="card" aria-labelledby="events-title">
         <h2 id="events-title">Recent events</h2>
         <p className="muted">{data.eventsSource}</p>

@@ -8,6 +8,7 @@ import { AppError } from "../../../lib/errors.ts";
 import { accountsRoutes } from "./accounts.ts";
 import { apiKeysRoutes } from "./api-keys.ts";
 import { authRoutes } from "./auth.ts";
+import { scheduledRoutes } from "./scheduled.ts";
 import { checkCsrf, loadSession } from "./session.ts";
 import { settingsRoutes } from "./settings.ts";
 import { spaRoutes } from "./spa.ts";
@@ -51,6 +52,7 @@ export function dashboardRoutes(services: Services, options: DashboardOptions = 
         await api.register(authRoutes(deps));
         await api.register(settingsRoutes(deps));
         await api.register(accountsRoutes(deps));
+        await api.register(scheduledRoutes(deps));
         await api.register(apiKeysRoutes(deps));
         await api.register(webhooksRoutes(deps));
         await api.register(trackingRoutes(deps));

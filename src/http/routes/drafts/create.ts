@@ -4,16 +4,17 @@
 import multipart from "@fastify/multipart";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import { MAX_MESSAGE_BYTES, type SendService } from "../../../domain/email/send.service.ts";
+import { MAX_MESSAGE_BYTES } from "../../../domain/email/send.service.ts";
+import { answerOnce, sendRequestFingerprintBody } from "../../idempotency.ts";
 import { MULTIPART_LIMITS, withSendRequest } from "../../multipart-send.ts";
-import { sendErrors } from "../emails/send.ts";
+import { type SendRouteServices, sendErrors } from "../emails/send.ts";
 
 export const DraftCreatedSchema = Type.Object({
   object: Type.Literal("DraftCreated"),
   draft_id: Type.String({ minLength: 1 }),
 });
 
-export function createDraftRoute(send: SendService): FastifyPluginAsyncTypebox {
+export function createDraftRoute({ send, idempotency }: SendRouteServices): FastifyPluginAsyncTypebox {
   return async (app) => {
     await app.register(multipart, { limits: MULTIPART_LIMITS });
     app.post(
@@ -23,14 +24,25 @@ export function createDraftRoute(send: SendService): FastifyPluginAsyncTypebox {
         schema: {
           summary: "Create a draft",
           description:
-            "Same fields as sending (JSON or multipart). `reply_to` makes it a reply draft in that thread.",
+            "Same fields as sending (JSON or multipart). `reply_to` makes it a reply draft in that thread. Mailroom extension: `Idempotency-Key` as on POST /api/v1/emails.",
           tags: ["Drafts"],
           consumes: ["application/json", "multipart/form-data"],
           response: { 200: DraftCreatedSchema, ...sendErrors },
         },
       },
       async (request, reply) =>
-        withSendRequest(request, reply, send.maxMessageBytes, (input) => send.createDraft(input)),
+        withSendRequest(request, reply, send.maxMessageBytes, async (input) =>
+          answerOnce(
+            idempotency,
+            request,
+            reply,
+            await sendRequestFingerprintBody(request, input),
+            async () => ({
+              status: 200,
+              body: await send.createDraft(input),
+            }),
+          ),
+        ),
     );
   };
 }

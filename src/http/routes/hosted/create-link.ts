@@ -1,7 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import type { HostedAuthService } from "../../../domain/hosted-auth/hosted-auth.service.ts";
+import type { IdempotencyService } from "../../../domain/idempotency/idempotency.service.ts";
 import { AppError } from "../../../lib/errors.ts";
+import { answerOnce } from "../../idempotency.ts";
 import { ErrorSchema } from "../../schemas/error.schema.ts";
 
 // Checked by the service (one URL validator for every URL Mailroom stores), not by a pattern here.
@@ -34,7 +36,10 @@ export const CreateLinkBody = Type.Object(
   { additionalProperties: false },
 );
 
-export function createLinkRoute(hosted: HostedAuthService): FastifyPluginAsyncTypebox {
+export function createLinkRoute(
+  hosted: HostedAuthService,
+  idempotency: IdempotencyService,
+): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.post(
       "/api/v1/hosted/accounts/link",
@@ -42,7 +47,7 @@ export function createLinkRoute(hosted: HostedAuthService): FastifyPluginAsyncTy
         schema: {
           summary: "Create a hosted auth link",
           description:
-            "Returns a URL of Mailroom's connect wizard. Send the end user there (full page, not an iframe); when the mailbox is connected Mailroom POSTs `{status, account_id, name}` to `notify_url` (signed with `X-Mailroom-Signature`) and shows a success page that continues to `success_redirect_url` (at once with `bypass_success_screen: true`); on failure it redirects to `failure_redirect_url?reason=…`.",
+            "Returns a URL of Mailroom's connect wizard. Send the end user there (full page, not an iframe); when the mailbox is connected Mailroom POSTs `{status, account_id, name}` to `notify_url` (signed with `X-Mailroom-Signature`) and shows a success page that continues to `success_redirect_url` (at once with `bypass_success_screen: true`); on failure it redirects to `failure_redirect_url?reason=…`. Mailroom extension: an `Idempotency-Key` header returns the first link again for a retry.",
           tags: ["Hosted auth"],
           body: CreateLinkBody,
           response: {
@@ -50,6 +55,8 @@ export function createLinkRoute(hosted: HostedAuthService): FastifyPluginAsyncTy
             400: ErrorSchema,
             401: ErrorSchema,
             404: ErrorSchema,
+            409: ErrorSchema,
+            422: ErrorSchema,
           },
         },
       },
@@ -60,18 +67,20 @@ export function createLinkRoute(hosted: HostedAuthService): FastifyPluginAsyncTy
             detail: "body.providers: required when type is create",
           });
         }
-        const { url } = await hosted.createLink({
-          type: b.type,
-          providers: b.providers ?? "OUTLOOK",
-          expiresOn: b.expiresOn,
-          reconnectAccount: b.reconnect_account,
-          name: b.name,
-          notifyUrl: b.notify_url,
-          successRedirectUrl: b.success_redirect_url,
-          failureRedirectUrl: b.failure_redirect_url,
-          bypassSuccessScreen: b.bypass_success_screen,
+        return answerOnce(idempotency, request, reply, b, async () => {
+          const { url } = await hosted.createLink({
+            type: b.type,
+            providers: b.providers ?? "OUTLOOK",
+            expiresOn: b.expiresOn,
+            reconnectAccount: b.reconnect_account,
+            name: b.name,
+            notifyUrl: b.notify_url,
+            successRedirectUrl: b.success_redirect_url,
+            failureRedirectUrl: b.failure_redirect_url,
+            bypassSuccessScreen: b.bypass_success_screen,
+          });
+          return { status: 200, body: { object: "HostedAuthUrl" as const, url } };
         });
-        return reply.code(200).send({ object: "HostedAuthUrl" as const, url });
       },
     );
   };

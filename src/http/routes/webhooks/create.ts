@@ -1,9 +1,11 @@
 // POST /api/v1/webhooks (Unipile v1): 201 {object: "WebhookCreated", webhook_id} plus the signing secret.
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
+import type { IdempotencyService } from "../../../domain/idempotency/idempotency.service.ts";
 import { WEBHOOK_SOURCES, type WebhookSource } from "../../../domain/webhooks/payload.ts";
 import type { WebhookService } from "../../../domain/webhooks/webhook.service.ts";
 import { AppError } from "../../../lib/errors.ts";
+import { answerOnce } from "../../idempotency.ts";
 import { ErrorSchema } from "../../schemas/error.schema.ts";
 import { WebhookCreatedSchema } from "../../schemas/webhook.schema.ts";
 
@@ -39,7 +41,10 @@ const CreateWebhookBody = Type.Object(
   { additionalProperties: false },
 );
 
-export function createWebhookRoute(webhooks: WebhookService): FastifyPluginAsyncTypebox {
+export function createWebhookRoute(
+  webhooks: WebhookService,
+  idempotency: IdempotencyService,
+): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.post(
       "/api/v1/webhooks",
@@ -47,10 +52,16 @@ export function createWebhookRoute(webhooks: WebhookService): FastifyPluginAsync
         schema: {
           summary: "Create a webhook",
           description:
-            'Mailroom POSTs each matching event to `request_url`, signed with `X-Mailroom-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`, with `X-Mailroom-Event-Id` and `X-Mailroom-Attempt`. The secret is returned once.',
+            'Mailroom POSTs each matching event to `request_url`, signed with `X-Mailroom-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`, with `X-Mailroom-Event-Id` and `X-Mailroom-Attempt`. The secret is returned once (and again to a retry with the same `Idempotency-Key`, a Mailroom extension).',
           tags: ["Webhooks"],
           body: CreateWebhookBody,
-          response: { 201: WebhookCreatedSchema, 400: ErrorSchema, 401: ErrorSchema },
+          response: {
+            201: WebhookCreatedSchema,
+            400: ErrorSchema,
+            401: ErrorSchema,
+            409: ErrorSchema,
+            422: ErrorSchema,
+          },
         },
       },
       async (request, reply) => {
@@ -59,18 +70,23 @@ export function createWebhookRoute(webhooks: WebhookService): FastifyPluginAsync
           throw new AppError("invalid_parameters", {
             detail: `body.source: Mailroom delivers ${WEBHOOK_SOURCES.join(", ")} webhooks`,
           });
-        const { webhookId, secret } = await webhooks.create({
-          requestUrl: b.request_url,
-          source: b.source as WebhookSource,
-          name: b.name,
-          format: b.format,
-          accountIds: b.account_ids,
-          enabled: b.enabled,
-          headers: b.headers,
-          events: b.events,
-          data: b.data,
+        return answerOnce(idempotency, request, reply, b, async () => {
+          const { webhookId, secret } = await webhooks.create({
+            requestUrl: b.request_url,
+            source: b.source as WebhookSource,
+            name: b.name,
+            format: b.format,
+            accountIds: b.account_ids,
+            enabled: b.enabled,
+            headers: b.headers,
+            events: b.events,
+            data: b.data,
+          });
+          return {
+            status: 201,
+            body: { object: "WebhookCreated" as const, webhook_id: webhookId, secret },
+          };
         });
-        return reply.code(201).send({ object: "WebhookCreated" as const, webhook_id: webhookId, secret });
       },
     );
   };

@@ -1,5 +1,6 @@
 // Every webhook route, registered together so the app factory names one plugin.
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { IdempotencyService } from "../../../domain/idempotency/idempotency.service.ts";
 import type { WebhookService } from "../../../domain/webhooks/webhook.service.ts";
 import { createWebhookRoute } from "./create.ts";
 import { deleteWebhookRoute } from "./delete.ts";
@@ -8,9 +9,12 @@ import { listWebhooksRoute } from "./list.ts";
 import { replayRoute } from "./replay.ts";
 import { rotateSecretRoute } from "./rotate-secret.ts";
 
-export function webhookRoutes(webhooks: WebhookService): FastifyPluginAsyncTypebox {
+export function webhookRoutes(
+  webhooks: WebhookService,
+  idempotency: IdempotencyService,
+): FastifyPluginAsyncTypebox {
   return async (app) => {
-    await app.register(createWebhookRoute(webhooks));
+    await app.register(createWebhookRoute(webhooks, idempotency));
     await app.register(listWebhooksRoute(webhooks));
     await app.register(deleteWebhookRoute(webhooks));
     await app.register(rotateSecretRoute(webhooks));
