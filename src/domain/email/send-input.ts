@@ -14,6 +14,7 @@ const MAX_LABEL_LENGTH = 1000;
 /** Every field of a send or draft request: what the SDK's `send` writes (reference §2.1.8) and `draft_id`. */
 export const SEND_FIELDS = [
   "account_id",
+  "send_at",
   "body",
   "to",
   "cc",

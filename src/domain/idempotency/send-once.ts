@@ -34,9 +34,10 @@ export async function sendOnce(
       await send.discard(previous.accountId, previous.draftId);
   }
   const trackingId = send.newTrackingId();
-  const { account, draftId } = await send.prepareSend(input, trackingId, (accountId, id) =>
+  const { account, draftId, tracking } = await send.prepareSend(input, trackingId, (accountId, id) =>
     run.save({ phase: "drafting", accountId, draftId: id, trackingId }),
   );
   await run.save({ phase: "sending", accountId: account.id, draftId, trackingId });
-  return send.sendDraft(account.id, draftId, trackingId, { discardOnFailure: ownsDraft });
+  const sent = await send.sendDraft(account.id, draftId, trackingId, { discardOnFailure: ownsDraft });
+  return tracking ? { ...sent, tracking } : sent;
 }
