@@ -12,12 +12,22 @@ import { extendedPropertyBody, SENT_MARK_PROPERTY } from "../../providers/micros
 import type { GraphClient } from "../../providers/microsoft/graph-client.ts";
 import type { AccountRow } from "../../storage/repositories/account.repository.ts";
 import { attachFiles } from "./attachment-upload.ts";
-import { checkCustomHeaders, type HeaderRoute, replyToAddresses } from "./custom-headers.ts";
 import type { AccountLookup } from "./email.service.ts";
-import { encodeProviderId, isMessageIdRef, mailroomId, parseEmailRef } from "./email-ids.ts";
+import { isMessageIdRef, mailroomId, parseEmailRef } from "./email-ids.ts";
 import { findByMessageId, unresolvedDetail } from "./email-ref.ts";
 import { createMimeDraft, readReplyParent } from "./mime-draft.ts";
+import {
+  graphMessage,
+  isHtmlBody,
+  MAX_MESSAGE_BYTES,
+  messageTooLarge,
+  sentAnswer,
+  translateSendError,
+  validate,
+} from "./send-message.ts";
 import { sentMark } from "./sent-mark.ts";
+
+export { isHtmlBody, MAX_MESSAGE_BYTES, messageTooLarge, sentAnswer };
 
 export interface SendAttendee {
   display_name?: string;
@@ -100,10 +110,6 @@ export interface DraftCreated {
   object: "DraftCreated";
   draft_id: string;
 }
-
-/** Microsoft's message ceiling (§3.6: upload sessions up to 150 MB; tenant send limits may be lower). */
-export const MAX_MESSAGE_BYTES = 150 * 1024 * 1024;
-const ADDRESS = /^[^@\s<>()",;:]+@[^@\s<>()",;:]+\.[^@\s<>()",;:]+$/;
 
 /**
  * Where sends are recorded (realtime's sent-mail log): before `/send`, so a sync that sees the mail in
@@ -379,81 +385,4 @@ export class SendService {
     if ("graphId" in match) return match.graphId;
     throw missing(`${field}: ${unresolvedDetail("email", ref.messageId, match)}`);
   }
-}
-
-function validate(input: SendInput, maxMessageBytes: number): HeaderRoute {
-  const recipients = [...input.to, ...(input.cc ?? []), ...(input.bcc ?? [])];
-  for (const recipient of recipients)
-    if (!ADDRESS.test(recipient.identifier.trim()))
-      throw new AppError("invalid_recipient", {
-        detail: `Recipient '${recipient.identifier}' is not a valid email address.`,
-      });
-  const size = Buffer.byteLength(input.body) + (input.attachments ?? []).reduce((n, a) => n + a.size, 0);
-  if (size > maxMessageBytes) throw messageTooLarge(size, maxMessageBytes);
-  return checkCustomHeaders(input.custom_headers ?? []);
-}
-
-/** The answer to a message over the limit, whether found while it streams in or afterwards. */
-export function messageTooLarge(size: number | undefined, maxMessageBytes: number): AppError {
-  const which =
-    maxMessageBytes < MAX_MESSAGE_BYTES
-      ? `this server accepts at most ${maxMessageBytes} (MAX_MESSAGE_MB)`
-      : `Microsoft accepts at most ${maxMessageBytes}`;
-  return new AppError("content_too_large", {
-    detail: `The message is ${size === undefined ? `over ${maxMessageBytes}` : size} bytes; ${which}. Nothing was sent.`,
-  });
-}
-
-function recipient(attendee: { display_name?: string | undefined; identifier: string }) {
-  return {
-    emailAddress: {
-      address: attendee.identifier.trim(),
-      ...(attendee.display_name ? { name: attendee.display_name } : {}),
-    },
-  };
-}
-
-/** Whether a body is sent as HTML: it has a tag; anything else is sent as text (and is not tracked). */
-export function isHtmlBody(body: string): boolean {
-  return /<[a-z!][\s\S]*>/i.test(body);
-}
-
-/** The draft's properties (JSON path). */
-function graphMessage(input: SendInput): Record<string, unknown> {
-  const message: Record<string, unknown> = {
-    body: { contentType: isHtmlBody(input.body) ? "html" : "text", content: input.body },
-    toRecipients: input.to.map(recipient),
-  };
-  if (input.subject !== undefined) message.subject = input.subject;
-  if (input.cc) message.ccRecipients = input.cc.map(recipient);
-  if (input.bcc) message.bccRecipients = input.bcc.map(recipient);
-  if (input.from?.identifier)
-    message.from = recipient({ identifier: input.from.identifier, display_name: input.from.display_name });
-  const headers = input.custom_headers ?? [];
-  const replyTo = replyToAddresses(headers);
-  if (replyTo.length > 0) message.replyTo = replyTo.map((identifier) => recipient({ identifier }));
-  const custom = headers.filter((h) => /^x-/i.test(h.name));
-  if (custom.length > 0) message.internetMessageHeaders = custom;
-  return message;
-}
-
-/** The `EmailSent` answer of a draft that was sent. */
-export function sentAnswer(accountId: string, draftId: string, trackingId: string): EmailSent {
-  return {
-    object: "EmailSent",
-    tracking_id: trackingId,
-    id: mailroomId(accountId, draftId),
-    provider_id: encodeProviderId(draftId),
-  };
-}
-
-function translateSendError(error: unknown): unknown {
-  if (!isAppError(error)) return error;
-  const code = (error.cause as { graphCode?: string } | undefined)?.graphCode;
-  if (code === "ErrorSendAsDenied")
-    return new AppError("send_as_denied", {
-      detail: "The mailbox may not send as the `from` address.",
-      cause: error,
-    });
-  return error;
 }
