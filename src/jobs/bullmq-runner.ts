@@ -24,6 +24,7 @@ import {
   checkRecurring,
   type EnqueueOptions,
   type EnqueueResult,
+  enqueueEach,
   type JobHandlerRegistry,
   type JobKind,
   type JobLogger,
@@ -200,11 +201,7 @@ export class BullmqJobRunner implements JobQueue {
     options: { transaction?: JobTransaction } = {},
   ): Promise<EnqueueResult[]> {
     const { transaction } = options;
-    if (!transaction) {
-      const results: EnqueueResult[] = [];
-      for (const job of jobs) results.push(await this.enqueue(job.kind, job.payload, job.options));
-      return results;
-    }
+    if (!transaction) return enqueueEach(this, jobs);
     if (this.state === "stopping" || this.state === "stopped")
       throw new Error("The job runner is stopped; enqueue on a running one");
     const results = await enqueueRelayRows(

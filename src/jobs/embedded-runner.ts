@@ -20,6 +20,7 @@ import {
   type BatchedJob,
   type EnqueueOptions,
   type EnqueueResult,
+  enqueueEach,
   JOB_DEFAULTS,
   type JobHandlerRegistry,
   type JobKind,
@@ -129,14 +130,8 @@ export class EmbeddedJobRunner implements JobQueue {
   }
 
   /** One statement per job: on SQLite a statement costs microseconds, and a batch is one commit already. */
-  async enqueueMany(
-    jobs: readonly BatchedJob[],
-    options: { transaction?: JobTransaction } = {},
-  ): Promise<EnqueueResult[]> {
-    const results: EnqueueResult[] = [];
-    for (const job of jobs)
-      results.push(await this.enqueue(job.kind, job.payload, { ...job.options, ...options }));
-    return results;
+  enqueueMany(jobs: readonly BatchedJob[], options: { transaction?: JobTransaction } = {}) {
+    return enqueueEach(this, jobs, options);
   }
 
   async schedule<K extends JobKind>(recurring: RecurringJob<K>): Promise<void> {

@@ -126,6 +126,18 @@ export interface JobQueue {
   stats(): Promise<JobStats>;
 }
 
+/** `enqueueMany` as one `enqueue` per job, in order (for runners where that costs no more). */
+export async function enqueueEach(
+  queue: Pick<JobQueue, "enqueue">,
+  jobs: readonly BatchedJob[],
+  options: { transaction?: JobTransaction } = {},
+): Promise<EnqueueResult[]> {
+  const results: EnqueueResult[] = [];
+  for (const job of jobs)
+    results.push(await queue.enqueue(job.kind, job.payload, { ...job.options, ...options }));
+  return results;
+}
+
 /** The subset of pino's logger the jobs module uses (pino's `Logger` satisfies it). */
 export interface JobLogger {
   debug(obj: object, msg?: string): void;
