@@ -75,6 +75,7 @@ async function measure(
       processes: configuration.processes,
       mode: configuration.mode,
       // --cpu-prof profiles every Mailroom process (not the sandbox); a profile is written at exit.
+      // SCALE_NODE_ARGS adds Node flags too (e.g. `--import ./count-queries.mjs` to count statements).
       nodeArgs: [...settings.subjectNodeFlags, ...(process.env.SCALE_NODE_ARGS?.split(" ") ?? [])],
       env: {
         POLL_INTERVAL_SECONDS: "1",
