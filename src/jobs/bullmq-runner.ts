@@ -18,7 +18,7 @@ import { BullQueues } from "./bullmq-queues.ts";
 import { JobRelay } from "./bullmq-relay.ts";
 import type { BullJobData } from "./bullmq-run.ts";
 import { BullWorkers } from "./bullmq-workers.ts";
-import type { JobCounters } from "./embedded-runner.ts";
+import type { JobCounters } from "./embedded-runner-options.ts";
 import {
   type BatchedJob,
   checkRecurring,

@@ -3,7 +3,7 @@
 import { Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { type BullRun, type BullRunDeps, backoffStrategy, runBullJob } from "./bullmq-run.ts";
-import type { JobCounters } from "./embedded-runner.ts";
+import type { JobCounters } from "./embedded-runner-options.ts";
 import { type JobOutcome, messageOf, OutcomeCounts } from "./job-outcome.ts";
 import type { JobHandlerRegistry, JobLogger } from "./queue.ts";
 import type { JobOutcomeEvent } from "./run-job.ts";

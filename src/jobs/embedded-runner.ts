@@ -16,30 +16,24 @@ import {
 } from "./embedded-runner-options.ts";
 import { type JobOutcome, messageOf, OutcomeCounts } from "./job-outcome.ts";
 import { queuedJob } from "./job-row.ts";
-import {
-  type BatchedJob,
-  type EnqueueOptions,
-  type EnqueueResult,
-  enqueueEach,
-  JOB_DEFAULTS,
-  type JobHandlerRegistry,
-  type JobKind,
-  type JobLogger,
-  type JobPayloads,
-  type JobQueue,
-  type JobStats,
-  type JobTransaction,
-  type RecurringJob,
-  type ResolvedJobDefinition,
-  resolveRunAt,
-  type StopOptions,
+import type {
+  EnqueueOptions,
+  EnqueueResult,
+  JobHandlerRegistry,
+  JobKind,
+  JobLogger,
+  JobPayloads,
+  JobQueue,
+  JobStats,
+  RecurringJob,
+  ResolvedJobDefinition,
+  StopOptions,
 } from "./queue.ts";
+import { enqueueEach, JOB_DEFAULTS, resolveRunAt } from "./queue.ts";
 import { enqueueDueSchedules, scheduleRecurring } from "./recurring.ts";
 import { type ActiveRun, type JobOutcomeEvent, type RunJobDeps, runJob } from "./run-job.ts";
 
-export type { EmbeddedJobRunnerOptions, JobCounters, RunnerTimers } from "./embedded-runner-options.ts";
-export type { JobOutcome } from "./job-outcome.ts";
-export type { JobOutcomeEvent } from "./run-job.ts";
+export type { EmbeddedJobRunnerOptions } from "./embedded-runner-options.ts";
 
 const TRANSACTION_WAKE_DELAY_MS = 20;
 
@@ -130,9 +124,7 @@ export class EmbeddedJobRunner implements JobQueue {
   }
 
   /** One statement per job: on SQLite a statement costs microseconds, and a batch is one commit already. */
-  enqueueMany(jobs: readonly BatchedJob[], options: { transaction?: JobTransaction } = {}) {
-    return enqueueEach(this, jobs, options);
-  }
+  readonly enqueueMany: JobQueue["enqueueMany"] = (jobs, options) => enqueueEach(this, jobs, options);
 
   async schedule<K extends JobKind>(recurring: RecurringJob<K>): Promise<void> {
     await scheduleRecurring(this.repository.schedules, recurring as RecurringJob, this.clock.now());
