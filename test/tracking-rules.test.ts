@@ -150,6 +150,28 @@ describe("tracking tokens are signed: only Mailroom's verify, and any change bre
       assert.equal(tokens.verify(bad), undefined, bad.slice(0, 60));
   });
 
+  it("asked again, after thousands of other tokens, every token keeps its verdict", () => {
+    const [payload, mac] = open.split(".") as [string, string];
+    const forged = `${payload}.${mac.slice(0, -1)}${mac.endsWith("A") ? "B" : "A"}`;
+    const longLink = tokens.sign({
+      kind: "click",
+      trackingId: "abcdefghijklmnopqrstuv",
+      url: `https://a.example/${"p".repeat(600)}`,
+    });
+    for (let round = 0; round < 3; round++) {
+      assert.deepEqual(tokens.verify(open), { kind: "open", trackingId: "abcdefghijklmnopqrstuv" });
+      assert.equal(tokens.verify(forged), undefined);
+      assert.equal(tokens.verify(longLink)?.kind, "click");
+      assert.equal(tokens.verify(`${longLink.slice(0, -1)}x`), undefined);
+      for (let i = 0; i < 5000; i++) {
+        const id = `mail${String(i).padStart(6, "0")}${round}`;
+        const token = tokens.sign({ kind: "open", trackingId: id });
+        assert.equal(tokens.verify(token)?.trackingId, id);
+        assert.equal(other.verify(token), undefined);
+      }
+    }
+  });
+
   it("trackingUrls put the tokens under the base given (PUBLIC_URL or https://custom_domain)", () => {
     const made = trackingUrls(tokens, "https://track.example.com", "abcdefghijklmnopqrstuv");
     assert.match(made.pixel(), /^https:\/\/track\.example\.com\/t\/o\/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.gif$/);

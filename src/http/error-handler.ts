@@ -169,10 +169,11 @@ export function installErrorHandling(app: FastifyInstance, log: Logger): void {
   app.addHook("preClose", async () => {
     closing = true;
   });
-  app.addHook("onRequest", async (request, reply) => {
-    if (!closing) return;
+  // Callback style: every request passes here, and an async hook would cost each one a promise.
+  app.addHook("onRequest", (request, reply, done) => {
+    if (!closing) return done();
     reply.header("Connection", "close");
-    return sendError(
+    sendError(
       reply,
       new AppError("service_unavailable", {
         detail: "Mailroom is shutting down; retry on another instance or shortly.",

@@ -14,8 +14,17 @@ const MAC_BYTES = 16;
 /** Longer tokens are refused unread (a link's target is part of its token). */
 export const MAX_TOKEN_LENGTH = 8192;
 const TRACKING_ID = /^[A-Za-z0-9_-]{8,64}$/;
+/**
+ * Verdicts kept for recently seen tokens, valid and invalid alike: a mail client, a proxy or a flood
+ * asks for the same URL again and again, and a remembered verdict skips the HMAC. Only short tokens
+ * (every pixel, most links) are kept, so the memo stays under a few MB whatever is requested.
+ */
+const MEMO_ENTRIES = 4096;
+const MEMO_MAX_TOKEN_LENGTH = 512;
 
 export class TrackingTokens {
+  private readonly memo = new Map<string, TrackedTarget | null>();
+
   constructor(private readonly key: Buffer) {
     if (key.length < 32) throw new RangeError("The tracking key is at least 32 bytes");
   }
@@ -30,8 +39,21 @@ export class TrackingTokens {
     return `${payload.toString("base64url")}.${this.mac(payload).toString("base64url")}`;
   }
 
-  /** The target of a token Mailroom signed; undefined for anything else (forged, altered, truncated). */
+  /**
+   * The target of a token Mailroom signed; undefined for anything else (forged, altered, truncated).
+   * The answer is shared between calls for the same token: read it, do not change it.
+   */
   verify(token: string): TrackedTarget | undefined {
+    if (token.length > MEMO_MAX_TOKEN_LENGTH) return this.check(token);
+    const known = this.memo.get(token);
+    if (known !== undefined) return known ?? undefined;
+    const target = this.check(token);
+    if (this.memo.size >= MEMO_ENTRIES) this.memo.delete(this.memo.keys().next().value as string);
+    this.memo.set(token, target ?? null);
+    return target;
+  }
+
+  private check(token: string): TrackedTarget | undefined {
     if (token.length > MAX_TOKEN_LENGTH) return undefined;
     const dot = token.indexOf(".");
     if (dot <= 0 || dot !== token.lastIndexOf(".")) return undefined;
