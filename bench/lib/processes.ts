@@ -2,7 +2,7 @@
 // stopping it also stops anything it spawned, and every child is registered so an error, Ctrl-C or
 // a normal exit of the runner leaves no strays.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { request } from "node:http";
 import { createServer } from "node:net";
@@ -252,4 +252,20 @@ export function runCommand(
     // Standard input, e.g. a secret for `--client-secret-stdin`; closed either way.
     spawned.stdin?.end(options.input ?? "");
   });
+}
+
+/**
+ * CPU time a process has spent on a CPU so far, all its threads, in ms (Linux schedstat: nanosecond
+ * resolution, where /proc/<pid>/stat counts in 10 ms ticks).
+ */
+export function cpuTimeMs(pid: number): number {
+  let ns = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
+    } catch {
+      // The thread ended between the listing and the read: its time is no longer counted anywhere.
+    }
+  }
+  return ns / 1e6;
 }

@@ -2,9 +2,12 @@
 // GIF and 302 (bench/tracking-baseline-server.ts) in the same run, rounds alternating; then opens and
 // clicks of many tracked mails → mail_opened / mail_link_clicked webhooks delivered to a local
 // receiver (events/s); then the added cost of tracking_options on POST /api/v1/emails (an HTML body
-// with 20 links, tracked vs untracked, sends alternating). One Mailroom child with its embedded
+// with 20 links, tracked vs untracked blocks alternating: wall time per send and Mailroom's CPU per
+// send); then a flood of 10,000 pixel requests a second at one mail from one address (a separate
+// autocannon process) while the API is probed beside it. One Mailroom child with its embedded
 // sandbox, SQLite; TRACKING_EVENTS_PER_MINUTE at its default (60), so the load runs measure the
 // request path with the per-mail cap in force, as a flood of one mail's pixel would meet it.
+import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
@@ -13,6 +16,7 @@ import autocannon from "autocannon";
 import { connectMailbox } from "../lib/connect.ts";
 import {
   cleanEnv,
+  cpuTimeMs,
   freePort,
   LOCALHOST,
   REPO_ROOT,
@@ -27,7 +31,14 @@ const ADELE = "adele.vance@contoso.onmicrosoft.com";
 const MEGAN = "megan.bowen@contoso.onmicrosoft.com";
 const EVENT_MAILS = 40;
 const HITS_PER_MAIL = 50;
-const SEND_PAIRS = 30;
+/** Sends per block and blocks per kind; tracked and untracked blocks alternate (ABBA). */
+const SEND_BLOCK = 15;
+const SEND_BLOCKS = 8;
+/** Pause after a block, so the work a send leaves behind (its sync of Sent Items) counts in it. */
+const SEND_SETTLE_MS = 300;
+const FLOOD_RATE = 10_000;
+const FLOOD_S = 10;
+const PROBE_EVERY_MS = 20;
 const DRAIN_TIMEOUT_MS = 60_000;
 const HTML = `<html><body>${Array.from({ length: 20 }, (_, i) => `<p>Item ${i}: <a href="https://example.com/items/${i}?ref=mail&amp;n=${i}">see item ${i}</a> ${"Lorem ipsum dolor sit amet. ".repeat(5)}</p>`).join("")}</body></html>`;
 
@@ -40,16 +51,45 @@ async function hammer(url: string, connections: number, durationS: number, statu
   return { perS: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
 }
 
+/** A fixed-rate load from a separate autocannon process, so the bench's own API probe is not slowed by it. */
+async function floodFrom(url: string, rate: number, durationS: number) {
+  const cli = join(REPO_ROOT, "node_modules/autocannon/autocannon.js");
+  const args = [cli, "-j", "-c", "50", "-R", String(rate), "-d", String(durationS), "-t", "10", url];
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "ignore"] });
+  let out = "";
+  child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString("utf8")));
+  await new Promise<void>((done, fail) => {
+    child.on("error", fail);
+    child.on("close", () => done());
+  });
+  const result = JSON.parse(out) as {
+    requests: { average: number };
+    errors: number;
+    non2xx: number;
+  };
+  return { perS: result.requests.average, errors: result.errors, non200: result.non2xx };
+}
+
 export const tracking: Scenario = {
   name: "tracking",
   describe:
     "pixel and click requests/s vs a bare Fastify GIF/302, tracking events/s delivered to a webhook, and the cost of tracking_options on a send",
   async run(settings, log) {
     const arrivals: number[] = [];
+    const perTrackingId = new Map<string, number>();
     const receiver: Server = createServer((req, res) => {
-      req.resume();
+      const chunks: Buffer[] = [];
+      req.on("data", (chunk: Buffer) => chunks.push(chunk));
       req.on("end", () => {
         arrivals.push(performance.now());
+        try {
+          const id = String(
+            (JSON.parse(Buffer.concat(chunks).toString("utf8")) as { tracking_id?: string }).tracking_id,
+          );
+          perTrackingId.set(id, (perTrackingId.get(id) ?? 0) + 1);
+        } catch {
+          // not an event this bench reads
+        }
         res.writeHead(200).end("ok");
       });
     });
@@ -202,17 +242,63 @@ export const tracking: Scenario = {
       const eventsPerS = round(arrivals.length / deliveredS, 1);
       data.events = { hits: hits.length, delivered: arrivals.length, hitsDoneS, deliveredS, eventsPerS };
 
-      log(`tracking: ${SEND_PAIRS} send pairs, tracked and untracked alternating`);
+      log(`tracking: ${SEND_BLOCKS} blocks of ${SEND_BLOCK} sends each, tracked and untracked alternating`);
       const plain: number[] = [];
       const tracked: number[] = [];
-      for (let i = 0; i < SEND_PAIRS; i++)
-        for (const t of i % 2 === 0 ? [false, true] : [true, false]) {
+      const plainCpu: number[] = [];
+      const trackedCpu: number[] = [];
+      for (let i = 0; i < 4; i++) await send(i % 2 === 0, `bench-send-warm-${i}`);
+      for (let block = 0; block < SEND_BLOCKS * 2; block++) {
+        const t = block % 4 === 0 || block % 4 === 3;
+        const cpuAt = cpuTimeMs(mailroom.pid);
+        for (let i = 0; i < SEND_BLOCK; i++) {
           const at = performance.now();
-          await send(t, `bench-send-${i}-${t}`);
+          await send(t, `bench-send-${block}-${i}`);
           (t ? tracked : plain).push(performance.now() - at);
         }
+        await new Promise((r) => setTimeout(r, SEND_SETTLE_MS));
+        (t ? trackedCpu : plainCpu).push((cpuTimeMs(mailroom.pid) - cpuAt) / SEND_BLOCK);
+      }
       const addedPct = round(((median(tracked) - median(plain)) / median(plain)) * 100, 1);
-      data.send = { plainMs: median(plain), trackedMs: median(tracked), addedPct };
+      const addedCpuPct = round(((median(trackedCpu) - median(plainCpu)) / median(plainCpu)) * 100, 1);
+      data.send = {
+        plainMs: median(plain),
+        trackedMs: median(tracked),
+        addedPct,
+        plainCpuMs: median(plainCpu),
+        trackedCpuMs: median(trackedCpu),
+        addedCpuPct,
+      };
+
+      log(`tracking: ${FLOOD_RATE} pixel requests/s at one mail for ${FLOOD_S} s, the API probed beside it`);
+      const floodMail = await send(true, "bench-flood");
+      const floodUrls = await urlsOf(String(floodMail.id));
+      const probe = async (ms: number) => {
+        const latencies: number[] = [];
+        let failed = 0;
+        const end = performance.now() + ms;
+        while (performance.now() < end) {
+          const at = performance.now();
+          const res = await fetch(`${base}/api/v1/accounts`, { headers: { "x-api-key": key } });
+          await res.arrayBuffer();
+          if (res.status !== 200) failed++;
+          latencies.push(performance.now() - at);
+          await new Promise((r) => setTimeout(r, PROBE_EVERY_MS));
+        }
+        latencies.sort((a, b) => a - b);
+        const at = (q: number) =>
+          round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!, 1);
+        return { requests: latencies.length, failed, p50: at(0.5), p99: at(0.99) };
+      };
+      const quiet = await probe(5_000);
+      const [flood, busy] = await Promise.all([
+        floodFrom(`${base}${floodUrls.pixel}`, FLOOD_RATE, FLOOD_S),
+        probe(FLOOD_S * 1000),
+      ]);
+      const floodTrackingId = String(floodMail.tracking_id);
+      await new Promise((r) => setTimeout(r, 3_000));
+      const floodEvents = perTrackingId.get(floodTrackingId) ?? 0;
+      data.flood = { ...flood, quiet, busy, events: floodEvents };
       return {
         status: "ok",
         table: {
@@ -230,16 +316,39 @@ export const tracking: Scenario = {
             ],
             [
               "POST /api/v1/emails, 20-link HTML, median ms",
-              `${round(median(tracked), 1)} tracked`,
-              `${round(median(plain), 1)} untracked`,
+              `${round(median(tracked), 2)} tracked`,
+              `${round(median(plain), 2)} untracked`,
               `+${addedPct} %`,
+              "—",
+            ],
+            [
+              "POST /api/v1/emails, 20-link HTML, Mailroom CPU ms per send",
+              `${round(median(trackedCpu), 2)} tracked`,
+              `${round(median(plainCpu), 2)} untracked`,
+              `+${addedCpuPct} %`,
+              `blocks ${trackedCpu.map((c) => round(c, 2)).join(" ")} | ${plainCpu.map((c) => round(c, 2)).join(" ")}`,
+            ],
+            [
+              `pixel flood at one mail (${FLOOD_RATE}/s asked, ${FLOOD_S} s)`,
+              `${round(flood.perS, 0)} req/s answered, ${flood.non200} not 200, ${flood.errors} errors`,
+              "—",
+              "—",
+              `events recorded for that mail: ${floodEvents}`,
+            ],
+            [
+              "GET /api/v1/accounts beside the flood, p50 / p99 ms",
+              `${busy.p50} / ${busy.p99} (${busy.requests} requests, ${busy.failed} failed)`,
+              `${quiet.p50} / ${quiet.p99} without it`,
+              "—",
               "—",
             ],
           ],
           notes: [
             `req/s: medians of ${settings.rounds} rounds of ${settings.durationS} s, ${settings.connections} connections, alternating order; aim ≥ 0.7×`,
             "the load runs hit one mail's URLs: after its 60 events a minute, hits are answered and not recorded",
+            `send: medians over ${SEND_BLOCKS} blocks of ${SEND_BLOCK} sends per kind (ABBA); CPU is the Mailroom child's (its embedded sandbox included), read from schedstat`,
             "aim for the send: tracking adds ≤ 5 % (the sandbox answers Graph in-process, so a real send is slower and the share smaller)",
+            "flood: a separate autocannon process at a fixed rate, 50 connections, one address; events are capped at 60 per mail and minute (TRACKING_EVENTS_PER_MINUTE)",
           ],
         },
         data,

@@ -91,8 +91,17 @@ export class TrackingTokens {
 
 /** The pixel's and the links' URLs of one send, under `base` (PUBLIC_URL or `https://{custom_domain}`). */
 export function trackingUrls(tokens: TrackingTokens, base: string, trackingId: string) {
+  // A mail often links one target several times (a logo, a button and a text link): signed once.
+  const links = new Map<string, string>();
   return {
     pixel: () => `${base}/t/o/${tokens.sign({ kind: "open", trackingId })}.gif`,
-    link: (url: string) => `${base}/t/c/${tokens.sign({ kind: "click", trackingId, url })}`,
+    link: (url: string) => {
+      let tracked = links.get(url);
+      if (tracked === undefined) {
+        tracked = `${base}/t/c/${tokens.sign({ kind: "click", trackingId, url })}`;
+        links.set(url, tracked);
+      }
+      return tracked;
+    },
   };
 }

@@ -114,11 +114,14 @@ export class TrackingService implements SendTracking {
   }
 
   /**
-   * A click: the target to redirect to when the token is Mailroom's, else undefined (404). Recorded
+   * A click: the target to redirect to when the token is Mailroom's, else undefined (404); a promise of
+   * it only before the key is loaded. Recorded
    * only when `record` (a GET; a HEAD probe is answered but is not a click).
    */
-  async click(token: string, source: HitSource, record = true): Promise<string | undefined> {
-    const target = (this.tokens ?? (await this.signer())).verify(token);
+  click(token: string, source: HitSource, record = true): string | undefined | Promise<string | undefined> {
+    // Synchronous once the key is loaded (start()), so the click route allocates no promise.
+    if (!this.tokens) return this.signer().then(() => this.click(token, source, record));
+    const target = this.tokens.verify(token);
     if (target?.kind !== "click") return undefined;
     if (record) this.recorder.record({ target, ...source, at: this.d.clock.now() });
     return target.url;

@@ -1,4 +1,5 @@
 import { type Kysely, sql } from "kysely";
+import { PreparedQuery } from "../prepared.ts";
 import type { Database, TrackedEmailTable, TrackingEventTable } from "../schema.ts";
 
 export type TrackedEmailRow = TrackedEmailTable;
@@ -17,16 +18,41 @@ export interface TrackedEmailCounts {
 /** Rows per multi-row INSERT: far below SQLite's and PostgreSQL's parameter limits. */
 const INSERT_CHUNK = 200;
 
+const TRACKED_EMAIL_COLUMNS = [
+  "tracking_id",
+  "account_id",
+  "email_id",
+  "subject",
+  "recipient",
+  "label",
+  "custom_domain",
+  "opens",
+  "links",
+  "sent_at",
+  "open_count",
+  "click_count",
+  "prefetch_count",
+  "first_open_at",
+  "last_event_at",
+  "last_click_at",
+] as const satisfies readonly (keyof TrackedEmailRow)[];
+
+/** A tracked send's row, compiled once: it is written on the send path, before Graph's `/send`. */
+const insertTrackedEmail = new PreparedQuery(TRACKED_EMAIL_COLUMNS.length, (db, ...values: unknown[]) =>
+  db
+    .insertInto("tracked_emails")
+    .values(
+      Object.fromEntries(TRACKED_EMAIL_COLUMNS.map((column, i) => [column, values[i]])) as unknown as TrackedEmailRow,
+    )
+    .onConflict((oc) => oc.column("tracking_id").doNothing()),
+);
+
 /** Tracked sends and their opens and clicks (docs/adr/0009-email-tracking.md). */
 export class TrackingRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   async insertEmail(row: TrackedEmailRow): Promise<void> {
-    await this.db
-      .insertInto("tracked_emails")
-      .values(row)
-      .onConflict((oc) => oc.column("tracking_id").doNothing())
-      .execute();
+    await insertTrackedEmail.execute(this.db, ...TRACKED_EMAIL_COLUMNS.map((column) => row[column]));
   }
 
   async findEmails(trackingIds: readonly string[]): Promise<Map<string, TrackedEmailRow>> {

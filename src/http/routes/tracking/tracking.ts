@@ -30,6 +30,18 @@ function pixel(reply: FastifyReply): FastifyReply {
     .send(PIXEL_GIF);
 }
 
+/** A 302 to a verified target, or the 404 page (the same whatever was wrong with the token). */
+function redirect(reply: FastifyReply, target: string | undefined): FastifyReply {
+  if (target === undefined)
+    return reply.code(404).type("text/html; charset=utf-8").header("cache-control", NO_CACHE).send(NOT_FOUND);
+  return reply
+    .code(302)
+    .header("location", target)
+    .header("cache-control", NO_CACHE)
+    .header("referrer-policy", "no-referrer")
+    .send();
+}
+
 export function trackingRoutes(tracking: TrackingService): FastifyPluginAsync {
   return async (app) => {
     app.get<{ Params: { token: string } }>(
@@ -47,20 +59,9 @@ export function trackingRoutes(tracking: TrackingService): FastifyPluginAsync {
     app.get<{ Params: { token: string } }>(
       "/t/c/:token",
       { config: { public: true }, schema: { hide: true } },
-      async (request, reply) => {
-        const target = await tracking.click(request.params.token, source(request), request.method === "GET");
-        if (target === undefined)
-          return reply
-            .code(404)
-            .type("text/html; charset=utf-8")
-            .header("cache-control", NO_CACHE)
-            .send(NOT_FOUND);
-        return reply
-          .code(302)
-          .header("location", target)
-          .header("cache-control", NO_CACHE)
-          .header("referrer-policy", "no-referrer")
-          .send();
+      (request, reply) => {
+        const target = tracking.click(request.params.token, source(request), request.method === "GET");
+        return target instanceof Promise ? target.then((t) => redirect(reply, t)) : redirect(reply, target);
       },
     );
   };
