@@ -1,16 +1,10 @@
 // Email reads through Mailroom beside the same Graph request sent straight to the sandbox, in one
-// run: the sandbox in its own child process (`bench/sandbox-server.ts`), a Mailroom child
-// (`bin/mailroom.js start`, SANDBOX=off, MICROSOFT_LOGIN_URL/MICROSOFT_GRAPH_URL at that sandbox, the
-// seeded app set with `mailroom settings microsoft` and Mailroom's redirect URIs registered through the
-// sandbox's admin API, as an operator would in Azure), so Mailroom's work and the sandbox's work do not
-// share one event loop; the seeded Contoso work mailboxes connected through the hosted wizard over
-// HTTP, then alternating autocannon rounds. The direct side uses an access token for the same user and app from the same
-// sandbox (Mailroom's own token is encrypted at rest), so both sides share Outlook's 4-concurrent
-// per-mailbox budget; the load therefore runs at 4 connections (more would be 429 MailboxConcurrency
-// on the direct side). Also reports Mailroom's RSS growth per connected account.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+// run: Mailroom beside the sandbox in its own process (lib/beside-sandbox.ts); the seeded Contoso work
+// mailboxes connected through the hosted wizard over HTTP, then alternating autocannon rounds. The
+// direct side uses an access token for the same user and app from the same sandbox (Mailroom's own
+// token is encrypted at rest), so both sides share Outlook's 4-concurrent per-mailbox budget; the load
+// therefore runs at 4 connections (more would be 429 MailboxConcurrency on the direct side). Also
+// reports Mailroom's RSS growth per connected account.
 import { SEED_PASSWORD, SEEDED_APP, SEEDED_USERS } from "../../sandbox/src/seed.ts";
 import {
   authorizeUrl,
@@ -19,20 +13,13 @@ import {
   signInAndConsent,
   tokenRequest,
 } from "../../sandbox/test/identity-helpers.ts";
+import { startMailroomBesideSandbox } from "../lib/beside-sandbox.ts";
 import { connectMailbox } from "../lib/connect.ts";
 import { type LoadSample, load as loadOnce, summarize } from "../lib/load.ts";
-import {
-  cleanEnv,
-  freePort,
-  REPO_ROOT,
-  readMemory,
-  runCommand,
-  spawnChild,
-  waitFor200,
-} from "../lib/processes.ts";
+import { readMemory } from "../lib/processes.ts";
 import type { Scenario, ScenarioResult, Settings } from "../lib/scenario.ts";
 import { round } from "../lib/stats.ts";
-import { firstJsonLine, type Target } from "../lib/targets.ts";
+import type { Target } from "../lib/targets.ts";
 
 /** Outlook runs 4 concurrent requests per app + mailbox (microsoft §5). */
 const CONNECTIONS = 4;
@@ -58,61 +45,9 @@ export interface EmailBench {
 }
 
 export async function startEmailBench(settings: Settings, log: (line: string) => void): Promise<EmailBench> {
-  const dataDir = await mkdtemp(join(tmpdir(), "mailroom-bench-email-"));
-  const port = await freePort();
-  const sandboxPort = await freePort();
-  const bin = join(REPO_ROOT, "bin/mailroom.js");
-  // PUBLIC_URL defaults to localhost: the OAuth redirect URI and the wizard's cookies use that host.
-  const mailroomBase = `http://localhost:${port}`;
-  const sandboxBase = `http://localhost:${sandboxPort}`;
-  // The sandbox alone, in its own process (not profiled with --cpu-prof: only Mailroom is).
-  const sandboxChild = spawnChild(
-    "sandbox",
-    process.execPath,
-    ["--import", "tsx", join(REPO_ROOT, "bench/sandbox-server.ts")],
-    { env: cleanEnv({ PORT: String(sandboxPort), SANDBOX_BASE_URL: sandboxBase }) },
-  );
-  const env = cleanEnv({
-    DATA_DIR: dataDir,
-    PORT: String(port),
-    SANDBOX: "off",
-    MICROSOFT_LOGIN_URL: sandboxBase,
-    MICROSOFT_GRAPH_URL: sandboxBase,
-    LOG_LEVEL: "warn",
-    LOG_FORMAT: "json",
-  });
-  let child: Target["child"] | undefined;
-  const stop = async () => {
-    await child?.stop();
-    await sandboxChild.stop();
-    await rm(dataDir, { recursive: true, force: true });
-  };
+  const started = await startMailroomBesideSandbox({ nodeFlags: settings.subjectNodeFlags });
+  const { mailroomBase, sandboxBase, port, sandboxPort, apiKey, child, sandboxChild, stop } = started;
   try {
-    const ready = await firstJsonLine(sandboxChild, 60_000);
-    if ("error" in ready) throw new Error(`sandbox did not start: ${String(ready.error)}`);
-    const out = await runCommand(process.execPath, [bin, "api-key", "create", "--name", "bench"], { env });
-    const apiKey = /^\s+(mr_\S+)\s*$/m.exec(out)?.[1];
-    if (!apiKey) throw new Error(`no API key in: ${out}`);
-    // As an operator would: set the app's credentials (checked against the sandbox's token endpoint),
-    // then register the redirect URIs Mailroom prints on the app (the sandbox's admin API stands in
-    // for Azure's app registration).
-    const configured = await runCommand(
-      process.execPath,
-      [bin, "settings", "microsoft", "--client-id", SEEDED_APP.clientId, "--client-secret-stdin"],
-      { env, input: SEEDED_APP.clientSecret },
-    );
-    const redirectUris = [...configured.matchAll(/^\s+(https?:\/\/\S+)\s*$/gm)].map((m) => m[1]!);
-    if (redirectUris.length === 0) throw new Error(`no redirect URIs in: ${configured}`);
-    const patched = await fetch(`${sandboxBase}/_sandbox/apps/${SEEDED_APP.clientId}`, {
-      method: "PATCH",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ redirect_uris: [...new Set([...SEEDED_APP.redirectUris, ...redirectUris])] }),
-    });
-    if (!patched.ok) throw new Error(`the sandbox refused the redirect URIs: ${await patched.text()}`);
-    child = spawnChild("mailroom", process.execPath, [...settings.subjectNodeFlags, bin, "start"], {
-      env,
-    });
-    await waitFor200(child, port, "/ready", { timeoutMs: 60_000 });
     const users = SEEDED_USERS.filter(
       (u) => u.kind === "work" && u.hasMailbox && u.email.includes("contoso"),
     );

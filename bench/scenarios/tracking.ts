@@ -4,15 +4,15 @@
 // receiver (events/s); then the added cost of tracking_options on POST /api/v1/emails (an HTML body
 // with 20 links, tracked vs untracked blocks alternating: wall time per send and Mailroom's CPU per
 // send); then a flood of 10,000 pixel requests a second at one mail from one address (a separate
-// autocannon process) while the API is probed beside it. One Mailroom child with its embedded
-// sandbox, SQLite; TRACKING_EVENTS_PER_MINUTE at its default (60), so the load runs measure the
-// request path with the per-mail cap in force, as a flood of one mail's pixel would meet it.
+// autocannon process) while the API is probed beside it. One Mailroom child (SQLite) beside the
+// sandbox in its own process, as Microsoft is (lib/beside-sandbox.ts); TRACKING_EVENTS_PER_MINUTE at
+// its default (60), so the load runs measure the request path with the per-mail cap in force, as a
+// flood of one mail's pixel would meet it.
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
+import { startMailroomBesideSandbox } from "../lib/beside-sandbox.ts";
 import { connectMailbox } from "../lib/connect.ts";
 import {
   cleanEnv,
@@ -20,7 +20,6 @@ import {
   freePort,
   LOCALHOST,
   REPO_ROOT,
-  runCommand,
   spawnChild,
   waitFor200,
 } from "../lib/processes.ts";
@@ -95,26 +94,12 @@ export const tracking: Scenario = {
     });
     await new Promise<void>((done) => receiver.listen(0, LOCALHOST, done));
     const receiverPort = (receiver.address() as { port: number }).port;
-    const dataDir = await mkdtemp(join(tmpdir(), "mailroom-bench-tracking-"));
-    const port = await freePort();
-    const sandboxPort = await freePort();
     const basePort = await freePort();
-    const bin = join(REPO_ROOT, "bin/mailroom.js");
-    const env = cleanEnv({
-      DATA_DIR: dataDir,
-      PORT: String(port),
-      SANDBOX_PORT: String(sandboxPort),
-      LOG_LEVEL: "warn",
-      LOG_FORMAT: "json",
-      WEBHOOK_ALLOW_PRIVATE_ADDRESSES: "on",
-      POLL_INTERVAL_SECONDS: "3600",
+    const subject = await startMailroomBesideSandbox({
+      nodeFlags: settings.subjectNodeFlags,
+      env: { WEBHOOK_ALLOW_PRIVATE_ADDRESSES: "on", POLL_INTERVAL_SECONDS: "3600" },
     });
-    const out = await runCommand(process.execPath, [bin, "api-key", "create", "--name", "bench"], { env });
-    const key = /^\s+(mr_\S+)\s*$/m.exec(out)?.[1];
-    if (!key) throw new Error(`no API key in: ${out}`);
-    const mailroom = spawnChild("mailroom", process.execPath, [...settings.subjectNodeFlags, bin, "start"], {
-      env,
-    });
+    const { apiKey: key, child: mailroom, sandboxBase } = subject;
     const baseline = spawnChild(
       "baseline",
       process.execPath,
@@ -122,9 +107,8 @@ export const tracking: Scenario = {
       { env: cleanEnv({ PORT: String(basePort) }) },
     );
     try {
-      await waitFor200(mailroom, port, "/ready", { timeoutMs: 60_000 });
       await waitFor200(baseline, basePort, "/t/o/x", { timeoutMs: 30_000 });
-      const base = `http://localhost:${port}`;
+      const base = subject.mailroomBase;
       const api = async (method: string, path: string, body?: unknown) => {
         const res = await fetch(`${base}${path}`, {
           method,
@@ -141,7 +125,7 @@ export const tracking: Scenario = {
       });
       await connectMailbox({
         mailroomUrl: base,
-        sandboxUrl: `http://localhost:${sandboxPort}`,
+        sandboxUrl: sandboxBase,
         apiKey: key,
         email: ADELE,
       });
@@ -346,19 +330,18 @@ export const tracking: Scenario = {
           notes: [
             `req/s: medians of ${settings.rounds} rounds of ${settings.durationS} s, ${settings.connections} connections, alternating order; aim ≥ 0.7×`,
             "the load runs hit one mail's URLs: after its 60 events a minute, hits are answered and not recorded",
-            `send: medians over ${SEND_BLOCKS} blocks of ${SEND_BLOCK} sends per kind (ABBA); CPU is the Mailroom child's (its embedded sandbox included), read from schedstat`,
-            "aim for the send: tracking adds ≤ 5 % (the sandbox answers Graph in-process, so a real send is slower and the share smaller)",
+            `send: medians over ${SEND_BLOCKS} blocks of ${SEND_BLOCK} sends per kind (ABBA); CPU is the Mailroom child's (the sandbox runs in its own process), read from schedstat`,
+            "aim for the send: tracking adds ≤ 5 % (the sandbox answers Graph over loopback at once, so a real send is slower and the share smaller)",
             "flood: a separate autocannon process at a fixed rate, 50 connections, one address; events are capped at 60 per mail and minute (TRACKING_EVENTS_PER_MINUTE)",
           ],
         },
         data,
       };
     } finally {
-      await mailroom.stop();
+      await subject.stop();
       await baseline.stop();
       receiver.closeAllConnections();
       await new Promise<void>((done) => receiver.close(() => done()));
-      await rm(dataDir, { recursive: true, force: true });
     }
   },
 };
