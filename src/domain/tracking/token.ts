@@ -3,13 +3,15 @@
 // first 16 bytes of HMAC-SHA256 under the tracking key; the payload names the version, the kind, the
 // send's tracking id and, for a link, its target. A click answers a redirect only to a target whose
 // MAC checks, so Mailroom is never an open redirector. No I/O here.
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
+import { hmacSha256 } from "../../lib/hmac.ts";
 
 export type TrackedTarget =
   | { kind: "open"; trackingId: string }
   | { kind: "click"; trackingId: string; url: string };
 
 const VERSION = "1";
+const DOMAIN = Buffer.from("mailroom-tracking|");
 const MAC_BYTES = 16;
 /** Longer tokens are refused unread (a link's target is part of its token). */
 export const MAX_TOKEN_LENGTH = 8192;
@@ -24,9 +26,11 @@ const MEMO_MAX_TOKEN_LENGTH = 512;
 
 export class TrackingTokens {
   private readonly memo = new Map<string, TrackedTarget | null>();
+  private readonly hmac: (...parts: Buffer[]) => Buffer;
 
-  constructor(private readonly key: Buffer) {
+  constructor(key: Buffer) {
     if (key.length < 32) throw new RangeError("The tracking key is at least 32 bytes");
+    this.hmac = hmacSha256(key);
   }
 
   sign(target: TrackedTarget): string {
@@ -81,11 +85,7 @@ export class TrackingTokens {
   }
 
   private mac(payload: Buffer): Buffer {
-    return createHmac("sha256", this.key)
-      .update("mailroom-tracking|")
-      .update(payload)
-      .digest()
-      .subarray(0, MAC_BYTES);
+    return this.hmac(DOMAIN, payload).subarray(0, MAC_BYTES);
   }
 }
 
