@@ -60,6 +60,13 @@ describe("Graph: shared mailboxes through a signed-in user", () => {
     assert.equal(user.disabled, true);
     const stored = h.sandbox.state.users.get(shared.id);
     assert.ok(stored?.disabled, "sign-in is blocked (AADSTS50057 for the account)");
+    const mail = await admin("POST", "/_sandbox/mail", {
+      from: "customer@example.com",
+      to: [shared.email],
+      subject: "To the shared mailbox",
+      body: "hello",
+    });
+    assert.equal(mail.status, 201, "a shared mailbox receives mail");
   });
 
   test("a FullAccess delegate with Mail.ReadWrite.Shared reads and writes the mailbox by address and by id", async () => {
