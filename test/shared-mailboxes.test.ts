@@ -207,6 +207,48 @@ describe("shared mailboxes through a connected user", () => {
     assert.equal(one.sources[0]?.status, "OK");
   });
 
+  it("when the delegate must sign in again, so must its shared mailbox; its reconnect brings both back", async () => {
+    await sandboxAdmin("POST", "/_sandbox/scenarios", { action: "revoke_tokens", user: ADELE });
+    await assert.rejects(h.services.tokens.getAccessToken(adeleId, { forceRefresh: true }), {
+      code: "disconnected_account",
+    });
+    assert.equal((await h.services.repos.accounts.findById(salesId))?.status, "CREDENTIALS");
+    const read = await api("GET", `/api/v1/emails?account_id=${salesId}`);
+    assert.equal(read.status, 401);
+    assert.equal(((await read.json()) as Problem).type, "errors/disconnected_account");
+    const events = await h.services.storage.db
+      .selectFrom("account_events")
+      .select(["type"])
+      .where("account_id", "=", salesId)
+      .execute();
+    assert.ok(events.some((event) => event.type === "CREDENTIALS"));
+
+    await h.connectMailboxes([ADELE]);
+    assert.equal((await h.services.repos.accounts.findById(salesId))?.status, "OK");
+    const again = await api("GET", `/api/v1/emails?account_id=${salesId}`);
+    assert.equal(again.status, 200, await again.clone().text());
+  });
+
+  it("the dashboard's account list shows the user a shared mailbox is reached through", async () => {
+    const link = await h.services.admins.createLink();
+    const token = new URL(link.url).searchParams.get("token") ?? "";
+    const created = await h.app.inject({
+      method: "POST",
+      url: "/dashboard/api/setup",
+      headers: { "x-mailroom-csrf": "1" },
+      payload: { token, email: "ops@example.com", password: "a long enough password" },
+    });
+    const cookie = String(created.headers["set-cookie"]).split(";")[0]!;
+    const list = await h.app.inject({ url: "/dashboard/api/accounts", headers: { cookie } });
+    assert.equal(list.statusCode, 200, list.body);
+    const accounts = (list.json() as { accounts: { id: string; reachedThrough: unknown }[] }).accounts;
+    assert.deepEqual(accounts.find((a) => a.id === salesId)?.reachedThrough, {
+      accountId: adeleId,
+      email: ADELE,
+    });
+    assert.equal(accounts.find((a) => a.id === adeleId)?.reachedThrough, null);
+  });
+
   it("deleting the delegate deletes the shared mailboxes it opened, each with a DELETED event", async () => {
     const res = await api("DELETE", `/api/v1/accounts/${adeleId}`);
     assert.equal(res.status, 200, await res.clone().text());
