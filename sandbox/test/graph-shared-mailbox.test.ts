@@ -170,6 +170,39 @@ describe("Graph: shared mailboxes through a signed-in user", () => {
     });
   });
 
+  test("/me/sendMail with `from` set to the shared mailbox sends as it with SendAs, and answers ErrorSendAsDenied otherwise", async () => {
+    const token = h.token(delegate, SHARED_SCOPES);
+    const asShared = await h.call(token, "/me/sendMail", {
+      method: "POST",
+      body: JSON.stringify({
+        message: message("Via me as sales", [outsider.email], {
+          from: { emailAddress: { address: shared.email } },
+        }),
+      }),
+    });
+    assert.equal(asShared.status, 202);
+    const received = await until("the mail sent as sales through /me", async () => {
+      const page = await h.json<Page>(
+        h.token(outsider),
+        `/me/mailFolders/inbox/messages?$filter=${encodeURIComponent("subject eq 'Via me as sales'")}&$select=from`,
+      );
+      return page.value[0];
+    });
+    assert.equal((received.from as { emailAddress: { address: string } }).emailAddress.address, shared.email);
+
+    const denied = await graphError(
+      await h.call(h.token(outsider, SHARED_SCOPES), "/me/sendMail", {
+        method: "POST",
+        body: JSON.stringify({
+          message: message("Not as sales", [delegate.email], {
+            from: { emailAddress: { address: shared.email } },
+          }),
+        }),
+      }),
+    );
+    assert.deepEqual([denied.status, denied.code], [403, "ErrorSendAsDenied"]);
+  });
+
   test("$batch steps on the shared mailbox are checked like single calls", async () => {
     const token = h.token(outsider, SHARED_SCOPES);
     const response = await h.json<{

@@ -7,7 +7,9 @@
 // /graph/outlook-send-mail-from-other-user (Mail.Send.Shared; "Full Access … in addition to … Send As"
 // when sending through `/users/{from user}`).
 import type { SandboxState, SandboxUser } from "../state.ts";
+import type { HandlerContext } from "./context.ts";
 import { GRAPH_MESSAGES, GraphError } from "./errors.ts";
+import type { EmailAddress } from "./mailbox-store.ts";
 
 export type Permission = "read" | "write" | "send" | "user";
 
@@ -53,4 +55,21 @@ export function authorizeMailboxCall(
     throw new GraphError(403, "ErrorAccessDenied", GRAPH_MESSAGES.accessDenied);
   if (permission === "send" && !state.hasMailboxRight(owner.id, caller.id, "SendAs"))
     throw new GraphError(403, "ErrorSendAsDenied", SEND_AS_DENIED);
+}
+
+/**
+ * The address a send goes out as: the mailbox's own, or a `from` the signed-in user holds SendAs on
+ * (then `sender` is the same address: Send As leaves no trace of the delegate). Any other `from` is
+ * 403 ErrorSendAsDenied (outlook-send-mail-from-other-user, example 2). Send on Behalf is not modelled.
+ */
+export function sendingAddress(
+  ctx: HandlerContext,
+  requested: EmailAddress | null | undefined,
+): EmailAddress {
+  const owner = { name: ctx.user.displayName, address: ctx.user.email };
+  if (!requested?.address || requested.address.toLowerCase() === owner.address.toLowerCase()) return owner;
+  const target = ctx.state.userByEmail(requested.address);
+  if (!target?.hasMailbox || !ctx.state.hasMailboxRight(target.id, ctx.caller.id, "SendAs"))
+    throw new GraphError(403, "ErrorSendAsDenied", SEND_AS_DENIED);
+  return { name: target.displayName, address: target.email };
 }
