@@ -5,6 +5,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { UnipileClient } from "unipile-node-sdk";
 import { mailboxes } from "../sandbox/src/graph/mailbox-store.ts";
+import { SEED_PASSWORD } from "../sandbox/src/seed.ts";
+import { connectThroughWizard, MultiOriginBrowser } from "./support/browser.ts";
 import { type ConnectHarness, startConnectHarness } from "./support/connect-harness.ts";
 import { until } from "./support/until.ts";
 
@@ -130,6 +132,18 @@ describe("shared mailboxes through a connected user", () => {
     );
   });
 
+  it("a draft made through the shared account sits in the shared mailbox's Drafts", async () => {
+    const res = await api("POST", "/api/v1/drafts", {
+      account_id: salesId,
+      to: [{ identifier: MEGAN }],
+      subject: "Draft for sales",
+      body: "<p>later</p>",
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.ok(messagesOf(h, SALES).some((m) => m.subject === "Draft for sales" && m.isDraft));
+    assert.ok(!messagesOf(h, ADELE).some((m) => m.subject === "Draft for sales"));
+  });
+
   it("without Send As, sending answers 422 errors/send_as_denied", async () => {
     await sandboxAdmin("DELETE", `/_sandbox/mailboxes/${SALES}/permissions`, {
       user: ADELE,
@@ -207,7 +221,7 @@ describe("shared mailboxes through a connected user", () => {
     assert.equal(one.sources[0]?.status, "OK");
   });
 
-  it("when the delegate must sign in again, so must its shared mailbox; its reconnect brings both back", async () => {
+  it("when the delegate must sign in again, so must its shared mailbox; a reconnect link for either signs the delegate in and brings both back", async () => {
     await sandboxAdmin("POST", "/_sandbox/scenarios", { action: "revoke_tokens", user: ADELE });
     await assert.rejects(h.services.tokens.getAccessToken(adeleId, { forceRefresh: true }), {
       code: "disconnected_account",
@@ -223,7 +237,14 @@ describe("shared mailboxes through a connected user", () => {
       .execute();
     assert.ok(events.some((event) => event.type === "CREDENTIALS"));
 
-    await h.connectMailboxes([ADELE]);
+    // A reconnect link made for the shared account signs its delegate in again.
+    const link = await h.createLink({ type: "reconnect", reconnect_account: salesId, providers: "*" });
+    assert.equal(link.status, 200, JSON.stringify(link.json));
+    await connectThroughWizard(new MultiOriginBrowser([h.baseUrl, h.sandbox.url]), link.json.url as string, {
+      email: ADELE,
+      password: SEED_PASSWORD,
+    });
+    assert.equal((await h.services.repos.accounts.findById(adeleId))?.status, "OK");
     assert.equal((await h.services.repos.accounts.findById(salesId))?.status, "OK");
     const again = await api("GET", `/api/v1/emails?account_id=${salesId}`);
     assert.equal(again.status, 200, await again.clone().text());
