@@ -3,9 +3,26 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { SEEDED_APP } from "../sandbox/src/seed.ts";
 import { type Sandbox, startSandbox } from "../sandbox/src/server.ts";
+import { requestedScopes } from "../src/providers/microsoft/identity.ts";
 import { createTestApp, type TestApp } from "./support/app.ts";
 import { runMailroom } from "./support/cli.ts";
 import { freePort } from "./support/connect-harness.ts";
+
+/** A signed-in dashboard admin's cookie and CSRF header. */
+async function dashboardSession(t: TestApp): Promise<Record<string, string>> {
+  const link = await t.services.admins.createLink();
+  const token = new URL(link.url).searchParams.get("token") ?? "";
+  const created = await t.app.inject({
+    method: "POST",
+    url: "/dashboard/api/setup",
+    headers: { "x-mailroom-csrf": "1" },
+    payload: { token, email: "ops@example.com", password: "a long enough password" },
+  });
+  assert.equal(created.statusCode, 200, created.body);
+  const cookie = String(created.headers["set-cookie"]).split(";")[0]!;
+  const session = (await t.app.inject({ url: "/dashboard/api/session", headers: { cookie } })).json();
+  return { cookie, "x-mailroom-csrf": session.csrfToken };
+}
 
 describe("Microsoft OAuth settings and the credential check", () => {
   let sandbox: Sandbox;
@@ -103,6 +120,71 @@ describe("Microsoft OAuth settings and the credential check", () => {
     await offline.dispose();
   });
 
+  it("turning on shared mailboxes keeps every other setting, adds the .Shared scopes to sign-in but never to refresh", async () => {
+    await t.services.microsoftSettings.save({
+      clientId: SEEDED_APP.clientId,
+      clientSecret: SEEDED_APP.clientSecret,
+      displayName: "Acme Mail",
+    });
+    const before = (await t.services.microsoftSettings.get())!;
+    assert.equal(before.sharedMailboxes, false);
+    const on = await t.services.microsoftSettings.setSharedMailboxes(true);
+    assert.equal(on.sharedMailboxes, true);
+    for (const key of [
+      "clientId",
+      "displayName",
+      "audience",
+      "secretExpiresAt",
+      "hasSecret",
+      "check",
+    ] as const)
+      assert.deepEqual(on[key], before[key], key);
+    const app = await t.services.microsoftSettings.app();
+    assert.equal(app.clientSecret, SEEDED_APP.clientSecret);
+    const signIn = requestedScopes(app);
+    assert.ok(signIn.includes("https://graph.microsoft.com/Mail.ReadWrite.Shared"));
+    assert.ok(signIn.includes("https://graph.microsoft.com/Mail.Send.Shared"));
+    assert.equal(
+      requestedScopes(app, true).some((scope) => scope.endsWith(".Shared")),
+      false,
+    );
+    // Saving the credentials again without saying otherwise keeps the choice.
+    const resaved = await t.services.microsoftSettings.save({ clientId: SEEDED_APP.clientId });
+    assert.equal(resaved.sharedMailboxes, true);
+    assert.equal((await t.services.microsoftSettings.setSharedMailboxes(false)).sharedMailboxes, false);
+  });
+
+  it("the dashboard's Microsoft settings switch shared mailboxes and list the permissions to add in Azure", async () => {
+    const headers = await dashboardSession(t);
+    const put = await t.app.inject({
+      method: "PUT",
+      url: "/dashboard/api/settings/microsoft",
+      headers,
+      payload: { clientId: SEEDED_APP.clientId, sharedMailboxes: true },
+    });
+    assert.equal(put.statusCode, 200, put.body);
+    const body = put.json() as { settings: { sharedMailboxes: boolean }; delegatedPermissions: string[] };
+    assert.equal(body.settings.sharedMailboxes, true);
+    assert.deepEqual(body.delegatedPermissions, [
+      "Mail.ReadWrite",
+      "Mail.Send",
+      "Mail.Read",
+      "Mail.ReadWrite.Shared",
+      "Mail.Send.Shared",
+    ]);
+    const off = await t.app.inject({
+      method: "PUT",
+      url: "/dashboard/api/settings/microsoft",
+      headers,
+      payload: { clientId: SEEDED_APP.clientId, sharedMailboxes: false },
+    });
+    assert.deepEqual((off.json() as { delegatedPermissions: string[] }).delegatedPermissions, [
+      "Mail.ReadWrite",
+      "Mail.Send",
+      "Mail.Read",
+    ]);
+  });
+
   it("a secret that expires within 30 days raises a warning in the logs and the settings", async () => {
     const inTenDays = Date.now() + 10 * 86_400_000;
     await t.services.microsoftSettings.save({
@@ -174,5 +256,17 @@ describe("npx mailroom settings microsoft", () => {
     assert.equal(wrong.code, 0);
     assert.match(wrong.stdout, /Credential check: wrong_secret/);
     assert.match(wrong.stdout, /Fix: Paste the secret's Value/);
+
+    const shared = await runMailroom(["settings", "microsoft", "--shared-mailboxes", "on"], env);
+    assert.equal(shared.code, 0, shared.stderr);
+    assert.match(shared.stdout, /Shared mailboxes: on/);
+    assert.match(shared.stdout, /Secret expires: 2099-06-30/, "other settings unchanged");
+    assert.match(
+      shared.stdout,
+      /Delegated Microsoft Graph permissions: Mail.ReadWrite, Mail.Send, Mail.Read, Mail.ReadWrite.Shared, Mail.Send.Shared/,
+    );
+    const badValue = await runMailroom(["settings", "microsoft", "--shared-mailboxes", "yes"], env);
+    assert.notEqual(badValue.code, 0);
+    assert.match(badValue.stderr, /--shared-mailboxes must be on or off/);
   });
 });

@@ -6,7 +6,15 @@ import { dirname } from "node:path";
 import type { SandboxState } from "./state.ts";
 
 const FORMAT = "mailroom-sandbox-state/v1";
-const PERSISTED = ["tenants", "users", "apps", "consents", "accessTokens", "refreshTokens"] as const;
+const PERSISTED = [
+  "tenants",
+  "users",
+  "apps",
+  "consents",
+  "accessTokens",
+  "refreshTokens",
+  "mailboxPermissions",
+] as const;
 
 function replacer(_key: string, value: unknown): unknown {
   if (value instanceof Set) return { $set: [...value] };

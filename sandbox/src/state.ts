@@ -21,7 +21,11 @@ export interface Tenant {
   adminConsentedApps: Set<string>;
 }
 
-export type UserKind = "work" | "personal" | "no_mailbox" | "admin";
+/** `shared`: an Exchange shared mailbox (sales@, support@): it has a mailbox, and its account cannot sign in. */
+export type UserKind = "work" | "personal" | "no_mailbox" | "admin" | "shared";
+
+/** Exchange mailbox permissions a user can hold on another mailbox (Add-MailboxPermission, Add-RecipientPermission). */
+export type MailboxRight = "FullAccess" | "SendAs";
 
 export interface SandboxUser {
   id: string; // oid / Graph user id (GUID)
@@ -170,6 +174,8 @@ export class SandboxState {
   readonly appFaults = new Map<string, FaultSwitches>(); // by clientId
   /** Switches for one user through one app, key `${clientId}|${userId}` (as in `counters`). */
   readonly pairFaults = new Map<string, FaultSwitches>();
+  /** Rights on a mailbox held by other users: mailbox user id → delegate user id → rights. */
+  readonly mailboxPermissions = new Map<string, Map<string, Set<MailboxRight>>>();
   readonly events = new EventEmitter();
   readonly counters: Counters = {
     requests: new Map(),
@@ -197,6 +203,12 @@ export class SandboxState {
     const needle = email.trim().toLowerCase();
     for (const user of this.users.values()) if (user.email.toLowerCase() === needle) return user;
     return undefined;
+  }
+
+  /** Whether `delegateId` holds `right` on the mailbox of `mailboxId` (the owner holds every right). */
+  hasMailboxRight(mailboxId: string, delegateId: string, right: MailboxRight): boolean {
+    if (mailboxId === delegateId) return true;
+    return this.mailboxPermissions.get(mailboxId)?.get(delegateId)?.has(right) ?? false;
   }
 
   emitMailChange(event: Omit<MailChangeEvent, "at">): void {

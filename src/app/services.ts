@@ -352,7 +352,9 @@ export async function buildServices(
         config.publicUrl,
         limits?.rateLimiters,
       ),
-      accounts: new AccountService(repos.accounts, { transaction, events: accountEvents, log }),
+      accounts: new AccountService(repos.accounts, {
+        ...{ transaction, events: accountEvents, log, graph, settings: microsoftSettings, clock },
+      }),
       microsoftSettings,
       hostedAuth,
       nativeConnect,

@@ -19,6 +19,7 @@ import { checkpointRoutes } from "./routes/accounts/checkpoint.ts";
 import { listAccountsRoute } from "./routes/accounts/list.ts";
 import { accountRoutes } from "./routes/accounts/one.ts";
 import { restartAccountRoute } from "./routes/accounts/restart.ts";
+import { sharedMailboxRoute } from "./routes/accounts/shared-mailboxes.ts";
 import { type DashboardOptions, dashboardRoutes } from "./routes/dashboard/index.ts";
 import { createDraftRoute } from "./routes/drafts/create.ts";
 import { attachmentRoute } from "./routes/emails/attachment.ts";
@@ -144,6 +145,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(listAccountsRoute(services));
   await app.register(accountRoutes(services));
   await app.register(restartAccountRoute(services.realtime));
+  await app.register(sharedMailboxRoute(services));
   await app.register(checkpointRoutes());
   await app.register(listEmailsRoute(services.email));
   await app.register(emailRoutes(services.email));

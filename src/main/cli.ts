@@ -7,6 +7,7 @@ import { RedisSetupError } from "../app/redis-setup-error.ts";
 import { buildServices, type Services } from "../app/services.ts";
 import { type Config, ConfigError, loadConfig, processEnvironment } from "../config/config.ts";
 import { reencryptAll } from "../domain/secrets/key-rotation.service.ts";
+import { delegatedPermissions } from "../domain/settings/microsoft-settings.service.ts";
 import { generateKey, Keyring } from "../lib/crypto.ts";
 import { AppError } from "../lib/errors.ts";
 import { createLogger, type Logger } from "../lib/logger.ts";
@@ -174,6 +175,10 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
     )
     .option("--audience <audience>", "common (default), organizations, consumers or a tenant id")
     .option("--display-name <name>", "product name shown to end users in the connect wizard")
+    .option(
+      "--shared-mailboxes <on|off>",
+      "let connected users open shared mailboxes (sign-in also asks for Mail.ReadWrite.Shared and Mail.Send.Shared); other settings unchanged",
+    )
     .action(
       async (opts: {
         clientId?: string;
@@ -181,7 +186,11 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
         secretExpires?: string;
         audience?: string;
         displayName?: string;
+        sharedMailboxes?: string;
       }) => {
+        const shared = opts.sharedMailboxes?.toLowerCase();
+        if (shared !== undefined && shared !== "on" && shared !== "off")
+          throw new CliFailure(`--shared-mailboxes must be on or off (got "${opts.sharedMailboxes}").`);
         await withServices(async (s) => {
           if (opts.clientId) {
             let secret: string | undefined;
@@ -205,6 +214,7 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
               secretExpiresAt: expiresAt,
               audience: opts.audience,
               displayName: opts.displayName,
+              sharedMailboxes: shared === undefined ? undefined : shared === "on",
             });
             const check = saved.check!;
             out(
@@ -213,6 +223,9 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
             if (check.fix) out(`  Fix: ${check.fix}\n`);
           } else if (opts.clientSecretStdin || opts.secretExpires || opts.audience || opts.displayName) {
             throw new CliFailure("--client-id is required when changing the Microsoft settings.");
+          } else if (shared !== undefined) {
+            await s.microsoftSettings.setSharedMailboxes(shared === "on");
+            out(`Saved. Shared mailboxes: ${shared}.\n`);
           }
           const current = await s.microsoftSettings.get();
           out("\nMicrosoft OAuth\n");
@@ -228,6 +241,7 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
               `  Secret expires: ${current.secretExpiresAt ? day(current.secretExpiresAt) : "unknown (set --secret-expires)"}\n`,
             );
             out(`  Audience:       ${current.audience}\n`);
+            out(`  Shared mailboxes: ${current.sharedMailboxes ? "on" : "off"}\n`);
             out(
               `  Last check:     ${current.check ? `${current.check.result} (${new Date(current.check.checkedAt).toISOString()})` : "never"}\n`,
             );
@@ -245,8 +259,9 @@ export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number
             "\nRegister these redirect URIs in Azure → App registrations → your app → Authentication (platform: Web):\n",
           );
           for (const uri of s.hostedAuth.redirectUris()) out(`  ${uri}\n`);
+          const permissions = delegatedPermissions(current?.sharedMailboxes === true).join(", ");
           out(
-            "\nSupported account types: Accounts in any organizational directory and personal Microsoft accounts.\nDelegated Microsoft Graph permissions: Mail.ReadWrite, Mail.Send, Mail.Read (Mailroom also requests offline_access, openid, profile, email, User.Read).\n",
+            `\nSupported account types: Accounts in any organizational directory and personal Microsoft accounts.\nDelegated Microsoft Graph permissions: ${permissions} (Mailroom also requests offline_access, openid, profile, email, User.Read).\n`,
           );
         });
       },

@@ -57,6 +57,11 @@ export interface AccountTable {
   /** Failed refreshes in a row (null: none) and when the next refresh may be tried. */
   refresh_failures: number | null;
   refresh_retry_at: number | null;
+  /**
+   * A shared mailbox: the account whose sign-in opens it (its tokens are that account's; this row
+   * holds none). Null for a mailbox that signed in itself.
+   */
+  delegate_account_id: string | null;
 }
 
 export interface JobTable {

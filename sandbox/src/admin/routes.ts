@@ -5,6 +5,7 @@ import type { SandboxState } from "../state.ts";
 import { registerAppRoutes } from "./apps.ts";
 import { registerIndexPage } from "./index-page.ts";
 import { BadInput } from "./input.ts";
+import { registerMailboxPermissionRoutes } from "./mailbox-permissions.ts";
 import { registerScenarioRoutes } from "./scenarios.ts";
 import { registerStatsRoutes } from "./stats.ts";
 import { registerUserRoutes } from "./users.ts";
@@ -24,6 +25,7 @@ export async function registerAdminRoutes(app: FastifyInstance, state: SandboxSt
     });
     registerUserRoutes(scope, state);
     registerAppRoutes(scope, state);
+    registerMailboxPermissionRoutes(scope, state);
     registerScenarioRoutes(scope, state);
     registerStatsRoutes(scope, state);
     registerIndexPage(scope, state);

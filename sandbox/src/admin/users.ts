@@ -1,10 +1,12 @@
-// `/_sandbox/users`: list, look up and create sandbox users (work, personal, no mailbox, admin).
+// `/_sandbox/users`: list, look up and create sandbox users (work, personal, no mailbox, admin, shared).
+
+import { randomBytes } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { deterministicGuid, personalAccountOid } from "../seed.ts";
 import { CONSUMERS_TENANT_ID, type SandboxState, type SandboxUser, type UserKind } from "../state.ts";
 import { asBody, bad, optBool, optString } from "./input.ts";
 
-const KINDS: readonly UserKind[] = ["work", "personal", "no_mailbox", "admin"];
+const KINDS: readonly UserKind[] = ["work", "personal", "no_mailbox", "admin", "shared"];
 
 export function userJson(user: SandboxUser): Record<string, unknown> {
   return {
@@ -37,7 +39,11 @@ export function registerUserRoutes(app: FastifyInstance, state: SandboxState): v
     const kindRaw = optString(body, "kind") ?? "work";
     if (!(KINDS as readonly string[]).includes(kindRaw)) bad(`'kind' must be one of ${KINDS.join(", ")}.`);
     const kind = kindRaw as UserKind;
-    const password = optString(body, "password") ?? "Sandbox!2345";
+    // A shared mailbox's account has sign-in blocked (Microsoft 365 creates it so): no usable password.
+    const password =
+      kind === "shared"
+        ? randomBytes(18).toString("base64url")
+        : (optString(body, "password") ?? "Sandbox!2345");
     if (password.length < 8) bad("'password' must be at least 8 characters.");
     let tenantId: string;
     if (kind === "personal") {
@@ -57,7 +63,7 @@ export function registerUserRoutes(app: FastifyInstance, state: SandboxState): v
     const local = email.split("@")[0] ?? email;
     const [first = local, ...rest] = local.split(/[._-]/).map((p) => p.charAt(0).toUpperCase() + p.slice(1));
     const displayName = optString(body, "display_name") ?? [first, ...rest].join(" ");
-    const hasMailbox = optBool(body, "has_mailbox") ?? kind !== "no_mailbox";
+    const hasMailbox = kind === "shared" || (optBool(body, "has_mailbox") ?? kind !== "no_mailbox");
     const user: SandboxUser = {
       id: kind === "personal" ? personalAccountOid(email) : deterministicGuid(`user:${email.toLowerCase()}`),
       tenantId,
@@ -70,7 +76,7 @@ export function registerUserRoutes(app: FastifyInstance, state: SandboxState): v
       hasMailbox,
       isTenantAdmin: optBool(body, "is_admin") ?? kind === "admin",
       passwordChangedAt: 0,
-      disabled: false,
+      disabled: kind === "shared",
     };
     state.users.set(user.id, user);
     // The Graph module listens for this to create a mailbox for users added at runtime.

@@ -127,7 +127,8 @@ export function deliverToRecipients(
     if (seen.has(address)) continue;
     seen.add(address);
     const user = state.userByEmail(address);
-    if (user?.hasMailbox && !user.disabled) {
+    // A shared mailbox's account has sign-in blocked (`disabled`), and its mailbox receives mail.
+    if (user?.hasMailbox && (!user.disabled || user.kind === "shared")) {
       const store = registry.get(user.id);
       const copy = store.insertMessage(store.wellKnownFolder("inbox").id, {
         ...message,

@@ -20,6 +20,7 @@ import {
   type ResourceContext,
   type ResourceHandler,
 } from "./context.ts";
+import { authorizeMailboxCall, type Permission } from "./delegation.ts";
 import { messageDelta } from "./delta.ts";
 import { GRAPH_MESSAGES, GraphError, graphErrorBody, resourceNotFound } from "./errors.ts";
 import { newRequestId } from "./ids.ts";
@@ -49,7 +50,6 @@ import { renderUser, translateExchangeIds } from "./users.ts";
 
 export { MAX_CONCURRENT_REQUESTS, MAX_REQUESTS_PER_WINDOW, WINDOW_MS } from "./throttling.ts";
 
-type Permission = "read" | "write" | "send" | "user";
 /** MIME bodies are parsed asynchronously (mime-input.ts); every other handler answers at once. */
 type Handler = (ctx: HandlerContext) => GraphResponse | Promise<GraphResponse>;
 
@@ -121,13 +121,6 @@ const TOP_LEVEL_ROUTES: TopLevelRoute[] = SUBSCRIPTION_ROUTES.map((entry) => ({
   pattern: entry.path.split("/"),
   handler: entry.handler,
 }));
-
-const SCOPES: Record<Permission, string[]> = {
-  read: ["Mail.Read", "Mail.ReadWrite"],
-  write: ["Mail.ReadWrite"],
-  send: ["Mail.Send"],
-  user: ["User.Read", "User.ReadWrite", "User.ReadBasic.All", "User.Read.All", "Directory.Read.All"],
-};
 
 /** `mailFolders/{a}/childFolders/{b}/…` → `mailFolders/{b}/…`; `mailFolders/{a}/messages/{id}/…` → `messages/{id}/…`. */
 function canonical(segments: string[]): string[] {
@@ -219,8 +212,7 @@ function resolveMailboxUser(
     if (!user) {
       throw new GraphError(404, "ErrorInvalidUser", `The requested user '${reference}' is invalid.`);
     }
-    // Delegated tokens reach only the signed-in user's own mailbox.
-    if (user.id !== caller.id) throw new GraphError(403, "ErrorAccessDenied", GRAPH_MESSAGES.accessDenied);
+    // Another user's mailbox (a shared one) is checked per operation: authorizeMailboxCall.
     return { user, prefix: `/users/${encodeURIComponent(reference)}`, rest: segments.slice(2) };
   }
   throw resourceNotFound(segments[0] ?? "");
@@ -327,16 +319,7 @@ export async function executeGraphRequest(
     if (found.route.permission !== "user" && !mailbox.user.hasMailbox) {
       throw new GraphError(404, "MailboxNotEnabledForRESTAPI", GRAPH_MESSAGES.mailboxNotEnabled);
     }
-    if (!SCOPES[found.route.permission].some((scope) => auth.scopes.includes(scope))) {
-      if (found.route.permission === "user") {
-        throw new GraphError(
-          403,
-          "Authorization_RequestDenied",
-          "Insufficient privileges to complete the operation.",
-        );
-      }
-      throw new GraphError(403, "ErrorAccessDenied", GRAPH_MESSAGES.accessDenied);
-    }
+    authorizeMailboxCall(state, auth.user, mailbox.user, auth.scopes, found.route.permission);
     const ctx: HandlerContext = {
       state,
       request,

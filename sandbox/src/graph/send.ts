@@ -1,4 +1,5 @@
 import { empty, type GraphResponse, type HandlerContext, jsonBody } from "./context.ts";
+import { sendingAddress } from "./delegation.ts";
 import {
   deliverToRecipients,
   type Outgoing,
@@ -28,12 +29,13 @@ function assertSendable(ctx: HandlerContext, message: MessageInit): void {
 /** Submits a new (not stored) message: Sent Items copy if asked, then delivery. */
 export function submitNew(ctx: HandlerContext, init: MessageInit, saveToSentItems: boolean): void {
   assertSendable(ctx, init);
+  const from = sendingAddress(ctx, init.from);
   const now = ctx.state.now();
   const conversationIndex = init.conversationIndex ?? newConversationIndex(now);
   const outgoing: Outgoing = {
     ...init,
-    from: ownerAddress(ctx),
-    sender: ownerAddress(ctx),
+    from,
+    sender: from,
     internetMessageId: init.internetMessageId ?? newInternetMessageId(),
     conversationIndex,
     conversationId: init.conversationId ?? conversationIdFromIndex(conversationIndex),
@@ -60,14 +62,15 @@ function submitDraft(ctx: HandlerContext, draft: MessageRecord): void {
   assertSendable(ctx, draft);
   const store = ctx.store;
   const owner = ownerAddress(ctx);
+  const from = sendingAddress(ctx, draft.from);
   scheduleDelivery(ctx.state, () => {
     if (!store.resolveMessage(draft.immutableId)) return;
     const now = ctx.state.now();
     store.updateMessage(draft, (target) => {
       target.isDraft = false;
       target.isRead = true;
-      target.from = owner;
-      target.sender = owner;
+      target.from = from;
+      target.sender = from;
       target.sentAt = now;
       target.receivedAt = now;
     });

@@ -20,6 +20,8 @@ const accountItemProperties = {
   status: Type.Enum(ACCOUNT_STATUSES),
   statusReason: Nullable(Type.String()),
   tenantId: Nullable(Type.String()),
+  /** A shared mailbox: the connected account whose sign-in reaches it. */
+  reachedThrough: Nullable(Type.Object({ accountId: Type.String(), email: Type.String() })),
   createdAt: Type.Number(),
   updatedAt: Type.Number(),
 };

@@ -18,6 +18,8 @@ export const MicrosoftSettingsResponse = Type.Object({
       clientId: Type.String(),
       displayName: Nullable(Type.String()),
       audience: Type.String(),
+      /** Connected users may open shared mailboxes (sign-in asks for the `.Shared` scopes). */
+      sharedMailboxes: Type.Boolean(),
       secretExpiresAt: Nullable(Type.Number()),
       hasSecret: Type.Boolean(),
       check: Nullable(CredentialCheckInfo),
@@ -47,6 +49,8 @@ export const MicrosoftSettingsRequest = Type.Object(
     /** YYYY-MM-DD as Azure shows it; null clears it. */
     secretExpiresOn: Type.Optional(Nullable(Type.String({ maxLength: 10 }))),
     displayName: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),
+    /** Absent keeps the stored choice. */
+    sharedMailboxes: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );

@@ -5,12 +5,22 @@ import type { UnitOfWorkRunner } from "../../storage/unit-of-work.ts";
 import { decodeCursor, encodeCursor } from "../pagination.ts";
 import { toUnipileAccount, type UnipileAccount } from "./account.mapper.ts";
 import type { AccountEventRecorder } from "./account-events.ts";
+import { openSharedMailbox, type SharedMailboxDeps } from "./shared-mailbox.ts";
 
 export class AccountService {
   constructor(
     private readonly repo: AccountRepository,
-    private readonly deps: { transaction: UnitOfWorkRunner; events: AccountEventRecorder; log: Logger },
+    private readonly deps: {
+      transaction: UnitOfWorkRunner;
+      events: AccountEventRecorder;
+      log: Logger;
+    } & Pick<SharedMailboxDeps, "graph" | "settings" | "clock">,
   ) {}
+
+  /** Opens a shared mailbox through the connected account `delegateId` (shared-mailbox.ts). */
+  openShared(delegateId: string, email: string): Promise<{ accountId: string; created: boolean }> {
+    return openSharedMailbox({ ...this.deps, accounts: this.repo }, delegateId, email);
+  }
 
   /** The stored account, for views that show more than Unipile's shape. */
   async find(id: string): Promise<AccountRow | undefined> {
@@ -28,6 +38,11 @@ export class AccountService {
     const deleted = await this.deps.transaction(async (uow) => {
       if (!(await uow.accounts.delete(row.id))) return false;
       await this.deps.events.record(uow, { accountId: row.id, type: "DELETED" });
+      // The shared mailboxes it opened are reached with its tokens only: they go with it.
+      for (const shared of await uow.accounts.findOpenedThrough(row.id)) {
+        if (!(await uow.accounts.delete(shared.id))) continue;
+        await this.deps.events.record(uow, { accountId: shared.id, type: "DELETED" });
+      }
       return true;
     });
     if (!deleted) return undefined;
@@ -53,9 +68,12 @@ export class AccountService {
     const rows = await this.repo.page(options.limit + 1, after);
     const page = rows.slice(0, options.limit);
     const last = page[page.length - 1];
+    const delegates = await this.repo.emailsByIds([
+      ...new Set(page.flatMap((row) => (row.delegate_account_id ? [row.delegate_account_id] : []))),
+    ]);
     return {
       object: "AccountList",
-      items: page.map(toUnipileAccount),
+      items: page.map((row) => toUnipileAccount(row, delegates)),
       cursor: rows.length > options.limit && last ? encodeCursor({ c: last.created_at, i: last.id }) : null,
     };
   }
@@ -63,6 +81,7 @@ export class AccountService {
   async get(id: string): Promise<UnipileAccount> {
     const row = await this.repo.findById(id);
     if (!row) throw new AppError("resource_not_found", { detail: `Account ${id} not found` });
-    return toUnipileAccount(row);
+    const delegates = await this.repo.emailsByIds(row.delegate_account_id ? [row.delegate_account_id] : []);
+    return toUnipileAccount(row, delegates);
   }
 }

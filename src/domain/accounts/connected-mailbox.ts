@@ -78,6 +78,11 @@ export async function saveConnectedMailbox(
         type: status,
         ...(options.linkId ? { linkId: options.linkId } : {}),
       });
+      // Shared mailboxes it opened were disconnected with it (token-manager.ts): they are back too.
+      if (saved.existed) {
+        for (const sharedId of await uow.accounts.setOpenedThroughStatus(saved.account.id, "OK", null, now))
+          await deps.events.record(uow, { accountId: sharedId, type: "RECONNECTED" });
+      }
       return { ok: true, account: saved.account, status };
     });
   } catch (error) {

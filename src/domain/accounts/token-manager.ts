@@ -91,7 +91,26 @@ export class TokenManager {
    * `service_unavailable` with `retryAfterSeconds` (Microsoft unreachable, app credentials rejected).
    */
   async getAccessToken(accountId: string, options: { forceRefresh?: boolean } = {}): Promise<string> {
+    return this.tokenFor(await this.load(accountId), options);
+  }
+
+  /**
+   * The token and the Graph path root of the account's mailbox: `/me` for a mailbox that signed in
+   * itself; for a shared mailbox (docs/shared-mailboxes.md), `/users/{address}` with the token of the
+   * account that opened it, so refresh, re-authentication and CREDENTIALS follow that account.
+   */
+  async getMailboxAccess(
+    accountId: string,
+    options: { forceRefresh?: boolean } = {},
+  ): Promise<{ token: string; root: string }> {
     const row = await this.load(accountId);
+    if (!row.delegate_account_id) return { token: await this.tokenFor(row, options), root: "/me" };
+    const token = await this.getAccessToken(row.delegate_account_id, options);
+    return { token, root: `/users/${encodeURIComponent(row.email)}` };
+  }
+
+  private async tokenFor(row: AccountRow, options: { forceRefresh?: boolean }): Promise<string> {
+    const accountId = row.id;
     const need: Need = {
       minValidMs: this.tuning.marginMs,
       allowStaleWhileCooling: options.forceRefresh !== true,
@@ -287,8 +306,13 @@ export class TokenManager {
           reason,
           this.d.clock.now(),
         );
-        if (changed) await this.d.events.record(uow, { accountId: row.id, type: "CREDENTIALS", reason });
-        return changed;
+        if (!changed) return false;
+        await this.d.events.record(uow, { accountId: row.id, type: "CREDENTIALS", reason });
+        // The shared mailboxes it opened are reached with its tokens: they need the same sign-in.
+        const now = this.d.clock.now();
+        for (const sharedId of await uow.accounts.setOpenedThroughStatus(row.id, "CREDENTIALS", reason, now))
+          await this.d.events.record(uow, { accountId: sharedId, type: "CREDENTIALS", reason });
+        return true;
       });
     } catch (error) {
       // Nothing was written, the lease included: release it so the next demand need not wait it out.

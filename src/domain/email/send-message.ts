@@ -80,7 +80,8 @@ export function translateSendError(error: unknown): unknown {
   const code = (error.cause as { graphCode?: string } | undefined)?.graphCode;
   if (code === "ErrorSendAsDenied")
     return new AppError("send_as_denied", {
-      detail: "The mailbox may not send as the `from` address.",
+      detail:
+        "Microsoft refused to send as this address: the mailbox may not send as the `from` address, or, for a shared mailbox, its connected user lacks Send As on it (an Exchange admin grants it: Add-RecipientPermission -Identity <mailbox> -Trustee <user> -AccessRights SendAs).",
       cause: error,
     });
   return error;

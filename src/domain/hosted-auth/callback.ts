@@ -1,7 +1,12 @@
 // The OAuth callback: the attempt and link checks, code redemption, identifying the mailbox, storing
 // the account, and the outcome the wizard renders.
 import { hashToken } from "../../lib/crypto.ts";
-import { appProblem, IdentityError, type TokenSet } from "../../providers/microsoft/identity.ts";
+import {
+  appProblem,
+  IdentityError,
+  SHARED_MAILBOX_SCOPES,
+  type TokenSet,
+} from "../../providers/microsoft/identity.ts";
 import type { HostedLinkRow } from "../../storage/repositories/hosted-auth.repository.ts";
 import { type MailboxIdentity, saveConnectedMailbox } from "../accounts/connected-mailbox.ts";
 import { identifyMailbox } from "../accounts/identify-mailbox.ts";
@@ -160,7 +165,12 @@ async function authorizeError(
   if (reason === "admin_consent_required") {
     const app = await d.settings.app().catch(() => undefined);
     return fail(reason, message, {
-      adminConsentUrl: app ? d.adminConsentLink(app.clientId, app.extraScopes) : undefined,
+      adminConsentUrl: app
+        ? d.adminConsentLink(app.clientId, [
+            ...(app.sharedMailboxes ? SHARED_MAILBOX_SCOPES : []),
+            ...app.extraScopes,
+          ])
+        : undefined,
     });
   }
   if (reason === "app_misconfigured") {

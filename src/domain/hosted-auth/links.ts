@@ -31,7 +31,8 @@ export async function createLink(
       throw new AppError("resource_not_found", {
         detail: `reconnect_account: account ${input.reconnectAccount} not found`,
       });
-    reconnect = account.id;
+    // A shared mailbox has no sign-in of its own: its delegate signs in again (docs/shared-mailboxes.md).
+    reconnect = account.delegate_account_id ?? account.id;
   }
   const token = randomBytes(32).toString("base64url");
   const id = newId();

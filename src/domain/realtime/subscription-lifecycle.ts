@@ -45,6 +45,9 @@ export class SubscriptionLifecycle {
     if (!this.d.options.subscriptionsEnabled) return;
     const account = await this.d.accounts.findById(accountId);
     if (!account || account.status !== "OK") return;
+    // A shared mailbox is polled only: the delegated .Shared permissions do not cover change
+    // notifications on another user's mailbox (learn.microsoft.com/graph/outlook-share-messages-folders).
+    if (account.delegate_account_id) return;
     const now = this.d.clock.now();
     await this.d.repo.ensureAccount(accountId, now);
     const row = await this.d.repo.findAccount(accountId);

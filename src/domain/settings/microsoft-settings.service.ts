@@ -9,6 +9,7 @@ import {
   appProblem,
   IdentityError,
   type MicrosoftApp,
+  SHARED_MAILBOX_SCOPES,
   type TokenClient,
 } from "../../providers/microsoft/identity.ts";
 import type { SettingsRepository } from "../../storage/repositories/settings.repository.ts";
@@ -19,6 +20,12 @@ export const SECRET_EXPIRY_WARNING_DAYS = 30;
 const DAY_MS = 24 * 3600 * 1000;
 
 export type { CheckResult };
+
+/** The delegated Graph permissions the operator adds in Azure (the seed's three, plus the shared-mailbox ones when on). */
+export function delegatedPermissions(sharedMailboxes: boolean): string[] {
+  const base = ["Mail.ReadWrite", "Mail.Send", "Mail.Read"];
+  return sharedMailboxes ? [...base, ...SHARED_MAILBOX_SCOPES] : base;
+}
 
 export interface CredentialCheck {
   result: CheckResult;
@@ -36,6 +43,8 @@ export interface MicrosoftSettings {
   displayName: string | null;
   audience: string;
   extraScopes: string[];
+  /** Connected users may open shared mailboxes: sign-in also asks for SHARED_MAILBOX_SCOPES. */
+  sharedMailboxes: boolean;
   secretExpiresAt: number | null;
   hasSecret: boolean;
   /** Last credential check. */
@@ -50,6 +59,8 @@ interface Stored {
   displayName: string | null;
   audience: string;
   extraScopes: string[];
+  /** Absent in settings saved before shared mailboxes existed: off. */
+  sharedMailboxes?: boolean;
   secretExpiresAt: number | null;
   check: CredentialCheck | null;
   appProblem: MicrosoftSettings["appProblem"];
@@ -62,6 +73,8 @@ export interface SaveInput {
   secretExpiresAt?: number | null | undefined;
   audience?: string | undefined;
   extraScopes?: string[] | undefined;
+  /** Absent keeps the stored choice. */
+  sharedMailboxes?: boolean | undefined;
 }
 
 const CHECK_TEXT: Record<Exclude<CheckResult, "valid">, { message: string; fix: string }> = {
@@ -110,6 +123,7 @@ export class MicrosoftSettingsService {
     return {
       ...stored,
       displayName: stored.displayName ?? null,
+      sharedMailboxes: stored.sharedMailboxes === true,
       hasSecret: row.secret !== null,
       updatedAt: row.updated_at,
     };
@@ -130,6 +144,7 @@ export class MicrosoftSettingsService {
       clientSecret: this.secrets.decrypt(row.secret),
       audience: stored.audience,
       extraScopes: stored.extraScopes,
+      sharedMailboxes: stored.sharedMailboxes === true,
     };
   }
 
@@ -178,6 +193,7 @@ export class MicrosoftSettingsService {
       displayName,
       audience,
       extraScopes,
+      sharedMailboxes: input.sharedMailboxes ?? previous?.sharedMailboxes === true,
       secretExpiresAt,
       check,
       appProblem: null,
@@ -193,6 +209,22 @@ export class MicrosoftSettingsService {
       `Microsoft OAuth settings saved (credential check: ${check.result})`,
     );
     this.warnIfExpiring(secretExpiresAt);
+    return (await this.get())!;
+  }
+
+  /**
+   * Turns shared mailboxes on or off, nothing else changed (no credential check: the app is the same).
+   * Takes effect at the next sign-in; users connected before must reconnect to consent to the scopes.
+   */
+  async setSharedMailboxes(on: boolean): Promise<MicrosoftSettings> {
+    if (!(await this.repo.get(KEY))?.value) {
+      throw new AppError("invalid_parameters", {
+        detail:
+          "Microsoft OAuth is not configured yet: save the Application (client) ID and secret first, then turn on shared mailboxes.",
+      });
+    }
+    await this.update((s) => ({ ...s, sharedMailboxes: on }));
+    this.log.info({ sharedMailboxes: on }, `Shared mailboxes turned ${on ? "on" : "off"}`);
     return (await this.get())!;
   }
 

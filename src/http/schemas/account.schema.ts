@@ -20,6 +20,15 @@ export const AccountSchema = Type.Object({
   groups: Type.Array(Type.String()),
   sources: Type.Array(Type.Object({ id: Type.String(), status: Status })),
   status_reason: Type.Optional(Type.String()),
+  reached_through: Type.Optional(
+    Type.Object(
+      { account_id: Type.String(), username: Type.String() },
+      {
+        description:
+          "Mailroom extension: this account is a shared mailbox opened through the connected account named here (its sign-in and tokens are that account's).",
+      },
+    ),
+  ),
 });
 
 export const AccountListSchema = Type.Object({

@@ -8,12 +8,19 @@ import { finished, type Readable } from "node:stream";
 import { AppError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import { GraphCallError, graphErrorCode, parseRetryAfter, translateGraphError } from "./graph-errors.ts";
+import { inMailbox, lowerKeys, parseBody, preferHeader, relativeUrl } from "./graph-request.ts";
 import { fetchTransport, type GraphTransport } from "./graph-transport.ts";
 import type { MailboxLimiter } from "./limiter.ts";
 
-/** The token side the Graph client needs (implemented by the token manager). */
+/**
+ * The token side the Graph client needs (implemented by the token manager): the access token, and the
+ * root of the account's mailbox (`/me`, or `/users/{address}` for a shared mailbox; graph-request.ts).
+ */
 export interface AccessTokens {
-  getAccessToken(accountId: string, options?: { forceRefresh?: boolean }): Promise<string>;
+  getMailboxAccess(
+    accountId: string,
+    options?: { forceRefresh?: boolean },
+  ): Promise<{ token: string; root: string }>;
 }
 
 export type GraphMethod = "GET" | "POST" | "PATCH" | "DELETE";
@@ -185,6 +192,7 @@ export class GraphClient {
         let pending = chunk;
         const started = this.now();
         for (let attempt = 0; pending.length > 0; attempt++) {
+          const { root } = await this.options.tokens.getMailboxAccess(accountId);
           const body = {
             requests: pending.map((step) => {
               const headers: Record<string, string> = { prefer: preferHeader(step.bodyType) };
@@ -192,7 +200,7 @@ export class GraphClient {
               return {
                 id: step.id,
                 method: step.method ?? "GET",
-                url: relativeUrl(step),
+                url: relativeUrl({ ...step, path: inMailbox(root, step.path) }),
                 headers,
                 ...(step.body !== undefined ? { body: step.body } : {}),
               };
@@ -244,14 +252,17 @@ export class GraphClient {
     streaming?: { signal: AbortSignal | undefined },
   ): Promise<Answer> {
     const base = `${this.options.baseUrl.replace(/\/+$/, "")}/v1.0`;
+    const access = await this.options.tokens.getMailboxAccess(accountId);
     // `@odata.nextLink`s are absolute; only ones on the configured Graph origin are followed (the
     // access token must not go anywhere else).
-    const url = /^https?:\/\//.test(request.path) ? request.path : `${base}${relativeUrl(request)}`;
+    const url = /^https?:\/\//.test(request.path)
+      ? request.path
+      : `${base}${relativeUrl({ ...request, path: inMailbox(access.root, request.path) })}`;
     if (!url.startsWith(`${base}/`))
       throw new AppError("provider_error", { detail: "Microsoft Graph returned a link to another host." });
     const method = request.method ?? "GET";
     const started = this.now();
-    let token = await this.options.tokens.getAccessToken(accountId);
+    let token = access.token;
     let refreshed = false;
     for (let attempt = 0; ; attempt++) {
       let answer: Answer | undefined;
@@ -278,7 +289,7 @@ export class GraphClient {
 
       if (status === 401 && code === "InvalidAuthenticationToken" && !refreshed) {
         refreshed = true;
-        token = await this.options.tokens.getAccessToken(accountId, { forceRefresh: true });
+        token = (await this.options.tokens.getMailboxAccess(accountId, { forceRefresh: true })).token;
         attempt--;
         continue;
       }
@@ -369,29 +380,3 @@ export function stepError(result: BatchResult): AppError {
 }
 
 export { GraphCallError };
-
-function preferHeader(bodyType: "html" | "text" | undefined): string {
-  return bodyType ? `IdType="ImmutableId", outlook.body-content-type="${bodyType}"` : 'IdType="ImmutableId"';
-}
-
-function relativeUrl(request: GraphRequest): string {
-  const params: string[] = [];
-  for (const [key, value] of Object.entries(request.query ?? {})) {
-    if (value === undefined) continue;
-    // `$` stays literal (OData system options); values are percent-encoded.
-    params.push(`${key}=${encodeURIComponent(String(value))}`);
-  }
-  return params.length > 0 ? `${request.path}?${params.join("&")}` : request.path;
-}
-
-function parseBody(answer: Answer): unknown {
-  try {
-    return JSON.parse(answer.bytes.toString("utf8"));
-  } catch {
-    return answer.bytes.toString("utf8").slice(0, 2000);
-  }
-}
-
-function lowerKeys(headers: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
-}

@@ -7,6 +7,12 @@ import { appProblem } from "./aadsts.ts";
 export const GRAPH_SCOPES = ["Mail.ReadWrite", "Mail.Send", "Mail.Read", "User.Read"] as const;
 /** Mailroom always asks for offline_access (no refresh token otherwise) and the OIDC scopes. */
 export const OIDC_SCOPES = ["openid", "profile", "email", "offline_access"] as const;
+/**
+ * What a signed-in user needs to open a shared mailbox through Graph (`/users/{mailbox}/…`): read and
+ * write it, and send from it (learn.microsoft.com/graph/outlook-share-messages-folders,
+ * /graph/outlook-send-mail-from-other-user). Asked for at sign-in when shared mailboxes are on.
+ */
+export const SHARED_MAILBOX_SCOPES = ["Mail.ReadWrite.Shared", "Mail.Send.Shared"] as const;
 export const CONSUMERS_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad";
 
 export interface MicrosoftApp {
@@ -15,6 +21,8 @@ export interface MicrosoftApp {
   /** `common` (default), `organizations`, `consumers` or a tenant id. */
   audience: string;
   extraScopes: string[];
+  /** Sign-in also asks for SHARED_MAILBOX_SCOPES. */
+  sharedMailboxes?: boolean;
 }
 
 export interface IdentityEndpoints {
@@ -22,8 +30,18 @@ export interface IdentityEndpoints {
   loginUrl: string;
 }
 
-export function requestedScopes(app: Pick<MicrosoftApp, "extraScopes">): string[] {
-  const graph = [...GRAPH_SCOPES, ...app.extraScopes].map((s) =>
+/**
+ * The scopes of a sign-in, or of a refresh (`forRefresh`). A refresh never asks for the shared-mailbox
+ * scopes: for an account that signed in before they were turned on, asking for a scope it never
+ * consented to fails the refresh (AADSTS65001), and an account that consented keeps them anyway (the
+ * access token carries every scope consented for Graph).
+ */
+export function requestedScopes(
+  app: Pick<MicrosoftApp, "extraScopes" | "sharedMailboxes">,
+  forRefresh = false,
+): string[] {
+  const shared = app.sharedMailboxes && !forRefresh ? SHARED_MAILBOX_SCOPES : [];
+  const graph = [...GRAPH_SCOPES, ...shared, ...app.extraScopes].map((s) =>
     s.includes("://") ? s : `https://graph.microsoft.com/${s}`,
   );
   return [...OIDC_SCOPES, ...new Set(graph)];
@@ -224,7 +242,7 @@ export class TokenClient {
       client_secret: app.clientSecret,
       grant_type: "refresh_token",
       refresh_token: refreshToken,
-      scope: requestedScopes(app).join(" "),
+      scope: requestedScopes(app, true).join(" "),
     });
   }
 

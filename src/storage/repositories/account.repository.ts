@@ -10,7 +10,8 @@ type TokenLifecycleColumn =
   | "refresh_lock_owner"
   | "refresh_lock_until"
   | "refresh_failures"
-  | "refresh_retry_at";
+  | "refresh_retry_at"
+  | "delegate_account_id";
 export type NewAccountRow = Omit<AccountRow, TokenLifecycleColumn> &
   Partial<Pick<AccountRow, TokenLifecycleColumn>>;
 
@@ -220,6 +221,44 @@ export class AccountRepository {
     if (params.afterId !== undefined) query = query.where("id", ">", params.afterId);
     const rows = await query.orderBy("id").limit(params.limit).execute();
     return rows.map((r) => r.id);
+  }
+
+  /** The shared mailboxes an account opened (docs/shared-mailboxes.md). */
+  async findOpenedThrough(delegateId: string): Promise<AccountRow[]> {
+    return this.db
+      .selectFrom("accounts")
+      .selectAll()
+      .where("delegate_account_id", "=", delegateId)
+      .orderBy("id")
+      .execute();
+  }
+
+  /** Addresses of these accounts, for lists that show through whom a shared mailbox is reached. */
+  async emailsByIds(ids: string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.db
+      .selectFrom("accounts")
+      .select(["id", "email"])
+      .where("id", "in", ids)
+      .execute();
+    return new Map(rows.map((row) => [row.id, row.email]));
+  }
+
+  /** Sets the status of the shared mailboxes an account opened; the ids whose status changed. */
+  async setOpenedThroughStatus(
+    delegateId: string,
+    status: string,
+    reason: string | null,
+    now: number,
+  ): Promise<string[]> {
+    const rows = await this.db
+      .updateTable("accounts")
+      .set({ status, status_reason: reason, updated_at: now })
+      .where("delegate_account_id", "=", delegateId)
+      .where("status", "!=", status)
+      .returning("id")
+      .execute();
+    return rows.map((row) => row.id);
   }
 
   async delete(id: string): Promise<boolean> {

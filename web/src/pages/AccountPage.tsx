@@ -79,6 +79,15 @@ export function AccountPage({ id }: { id: string }) {
           </dd>
           <dt>Email</dt>
           <dd>{a.email}</dd>
+          {a.reachedThrough && (
+            <>
+              <dt>Shared mailbox through</dt>
+              <dd>
+                <Link href={`/accounts/${a.reachedThrough.accountId}`}>{a.reachedThrough.email}</Link>{" "}
+                <span className="muted">(its sign-in and tokens are that account's)</span>
+              </dd>
+            </>
+          )}
           <dt>Account id</dt>
           <dd>
             <code>{a.id}</code>

@@ -158,6 +158,12 @@ export function AccountsPage() {
                 <td>
                   <Link href={`/accounts/${a.id}`}>{a.name}</Link>
                   {a.name !== a.email && <div className="muted">{a.email}</div>}
+                  {a.reachedThrough && (
+                    <div className="muted">
+                      Shared mailbox, through{" "}
+                      <Link href={`/accounts/${a.reachedThrough.accountId}`}>{a.reachedThrough.email}</Link>
+                    </div>
+                  )}
                 </td>
                 <td>
                   <StatusBadge status={a.status} />

@@ -99,6 +99,7 @@ function CredentialsForm({
     s?.secretExpiresAt ? new Date(s.secretExpiresAt).toISOString().slice(0, 10) : "",
   );
   const [displayName, setDisplayName] = useState(s?.displayName ?? "");
+  const [sharedMailboxes, setSharedMailboxes] = useState(s?.sharedMailboxes ?? false);
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
   const [justSaved, setJustSaved] = useState(false);
@@ -113,6 +114,7 @@ function CredentialsForm({
         clientId: clientId.trim(),
         secretExpiresOn: expires || null,
         displayName: displayName.trim() || null,
+        sharedMailboxes,
       };
       if (secret.trim()) body.clientSecret = secret.trim();
       const saved = await call("PUT /settings/microsoft", { body });
@@ -201,6 +203,22 @@ function CredentialsForm({
             />
           )}
         </Field>
+        <div className="field">
+          <label className="checkbox">
+            <input
+              type="checkbox"
+              name="sharedMailboxes"
+              checked={sharedMailboxes}
+              onChange={(e) => setSharedMailboxes(e.target.checked)}
+            />{" "}
+            Shared mailboxes
+          </label>
+          <p className="hint">
+            Connected users can open shared mailboxes they have Full Access to (sales@, support@). Sign-in
+            also asks for <code>Mail.ReadWrite.Shared</code> and <code>Mail.Send.Shared</code>: add them in
+            Azure, and users connected before must reconnect.
+          </p>
+        </div>
         {error && <Alert kind="error">{error}</Alert>}
         <div className="actions">
           <button type="submit" disabled={busy}>

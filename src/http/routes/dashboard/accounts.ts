@@ -64,7 +64,8 @@ function describeEvent(e: {
   return { at: e.at, kind: e.name, detail };
 }
 
-function toItem(row: AccountRow): AccountItem {
+function toItem(row: AccountRow, delegates: ReadonlyMap<string, string>): AccountItem {
+  const through = row.delegate_account_id;
   return {
     id: row.id,
     name: row.name,
@@ -72,6 +73,7 @@ function toItem(row: AccountRow): AccountItem {
     status: row.status as AccountStatus,
     statusReason: row.status_reason,
     tenantId: row.tenant_id,
+    reachedThrough: through ? { accountId: through, email: delegates.get(through) ?? "" } : null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -86,6 +88,12 @@ export function accountsRoutes(deps: DashboardDeps): FastifyPluginAsyncTypebox {
       detail: `Account ${id} does not exist (it may have been deleted). Go back to Accounts.`,
     });
 
+  /** Addresses of the accounts these shared mailboxes are reached through. */
+  function delegatesOf(rows: AccountRow[]): Promise<Map<string, string>> {
+    const ids = rows.flatMap((row) => (row.delegate_account_id ? [row.delegate_account_id] : []));
+    return services.repos.accounts.emailsByIds([...new Set(ids)]);
+  }
+
   async function findOrThrow(id: string): Promise<AccountRow> {
     const row = await services.accounts.find(id);
     if (!row) throw notFound(id);
@@ -98,8 +106,9 @@ export function accountsRoutes(deps: DashboardDeps): FastifyPluginAsyncTypebox {
       handler: async (request) => {
         const { q = "", cursor, limit = ACCOUNTS_PAGE_SIZE } = request.query;
         const page = await admins.accountsPage(q, limit, cursor);
+        const delegates = await delegatesOf(page.accounts);
         return {
-          accounts: page.accounts.map(toItem),
+          accounts: page.accounts.map((row) => toItem(row, delegates)),
           nextCursor: page.nextCursor,
           truncated: page.nextCursor !== null,
         };
@@ -111,7 +120,7 @@ export function accountsRoutes(deps: DashboardDeps): FastifyPluginAsyncTypebox {
       handler: async (request): Promise<AccountDetailResponse> => {
         const row = await findOrThrow(request.params.id);
         const account = {
-          ...toItem(row),
+          ...toItem(row, await delegatesOf([row])),
           lastRefreshedAt: row.last_refreshed_at,
           accessTokenExpiresAt: row.access_token_expires_at,
           refreshFailures: row.refresh_failures,

@@ -5,11 +5,11 @@ import {
   type MicrosoftSettingsResponse,
   type PublisherCheckResponse,
 } from "../../../contracts/dashboard/index.ts";
+import { delegatedPermissions } from "../../../domain/settings/microsoft-settings.service.ts";
 import { AppError } from "../../../lib/errors.ts";
 import { routeOf } from "./endpoint.ts";
 import type { DashboardDeps } from "./index.ts";
 
-export const DELEGATED_PERMISSIONS = ["Mail.ReadWrite", "Mail.Send", "Mail.Read"];
 export const REQUESTED_SCOPES = ["offline_access", "openid", "profile", "email", "User.Read"];
 const AUDIENCE_LABEL = "Accounts in any organizational directory and personal Microsoft accounts";
 const PUBLISHER_PATH = "/.well-known/microsoft-identity-association.json";
@@ -31,6 +31,7 @@ export function settingsRoutes(deps: DashboardDeps): FastifyPluginAsyncTypebox {
             clientId: settings.clientId,
             displayName: settings.displayName,
             audience: settings.audience,
+            sharedMailboxes: settings.sharedMailboxes,
             secretExpiresAt: settings.secretExpiresAt,
             hasSecret: settings.hasSecret,
             check: settings.check,
@@ -40,7 +41,7 @@ export function settingsRoutes(deps: DashboardDeps): FastifyPluginAsyncTypebox {
         : null,
       redirectUris: services.hostedAuth.redirectUris(),
       audienceLabel: AUDIENCE_LABEL,
-      delegatedPermissions: DELEGATED_PERMISSIONS,
+      delegatedPermissions: delegatedPermissions(settings?.sharedMailboxes === true),
       requestedScopes: REQUESTED_SCOPES,
       expiryWarning: await services.microsoftSettings.secretExpiryWarning(),
       publisher: {
@@ -56,7 +57,7 @@ export function settingsRoutes(deps: DashboardDeps): FastifyPluginAsyncTypebox {
     app.route({
       ...routeOf(API["PUT /settings/microsoft"]),
       handler: async (request) => {
-        const { clientId, clientSecret, secretExpiresOn, displayName } = request.body;
+        const { clientId, clientSecret, secretExpiresOn, displayName, sharedMailboxes } = request.body;
         let secretExpiresAt: number | null | undefined;
         if (secretExpiresOn === null || secretExpiresOn === "") secretExpiresAt = null;
         else if (secretExpiresOn !== undefined) {
@@ -75,6 +76,7 @@ export function settingsRoutes(deps: DashboardDeps): FastifyPluginAsyncTypebox {
           clientSecret: clientSecret?.trim() ? clientSecret : undefined,
           secretExpiresAt,
           displayName,
+          sharedMailboxes,
         });
         return describe();
       },
