@@ -42,7 +42,9 @@ const insertTrackedEmail = new PreparedQuery(TRACKED_EMAIL_COLUMNS.length, (db, 
   db
     .insertInto("tracked_emails")
     .values(
-      Object.fromEntries(TRACKED_EMAIL_COLUMNS.map((column, i) => [column, values[i]])) as unknown as TrackedEmailRow,
+      Object.fromEntries(
+        TRACKED_EMAIL_COLUMNS.map((column, i) => [column, values[i]]),
+      ) as unknown as TrackedEmailRow,
     )
     .onConflict((oc) => oc.column("tracking_id").doNothing()),
 );
