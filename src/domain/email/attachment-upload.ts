@@ -7,8 +7,13 @@ import { AppError } from "../../lib/errors.ts";
 import type { GraphClient } from "../../providers/microsoft/graph-client.ts";
 import type { OutgoingAttachment } from "./send.service.ts";
 
-/** Files from this size on go through an upload session; smaller ones are POSTed inline (§3.6). */
-export const UPLOAD_SESSION_MIN_BYTES = 3 * 1024 * 1024;
+/**
+ * Files from this size on go through an upload session; smaller ones are POSTed inline (§3.6:
+ * inline "< 3 MB", sessions "3–150 MB"). Decimal, not 3 MiB: inline, a file just under 3 MiB is a
+ * base64 JSON request over Graph's 4 MB request limit, while a session for it is allowed; 3,000,000
+ * bytes in base64 (4,000,000) still fit one request.
+ */
+export const UPLOAD_SESSION_MIN_BYTES = 3_000_000;
 /** Outlook recommends chunks of at most 4 MB; Graph wants multiples of 320 KiB. */
 export const UPLOAD_CHUNK_BYTES = 320 * 1024 * 12;
 
