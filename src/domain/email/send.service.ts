@@ -45,8 +45,8 @@ export interface OutgoingAttachment {
   size: number;
   /** The whole content (read only for files under UPLOAD_SESSION_MIN_BYTES, POSTed inline). */
   bytes(): Promise<Buffer>;
-  /** The content in pieces of at most `pieceBytes`; a piece is valid until the next one is asked for. */
-  pieces(pieceBytes: number): AsyncIterable<Buffer>;
+  /** Bytes `start` to `end` (exclusive) in pieces as they are read; a piece stays valid once given. */
+  range(start: number, end: number): AsyncIterable<Buffer>;
 }
 
 /** A send or draft request after parsing (multipart and JSON alike). */
