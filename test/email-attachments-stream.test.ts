@@ -104,6 +104,31 @@ describe("attachments streamed through Mailroom", () => {
     assert.deepEqual(await spooled(), [], "the temporary files are gone");
   });
 
+  it('no size fails at the inline / upload-session boundary (3,000,000 bytes, Microsoft\'s "3 MB")', async () => {
+    // A 3,145,000-byte file is below 3 MiB, but inline it would be a ~4.19 MB request: over Graph's 4 MB.
+    const files = [2_999_999, 3_000_000, 3_144_000, 3_145_000, 3_145_727].map((size, i) => ({
+      name: `edge-${size}.bin`,
+      bytes: pattern(size, 20 + i),
+    }));
+    const form = new FormData();
+    form.append("account_id", adeleId);
+    form.append("to", JSON.stringify([{ identifier: MEGAN }]));
+    form.append("subject", "Boundary sizes");
+    form.append("body", "five files around 3 MB");
+    for (const f of files) form.append("attachments", new Blob([f.bytes]), f.name);
+    const res = await post("/api/v1/emails", form);
+    assert.equal(res.status, 201, await res.clone().text());
+    const received = await inboxOf(meganId, "Boundary sizes");
+    assert.deepEqual(
+      received.attachments.map((a) => [a.name, a.size]),
+      files.map((f) => [f.name, f.bytes.length]),
+    );
+    for (const [i, att] of received.attachments.entries()) {
+      const answer = await download(received.id, att.id);
+      assert.equal(sha(Buffer.from(await answer.arrayBuffer())), sha(files[i]!.bytes), att.name);
+    }
+  });
+
   it("the SDK's order (files before `to`) sends several files byte-identical, through the strict SDK", async () => {
     const one = pattern(4 * MIB + 1, 5);
     const two = pattern(200_000, 6);

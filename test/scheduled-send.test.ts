@@ -43,6 +43,7 @@ describe("scheduled send", () => {
     });
     assert.equal(res.status, 200, await res.text());
   };
+  const store = (email: string) => mailboxes(h.sandbox.state).get(h.sandbox.state.userByEmail(email)!.id);
   const inbox = (email: string, subject: string) => {
     const user = h.sandbox.state.userByEmail(email)!;
     return mailboxes(h.sandbox.state)
@@ -88,6 +89,7 @@ describe("scheduled send", () => {
       new Date(Date.now() + 91 * 86_400_000).toISOString(),
       "tomorrow",
       "2030-02-31T10:00:00Z",
+      "",
     ]) {
       const res = await api("POST", "/api/v1/emails", { ...base, send_at });
       assert.equal(res.status, 400, send_at);
@@ -95,6 +97,40 @@ describe("scheduled send", () => {
       assert.match(String(res.json.detail), /send_at/);
     }
     assert.deepEqual((await api("GET", "/api/v1/emails/scheduled")).json.items, []);
+  });
+
+  it("POST /api/v1/drafts refuses send_at by name (JSON and multipart) and creates no draft; the draft is scheduled through POST /api/v1/emails with draft_id", async () => {
+    const drafts = () => store(ADELE).all.filter((m) => m.isDraft).length;
+    const before = drafts();
+    const sendAt = new Date(Date.now() + 60_000).toISOString();
+    const base = { account_id: adeleId, to: [{ identifier: MEGAN }], subject: "draft later", body: "x" };
+    const form = new FormData();
+    form.append("account_id", adeleId);
+    form.append("to", JSON.stringify([{ identifier: MEGAN }]));
+    form.append("body", "x");
+    form.append("send_at", sendAt);
+    form.append("attachments", new Blob(["bytes"]), "a.txt");
+    for (const body of [{ ...base, send_at: sendAt }, { ...base, send_at: "" }, form]) {
+      const res = await api("POST", "/api/v1/drafts", body);
+      assert.deepEqual([res.status, res.json.type], [400, "errors/invalid_parameters"]);
+      assert.match(
+        String(res.json.detail),
+        /^send_at: .*POST \/api\/v1\/emails with its draft_id and send_at/,
+      );
+    }
+    assert.equal(drafts(), before, "no draft was created");
+
+    const created = await api("POST", "/api/v1/drafts", base);
+    assert.equal(created.status, 200);
+    const draftId = String(created.json.draft_id);
+    const scheduled = await api("POST", "/api/v1/emails", {
+      ...base,
+      draft_id: draftId,
+      send_at: new Date(Date.now() + 1_500).toISOString(),
+    });
+    assert.equal(scheduled.status, 202, JSON.stringify(scheduled.json));
+    await settle(String(scheduled.json.schedule_id), "sent");
+    assert.equal(inbox(MEGAN, "draft later").length, 1);
   });
 
   it("a scheduled email waits as a draft and goes out at send_at, not before, with origin unipile and its tracking_id", async () => {

@@ -326,6 +326,36 @@ describe("Graph mail: sending, threading and attachments", () => {
     assert.ok(Buffer.from(await raw.arrayBuffer()).equals(content));
   });
 
+  test("3 MB splits inline from upload sessions with no gap: 2,999,999 bytes inline, 3,000,000 in a session, not the other way", async () => {
+    const draft = await h.json<GraphMessage>(aliceToken, "/me/messages", {
+      method: "POST",
+      body: JSON.stringify(message("Boundary", [bob.email])),
+    });
+    const inline = (size: number) =>
+      h.call(aliceToken, `/me/messages/${draft.id}/attachments`, {
+        method: "POST",
+        body: JSON.stringify({
+          "@odata.type": "#microsoft.graph.fileAttachment",
+          name: `${size}.bin`,
+          contentBytes: Buffer.alloc(size, 1).toString("base64"),
+        }),
+      });
+    const session = (size: number) =>
+      h.call(aliceToken, `/me/messages/${draft.id}/attachments/createUploadSession`, {
+        method: "POST",
+        body: JSON.stringify({ AttachmentItem: { attachmentType: "file", name: `${size}.bin`, size } }),
+      });
+    assert.equal((await inline(2_999_999)).status, 201, "inline below 3 MB, its base64 request under 4 MB");
+    assert.equal((await inline(3_000_000)).status, 413);
+    const small = await session(2_999_999);
+    assert.equal(
+      ((await small.json()) as { error: { code: string } }).error.code,
+      "ErrorAttachmentSizeShouldNotBeLessThanMinimumSize",
+    );
+    assert.equal((await session(3_000_000)).status, 201);
+    assert.equal((await session(3_145_000)).status, 201);
+  });
+
   test("request bodies over 4 MB are refused with 413", async () => {
     const response = await h.call(aliceToken, "/me/messages", {
       method: "POST",

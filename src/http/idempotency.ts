@@ -71,7 +71,7 @@ export async function sendRequestFingerprintBody(
   const attachments = [];
   for (const file of input.attachments) {
     const hash = createHash("sha256");
-    for await (const piece of file.pieces(1024 * 1024)) hash.update(piece);
+    for await (const piece of file.range(0, file.size)) hash.update(piece);
     attachments.push({
       name: file.name,
       contentType: file.contentType,

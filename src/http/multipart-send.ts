@@ -101,7 +101,7 @@ async function readMultipart(
           contentType: contentTypeOf(name, part.mimetype),
           size: content.size,
           bytes: () => content.bytes(),
-          pieces: (pieceBytes) => content.pieces(pieceBytes),
+          range: (start, end) => content.range(start, end),
         });
         continue;
       }

@@ -1,19 +1,22 @@
 // Holds streamed bytes whose size must be known before they can be passed on (a Graph upload session
 // is created with the file's size; a multipart part does not say it): small ones in memory, within
-// a per-spool budget, the rest in a temporary file that `dispose` removes. Reads come back in pieces
-// into two reused buffers (one read ahead), so a spooled file costs two pieces of memory to read.
+// a per-spool budget, the rest in a temporary file that `dispose` removes. A range of a file on disk
+// is read as a stream of small pieces, so reading it holds a piece or two, never the range.
+import { createReadStream } from "node:fs";
 import { mkdtemp, open, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const WRITE_BATCH_BYTES = 1024 * 1024;
+/** Pieces a range is read in (what a socket delivers at a time). */
+const READ_PIECE_BYTES = 64 * 1024;
 
 export interface SpooledFile {
   readonly size: number;
   /** The whole content. */
   bytes(): Promise<Buffer>;
-  /** The content in pieces of at most `pieceBytes`; a piece is valid until the next is asked for. */
-  pieces(pieceBytes: number): AsyncIterable<Buffer>;
+  /** Bytes `start` to `end` (exclusive) in pieces as they are read; a piece stays valid once given. */
+  range(start: number, end: number): AsyncIterable<Buffer>;
 }
 
 export interface SpoolOptions {
@@ -97,9 +100,8 @@ function inMemoryFile(content: Buffer): SpooledFile {
   return {
     size: content.length,
     bytes: async () => content,
-    async *pieces(pieceBytes) {
-      for (let start = 0; start < content.length; start += pieceBytes)
-        yield content.subarray(start, Math.min(content.length, start + pieceBytes));
+    async *range(start, end) {
+      if (end > start) yield content.subarray(start, end);
     },
   };
 }
@@ -108,46 +110,12 @@ function onDiskFile(path: string, size: number): SpooledFile {
   return {
     size,
     bytes: () => readFile(path),
-    async *pieces(pieceBytes) {
-      const handle = await open(path, "r");
-      // Two buffers: the next piece is read while the caller works on this one.
-      const length = Math.min(pieceBytes, Math.max(size, 1));
-      const buffers = [Buffer.allocUnsafe(length), Buffer.allocUnsafe(length)] as const;
-      let next: Promise<number> | undefined;
-      try {
-        let position = 0;
-        let turn = 0;
-        next = fill(handle, buffers[turn]!, position, size);
-        while (position < size) {
-          const filled = (await next) ?? 0;
-          next = undefined;
-          if (filled === 0) break;
-          const piece = buffers[turn]!.subarray(0, filled);
-          position += filled;
-          turn ^= 1;
-          if (position < size) next = fill(handle, buffers[turn]!, position, size);
-          yield piece;
-        }
-      } finally {
-        await next?.catch(() => 0);
-        await handle.close();
-      }
+    async *range(start, end) {
+      if (end <= start) return;
+      // Each read is a fresh buffer that dies once sent: Node lets such young buffers pile up to a
+      // fixed budget (two semi-spaces) before a scavenge frees them, so they cost no more at peak than
+      // the request's own chunks do. Reused multi-MiB buffers outlived those scavenges and stayed.
+      yield* createReadStream(path, { start, end: end - 1, highWaterMark: READ_PIECE_BYTES });
     },
   };
-}
-
-/** Reads into `buffer` from `position` until it is full or the file ends: a piece is whole. */
-async function fill(
-  handle: Awaited<ReturnType<typeof open>>,
-  buffer: Buffer,
-  position: number,
-  size: number,
-): Promise<number> {
-  let filled = 0;
-  while (filled < buffer.length && position + filled < size) {
-    const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, position + filled);
-    if (bytesRead === 0) break;
-    filled += bytesRead;
-  }
-  return filled;
 }

@@ -15,12 +15,10 @@ import {
 } from "./context.ts";
 import { badRequest, GRAPH_MESSAGES, GraphError, itemNotFound } from "./errors.ts";
 import { type AttachmentRecord, type MessageRecord, mailboxes, messageSizeBytes } from "./mailbox-store.ts";
-import { MAX_INLINE_ATTACHMENT_BYTES, parseFileAttachment } from "./message-input.ts";
+import { ATTACHMENT_UPLOAD_SESSION_MIN_BYTES, parseFileAttachment } from "./message-input.ts";
 import { findMessage } from "./messages.ts";
 import { ATTACHMENT_PROPERTIES, isoDate, parseSelect, renderAttachment } from "./serialize.ts";
 
-/** Upload sessions are for files of at least 3 MB (ErrorAttachmentSizeShouldNotBeLessThanMinimumSize). */
-export const MIN_UPLOAD_SESSION_BYTES = 3 * 1024 * 1024;
 export const MAX_UPLOAD_SESSION_BYTES = 150 * 1024 * 1024;
 const UPLOAD_SESSION_LIFETIME_MS = 6 * 60 * 60 * 1000;
 
@@ -124,7 +122,8 @@ export function createUploadSession(ctx: HandlerContext): GraphResponse {
   if (typeof item.name !== "string" || item.name === "") throw badRequest("The attachment name is required.");
   const size = Number(item.size);
   if (!Number.isInteger(size) || size < 0) throw badRequest("The attachment size is required.");
-  if (size < MIN_UPLOAD_SESSION_BYTES) {
+  // Smaller files are POSTed inline (reference §3.6).
+  if (size < ATTACHMENT_UPLOAD_SESSION_MIN_BYTES) {
     throw new GraphError(
       400,
       "ErrorAttachmentSizeShouldNotBeLessThanMinimumSize",
@@ -251,5 +250,3 @@ export function handleUploadRequest(
     )
     .send();
 }
-
-export { MAX_INLINE_ATTACHMENT_BYTES };

@@ -10,8 +10,12 @@ import type {
   MessageRecord,
 } from "./mailbox-store.ts";
 
-/** Attachments inline in JSON are limited like POST /attachments (reference §3.6). */
-export const MAX_INLINE_ATTACHMENT_BYTES = 3 * 1024 * 1024;
+/**
+ * Microsoft's "3 MB" (reference §3.6): inline attachments (POST /attachments, JSON messages) are
+ * "< 3 MB", upload sessions "3–150 MB". Taken as decimal, so the two ranges meet with no size that
+ * neither accepts: 3 MiB inline would be a base64 request over the 4 MB request limit.
+ */
+export const ATTACHMENT_UPLOAD_SESSION_MIN_BYTES = 3_000_000;
 
 function invalidType(property: string): GraphError {
   return badRequest(`Invalid value for property '${property}'.`);
@@ -74,7 +78,7 @@ export function parseFileAttachment(
     throw badRequest("The attachment name is required.");
   if (typeof input.contentBytes !== "string") throw badRequest("The attachment contentBytes is required.");
   const content = Buffer.from(input.contentBytes, "base64");
-  if (content.length > MAX_INLINE_ATTACHMENT_BYTES) {
+  if (content.length >= ATTACHMENT_UPLOAD_SESSION_MIN_BYTES) {
     throw new GraphError(413, "ErrorRequestEntityTooLarge", "The request entity is too large.");
   }
   return {

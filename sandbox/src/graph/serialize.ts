@@ -334,10 +334,12 @@ export function renderAttachment(
     isInline: attachment.isInline,
     contentId: attachment.contentId,
     contentLocation: attachment.contentLocation,
-    contentBytes: attachment.content.toString("base64"),
   };
-  if (!select) return full;
+  // Encoded only when asked for: a 100 MB file's base64 is a third of a second of the sandbox's one
+  // thread, which a `$select=id,name,size` must not cost (Graph answers those at once).
+  const contentBytes = () => attachment.content.toString("base64");
+  if (!select) return { ...full, contentBytes: contentBytes() };
   const out: Record<string, unknown> = { "@odata.type": full["@odata.type"], id: full.id };
-  for (const name of select) out[name] = full[name];
+  for (const name of select) out[name] = name === "contentBytes" ? contentBytes() : full[name];
   return out;
 }

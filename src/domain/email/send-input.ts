@@ -51,7 +51,8 @@ export function parseSendInput(
   if (bcc) input.bcc = bcc;
   for (const key of ["subject", "reply_to", "draft_id", "send_at"] as const) {
     const value = fields[key];
-    if (value === undefined || value === "") continue;
+    // An empty send_at is kept, to be refused as no date: dropped, the email would go out at once.
+    if (value === undefined || (value === "" && key !== "send_at")) continue;
     if (typeof value !== "string")
       throw new AppError("invalid_parameters", { detail: `${key}: must be a string` });
     input[key] = value;

@@ -12,6 +12,7 @@ import { extendedPropertyBody, SENT_MARK_PROPERTY } from "../../providers/micros
 import type { GraphClient } from "../../providers/microsoft/graph-client.ts";
 import type { AccountRow } from "../../storage/repositories/account.repository.ts";
 import { attachFiles } from "./attachment-upload.ts";
+import { type DraftState, DraftStates } from "./draft-state.ts";
 import type { AccountLookup } from "./email.service.ts";
 import { isMessageIdRef, mailroomId, parseEmailRef } from "./email-ids.ts";
 import { findByMessageId, unresolvedDetail } from "./email-ref.ts";
@@ -45,8 +46,8 @@ export interface OutgoingAttachment {
   size: number;
   /** The whole content (read only for files under UPLOAD_SESSION_MIN_BYTES, POSTed inline). */
   bytes(): Promise<Buffer>;
-  /** The content in pieces of at most `pieceBytes`; a piece is valid until the next one is asked for. */
-  pieces(pieceBytes: number): AsyncIterable<Buffer>;
+  /** Bytes `start` to `end` (exclusive) in pieces as they are read; a piece stays valid once given. */
+  range(start: number, end: number): AsyncIterable<Buffer>;
 }
 
 /** A send or draft request after parsing (multipart and JSON alike). */
@@ -121,6 +122,8 @@ export interface SentRecorder {
 }
 
 export class SendService {
+  private readonly draftStates: DraftStates;
+
   constructor(
     private readonly deps: {
       accounts: AccountLookup;
@@ -132,7 +135,9 @@ export class SendService {
       maxMessageBytes?: number;
       tracking?: SendTracking;
     },
-  ) {}
+  ) {
+    this.draftStates = new DraftStates(deps.graph);
+  }
 
   /** The largest message accepted (body and attachments); multipart reads stop at it (ADR 0012). */
   get maxMessageBytes(): number {
@@ -207,27 +212,9 @@ export class SendService {
     return sentAnswer(accountId, draftId, trackingId);
   }
 
-  /**
-   * Where a draft Mailroom built stands: still a draft, sent (with immutable ids a sent draft keeps its
-   * id, in Sent Items with `isDraft: false`), deleted (moved to Deleted Items, as Outlook's Delete
-   * does), or missing (deleted for good, or discarded).
-   */
-  async draftState(accountId: string, draftId: string): Promise<"draft" | "sent" | "deleted" | "missing"> {
-    try {
-      const message = await this.deps.graph.json<{ isDraft?: boolean; parentFolderId?: string }>(accountId, {
-        method: "GET",
-        path: `/me/messages/${draftId}?$select=isDraft,parentFolderId`,
-      });
-      if (message?.isDraft === false) return "sent";
-      const trash = await this.deps.graph.json<{ id?: string }>(accountId, {
-        method: "GET",
-        path: "/me/mailFolders/deleteditems?$select=id",
-      });
-      return trash?.id !== undefined && trash.id === message?.parentFolderId ? "deleted" : "draft";
-    } catch (error) {
-      if (isAppError(error) && error.code === "resource_not_found") return "missing";
-      throw error;
-    }
+  /** Where a draft Mailroom built stands (draft-state.ts). */
+  draftState(accountId: string, draftId: string): Promise<DraftState> {
+    return this.draftStates.of(accountId, draftId);
   }
 
   /** Deletes a draft Mailroom built; a failure is logged, not thrown. */

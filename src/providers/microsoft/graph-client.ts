@@ -9,7 +9,7 @@ import { AppError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import { GraphCallError, graphErrorCode, parseRetryAfter, translateGraphError } from "./graph-errors.ts";
 import { inMailbox, lowerKeys, parseBody, preferHeader, relativeUrl } from "./graph-request.ts";
-import { fetchTransport, type GraphTransport } from "./graph-transport.ts";
+import { fetchTransport, type GraphTransport, type StreamedBody } from "./graph-transport.ts";
 import type { MailboxLimiter } from "./limiter.ts";
 
 /**
@@ -138,15 +138,15 @@ export class GraphClient {
   async uploadChunk(
     accountId: string,
     uploadUrl: string,
-    chunk: Uint8Array,
+    chunk: Uint8Array | StreamedBody,
     range: { start: number; total: number },
   ): Promise<{ status: number; nextExpectedRanges: string[] }> {
     if (!/^https?:\/\//.test(uploadUrl))
       throw new AppError("provider_error", { detail: "Microsoft returned an invalid upload URL." });
-    const end = range.start + chunk.byteLength - 1;
+    const end = range.start + ("pieces" in chunk ? chunk.length : chunk.byteLength) - 1;
     let answer: Answer;
     try {
-      // Through the transport (node:http in production: the chunk is written as it is, not copied).
+      // Through the transport (node:http in production: the chunk is written as it is read, not copied).
       answer = await this.options.limiter.run(accountId, () =>
         this.transport(uploadUrl, {
           method: "PUT",
@@ -161,6 +161,8 @@ export class GraphClient {
     } catch (error) {
       if ((error as Error)?.name === "TimeoutError")
         throw new AppError("request_timeout", { detail: "The attachment upload timed out.", cause: error });
+      // Reading the chunk failed (a spool shorter than its size), not the network.
+      if (error instanceof AppError) throw error;
       throw new AppError("service_unavailable", {
         detail: "Microsoft's upload endpoint could not be reached.",
         retryAfterSeconds: 1,
