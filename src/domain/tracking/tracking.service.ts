@@ -115,8 +115,8 @@ export class TrackingService implements SendTracking {
 
   /**
    * A click: the target to redirect to when the token is Mailroom's, else undefined (404); a promise of
-   * it only before the key is loaded. Recorded
-   * only when `record` (a GET; a HEAD probe is answered but is not a click).
+   * it only before the key is loaded. Recorded only when `record` (a GET; a HEAD probe is answered but
+   * is not a click).
    */
   click(token: string, source: HitSource, record = true): string | undefined | Promise<string | undefined> {
     // Synchronous once the key is loaded (start()), so the click route allocates no promise.
