@@ -38,6 +38,13 @@ const cases: { name: string; contentType: string; payload: string; type: string;
     detail: /no name/,
   },
   {
+    name: "a file part without a name",
+    contentType: FORM,
+    payload: `${part('Content-Disposition: form-data; filename=""\r\nContent-Type: application/octet-stream', "x".repeat(5000))}--XX--\r\n`,
+    type: "errors/malformed_request",
+    detail: /no name/,
+  },
+  {
     name: "a JSON body sent as multipart",
     contentType: FORM,
     payload: '{"account_id":"x","to":[]}',

@@ -88,6 +88,10 @@ async function readMultipart(
   };
   try {
     for await (const part of request.parts()) {
+      if (!part.fieldname)
+        throw new AppError("malformed_request", {
+          detail: 'A multipart part has no name: send `Content-Disposition: form-data; name="…"`.',
+        });
       if (part.type === "file") {
         // Files come as `attachments` (the SDK), `attachments[]` or `attachments[0]`; any other name
         // is an unknown field, as a text field would be.
@@ -105,10 +109,6 @@ async function readMultipart(
         });
         continue;
       }
-      if (!part.fieldname)
-        throw new AppError("malformed_request", {
-          detail: 'A multipart part has no name: send `Content-Disposition: form-data; name="…"`.',
-        });
       if (part.valueTruncated)
         throw new AppError("content_too_large", {
           detail: `The form field ${JSON.stringify(part.fieldname.slice(0, 64))} exceeds ${MULTIPART_LIMITS.fieldSize} bytes.`,
