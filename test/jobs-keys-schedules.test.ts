@@ -76,6 +76,8 @@ for (const dialect of dialects()) {
         const next = makeRunner([defineJob({ kind: "test.keyed", handler: async () => {} })], { clock });
         await next.start();
         await next.poll();
+        // start() may have begun a poll that the explicit one only joins: wait for the slot's job.
+        await until("the slot due now to be enqueued", async () => (await jobs()).length >= 2);
         assert.deepEqual(
           (await jobs()).map((j) => j.run_at),
           [999_300, 1_010_300],
