@@ -119,7 +119,9 @@ export function spawnChild(
     stop: async () => {
       if (!live.has(child)) return;
       killGroup(pid, "SIGTERM");
-      const timer = setTimeout(() => killGroup(pid, "SIGKILL"), 3_000);
+      // A profiled child writes its profile on exit: give it time (SIGKILL would lose the profile).
+      const grace = args.some((arg) => arg.startsWith("--cpu-prof")) ? 30_000 : 3_000;
+      const timer = setTimeout(() => killGroup(pid, "SIGKILL"), grace);
       await exited;
       clearTimeout(timer);
       // The group may still hold grandchildren after the leader exits.

@@ -16,9 +16,9 @@ import {
 import { startMailroomBesideSandbox } from "../lib/beside-sandbox.ts";
 import { connectMailbox } from "../lib/connect.ts";
 import { type LoadSample, load as loadOnce, summarize } from "../lib/load.ts";
-import { readMemory } from "../lib/processes.ts";
+import { cpuTimeMs, readMemory } from "../lib/processes.ts";
 import type { Scenario, ScenarioResult, Settings } from "../lib/scenario.ts";
-import { round } from "../lib/stats.ts";
+import { median, round } from "../lib/stats.ts";
 import type { Target } from "../lib/targets.ts";
 
 /** Outlook runs 4 concurrent requests per app + mailbox (microsoft §5). */
@@ -170,12 +170,18 @@ export async function underWindow<T>(sandboxBase: string, run: () => Promise<T>)
  * 4 concurrent requests (429 MailboxConcurrency).
  */
 async function alternate(
-  sandboxBase: string,
+  bench: EmailBench,
   subject: Target,
   baseline: Target,
   settings: Settings,
   log: (line: string) => void,
 ) {
+  const sandboxBase = bench.sandboxBase;
+  // CPU per request of each process (schedstat), steadier than req/s on a shared machine.
+  const cpu = new Map<Target, { mailroomUs: number[]; sandboxUs: number[] }>([
+    [subject, { mailroomUs: [], sandboxUs: [] }],
+    [baseline, { mailroomUs: [], sandboxUs: [] }],
+  ]);
   const settle = () => new Promise((resolve) => setTimeout(resolve, 1500));
   const load = (t: Target, connections: number, durationS: number) =>
     underWindow(sandboxBase, () => loadOnce(t, connections, durationS));
@@ -190,10 +196,15 @@ async function alternate(
   const roundRatios: number[] = [];
   for (let i = 0; i < settings.rounds; i++) {
     for (const t of i % 2 === 0 ? [baseline, subject] : [subject, baseline]) {
+      const cpuBefore = [cpuTimeMs(bench.child.pid), cpuTimeMs(bench.sandboxChild.pid)] as const;
       const sample = await load(t, CONNECTIONS, settings.durationS);
+      const mailroomUs = ((cpuTimeMs(bench.child.pid) - cpuBefore[0]) * 1000) / sample.requests;
+      const sandboxUs = ((cpuTimeMs(bench.sandboxChild.pid) - cpuBefore[1]) * 1000) / sample.requests;
+      cpu.get(t)!.mailroomUs.push(mailroomUs);
+      cpu.get(t)!.sandboxUs.push(sandboxUs);
       samples.get(t)!.push(sample);
       log(
-        `  round ${i + 1}/${settings.rounds} ${t.name.padEnd(8)} ${round(sample.requestsPerS, 0)} req/s, p50 ${sample.p50Ms} ms, p99 ${sample.p99Ms} ms`,
+        `  round ${i + 1}/${settings.rounds} ${t.name.padEnd(8)} ${round(sample.requestsPerS, 0)} req/s, p50 ${sample.p50Ms} ms, p99 ${sample.p99Ms} ms; CPU µs/req: Mailroom ${round(mailroomUs, 0)}, sandbox ${round(sandboxUs, 0)}`,
       );
       await settle();
     }
@@ -203,7 +214,18 @@ async function alternate(
   }
   const s = summarize(subject, samples.get(subject)!);
   const b = summarize(baseline, samples.get(baseline)!);
-  return { subject: s, baseline: b, ratio: round(s.requestsPerS / b.requestsPerS, 3), roundRatios };
+  const cpuPerRequestUs = {
+    mailroom: round(median(cpu.get(subject)!.mailroomUs), 0),
+    sandboxBehindMailroom: round(median(cpu.get(subject)!.sandboxUs), 0),
+    sandboxDirect: round(median(cpu.get(baseline)!.sandboxUs), 0),
+  };
+  return {
+    subject: s,
+    baseline: b,
+    ratio: round(s.requestsPerS / b.requestsPerS, 3),
+    roundRatios,
+    cpuPerRequestUs,
+  };
 }
 
 /** Runs Mailroom's path against the direct Graph path and builds the result table. */
@@ -225,7 +247,7 @@ export async function compareEmail(
     { authorization: `Bearer ${bench.accessToken}`, prefer: GRAPH_PREFER },
     bench.sandboxChild,
   );
-  const result = await alternate(bench.sandboxBase, mailroom, direct, settings, log);
+  const result = await alternate(bench, mailroom, direct, settings, log);
   const addedP50 = round(result.subject.p50Ms - result.baseline.p50Ms, 2);
   const addedP99 = round(result.subject.p99Ms - result.baseline.p99Ms, 2);
   return {
@@ -250,6 +272,7 @@ export async function compareEmail(
       notes: [
         `throughput ratio Mailroom/direct: ${result.ratio} (aim ≥ ${aim.ratio}); rounds ${result.roundRatios.join(", ")}`,
         `added latency: p50 ${addedP50} ms, p99 ${addedP99} ms${aim.addedP99Ms !== undefined ? ` (aim p99 ≤ ${aim.addedP99Ms} ms)` : ""}`,
+        `CPU per request (medians): Mailroom ${result.cpuPerRequestUs.mailroom} µs + the sandbox behind it ${result.cpuPerRequestUs.sandboxBehindMailroom} µs; direct: the sandbox ${result.cpuPerRequestUs.sandboxDirect} µs`,
         `Mailroom RSS ${bench.memory.beforeRssMiB} → ${bench.memory.afterRssMiB} MiB after connecting ${bench.memory.accounts} accounts and listing each: ~${bench.memory.perAccountKiB} KiB per account (the sandbox runs in its own process)`,
       ],
     },
