@@ -1,6 +1,7 @@
 // The email cache (docs/adr/0008-email-cache.md): a cached read answers the same bytes as an uncached
-// one, a change made in Graph behind Mailroom's back is on the next read, and memory stays within the
-// bound. Against the sandbox over HTTP with real SQLite.
+// one; with EMAIL_CACHE_REVALIDATE=each a change made in Graph behind Mailroom's back is on the next
+// read, with on-change (the default) once realtime has seen it, and without asking Graph while nothing
+// has changed; memory stays within the bound. Against the sandbox over HTTP with real SQLite.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import Fastify from "fastify";
@@ -9,6 +10,7 @@ import type { EmailObject } from "../src/domain/email/email.types.ts";
 import { EmailCache, estimateBytes } from "../src/domain/email/email-cache.ts";
 import { decodeProviderId } from "../src/domain/email/email-ids.ts";
 import { EmailListSchema, EmailSchema } from "../src/http/schemas/email.schema.ts";
+import { ShiftedClock } from "./support/clock.ts";
 import { type ConnectHarness, startConnectHarness } from "./support/connect-harness.ts";
 import { waitForBaseline } from "./support/realtime.ts";
 
@@ -27,7 +29,16 @@ async function schemaBytes(schema: object, body: unknown): Promise<string> {
   }
 }
 
-describe("email cache", () => {
+/** Graph requests the sandbox has answered for one of its users. */
+async function graphRequests(h: ConnectHarness, email: string): Promise<number> {
+  const stats = (await (await fetch(`${h.sandbox.url}/_sandbox/stats`)).json()) as {
+    requests: Record<string, number>;
+  };
+  const userId = h.sandbox.state.userByEmail(email)!.id;
+  return Object.entries(stats.requests).find(([key]) => key.endsWith(`|${userId}`))?.[1] ?? 0;
+}
+
+describe("email cache (EMAIL_CACHE_REVALIDATE=each)", () => {
   let h: ConnectHarness;
   let adeleId: string;
   const text = async (path: string) => {
@@ -45,7 +56,11 @@ describe("email cache", () => {
   const store = () => mailboxes(h.sandbox.state).get(h.sandbox.state.userByEmail(ADELE)!.id);
 
   before(async () => {
-    h = await startConnectHarness("sqlite", { seedCorpus: true, corpusSize: 40 });
+    h = await startConnectHarness("sqlite", {
+      seedCorpus: true,
+      corpusSize: 40,
+      env: { EMAIL_CACHE_REVALIDATE: "each" },
+    });
     adeleId = (await h.connectMailboxes([ADELE]))[ADELE]!;
     // The first delta sync names every message (and so drops cached copies): let it finish first.
     await waitForBaseline(h.services, adeleId);
@@ -141,16 +156,10 @@ describe("email cache", () => {
   });
 });
 
-describe("email cache: Graph requests", () => {
+describe("email cache: Graph requests (EMAIL_CACHE_REVALIDATE=each)", () => {
   let h: ConnectHarness;
   let adeleId: string;
-  const requests = async () => {
-    const stats = (await (await fetch(`${h.sandbox.url}/_sandbox/stats`)).json()) as {
-      requests: Record<string, number>;
-    };
-    const userId = h.sandbox.state.userByEmail(ADELE)!.id;
-    return Object.entries(stats.requests).find(([key]) => key.endsWith(`|${userId}`))?.[1] ?? 0;
-  };
+  const requests = () => graphRequests(h, ADELE);
   const page = async (cursor?: string) => {
     const query = `account_id=${adeleId}&limit=10${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
     const res = await fetch(`${h.baseUrl}/api/v1/emails?${query}`, { headers: { "x-api-key": h.t.apiKey } });
@@ -159,7 +168,11 @@ describe("email cache: Graph requests", () => {
   };
 
   before(async () => {
-    h = await startConnectHarness("sqlite", { seedCorpus: true, corpusSize: 40 });
+    h = await startConnectHarness("sqlite", {
+      seedCorpus: true,
+      corpusSize: 40,
+      env: { EMAIL_CACHE_REVALIDATE: "each" },
+    });
     adeleId = (await h.connectMailboxes([ADELE]))[ADELE]!;
     await waitForBaseline(h.services, adeleId);
   });
@@ -194,6 +207,141 @@ describe("email cache: Graph requests", () => {
   });
 });
 
+describe("email cache: served as last seen (EMAIL_CACHE_REVALIDATE=on-change, the default)", () => {
+  let h: ConnectHarness;
+  let adeleId: string;
+  const clock = new ShiftedClock();
+  const text = async (path: string) => {
+    const res = await fetch(`${h.baseUrl}${path}`, { headers: { "x-api-key": h.t.apiKey } });
+    assert.equal(res.status, 200, path);
+    return res.text();
+  };
+  const requests = () => graphRequests(h, ADELE);
+  const store = () => mailboxes(h.sandbox.state).get(h.sandbox.state.userByEmail(ADELE)!.id);
+  const recordOf = (email: EmailObject) =>
+    store().all.find((m) => m.immutableId === decodeProviderId(email.provider_id))!;
+
+  before(async () => {
+    // Polled every 30 s: a sync is trusted for 65 s (two intervals and a margin).
+    h = await startConnectHarness("sqlite", {
+      seedCorpus: true,
+      corpusSize: 40,
+      clock,
+      // test/support/app.ts sets `each` for the other suites: this one runs the default.
+      env: { POLL_INTERVAL_SECONDS: "30", EMAIL_CACHE_REVALIDATE: "on-change" },
+    });
+    adeleId = (await h.connectMailboxes([ADELE]))[ADELE]!;
+    await waitForBaseline(h.services, adeleId);
+  });
+  after(async () => {
+    await h.dispose();
+  });
+
+  it("an unchanged page, meta_only page, search page and email are served again without a Graph request, byte for byte", async () => {
+    await h.services.realtime.sync(adeleId);
+    for (const path of [
+      `/api/v1/emails?account_id=${adeleId}&limit=20`,
+      `/api/v1/emails?account_id=${adeleId}&limit=20&meta_only=true`,
+      `/api/v1/emails?account_id=${adeleId}&limit=10&search=list`,
+    ]) {
+      const first = await text(path);
+      const second = await text(path);
+      const before = await requests();
+      const third = await text(path);
+      assert.equal(await requests(), before, `${path}: no Graph request`);
+      assert.equal(second, first);
+      assert.equal(third, first);
+      assert.equal(first, await schemaBytes(EmailListSchema, JSON.parse(first)));
+    }
+    const id = (JSON.parse(await text(`/api/v1/emails?account_id=${adeleId}&limit=1`)) as EmailList).items[0]!
+      .id;
+    const one = await text(`/api/v1/emails/${id}`);
+    const before = await requests();
+    assert.equal(await text(`/api/v1/emails/${id}`), one);
+    assert.equal(await requests(), before, "GET /emails/{id}: no Graph request");
+  });
+
+  it("a change made in Graph behind Mailroom's back is served once realtime has seen it", async () => {
+    const path = `/api/v1/emails?account_id=${adeleId}&limit=5`;
+    await h.services.realtime.sync(adeleId);
+    const target = (JSON.parse(await text(path)) as EmailList).items[1]!;
+    await text(`/api/v1/emails/${target.id}`);
+    store().updateMessage(recordOf(target), (m) => {
+      m.subject = "changed in Outlook";
+    });
+    // Not seen yet: the page and the email as Mailroom last saw them.
+    assert.equal((JSON.parse(await text(path)) as EmailList).items[1]!.subject, target.subject);
+    // Realtime's round sees it: every later read has it.
+    await h.services.realtime.sync(adeleId);
+    assert.equal((JSON.parse(await text(path)) as EmailList).items[1]!.subject, "changed in Outlook");
+    const one = JSON.parse(await text(`/api/v1/emails/${target.id}`)) as EmailList["items"][number];
+    assert.equal(one.subject, "changed in Outlook");
+  });
+
+  it("a change made through Mailroom is read back at once", async () => {
+    const path = `/api/v1/emails?account_id=${adeleId}&limit=5`;
+    await h.services.realtime.sync(adeleId);
+    const target = (JSON.parse(await text(path)) as EmailList).items[2]!;
+    await text(`/api/v1/emails/${target.id}`);
+    const put = await fetch(`${h.baseUrl}/api/v1/emails/${target.id}`, {
+      method: "PUT",
+      headers: { "x-api-key": h.t.apiKey, "content-type": "application/json" },
+      body: JSON.stringify({ unread: target.read_date !== null }),
+    });
+    assert.equal(put.status, 200);
+    const page = JSON.parse(await text(path)) as EmailList;
+    assert.equal(page.items[2]!.read_date === null, target.read_date !== null);
+    const one = JSON.parse(await text(`/api/v1/emails/${target.id}`)) as EmailObject;
+    assert.equal(one.read_date === null, target.read_date !== null);
+  });
+
+  it("when realtime has not synced the mailbox within two poll intervals, reads ask Graph again", async () => {
+    const path = `/api/v1/emails?account_id=${adeleId}&limit=5`;
+    await h.services.realtime.sync(adeleId);
+    const target = (JSON.parse(await text(path)) as EmailList).items[3]!;
+    await text(`/api/v1/emails/${target.id}`);
+    store().updateMessage(recordOf(target), (m) => {
+      m.subject = "changed while realtime was behind";
+    });
+    clock.advance(66_000);
+    try {
+      const before = await requests();
+      assert.equal(
+        (JSON.parse(await text(path)) as EmailList).items[3]!.subject,
+        "changed while realtime was behind",
+      );
+      const one = JSON.parse(await text(`/api/v1/emails/${target.id}`)) as EmailObject & { subject: string };
+      assert.equal(one.subject, "changed while realtime was behind");
+      assert.ok((await requests()) > before);
+    } finally {
+      clock.reset();
+    }
+  });
+
+  it("a disconnected account is answered 401 though its emails are cached", async () => {
+    const path = `/api/v1/emails?account_id=${adeleId}&limit=5`;
+    await h.services.realtime.sync(adeleId);
+    await text(path);
+    await text(path);
+    await h.services.storage.db
+      .updateTable("accounts")
+      .set({ status: "CREDENTIALS" })
+      .where("id", "=", adeleId)
+      .execute();
+    try {
+      const res = await fetch(`${h.baseUrl}${path}`, { headers: { "x-api-key": h.t.apiKey } });
+      assert.equal(res.status, 401);
+      assert.equal(((await res.json()) as { type: string }).type, "errors/disconnected_account");
+    } finally {
+      await h.services.storage.db
+        .updateTable("accounts")
+        .set({ status: "OK" })
+        .where("id", "=", adeleId)
+        .execute();
+    }
+  });
+});
+
 describe("email cache bound", () => {
   const email = (id: string, bodyChars: number): EmailObject =>
     ({ id, body: "x".repeat(bodyChars), body_plain: "" }) as unknown as EmailObject;
@@ -210,6 +358,26 @@ describe("email cache bound", () => {
     assert.equal(stats.evictions, 1);
     assert.equal(stats.entries, 3);
     assert.ok(stats.bytes <= one * 3);
+  });
+
+  it("an entry read between insertions is never evicted, whether the cache or its account is full", () => {
+    const one = estimateBytes(email("a", 10_000));
+    for (const [maxBytes, maxBytesPerAccount] of [
+      [one * 10, one * 100],
+      [one * 100, one * 10],
+      [one * 10, one * 10],
+    ] as const) {
+      const cache = new EmailCache({ maxBytes, maxBytesPerAccount });
+      cache.set("acc", "2_full", "hot", "v1", email("hot", 10_000));
+      for (let i = 0; i < 200; i++) {
+        cache.set("acc", "2_full", `m${i}`, "v1", email(`m${i}`, 10_000));
+        // Reads in a row: the first may move the entry, the next ones find it in the newer half.
+        for (let read = 0; read < 3; read++) assert.ok(cache.get("acc", "2_full", "hot", "v1"), `round ${i}`);
+      }
+      assert.equal(cache.stats().entries, 10);
+      assert.equal(cache.get("acc", "2_full", "m189", "v1"), undefined, "the oldest of the rest went first");
+      assert.ok(cache.get("acc", "2_full", "m199", "v1"));
+    }
   });
 
   it("one account cannot hold more than its share, and a wrong version is a miss", () => {

@@ -62,4 +62,14 @@ function registerEmailCacheMetrics(cache: EmailCache, registry: Registry, config
     "Entries dropped because realtime or Mailroom's own writes saw the message change",
     (s) => s.invalidations,
   );
+  gauge(
+    "mailroom_email_cache_pages",
+    "List and search pages remembered at the mailbox version they were read at",
+    (s) => s.pages,
+  );
+  counter(
+    "mailroom_email_cache_unchanged_hits_total",
+    "Pages and emails served without asking Graph: the mailbox had not changed since, as far as realtime and Mailroom's own writes have seen (EMAIL_CACHE_REVALIDATE=on-change)",
+    (s) => s.seenHits,
+  );
 }

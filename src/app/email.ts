@@ -31,6 +31,8 @@ export function createEmailService(deps: {
   limiter?: MailboxLimiter;
   /** Where the email cache's figures are exported (/metrics). */
   registry?: Registry;
+  /** Records that Mailroom changed an account's mailbox (its `mail_version`, read by every process). */
+  mailChanged?: (accountId: string) => Promise<void>;
 }): { email: EmailService; send: SendService; graph: GraphClient; cache: EmailCache } {
   const graph = new GraphClient({
     baseUrl: deps.config.microsoft.graphUrl,
@@ -38,6 +40,7 @@ export function createEmailService(deps: {
     ...(deps.graphTransport ? { transport: deps.graphTransport } : {}),
     tokens: deps.tokens,
     limiter: deps.limiter ?? new KeyedLimiter(MAILBOX_CONCURRENCY),
+    ...(deps.mailChanged ? { onMailboxWrite: deps.mailChanged } : {}),
     log: deps.log.child({ component: "graph" }),
     now: () => deps.clock.now(),
   });
@@ -45,6 +48,7 @@ export function createEmailService(deps: {
   const cache = createEmailCache(deps.config, deps.registry);
   const email = new EmailService({
     cache,
+    trustRealtimeMs: trustRealtimeMs(deps.config),
     accounts: deps.accounts,
     graph,
     folders,
@@ -60,4 +64,15 @@ export function createEmailService(deps: {
     ...(deps.tracking ? { tracking: deps.tracking } : {}),
   });
   return { email, send, graph, cache };
+}
+
+/**
+ * How recent realtime's last sync of a mailbox must be for reads to be served as Mailroom last saw it
+ * (EMAIL_CACHE_REVALIDATE=on-change): two poll intervals and a margin, so a mailbox polled on time is
+ * always within it and one whose polls stall (or whose sign-in fails) drops out of it; never more than
+ * two minutes, however long the poll interval.
+ */
+function trustRealtimeMs(config: Config): number {
+  if (config.emailCache.revalidate !== "on-change") return 0;
+  return Math.min(2 * config.realtime.pollIntervalMs + 5_000, 120_000);
 }

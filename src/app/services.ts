@@ -42,6 +42,7 @@ import { ApiKeyRepository } from "../storage/repositories/api-key.repository.ts"
 import { HostedAuthRepository } from "../storage/repositories/hosted-auth.repository.ts";
 import { JobRepository } from "../storage/repositories/job.repository.ts";
 import { NotifyDeliveryRepository } from "../storage/repositories/notify-delivery.repository.ts";
+import { RealtimeRepository } from "../storage/repositories/realtime.repository.ts";
 import { SecretRepository } from "../storage/repositories/secret.repository.ts";
 import { SentMessageRepository } from "../storage/repositories/sent-message.repository.ts";
 import { SettingsRepository } from "../storage/repositories/settings.repository.ts";
@@ -288,6 +289,7 @@ export async function buildServices(
       linkMaxDays: config.hostedLinkMaxDays,
       fetch: fetchImpl,
     });
+    const mailState = new RealtimeRepository(storage.db);
     const sentLog = new SentMailLog(new SentMessageRepository(storage.db), clock);
     const tracking = createTracking({ config, storage, repos, secrets, transaction, webhooks, clock, log });
     const {
@@ -308,6 +310,7 @@ export async function buildServices(
       tracking,
       registry: metrics.registry,
       ...(limits?.mailboxLimiter ? { limiter: limits.mailboxLimiter } : {}),
+      mailChanged: (accountId) => mailState.bumpMailVersion(accountId),
     });
     const realtime = createRealtime({
       config,

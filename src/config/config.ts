@@ -50,7 +50,12 @@ export interface Config {
   /** Scheduled send: how far ahead `send_at` may be. */
   scheduledSend: { maxAheadMs: number };
   /** The per-process cache of mapped emails (docs/adr/0008-email-cache.md); maxBytes 0 = off. */
-  emailCache: { maxBytes: number; maxBytesPerAccount: number };
+  emailCache: {
+    maxBytes: number;
+    maxBytesPerAccount: number;
+    /** Whether reads are served as last seen while realtime keeps up (EMAIL_CACHE_REVALIDATE). */
+    revalidate: "on-change" | "each";
+  };
   /** The largest message accepted for sending or as a draft (MAX_MESSAGE_MB). */
   maxMessageBytes: number;
   /** Email tracking (docs/adr/0009-email-tracking.md): events kept per tracked mail and minute. */
@@ -184,6 +189,7 @@ export function loadConfig(
     emailCache: {
       maxBytes: (p.EMAIL_CACHE_MB ?? 64) * MIB,
       maxBytesPerAccount: Math.min(p.EMAIL_CACHE_ACCOUNT_MB ?? 8, p.EMAIL_CACHE_MB ?? 64) * MIB,
+      revalidate: (p.EMAIL_CACHE_REVALIDATE ?? "on-change") as "on-change" | "each",
     },
     maxMessageBytes: (p.MAX_MESSAGE_MB ?? 150) * MIB,
     tracking: { eventsPerMinute: p.TRACKING_EVENTS_PER_MINUTE ?? 60 },

@@ -256,11 +256,22 @@ export const VARIABLES = {
   },
   EMAIL_CACHE_MB: {
     description:
-      "Memory for mapped emails kept per process, so reading an unchanged email again skips its body and conversion (each read still asks Graph for the email's version; 0 turns the cache off).",
+      "Memory for mapped emails kept per process, so reading an unchanged email again skips its body and conversion (see EMAIL_CACHE_REVALIDATE; 0 turns the cache off).",
     expected: "an integer number of MiB from 0 to 65536",
     example: "64",
     default: "64",
     parse: integer(0, 65_536),
+  },
+  EMAIL_CACHE_REVALIDATE: {
+    description:
+      "When a cached email or page is checked against Graph: 'on-change' (default) serves it as Mailroom last saw it while realtime keeps up with the mailbox (a change made in Outlook shows once realtime has seen it: seconds with Graph subscriptions, up to a poll interval without; changes made through Mailroom show at once); 'each' asks Graph for the version on every read.",
+    expected: "on-change or each",
+    example: "on-change",
+    default: "on-change",
+    parse: (raw: string) => {
+      if (raw !== "on-change" && raw !== "each") throw new Error("not on-change/each");
+      return raw;
+    },
   },
   EMAIL_CACHE_ACCOUNT_MB: {
     description:

@@ -248,6 +248,11 @@ export interface RealtimeAccountTable {
   subscription_retry_at: number | null;
   subscription_error: string | null;
   last_notification_at: number | null;
+  /**
+   * Counts the changes Mailroom has seen in the mailbox (delta rounds that named messages, change
+   * notifications, Mailroom's own writes to Graph); cached pages remember the count they were read at.
+   */
+  mail_version: number;
   updated_at: number;
 }
 

@@ -97,6 +97,10 @@ export async function createTestApp(
     DATABASE_URL:
       database.config.kind === "postgres" ? database.config.url : `sqlite://${database.sqlitePath}`,
     LOG_LEVEL: "debug",
+    // Most suites change mailboxes in the sandbox behind Mailroom's back (mail delivered, messages
+    // edited) and read them at once, with realtime not polling: every read asks Graph. The default,
+    // on-change, has its own suites (test/email-cache.test.ts, test/scaled-email-cache.test.ts).
+    EMAIL_CACHE_REVALIDATE: "each",
     ...env,
   });
   const logs = new LogCapture();

@@ -194,6 +194,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     WEBHOOK_ALLOW_PRIVATE_ADDRESSES: "on",
     POLL_INTERVAL_SECONDS: "86400",
     LOG_LEVEL: "warn",
+    // As in test/support/app.ts: reads of mail the sandbox changed ask Graph, unless a suite says on-change.
+    EMAIL_CACHE_REVALIDATE: "each",
     ...options.env,
   };
   const processes: StartedMailroom[] = [];

@@ -70,8 +70,13 @@ interface FlightResult {
 
 export type ProactiveRefreshResult = "refreshed" | "fresh" | "gone" | "disconnected";
 
+/** Accounts whose access token is kept decrypted (the most recently decrypted). */
+const DECRYPTED_TOKENS_KEPT = 256;
+
 export class TokenManager {
   private readonly flights = new Map<string, Promise<FlightResult>>();
+  /** Access tokens in clear by account, with the ciphertext they came from (see `plaintext`). */
+  private readonly decrypted = new Map<string, { envelope: string; token: string }>();
   /** Set after Microsoft rejected the app's credentials; keyed to those credentials. */
   private appCooldown: { fingerprint: string; failures: number; until: number } | undefined;
   private readonly tuning: TokenLifecycleTuning;
@@ -116,7 +121,7 @@ export class TokenManager {
       allowStaleWhileCooling: options.forceRefresh !== true,
       ...(options.forceRefresh ? { rejectedAccessToken: row.access_token } : {}),
     };
-    if (this.satisfies(row, need, this.d.clock.now())) return this.d.secrets.decrypt(row.access_token ?? "");
+    if (this.satisfies(row, need, this.d.clock.now())) return this.plaintext(row);
     const result = await this.singleFlight(accountId, () => this.refreshShared(accountId, need));
     return result.accessToken;
   }
@@ -368,7 +373,24 @@ export class TokenManager {
   }
 
   private stored(row: AccountRow): FlightResult {
-    return { accessToken: this.d.secrets.decrypt(row.access_token ?? ""), refreshed: false };
+    return { accessToken: this.plaintext(row), refreshed: false };
+  }
+
+  /**
+   * The row's access token in clear. The last few accounts' tokens are kept decrypted beside their
+   * ciphertext, so a busy mailbox's calls skip the AES-GCM step; a new ciphertext (a refresh here or
+   * in another process) is decrypted and replaces it.
+   */
+  private plaintext(row: AccountRow): string {
+    const envelope = row.access_token ?? "";
+    const known = this.decrypted.get(row.id);
+    if (known?.envelope === envelope) return known.token;
+    const token = this.d.secrets.decrypt(envelope);
+    this.decrypted.delete(row.id);
+    if (this.decrypted.size >= DECRYPTED_TOKENS_KEPT)
+      this.decrypted.delete(this.decrypted.keys().next().value as string);
+    this.decrypted.set(row.id, { envelope, token });
+    return token;
   }
 }
 

@@ -19,6 +19,10 @@ export interface EmailCacheStats {
   misses: number;
   evictions: number;
   invalidations: number;
+  /** Pages (ids in order, and their cursor) remembered at a mailbox version. */
+  pages: number;
+  /** Pages and emails served at a mailbox version realtime had seen, without asking Graph. */
+  seenHits: number;
 }
 
 export type CachedKind = "1_meta" | "2_full";
@@ -29,7 +33,24 @@ interface Entry {
   version: string;
   email: EmailObject;
   bytes: number;
+  /** The cache's and the account's use counts when the entry last went to the newest end (`touch`). */
+  used: number;
+  usedInAccount: number;
+  /** The mailbox version (`mail_version`) at which Graph last named this version of the message. */
+  seenAt: number | undefined;
 }
+
+/** A page as Graph listed it: its emails' keys and versions in order, and the page's cursor. */
+interface CachedPage {
+  accountId: string;
+  mailVersion: number;
+  keys: string[];
+  versions: string[];
+  cursor: string | null;
+}
+
+/** Pages remembered, over all accounts (each a few hundred bytes: its keys share the entries' strings). */
+const MAX_PAGES = 4096;
 
 interface AccountEntries {
   bytes: number;
@@ -37,6 +58,8 @@ interface AccountEntries {
   probe: boolean;
   /** Oldest use first. */
   keys: Map<string, Entry>;
+  /** Counts sets and moves to the newest end within the account. */
+  uses: number;
 }
 
 /** What an entry costs beyond its bodies: the object's other fields and the Map slots (an estimate). */
@@ -72,6 +95,11 @@ export class EmailCache {
   private misses = 0;
   private evictions = 0;
   private invalidations = 0;
+  /** Counts sets and moves to the newest end; an entry's distance from it bounds its place in line. */
+  private uses = 0;
+  /** By account and page key, least recently used first. */
+  private readonly pages = new Map<string, CachedPage>();
+  private seenHits = 0;
 
   constructor(private readonly options: EmailCacheOptions) {}
 
@@ -111,6 +139,7 @@ export class EmailCache {
     kind: CachedKind,
     graphId: string,
     version: string | undefined,
+    mailVersion?: number,
   ): EmailObject | undefined {
     const k = key(accountId, kind, graphId);
     const entry = this.entries.get(k);
@@ -119,8 +148,84 @@ export class EmailCache {
       return undefined;
     }
     this.hits++;
+    // Graph named this version within a call that began at `mailVersion`: it was current then.
+    if (mailVersion !== undefined) entry.seenAt = mailVersion;
     this.touch(entry);
     return entry.email;
+  }
+
+  /**
+   * The email as Graph last named it, if that was at `mailVersion` (the mailbox has not changed since,
+   * as far as Mailroom has seen): served without asking Graph.
+   */
+  getSeen(
+    accountId: string,
+    kind: CachedKind,
+    graphId: string,
+    mailVersion: number,
+  ): EmailObject | undefined {
+    const entry = this.entries.get(key(accountId, kind, graphId));
+    if (!entry || entry.seenAt !== mailVersion) return undefined;
+    this.seenHits++;
+    this.touch(entry);
+    return entry.email;
+  }
+
+  /**
+   * Remembers a page as Graph listed it at `mailVersion`: the emails on it (each must be cached now,
+   * else nothing is remembered) and its cursor.
+   */
+  setPage(
+    accountId: string,
+    pageKey: string,
+    mailVersion: number,
+    kind: CachedKind,
+    graphIds: readonly string[],
+    cursor: string | null,
+  ): void {
+    if (!this.enabled) return;
+    const keys: string[] = [];
+    const versions: string[] = [];
+    for (const graphId of graphIds) {
+      const entry = this.entries.get(key(accountId, kind, graphId));
+      if (!entry) return;
+      keys.push(entry.key);
+      versions.push(entry.version);
+    }
+    const k = `${accountId}\n${pageKey}`;
+    this.pages.delete(k);
+    if (this.pages.size >= MAX_PAGES) this.pages.delete(this.pages.keys().next().value as string);
+    this.pages.set(k, { accountId, mailVersion, keys, versions, cursor });
+  }
+
+  /**
+   * The page remembered at `mailVersion`, when every email on it is still cached at the version the
+   * page was listed with; otherwise undefined (and a page of an older mailbox version is dropped).
+   */
+  getPage(
+    accountId: string,
+    pageKey: string,
+    mailVersion: number,
+  ): { items: EmailObject[]; cursor: string | null } | undefined {
+    const k = `${accountId}\n${pageKey}`;
+    const page = this.pages.get(k);
+    if (!page) return undefined;
+    if (page.mailVersion !== mailVersion) {
+      this.pages.delete(k);
+      return undefined;
+    }
+    const items: EmailObject[] = [];
+    for (let i = 0; i < page.keys.length; i++) {
+      const entry = this.entries.get(page.keys[i]!);
+      if (!entry || entry.version !== page.versions[i]) {
+        this.pages.delete(k);
+        return undefined;
+      }
+      items.push(entry.email);
+    }
+    for (const itemKey of page.keys) this.touch(this.entries.get(itemKey)!);
+    this.seenHits++;
+    return { items, cursor: page.cursor };
   }
 
   set(
@@ -129,6 +234,7 @@ export class EmailCache {
     graphId: string,
     version: string | undefined,
     email: EmailObject,
+    mailVersion?: number,
   ): void {
     if (!this.enabled || version === undefined) return;
     const bytes = estimateBytes(email);
@@ -136,12 +242,21 @@ export class EmailCache {
     const k = key(accountId, kind, graphId);
     const old = this.entries.get(k);
     if (old) this.remove(old);
-    const entry: Entry = { key: k, accountId, version, email, bytes };
     let account = this.accounts.get(accountId);
     if (!account) {
-      account = { bytes: 0, probe: true, keys: new Map() };
+      account = { bytes: 0, probe: true, keys: new Map(), uses: 0 };
       this.accounts.set(accountId, account);
     }
+    const entry: Entry = {
+      key: k,
+      accountId,
+      version,
+      email,
+      bytes,
+      used: ++this.uses,
+      usedInAccount: ++account.uses,
+      seenAt: mailVersion,
+    };
     this.entries.set(k, entry);
     account.keys.set(k, entry);
     account.bytes += bytes;
@@ -165,6 +280,7 @@ export class EmailCache {
 
   /** Drops the account's entries (deleted, or its sign-in lost). */
   forgetAccount(accountId: string): void {
+    for (const [k, page] of this.pages) if (page.accountId === accountId) this.pages.delete(k);
     const account = this.accounts.get(accountId);
     if (!account) return;
     for (const entry of [...account.keys.values()]) {
@@ -181,17 +297,31 @@ export class EmailCache {
       misses: this.misses,
       evictions: this.evictions,
       invalidations: this.invalidations,
+      pages: this.pages.size,
+      seenHits: this.seenHits,
     };
   }
 
+  /**
+   * Moves a used entry to the newest end of both orders, unless fewer than half the entries (of the
+   * cache, and of the account) have been set or moved since it last was: it is then still in the newer
+   * half of each order (every move puts at most one entry after it), far from eviction, so a page
+   * served again and again costs no reordering.
+   */
   private touch(entry: Entry): void {
+    const account = this.accounts.get(entry.accountId);
+    if (!account) return;
+    if (
+      this.uses - entry.used < this.entries.size / 2 &&
+      account.uses - entry.usedInAccount < account.keys.size / 2
+    )
+      return;
+    entry.used = ++this.uses;
+    entry.usedInAccount = ++account.uses;
     this.entries.delete(entry.key);
     this.entries.set(entry.key, entry);
-    const keys = this.accounts.get(entry.accountId)?.keys;
-    if (keys) {
-      keys.delete(entry.key);
-      keys.set(entry.key, entry);
-    }
+    account.keys.delete(entry.key);
+    account.keys.set(entry.key, entry);
   }
 
   private evictOldest(map: Map<string, Entry>): void {

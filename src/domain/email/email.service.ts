@@ -9,7 +9,7 @@ import type { Logger } from "../../lib/logger.ts";
 import { EXPAND_MARKS } from "../../providers/microsoft/extended-properties.ts";
 import type { GraphClient } from "../../providers/microsoft/graph-client.ts";
 import type { GraphMessage } from "../../providers/microsoft/graph-types.ts";
-import type { AccountRow } from "../../storage/repositories/account.repository.ts";
+import type { AccountMailState, AccountRow } from "../../storage/repositories/account.repository.ts";
 import { type AccountPages, listAllFolders } from "./all-folders.ts";
 import { type AttachmentDownload, downloadAttachment } from "./attachment-download.ts";
 import type { EmailObject, FolderObject } from "./email.types.ts";
@@ -26,7 +26,11 @@ import { findReplyParents, inReplyToOf, KnownParents } from "./reply-parents.ts"
 
 export interface AccountLookup {
   findById(id: string): Promise<AccountRow | undefined>;
+  /** The account with realtime's view of its mailbox, for reads that may be served from the cache. */
+  findWithMailState(id: string): Promise<(AccountRow & AccountMailState) | undefined>;
 }
+
+type ReadAccount = AccountRow & AccountMailState;
 
 export type { ListFilters, ListQuery } from "./list-cursor.ts";
 
@@ -50,6 +54,11 @@ export class EmailService {
       log: Logger;
       /** Mapped emails by message version; absent or disabled: every read maps what Graph returns. */
       cache?: EmailCache;
+      /**
+       * How recent realtime's last completed sync of a mailbox must be for a read to be served from
+       * what Mailroom has seen without asking Graph (docs/adr/0008-email-cache.md); 0: always ask.
+       */
+      trustRealtimeMs?: number;
     },
   ) {
     this.knownParents = new KnownParents(() => deps.clock.now());
@@ -61,7 +70,7 @@ export class EmailService {
     query: ListQuery,
   ): Promise<{ object: "EmailList"; items: EmailObject[]; cursor: string | null }> {
     const state = cursorState(query);
-    const account = await this.account(state.account_id);
+    const account = await this.readAccount(state.account_id);
     const tree = await this.deps.folders.tree(account.id);
     const folderPath =
       state.folder !== undefined
@@ -75,6 +84,21 @@ export class EmailService {
     const kind: CachedKind = full ? "2_full" : "1_meta";
     const cache = this.cacheFor(state.include_headers);
 
+    // The mailbox unchanged since this page was listed, as far as Mailroom has seen: the page as then.
+    const seen = cache ? this.seenVersion(account) : undefined;
+    const pageKey =
+      seen !== undefined ? `${kind}\n${path}\n${JSON.stringify(base)}\n${JSON.stringify(state)}` : "";
+    if (cache && seen !== undefined) {
+      const page = cache.getPage(account.id, pageKey, seen);
+      if (page) {
+        await this.deps.graph.passLimiter(account.id);
+        return { object: "EmailList", items: page.items, cursor: page.cursor };
+      }
+    }
+    const remember = (graphIds: string[], cursor: string | null) => {
+      if (cache && seen !== undefined) cache.setPage(account.id, pageKey, seen, kind, graphIds, cursor);
+    };
+
     // Pages of an account with cached emails: first only the page's ids and versions (no bodies, no
     // other fields); when every email on it is cached at that version, the page is served from the cache.
     const held = cache?.holds(account.id) ?? false;
@@ -86,12 +110,17 @@ export class EmailService {
       const placed = place(probe.value ?? [], probe["@odata.nextLink"]);
       const items: EmailObject[] = [];
       for (const message of placed.emitted) {
-        const hit = cache.get(account.id, kind, message.id, this.version(account, tree, message));
+        const hit = cache.get(account.id, kind, message.id, this.version(account, tree, message), seen);
         if (!hit) break;
         items.push(hit);
       }
-      if (items.length === placed.emitted.length)
+      if (items.length === placed.emitted.length) {
+        remember(
+          placed.emitted.map((message) => message.id),
+          placed.cursor,
+        );
         return { object: "EmailList", items, cursor: placed.cursor };
+      }
     }
 
     // One Graph request per page: the HTML body (body_plain is derived from it here, not a second
@@ -111,7 +140,9 @@ export class EmailService {
     const versions = placed.emitted.map((message) =>
       cache ? this.version(account, tree, message) : undefined,
     );
-    const hits = placed.emitted.map((message, i) => cache?.get(account.id, kind, message.id, versions[i]));
+    const hits = placed.emitted.map((message, i) =>
+      cache?.get(account.id, kind, message.id, versions[i], seen),
+    );
     const misses = placed.emitted.filter((_, i) => hits[i] === undefined);
     const parents = await findReplyParents(this.parentLookup(), account.id, misses, html.value ?? []);
     const items = placed.emitted.map((message, i) => {
@@ -126,11 +157,15 @@ export class EmailService {
         parents,
       });
       if (parents.complete || inReplyToOf(message) === undefined)
-        cache?.set(account.id, kind, message.id, versions[i], email);
+        cache?.set(account.id, kind, message.id, versions[i], email, seen);
       return email;
     });
     // The first page an account caches says nothing about whether its next reads will be repeats.
     if (held) cache?.recordPageRead(account.id, reused, items.length);
+    remember(
+      placed.emitted.map((message) => message.id),
+      placed.cursor,
+    );
     return { object: "EmailList", items, cursor: placed.cursor };
   }
 
@@ -143,6 +178,13 @@ export class EmailService {
   ): Promise<EmailObject> {
     const { account, graphId } = await this.resolveEmail(idParam, accountIdQuery);
     const cache = this.cacheFor(options.includeHeaders);
+    const seen = cache ? this.seenVersion(account) : undefined;
+    // Named by Graph at the mailbox version Mailroom last saw: served as then.
+    const unchanged = seen !== undefined ? cache?.getSeen(account.id, "2_full", graphId, seen) : undefined;
+    if (unchanged) {
+      await this.deps.graph.passLimiter(account.id);
+      return unchanged;
+    }
     // A message cached at some version: ask Graph only for its version (no body, no attachments).
     if (cache?.has(account.id, "2_full", graphId)) {
       const [probe, tree] = await Promise.all([
@@ -152,7 +194,7 @@ export class EmailService {
         }),
         this.deps.folders.tree(account.id),
       ]);
-      const hit = cache.get(account.id, "2_full", probe.id, this.version(account, tree, probe));
+      const hit = cache.get(account.id, "2_full", probe.id, this.version(account, tree, probe), seen);
       if (hit) return hit;
     }
     // One plain GET (one of the mailbox's 4 slots, where a 3-step $batch weighed 3): HTML body and
@@ -175,7 +217,7 @@ export class EmailService {
       parents,
     });
     if (parents.complete)
-      cache?.set(account.id, "2_full", message.id, this.version(account, tree, message), email);
+      cache?.set(account.id, "2_full", message.id, this.version(account, tree, message), email, seen);
     return email;
   }
 
@@ -315,6 +357,25 @@ export class EmailService {
 
   // ---------- helpers ----------
 
+  private async readAccount(accountId: string): Promise<ReadAccount> {
+    const row = await this.deps.accounts.findWithMailState(accountId);
+    if (!row) throw new AppError("resource_not_found", { detail: `Account ${accountId} not found` });
+    return row;
+  }
+
+  /**
+   * The mailbox version reads may be served at without asking Graph: realtime completed a sync of the
+   * mailbox within `trustRealtimeMs`, and the account signs in itself and is not disconnected (a shared
+   * mailbox, or one whose sign-in was lost, always asks Graph, so the token and Microsoft decide).
+   */
+  private seenVersion(account: ReadAccount): number | undefined {
+    const trustMs = this.deps.trustRealtimeMs ?? 0;
+    if (trustMs <= 0 || account.mail_version === null || account.last_sync_at === null) return undefined;
+    if (account.status !== "OK" || account.delegate_account_id) return undefined;
+    if (this.deps.clock.now() - account.last_sync_at > trustMs) return undefined;
+    return account.mail_version;
+  }
+
   private async account(accountId: string): Promise<AccountRow> {
     const row = await this.deps.accounts.findById(accountId);
     if (!row) throw new AppError("resource_not_found", { detail: `Account ${accountId} not found` });
@@ -324,7 +385,7 @@ export class EmailService {
   private async resolveEmail(
     idParam: string,
     accountIdQuery: string | undefined,
-  ): Promise<{ account: AccountRow; graphId: string }> {
+  ): Promise<{ account: ReadAccount; graphId: string }> {
     const ref = parseEmailRef(idParam);
     if (!ref) throw notFound("Email", idParam);
     const accountId = isMessageIdRef(ref) ? accountIdQuery : (ref.accountId ?? accountIdQuery);
@@ -333,7 +394,7 @@ export class EmailService {
         detail: `Email ${idParam} not found; a provider id or Message-ID needs ?account_id=`,
       });
     if (accountIdQuery !== undefined && accountIdQuery !== accountId) throw notFound("Email", idParam);
-    const account = await this.account(accountId);
+    const account = await this.readAccount(accountId);
     if (!isMessageIdRef(ref)) return { account, graphId: ref.graphId };
     return { account, graphId: await resolveMessageId(this.deps.graph, account.id, ref.messageId) };
   }

@@ -32,6 +32,9 @@ export class NotificationIntake {
     }
     for (const accountId of woken) {
       await this.d.repo.updateAccount(accountId, { last_notification_at: now });
+      // Microsoft says the mailbox changed: no process serves a page cached before this without asking
+      // Graph again (docs/adr/0008-email-cache.md).
+      await this.d.repo.bumpMailVersion(accountId);
       // One sync per account per window, run just after the window ends: a burst of notifications
       // collapses into one delta sync that starts after every change it announced. The window is
       // short (it adds up to its length to every event's latency); a sync that is still running

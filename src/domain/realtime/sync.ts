@@ -115,6 +115,9 @@ export class SyncRunner {
           account.id,
           round.items.map((item) => item.id),
         );
+    // The mailbox changed: before any event about it can reach a webhook, no process serves a page
+    // cached before this round without asking Graph (docs/adr/0008-email-cache.md).
+    if (rounds.some((round) => round.items.length > 0)) await this.d.repo.bumpMailVersion(account.id);
     // Roles are only needed to plan events: an idle poll never reads the tree.
     if (!tree && rounds.some((round) => round.items.length > 0)) tree = await this.d.folders.tree(account.id);
     const roleOf = (folderId: string): FolderRole => tree?.byId.get(folderId)?.role ?? "unknown";

@@ -61,6 +61,8 @@ export interface GraphClientOptions {
   tokens: AccessTokens;
   /** Slots per mailbox (4, §5): in-process (KeyedLimiter) or shared by every process (Redis). */
   limiter: MailboxLimiter;
+  /** Told after every call that may have changed the account's mailbox (see `call`). */
+  onMailboxWrite?: (accountId: string) => Promise<void>;
   log?: Logger;
   timeoutMs?: number;
   /** Retries after a 429/503/504 or a network failure (not counting the first attempt). */
@@ -116,6 +118,15 @@ export class GraphClient {
     const answer = await this.call(accountId, request);
     if (answer.bytes.length === 0) return undefined as T;
     return JSON.parse(answer.bytes.toString("utf8")) as T;
+  }
+
+  /**
+   * Waits for one of the mailbox's slots and gives it back at once: an API read answered without a
+   * request to Microsoft still queues behind the mailbox's calls in flight, like every call.
+   */
+  async passLimiter(accountId: string): Promise<void> {
+    const release = await this.options.limiter.acquire(accountId, 1);
+    release();
   }
 
   /**
@@ -247,11 +258,40 @@ export class GraphClient {
     return Math.round(ceiling / 2 + (this.random() * ceiling) / 2);
   }
 
+  /**
+   * A call that may change the mailbox (anything but reads and subscriptions) is announced once it has
+   * ended, before its caller sees the answer, so a read that follows it, in any process, does not take
+   * a page cached before it: when it succeeded, and when its outcome is unknown (a timeout, a 5xx,
+   * no answer: the write may still have happened); not when Microsoft refused it (a 4xx).
+   */
   private async call(
     accountId: string,
     request: GraphRequest,
     weight = 1,
     streaming?: { signal: AbortSignal | undefined },
+  ): Promise<Answer> {
+    const announce = this.options.onMailboxWrite;
+    if (!announce || !changesMailbox(request)) return this.attempts(accountId, request, weight, streaming);
+    const announced = () =>
+      announce(accountId).catch((error: unknown) =>
+        this.options.log?.warn({ accountId, err: error }, "Could not record a change to the mailbox"),
+      );
+    let answer: Answer;
+    try {
+      answer = await this.attempts(accountId, request, weight, streaming);
+    } catch (error) {
+      if (!(error instanceof AppError && error.status < 500)) await announced();
+      throw error;
+    }
+    await announced();
+    return answer;
+  }
+
+  private async attempts(
+    accountId: string,
+    request: GraphRequest,
+    weight: number,
+    streaming: { signal: AbortSignal | undefined } | undefined,
   ): Promise<Answer> {
     const base = `${this.options.baseUrl.replace(/\/+$/, "")}/v1.0`;
     const access = await this.options.tokens.getMailboxAccess(accountId);
@@ -371,6 +411,17 @@ export class GraphClient {
       ...(streaming ? { stream: true, ...(streaming.signal ? { signal: streaming.signal } : {}) } : {}),
     });
   }
+}
+
+/** Whether a call may change the mailbox: not a read (a GET, or a `$batch` of GETs), not a subscription. */
+export function changesMailbox(request: GraphRequest): boolean {
+  if ((request.method ?? "GET") === "GET") return false;
+  if (request.path === "/subscriptions" || request.path.startsWith("/subscriptions/")) return false;
+  if (request.path === "/$batch") {
+    const steps = (request.body as { requests?: { method?: string }[] } | undefined)?.requests ?? [];
+    return steps.some((step) => (step.method ?? "GET") !== "GET");
+  }
+  return true;
 }
 
 /** Translates a failed batch step like a single call's failure. */

@@ -18,6 +18,7 @@ import * as m0019 from "./0019-tracking.ts";
 import * as m0020 from "./0020-idempotency-keys.ts";
 import * as m0021 from "./0021-scheduled-emails.ts";
 import * as m0022 from "./0022-shared-mailboxes.ts";
+import * as m0023 from "./0023-mail-version.ts";
 
 /** Static list (no filesystem scanning): the same migrations run on SQLite and PostgreSQL. */
 export const migrationProvider: MigrationProvider = {
@@ -42,6 +43,7 @@ export const migrationProvider: MigrationProvider = {
       "0020-idempotency-keys": m0020,
       "0021-scheduled-emails": m0021,
       "0022-shared-mailboxes": m0022,
+      "0023-mail-version": m0023,
     };
   },
 };

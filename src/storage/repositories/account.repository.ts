@@ -23,6 +23,12 @@ export interface RefreshedTokenFields {
   scopes: string | null;
 }
 
+/** What realtime last saw of an account's mailbox (docs/adr/0008-email-cache.md). */
+export interface AccountMailState {
+  mail_version: number | null;
+  last_sync_at: number | null;
+}
+
 export interface AccountPageCursor {
   createdAt: number;
   id: string;
@@ -51,6 +57,14 @@ export class AccountRepository {
 
   async findById(id: string): Promise<AccountRow | undefined> {
     return byId.first(this.db, id);
+  }
+
+  /**
+   * The account with what realtime last saw of its mailbox (`realtime_accounts`: the change counter
+   * and the end of the last delta sync; null without realtime), in one statement.
+   */
+  async findWithMailState(id: string): Promise<(AccountRow & AccountMailState) | undefined> {
+    return byIdWithMailState.first(this.db, id);
   }
 
   /** One mailbox is one account: Microsoft's (tenant id, object id) is the key, never the address. */
@@ -274,4 +288,13 @@ const firstPage = new PreparedQuery(1, (db, limit: number) =>
 /** Read on every Graph call and every poll. */
 const byId = new PreparedQuery(1, (db, id: string) =>
   db.selectFrom("accounts").selectAll().where("id", "=", id),
+);
+
+const byIdWithMailState = new PreparedQuery(1, (db, id: string) =>
+  db
+    .selectFrom("accounts")
+    .leftJoin("realtime_accounts", "realtime_accounts.account_id", "accounts.id")
+    .selectAll("accounts")
+    .select(["realtime_accounts.mail_version", "realtime_accounts.last_sync_at"])
+    .where("accounts.id", "=", id),
 );

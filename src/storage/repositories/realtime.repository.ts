@@ -39,6 +39,7 @@ export class RealtimeRepository {
         subscription_retry_at: null,
         subscription_error: null,
         last_notification_at: null,
+        mail_version: 0,
         updated_at: now,
       })
       .onConflict((oc) => oc.column("account_id").doNothing())
@@ -152,6 +153,15 @@ export class RealtimeRepository {
   }
 
   /**
+   * Mailroom saw the mailbox change (a delta round naming messages, a change notification, a write it
+   * sent to Graph): pages cached before are no longer current, in every process
+   * (docs/adr/0008-email-cache.md).
+   */
+  async bumpMailVersion(accountId: string): Promise<void> {
+    await bumpMail.execute(this.db, accountId);
+  }
+
+  /**
    * Polling lag (now − last completed sync) over connected accounts that are polled at the poll
    * interval (a healthy subscription slows polling on purpose): count, p99 and max. Two aggregate
    * queries, for the watchdog and `/metrics`.
@@ -207,4 +217,11 @@ const accountById = new PreparedQuery(1, (db, accountId: string) =>
 );
 const deltaLinksOf = new PreparedQuery(1, (db, accountId: string) =>
   db.selectFrom("realtime_folders").select(["folder_id", "delta_link"]).where("account_id", "=", accountId),
+);
+
+const bumpMail = new PreparedQuery(1, (db, accountId: string) =>
+  db
+    .updateTable("realtime_accounts")
+    .set((eb) => ({ mail_version: eb("mail_version", "+", 1) }))
+    .where("account_id", "=", accountId),
 );
