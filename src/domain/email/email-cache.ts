@@ -206,7 +206,7 @@ export class EmailCache {
     accountId: string,
     pageKey: string,
     mailVersion: number,
-  ): { items: EmailObject[]; cursor: string | null } | undefined {
+  ): { items: EmailObject[]; cursor: string | null; remembered: object } | undefined {
     const k = `${accountId}\n${pageKey}`;
     const page = this.pages.get(k);
     if (!page) return undefined;
@@ -225,7 +225,7 @@ export class EmailCache {
     }
     for (const itemKey of page.keys) this.touch(this.entries.get(itemKey)!);
     this.seenHits++;
-    return { items, cursor: page.cursor };
+    return { items, cursor: page.cursor, remembered: page };
   }
 
   set(

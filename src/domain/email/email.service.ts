@@ -32,6 +32,17 @@ export interface AccountLookup {
 
 type ReadAccount = AccountRow & AccountMailState;
 
+export interface EmailPage {
+  object: "EmailList";
+  items: EmailObject[];
+  cursor: string | null;
+  /**
+   * Set when the page is one the cache remembered, served unchanged: the same object for as long as
+   * the cache holds that page (the HTTP layer keeps the page's JSON by it).
+   */
+  remembered?: object;
+}
+
 export type { ListFilters, ListQuery } from "./list-cursor.ts";
 
 interface Page<T> {
@@ -66,9 +77,7 @@ export class EmailService {
 
   // ---------- list ----------
 
-  async list(
-    query: ListQuery,
-  ): Promise<{ object: "EmailList"; items: EmailObject[]; cursor: string | null }> {
+  async list(query: ListQuery): Promise<EmailPage> {
     const state = cursorState(query);
     const account = await this.readAccount(state.account_id);
     const tree = await this.deps.folders.tree(account.id);
@@ -92,7 +101,7 @@ export class EmailService {
       const page = cache.getPage(account.id, pageKey, seen);
       if (page) {
         await this.deps.graph.passLimiter(account.id);
-        return { object: "EmailList", items: page.items, cursor: page.cursor };
+        return { object: "EmailList", items: page.items, cursor: page.cursor, remembered: page.remembered };
       }
     }
     const remember = (graphIds: string[], cursor: string | null) => {
