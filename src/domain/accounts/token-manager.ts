@@ -9,6 +9,7 @@
 import { createHash } from "node:crypto";
 import { hostname } from "node:os";
 import type { Clock } from "../../lib/clock.ts";
+import { DecryptedEnvelopes } from "../../lib/crypto.ts";
 import { AppError } from "../../lib/errors.ts";
 import { newId } from "../../lib/ids.ts";
 import type { Logger } from "../../lib/logger.ts";
@@ -68,6 +69,9 @@ interface FlightResult {
   refreshed: boolean;
 }
 
+/** Decrypted access tokens kept (one per account in use; ~2 KB each with its envelope). */
+const ACCESS_TOKENS_KEPT = 1_000;
+
 export type ProactiveRefreshResult = "refreshed" | "fresh" | "gone" | "disconnected";
 
 export class TokenManager {
@@ -77,11 +81,17 @@ export class TokenManager {
   private readonly tuning: TokenLifecycleTuning;
   private readonly owner: string;
   private readonly sleep: (ms: number) => Promise<void>;
+  /**
+   * Access tokens decrypted once per stored envelope. The row is still read on every demand, so a
+   * refresh, a disconnect or a delete by another process is seen at once; only AES-GCM is skipped.
+   */
+  private readonly accessTokens: DecryptedEnvelopes;
 
   constructor(private readonly d: TokenManagerDeps) {
     this.tuning = { ...DEFAULT_TUNING, ...d.tuning };
     this.owner = d.owner ?? `${hostname()}:${process.pid}:${newId().slice(0, 8)}`;
     this.sleep = d.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.accessTokens = new DecryptedEnvelopes(d.secrets, ACCESS_TOKENS_KEPT);
   }
 
   /**
@@ -116,7 +126,8 @@ export class TokenManager {
       allowStaleWhileCooling: options.forceRefresh !== true,
       ...(options.forceRefresh ? { rejectedAccessToken: row.access_token } : {}),
     };
-    if (this.satisfies(row, need, this.d.clock.now())) return this.d.secrets.decrypt(row.access_token ?? "");
+    if (this.satisfies(row, need, this.d.clock.now()))
+      return this.accessTokens.decrypt(row.access_token ?? "");
     const result = await this.singleFlight(accountId, () => this.refreshShared(accountId, need));
     return result.accessToken;
   }
@@ -368,7 +379,7 @@ export class TokenManager {
   }
 
   private stored(row: AccountRow): FlightResult {
-    return { accessToken: this.d.secrets.decrypt(row.access_token ?? ""), refreshed: false };
+    return { accessToken: this.accessTokens.decrypt(row.access_token ?? ""), refreshed: false };
   }
 }
 
