@@ -72,6 +72,21 @@ for (const dialect of dialects()) {
       await sql`delete from accounts where id = ${id}`.execute(storage.db);
     });
 
+    it("a prepared query keeps answering when the server no longer knows its statement (a pooler)", async () => {
+      // A pooler in transaction mode can send a named statement's next use to a server connection
+      // that never prepared it; dropping the session's statements does the same to this connection.
+      const repo = new AccountRepository(storage.db);
+      const id = newId();
+      await repo.insert(account(id, 1));
+      try {
+        for (let i = 0; i < 3; i++) assert.equal((await repo.findById(id))?.id, id);
+        if (dialect === "postgres") await sql`deallocate all`.execute(storage.db);
+        for (let i = 0; i < 3; i++) assert.equal((await repo.findById(id))?.id, id);
+      } finally {
+        await sql`delete from accounts where id = ${id}`.execute(storage.db);
+      }
+    });
+
     it("times round-trip as numbers (epoch ms beyond 2^31)", async () => {
       const repo = new AccountRepository(storage.db);
       const at = Date.UTC(2030, 0, 1, 12, 0, 0, 123);

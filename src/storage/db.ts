@@ -199,10 +199,12 @@ function openPostgres(url: string): Storage {
 
 /**
  * Sends the prepared queries' statements (prepared.ts) by name, so the server parses and plans each
- * once per connection. When the server refuses a statement prepared before a migration changed the
- * columns it answers with (SQLSTATE 0A000), the statement is run unnamed from then on: at once when no
- * transaction is open (the refused statement did nothing), else the transaction fails as any
- * statement error fails it and its retry runs unnamed.
+ * once per connection. A named statement the server refuses is run unnamed from then on: one prepared
+ * before a migration changed the columns it answers with (SQLSTATE 0A000), or one the server does not
+ * know (26000: a pooler in transaction mode, such as PgBouncer before 1.21, that sends the next use to
+ * another server connection). It is retried at once when no transaction is open (the refused
+ * statement did nothing); in a transaction, the transaction fails as any statement error fails it,
+ * and its retry runs unnamed.
  */
 function prepareNamedStatements(client: PgModule.PoolClient): void {
   const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
@@ -211,7 +213,7 @@ function prepareNamedStatements(client: PgModule.PoolClient): void {
     try {
       return await query({ name, text, values });
     } catch (error) {
-      if ((error as { code?: string }).code !== "0A000" || !/cached plan/.test(String(error))) throw error;
+      if (!isRefusedStatement(error)) throw error;
       forgetStatementName(text);
       if (inTransaction) throw error;
       return query(text, values);
@@ -227,6 +229,11 @@ function prepareNamedStatements(client: PgModule.PoolClient): void {
     }
     return query(...args);
   };
+}
+
+function isRefusedStatement(error: unknown): boolean {
+  const code = (error as { code?: string } | undefined)?.code;
+  return (code === "0A000" && /cached plan/.test(String(error))) || code === "26000";
 }
 
 async function migrate(db: Kysely<Database>, location: string): Promise<string[]> {
