@@ -5,7 +5,7 @@ import { after, before, describe, it } from "node:test";
 import { KeySetupError, keyFilePath } from "../src/app/keyring.ts";
 import { buildServices } from "../src/app/services.ts";
 import { loadConfig } from "../src/config/config.ts";
-import { generateKey, Keyring } from "../src/lib/crypto.ts";
+import { DecryptedEnvelopes, generateKey, Keyring } from "../src/lib/crypto.ts";
 import { newId } from "../src/lib/ids.ts";
 import { createLogger } from "../src/lib/logger.ts";
 import { createTestApp, LogCapture, type TestApp } from "./support/app.ts";
@@ -146,6 +146,34 @@ describe("encryption key problems refuse to start and change nothing", () => {
     assert.equal(new Keyring([newKey]).decrypt(underNew), "new-secret");
     await services.close();
     await t.database.drop();
+  });
+});
+
+describe("decrypted envelopes", () => {
+  it("decrypt each envelope once, a changed secret at once, and keep at most their limit", () => {
+    const keyring = new Keyring([generateKey()]);
+    let decrypted = 0;
+    const memo = new DecryptedEnvelopes(
+      {
+        decrypt: (envelope) => {
+          decrypted++;
+          return keyring.decrypt(envelope);
+        },
+      },
+      2,
+    );
+    const first = keyring.encrypt("token one");
+    assert.equal(memo.decrypt(first), "token one");
+    assert.equal(memo.decrypt(first), "token one");
+    assert.equal(decrypted, 1);
+    // A refresh stores a new envelope: its plaintext, never the one remembered before.
+    const second = keyring.encrypt("token two");
+    assert.equal(memo.decrypt(second), "token two");
+    assert.equal(decrypted, 2);
+    memo.decrypt(keyring.encrypt("token three"));
+    assert.equal(memo.decrypt(first), "token one");
+    assert.equal(decrypted, 4, "the oldest envelope was forgotten at the limit");
+    assert.throws(() => memo.decrypt("mr1.bad"), /not a Mailroom secret envelope/);
   });
 });
 

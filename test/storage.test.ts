@@ -1,6 +1,7 @@
 // One storage suite, run on every dialect (DIALECTS=sqlite,postgres; both by default).
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { sql } from "kysely";
 import { reencryptAll } from "../src/domain/secrets/key-rotation.service.ts";
 import { generateKey, hashToken, Keyring } from "../src/lib/crypto.ts";
 import { ID_PATTERN, newId } from "../src/lib/ids.ts";
@@ -49,6 +50,41 @@ for (const dialect of dialects()) {
       assert.equal(await repo.revoke(id, 10), true);
       assert.equal(await repo.revoke(id, 11), false, "revoking twice changes nothing");
       assert.equal(await repo.findActiveByHash(hashToken("secret-key")), undefined);
+    });
+
+    it("a prepared query keeps answering after a migration changes its table's columns", async () => {
+      // On PostgreSQL the statement is prepared by name per connection; a column added by another
+      // process's migration makes the server refuse a `SELECT *` prepared before it.
+      const repo = new AccountRepository(storage.db);
+      const id = newId();
+      await repo.insert(account(id, 1));
+      for (let i = 0; i < 3; i++) assert.equal((await repo.findById(id))?.id, id);
+      await sql`alter table accounts add column prepared_probe integer`.execute(storage.db);
+      try {
+        assert.equal((await repo.findById(id))?.id, id);
+        const inside = await storage.transaction((tx) => new AccountRepository(tx).findById(id));
+        assert.equal(inside?.id, id);
+        for (let i = 0; i < 3; i++) assert.equal((await repo.findById(id))?.id, id);
+      } finally {
+        await sql`alter table accounts drop column prepared_probe`.execute(storage.db);
+      }
+      assert.equal((await repo.findById(id))?.id, id);
+      await sql`delete from accounts where id = ${id}`.execute(storage.db);
+    });
+
+    it("a prepared query keeps answering when the server no longer knows its statement (a pooler)", async () => {
+      // A pooler in transaction mode can send a named statement's next use to a server connection
+      // that never prepared it; dropping the session's statements does the same to this connection.
+      const repo = new AccountRepository(storage.db);
+      const id = newId();
+      await repo.insert(account(id, 1));
+      try {
+        for (let i = 0; i < 3; i++) assert.equal((await repo.findById(id))?.id, id);
+        if (dialect === "postgres") await sql`deallocate all`.execute(storage.db);
+        for (let i = 0; i < 3; i++) assert.equal((await repo.findById(id))?.id, id);
+      } finally {
+        await sql`delete from accounts where id = ${id}`.execute(storage.db);
+      }
     });
 
     it("times round-trip as numbers (epoch ms beyond 2^31)", async () => {

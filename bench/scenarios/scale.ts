@@ -4,8 +4,12 @@
 // the SQL job runner), (b) one process on PostgreSQL + Redis (BullMQ, shared limits) and (c) two
 // processes on PostgreSQL + Redis, in one run. Per configuration: events delivered per second, the
 // injection → delivery p50/p99, CPU milliseconds per delivered event of each Mailroom process (from
-// /proc/<pid>/stat), and the sandbox's highest per-mailbox concurrency.
-import { readFileSync } from "node:fs";
+// /proc/<pid>/stat), and the sandbox's highest per-mailbox concurrency. Beside them, for reading the
+// results on a small shared machine: the CPU per event of every process the pipeline runs on (the
+// Mailroom processes, the sandbox, this bench with its receiver and injection, PostgreSQL and Redis),
+// of the PostgreSQL and Redis servers alone, the machine's idle share during the burst (/proc/stat,
+// others' work on the machine included), and the Graph requests per event.
+import { readdirSync, readFileSync } from "node:fs";
 import { SEEDED_USERS } from "../../sandbox/src/seed.ts";
 import { startReceiver } from "../../test/support/connect-harness.ts";
 import { type Fleet, injectMail, mailReceived, startFleet } from "../../test/support/fleet.ts";
@@ -49,6 +53,17 @@ interface Measured {
   cpuMsPerEvent: number[];
   peakConcurrency: number;
   duplicates: number;
+  /**
+   * CPU per delivered event of every process in the pipeline (Mailroom, the sandbox, this bench,
+   * PostgreSQL and Redis), in ms.
+   */
+  pipelineCpuMsPerEvent: number;
+  /** Share of the machine's CPU time left idle during the burst, in %. */
+  machineIdlePercent: number;
+  /** CPU of the PostgreSQL and Redis server processes per delivered event, in ms (0 in embedded mode). */
+  serverCpuMsPerEvent: number;
+  /** Graph requests the sandbox answered per delivered event. */
+  graphRequestsPerEvent: number;
 }
 
 /** utime + stime of a process, in ms. */
@@ -57,6 +72,34 @@ function cpuMs(pid: number): number {
   // Fields after the command name (which may hold spaces) start after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_S;
+}
+
+/** The machine's busy and idle CPU time so far, in ms (all cores; iowait counts as idle). */
+function machineCpuMs(): { busy: number; idle: number } {
+  const [, ...fields] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/);
+  const ticks = fields.map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is already in user).
+  const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
+  const total = ticks.slice(0, 8).reduce((sum, t) => sum + t, 0);
+  return { busy: ((total - idle) * 1000) / TICKS_PER_S, idle: (idle * 1000) / TICKS_PER_S };
+}
+
+/**
+ * CPU time of the database and Redis server processes so far, in ms (every postgres and redis-server
+ * process on the machine, so others' use of the shared servers counts too).
+ */
+function serverCpuMs(): number {
+  let sum = 0;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const comm = readFileSync(`/proc/${entry}/comm`, "utf8").trim();
+      if (comm === "postgres" || comm === "redis-server") sum += cpuMs(Number(entry));
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return sum;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -109,6 +152,10 @@ async function measure(
     // The receiver records requests as they come; stamp arrivals as soon as they are seen.
     const stamp = setInterval(collect, 5);
     const cpuBefore = fleet.processes.map((p) => cpuMs(p.child.pid!));
+    const machineBefore = machineCpuMs();
+    const serverBefore = serverCpuMs();
+    const sandboxBefore = cpuMs(fleet.sandbox.child.pid!);
+    const benchBefore = process.cpuUsage();
     const injectedAt = new Map<string, number>();
     let next = 0;
     await Promise.all(
@@ -125,6 +172,11 @@ async function measure(
     clearInterval(stamp);
     collect();
     const cpuAfter = fleet.processes.map((p) => cpuMs(p.child.pid!));
+    const machineAfter = machineCpuMs();
+    const serverAfter = serverCpuMs();
+    const sandboxMs = cpuMs(fleet.sandbox.child.pid!) - sandboxBefore;
+    const bench = process.cpuUsage(benchBefore);
+    const benchMs = (bench.user + bench.system) / 1000;
     const latencies = [...injectedAt]
       .filter(([subject]) => arrivals.has(subject))
       .map(([subject, at]) => arrivals.get(subject)! - at)
@@ -146,6 +198,28 @@ async function measure(
       ),
       peakConcurrency: Math.max(0, ...Object.values(stats.peak_concurrency)),
       duplicates: events.length - new Set(events.map((e) => e.subject)).size,
+      pipelineCpuMsPerEvent: round(
+        (cpuAfter.reduce((sum, after, i) => sum + after - cpuBefore[i]!, 0) +
+          sandboxMs +
+          benchMs +
+          serverAfter -
+          serverBefore) /
+          Math.max(1, arrivals.size),
+        2,
+      ),
+      machineIdlePercent: round(
+        (100 * (machineAfter.idle - machineBefore.idle)) /
+          Math.max(1, machineAfter.idle - machineBefore.idle + machineAfter.busy - machineBefore.busy),
+        0,
+      ),
+      serverCpuMsPerEvent:
+        configuration.mode === "embedded"
+          ? 0
+          : round((serverAfter - serverBefore) / Math.max(1, arrivals.size), 2),
+      graphRequestsPerEvent: round(
+        Object.values(stats.requests).reduce((sum, n) => sum + n, 0) / Math.max(1, arrivals.size),
+        2,
+      ),
     };
     log(`scale: ${configuration.label}: ${result.delivered}/${BURST} delivered, ${result.perS}/s`);
     return result;
@@ -208,6 +282,10 @@ export const scale: Scenario = {
           "p50 ms",
           "p99 ms",
           "CPU ms/event per process",
+          "PostgreSQL + Redis CPU ms/event",
+          "all processes CPU ms/event",
+          "machine idle %",
+          "Graph requests/event",
           "peak concurrency per mailbox",
           "duplicates",
         ],
@@ -218,12 +296,17 @@ export const scale: Scenario = {
           r.p50Ms,
           r.p99Ms,
           r.cpuMsPerEvent.join(" + "),
+          r.serverCpuMsPerEvent,
+          r.pipelineCpuMsPerEvent,
+          r.machineIdlePercent,
+          r.graphRequestsPerEvent,
           Math.max(...rounds[i]!.map((x) => x.peakConcurrency)),
           rounds[i]!.reduce((sum, x) => sum + x.duplicates, 0),
         ]),
         notes: [
           `(b)/(a) events/s: ${round(b.perS / a.perS, 2)} (aim ≥ 0.8); (c)/(b): ${round(c.perS / b.perS, 2)} (aim ≥ 1.3); per round (b)/(a) / (c)/(b): ${ratios.join("; ")}.`,
           "The sandbox, the load and every Mailroom process share this machine's cores; the sandbox posts no change notifications to http, so every event is found by delta polling.",
+          "All processes: Mailroom, the sandbox, this bench (receiver and injection), PostgreSQL and Redis (every server process, so others' use of the shared servers counts too). Machine idle: the whole machine during the burst (injection to last delivery), others' work included; a configuration that leaves no idle CPU is bounded by the machine, and a second process can only add throughput where the first leaves some.",
         ],
       },
       data: { burst: BURST, mailboxes: USERS.length, results, rounds },

@@ -121,3 +121,28 @@ export class Keyring {
 export function hashToken(token: string): string {
   return createHash("sha256").update(token).digest("hex");
 }
+
+/**
+ * Envelopes decrypted once: the plaintext is remembered by its envelope, so a secret read again
+ * unchanged (a webhook's signing secret, an account's access token on every Graph request) skips
+ * AES-GCM. A changed secret is a new envelope (a refresh, a rotation), so nothing stale is answered.
+ * At most `limit` are kept; the oldest is forgotten first.
+ */
+export class DecryptedEnvelopes implements Pick<SecretBox, "decrypt"> {
+  private readonly plain = new Map<string, string>();
+
+  constructor(
+    private readonly box: Pick<SecretBox, "decrypt">,
+    private readonly limit: number,
+  ) {}
+
+  decrypt(envelope: string): string {
+    let secret = this.plain.get(envelope);
+    if (secret === undefined) {
+      secret = this.box.decrypt(envelope);
+      if (this.plain.size >= this.limit) this.plain.delete(this.plain.keys().next().value as string);
+      this.plain.set(envelope, secret);
+    }
+    return secret;
+  }
+}

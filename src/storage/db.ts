@@ -6,6 +6,7 @@ import SQLite from "better-sqlite3";
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
 import type PgModule from "pg";
 import { migrationProvider } from "./migrations/index.ts";
+import { forgetStatementName, statementName } from "./prepared.ts";
 import type { Database } from "./schema.ts";
 
 export type DatabaseConfig = { kind: "sqlite"; path: string } | { kind: "postgres"; url: string };
@@ -167,6 +168,7 @@ function openPostgres(url: string): Storage {
   pool.on("error", () => {});
   pool.on("connect", (client) => {
     client.on("error", () => {});
+    prepareNamedStatements(client);
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const location = redactUrl(url);
@@ -193,6 +195,45 @@ function openPostgres(url: string): Storage {
       await db.destroy();
     },
   };
+}
+
+/**
+ * Sends the prepared queries' statements (prepared.ts) by name, so the server parses and plans each
+ * once per connection. A named statement the server refuses is run unnamed from then on: one prepared
+ * before a migration changed the columns it answers with (SQLSTATE 0A000), or one the server does not
+ * know (26000: a pooler in transaction mode, such as PgBouncer before 1.21, that sends the next use to
+ * another server connection). It is retried at once when no transaction is open (the refused
+ * statement did nothing); in a transaction, the transaction fails as any statement error fails it,
+ * and its retry runs unnamed.
+ */
+function prepareNamedStatements(client: PgModule.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+  let inTransaction = false;
+  const named = async (text: string, values: unknown, name: string) => {
+    try {
+      return await query({ name, text, values });
+    } catch (error) {
+      if (!isRefusedStatement(error)) throw error;
+      forgetStatementName(text);
+      if (inTransaction) throw error;
+      return query(text, values);
+    }
+  };
+  (client as { query: unknown }).query = (...args: unknown[]) => {
+    const [text, values] = args;
+    if (typeof text === "string" && args.length <= 2) {
+      if (/^(begin|start transaction)/i.test(text)) inTransaction = true;
+      else if (/^(commit|rollback)$/i.test(text)) inTransaction = false;
+      const name = statementName(text);
+      if (name !== undefined) return named(text, values, name);
+    }
+    return query(...args);
+  };
+}
+
+function isRefusedStatement(error: unknown): boolean {
+  const code = (error as { code?: string } | undefined)?.code;
+  return (code === "0A000" && /cached plan/.test(String(error))) || code === "26000";
 }
 
 async function migrate(db: Kysely<Database>, location: string): Promise<string[]> {

@@ -9,6 +9,7 @@
 import { createHash } from "node:crypto";
 import { hostname } from "node:os";
 import type { Clock } from "../../lib/clock.ts";
+import { DecryptedEnvelopes } from "../../lib/crypto.ts";
 import { AppError } from "../../lib/errors.ts";
 import { newId } from "../../lib/ids.ts";
 import type { Logger } from "../../lib/logger.ts";
@@ -68,25 +69,29 @@ interface FlightResult {
   refreshed: boolean;
 }
 
-export type ProactiveRefreshResult = "refreshed" | "fresh" | "gone" | "disconnected";
+/** Decrypted access tokens kept (one per account in use; ~2 KB each with its envelope). */
+const ACCESS_TOKENS_KEPT = 1_000;
 
-/** Accounts whose access token is kept decrypted (the most recently decrypted). */
-const DECRYPTED_TOKENS_KEPT = 256;
+export type ProactiveRefreshResult = "refreshed" | "fresh" | "gone" | "disconnected";
 
 export class TokenManager {
   private readonly flights = new Map<string, Promise<FlightResult>>();
-  /** Access tokens in clear by account, with the ciphertext they came from (see `plaintext`). */
-  private readonly decrypted = new Map<string, { envelope: string; token: string }>();
   /** Set after Microsoft rejected the app's credentials; keyed to those credentials. */
   private appCooldown: { fingerprint: string; failures: number; until: number } | undefined;
   private readonly tuning: TokenLifecycleTuning;
   private readonly owner: string;
   private readonly sleep: (ms: number) => Promise<void>;
+  /**
+   * Access tokens decrypted once per stored envelope. The row is still read on every demand, so a
+   * refresh, a disconnect or a delete by another process is seen at once; only AES-GCM is skipped.
+   */
+  private readonly accessTokens: DecryptedEnvelopes;
 
   constructor(private readonly d: TokenManagerDeps) {
     this.tuning = { ...DEFAULT_TUNING, ...d.tuning };
     this.owner = d.owner ?? `${hostname()}:${process.pid}:${newId().slice(0, 8)}`;
     this.sleep = d.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.accessTokens = new DecryptedEnvelopes(d.secrets, ACCESS_TOKENS_KEPT);
   }
 
   /**
@@ -121,7 +126,8 @@ export class TokenManager {
       allowStaleWhileCooling: options.forceRefresh !== true,
       ...(options.forceRefresh ? { rejectedAccessToken: row.access_token } : {}),
     };
-    if (this.satisfies(row, need, this.d.clock.now())) return this.plaintext(row);
+    if (this.satisfies(row, need, this.d.clock.now()))
+      return this.accessTokens.decrypt(row.access_token ?? "");
     const result = await this.singleFlight(accountId, () => this.refreshShared(accountId, need));
     return result.accessToken;
   }
@@ -373,24 +379,7 @@ export class TokenManager {
   }
 
   private stored(row: AccountRow): FlightResult {
-    return { accessToken: this.plaintext(row), refreshed: false };
-  }
-
-  /**
-   * The row's access token in clear. The last few accounts' tokens are kept decrypted beside their
-   * ciphertext, so a busy mailbox's calls skip the AES-GCM step; a new ciphertext (a refresh here or
-   * in another process) is decrypted and replaces it.
-   */
-  private plaintext(row: AccountRow): string {
-    const envelope = row.access_token ?? "";
-    const known = this.decrypted.get(row.id);
-    if (known?.envelope === envelope) return known.token;
-    const token = this.d.secrets.decrypt(envelope);
-    this.decrypted.delete(row.id);
-    if (this.decrypted.size >= DECRYPTED_TOKENS_KEPT)
-      this.decrypted.delete(this.decrypted.keys().next().value as string);
-    this.decrypted.set(row.id, { envelope, token });
-    return token;
+    return { accessToken: this.accessTokens.decrypt(row.access_token ?? ""), refreshed: false };
   }
 }
 

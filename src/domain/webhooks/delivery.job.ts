@@ -4,7 +4,7 @@
 
 import { type JobDefinition, RetryLaterError, SnoozeError } from "../../jobs/queue.ts";
 import type { Clock } from "../../lib/clock.ts";
-import type { SecretBox } from "../../lib/crypto.ts";
+import { DecryptedEnvelopes, type SecretBox } from "../../lib/crypto.ts";
 import { type OutboundTransport, OutboundTransportError } from "../../outbound/http-transport.ts";
 import { type AttemptResult, afterAttempt, DEFAULT_RETRY_DELAYS_MS } from "../../outbound/retry.ts";
 import { SIGNATURE_HEADER, signatureHeader } from "../../outbound/signing.ts";
@@ -66,7 +66,8 @@ export function deliveryJob(deps: DeliveryJobDeps): JobDefinition<"webhooks.deli
   const options = { ...DEFAULT_DELIVERY_OPTIONS, ...deps.options };
   const random = deps.random ?? Math.random;
   const slots = new EndpointSlots(options.perEndpointConcurrency);
-  const secrets = new DecryptedSecrets(deps.secrets);
+  // Decrypted once per ciphertext (a rotation stores a new one).
+  const secrets = new DecryptedEnvelopes(deps.secrets, 256);
   return {
     kind: DELIVER_JOB,
     concurrency: options.concurrency,
@@ -269,22 +270,5 @@ export class EndpointSlots {
   /** Slots held now for `key` (for tests). */
   inUse(key: string): number {
     return this.held.get(key) ?? 0;
-  }
-}
-
-/** Secrets decrypted once per ciphertext (a rotation stores a new ciphertext); at most 256 kept. */
-class DecryptedSecrets {
-  private readonly plain = new Map<string, string>();
-
-  constructor(private readonly box: Pick<SecretBox, "decrypt">) {}
-
-  decrypt(ciphertext: string): string {
-    let secret = this.plain.get(ciphertext);
-    if (secret === undefined) {
-      secret = this.box.decrypt(ciphertext);
-      if (this.plain.size >= 256) this.plain.delete(this.plain.keys().next().value as string);
-      this.plain.set(ciphertext, secret);
-    }
-    return secret;
   }
 }

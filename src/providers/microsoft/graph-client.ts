@@ -205,7 +205,9 @@ export class GraphClient {
         let pending = chunk;
         const started = this.now();
         for (let attempt = 0; pending.length > 0; attempt++) {
-          const { root } = await this.options.tokens.getMailboxAccess(accountId);
+          // One read of the account per attempt: the token read for the steps' paths sends them.
+          const access = await this.options.tokens.getMailboxAccess(accountId);
+          const { root } = access;
           const body = {
             requests: pending.map((step) => {
               const headers: Record<string, string> = { prefer: preferHeader(step.bodyType) };
@@ -224,6 +226,8 @@ export class GraphClient {
             accountId,
             { method: "POST", path: "/$batch", body },
             Math.min(pending.length, 4),
+            undefined,
+            access,
           );
           const parsed = JSON.parse(answer.bytes.toString("utf8")) as { responses?: BatchResult[] };
           const retry: BatchStep[] = [];
@@ -269,6 +273,8 @@ export class GraphClient {
     request: GraphRequest,
     weight = 1,
     streaming?: { signal: AbortSignal | undefined },
+    /** The account's access, when the caller has just read it (a `$batch` names the mailbox's root). */
+    given?: { token: string; root: string },
   ): Promise<Answer> {
     const announce = this.options.onMailboxWrite;
     if (!announce || !changesMailbox(request)) return this.attempts(accountId, request, weight, streaming);
@@ -294,7 +300,7 @@ export class GraphClient {
     streaming: { signal: AbortSignal | undefined } | undefined,
   ): Promise<Answer> {
     const base = `${this.options.baseUrl.replace(/\/+$/, "")}/v1.0`;
-    const access = await this.options.tokens.getMailboxAccess(accountId);
+    const access = given ?? (await this.options.tokens.getMailboxAccess(accountId));
     // `@odata.nextLink`s are absolute; only ones on the configured Graph origin are followed (the
     // access token must not go anywhere else).
     const url = /^https?:\/\//.test(request.path)

@@ -55,8 +55,13 @@ export class JobRelayRepository {
    * the ids it returns. On PostgreSQL the rows are locked `FOR UPDATE SKIP LOCKED`, so relays in
    * other processes pass over them; SQLite serialises writers. A row whose relay failed stays for the
    * next pass. Resolves with the number of rows deleted.
+   *
+   * An empty table is seen with one statement first, not a transaction's three: most passes (the
+   * interval's, the follow-ups after a wake-up) find nothing.
    */
   async relayBatch(limit: number, relay: (rows: JobRelayRow[]) => Promise<string[]>): Promise<number> {
+    const any = await this.db.selectFrom("job_relay").select("id").limit(1).executeTakeFirst();
+    if (any === undefined) return 0;
     return this.db.transaction().execute(async (tx) => {
       let query = tx.selectFrom("job_relay").selectAll().orderBy("created_at").orderBy("id").limit(limit);
       if (this.dialect === "postgres") query = query.forUpdate().skipLocked();
