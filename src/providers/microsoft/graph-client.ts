@@ -277,14 +277,15 @@ export class GraphClient {
     given?: { token: string; root: string },
   ): Promise<Answer> {
     const announce = this.options.onMailboxWrite;
-    if (!announce || !changesMailbox(request)) return this.attempts(accountId, request, weight, streaming);
+    if (!announce || !changesMailbox(request))
+      return this.attempts(accountId, request, weight, streaming, given);
     const announced = () =>
       announce(accountId).catch((error: unknown) =>
         this.options.log?.warn({ accountId, err: error }, "Could not record a change to the mailbox"),
       );
     let answer: Answer;
     try {
-      answer = await this.attempts(accountId, request, weight, streaming);
+      answer = await this.attempts(accountId, request, weight, streaming, given);
     } catch (error) {
       if (!(error instanceof AppError && error.status < 500)) await announced();
       throw error;
@@ -298,6 +299,7 @@ export class GraphClient {
     request: GraphRequest,
     weight: number,
     streaming: { signal: AbortSignal | undefined } | undefined,
+    given: { token: string; root: string } | undefined,
   ): Promise<Answer> {
     const base = `${this.options.baseUrl.replace(/\/+$/, "")}/v1.0`;
     const access = given ?? (await this.options.tokens.getMailboxAccess(accountId));
