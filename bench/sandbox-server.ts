@@ -18,7 +18,13 @@ function fail(error: unknown): never {
 let sandbox: { url: string; close(): Promise<void>; state: import("../sandbox/src/state.ts").SandboxState };
 try {
   const { startSandbox } = await import("../sandbox/src/server.ts");
-  sandbox = await startSandbox({ port, host: "127.0.0.1", ...(baseUrl ? { baseUrl } : {}) });
+  sandbox = await startSandbox({
+    port,
+    host: "127.0.0.1",
+    ...(baseUrl ? { baseUrl } : {}),
+    // Graph notifications to Mailroom's http URL (the webhooks scenario's subscription path).
+    ...(process.env.SANDBOX_ALLOW_HTTP_NOTIFICATIONS === "on" ? { allowHttpNotifications: true } : {}),
+  });
 } catch (error) {
   fail(error);
 }

@@ -35,6 +35,8 @@ export async function startMailroomBesideSandbox(options: {
   nodeFlags: string[];
   /** Added to Mailroom's environment. */
   env?: Record<string, string>;
+  /** Added to the sandbox's environment (bench/sandbox-server.ts). */
+  sandboxEnv?: Record<string, string>;
 }): Promise<MailroomBesideSandbox> {
   const dataDir = await mkdtemp(join(tmpdir(), "mailroom-bench-"));
   const port = await freePort();
@@ -47,7 +49,7 @@ export async function startMailroomBesideSandbox(options: {
     "sandbox",
     process.execPath,
     ["--import", "tsx", join(REPO_ROOT, "bench/sandbox-server.ts")],
-    { env: cleanEnv({ PORT: String(sandboxPort), SANDBOX_BASE_URL: sandboxBase }) },
+    { env: cleanEnv({ PORT: String(sandboxPort), SANDBOX_BASE_URL: sandboxBase, ...options.sandboxEnv }) },
   );
   const env = cleanEnv({
     DATA_DIR: dataDir,

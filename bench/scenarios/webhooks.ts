@@ -1,30 +1,9 @@
-// Mail events end to end: inbound messages injected at the sandbox (`POST /_sandbox/mail`) → Graph
-// change notification (or delta poll) → Mailroom's realtime sync → webhook outbox → signed POST to
-// a local receiver (an HTTP server in this process on 127.0.0.1). Measured on SQLite, per path:
-//   - subscription path (GRAPH_SUBSCRIPTIONS=on, polling effectively off): a paced run at a fixed
-//     rate (latency from injection to delivery) and a burst (delivered events/s);
-//   - polling path (GRAPH_SUBSCRIPTIONS=off, POLL_INTERVAL_SECONDS=1): the same burst, i.e. how
-//     fast a backlog is caught up;
-// beside, in the same run, the receiver's own rate under autocannon POSTing a payload of the size
-// Mailroom delivered. The sandbox runs inside the Mailroom child (as under `npm start`), so the two
-// share a CPU; its launcher allows http notification URLs.
-import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import autocannon from "autocannon";
 import { SEEDED_USERS } from "../../sandbox/src/seed.ts";
+import { startMailroomBesideSandbox } from "../lib/beside-sandbox.ts";
 import { connectMailbox } from "../lib/connect.ts";
-import {
-  type Child,
-  cleanEnv,
-  freePort,
-  LOCALHOST,
-  REPO_ROOT,
-  runCommand,
-  spawnChild,
-  waitFor200,
-} from "../lib/processes.ts";
+import { type Child, LOCALHOST } from "../lib/processes.ts";
 import type { Scenario } from "../lib/scenario.ts";
 import { median, round } from "../lib/stats.ts";
 
@@ -151,38 +130,25 @@ function summarize(receiver: Receiver, injectedAt: Map<string, number>, injectEn
   };
 }
 
-/** One Mailroom child with its sandbox, the receiver's webhook, and every contoso mailbox connected. */
+/**
+ * One Mailroom child beside the sandbox in its own process (`bench/lib/beside-sandbox.ts`, as the email
+ * scenarios), the receiver's webhook, and every contoso mailbox connected.
+ */
 async function startMailroom(
   name: string,
   receiver: Receiver,
   extraEnv: Record<string, string>,
   nodeFlags: string[],
-): Promise<{ child: Child; sandbox: string; dataDir: string; stop(): Promise<void> }> {
-  const dataDir = await mkdtemp(join(tmpdir(), `mailroom-bench-${name}-`));
-  const port = await freePort();
-  const sandboxPort = await freePort();
-  const bin = join(REPO_ROOT, "bin/mailroom.js");
-  const env = cleanEnv({
-    DATA_DIR: dataDir,
-    PORT: String(port),
-    SANDBOX_PORT: String(sandboxPort),
-    LOG_LEVEL: "warn",
-    LOG_FORMAT: "json",
-    WEBHOOK_ALLOW_PRIVATE_ADDRESSES: "on",
-    ...extraEnv,
+): Promise<{ child: Child; sandbox: string; stop(): Promise<void> }> {
+  const started = await startMailroomBesideSandbox({
+    nodeFlags,
+    env: { WEBHOOK_ALLOW_PRIVATE_ADDRESSES: "on", ...extraEnv },
+    sandboxEnv: { SANDBOX_ALLOW_HTTP_NOTIFICATIONS: "on" },
   });
-  const out = await runCommand(process.execPath, [bin, "api-key", "create", "--name", "bench"], { env });
-  const key = /^\s+(mr_\S+)\s*$/m.exec(out)?.[1];
-  if (!key) throw new Error(`no API key in: ${out}`);
-  const child = spawnChild(name, process.execPath, [...nodeFlags, bin, "start"], { env });
-  const stop = async () => {
-    await child.stop();
-    await rm(dataDir, { recursive: true, force: true });
-  };
+  const { child, stop, apiKey: key } = started;
   try {
-    await waitFor200(child, port, "/ready", { timeoutMs: 60_000 });
-    const base = `http://localhost:${port}`;
-    const sandbox = `http://localhost:${sandboxPort}`;
+    const base = started.mailroomBase;
+    const sandbox = started.sandboxBase;
     const hook = await fetch(`${base}/api/v1/webhooks`, {
       method: "POST",
       headers: { "x-api-key": key, "content-type": "application/json" },
@@ -212,7 +178,7 @@ async function startMailroom(
       );
       for (const p of probes) if (receiver.arrivals.has(p.subject)) pending.delete(p.email);
     }
-    return { child, sandbox, dataDir, stop };
+    return { child, sandbox, stop };
   } catch (error) {
     await stop();
     throw error;
