@@ -2,7 +2,7 @@
 // in every process stop serving pages cached before them.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { changesMailbox, type GraphRequest } from "../src/providers/microsoft/graph-client.ts";
+import { changesMailbox, type GraphRequest } from "../src/providers/microsoft/graph-request.ts";
 
 describe("changesMailbox", () => {
   const cases: [string, GraphRequest, boolean][] = [

@@ -8,9 +8,21 @@ import { finished, type Readable } from "node:stream";
 import { AppError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import { GraphCallError, graphErrorCode, parseRetryAfter, translateGraphError } from "./graph-errors.ts";
-import { inMailbox, lowerKeys, parseBody, preferHeader, relativeUrl } from "./graph-request.ts";
+import {
+  type BatchResult,
+  type BatchStep,
+  changesMailbox,
+  type GraphMethod,
+  type GraphRequest,
+  inMailbox,
+  lowerKeys,
+  parseBody,
+  preferHeader,
+  relativeUrl,
+} from "./graph-request.ts";
 import { fetchTransport, type GraphTransport, type StreamedBody } from "./graph-transport.ts";
 import type { MailboxLimiter } from "./limiter.ts";
+import { putChunk } from "./upload-session.ts";
 
 /**
  * The token side the Graph client needs (implemented by the token manager): the access token, and the
@@ -21,34 +33,6 @@ export interface AccessTokens {
     accountId: string,
     options?: { forceRefresh?: boolean },
   ): Promise<{ token: string; root: string }>;
-}
-
-export type GraphMethod = "GET" | "POST" | "PATCH" | "DELETE";
-
-export interface GraphRequest {
-  method?: GraphMethod;
-  /** Path under /v1.0, e.g. `/me/messages`. */
-  path: string;
-  query?: Record<string, string | number | undefined>;
-  body?: unknown;
-  /**
-   * A message in MIME format instead of a JSON body: the base64 of the RFC 5322 bytes, sent as
-   * `text/plain` (Graph's "create message in MIME format" and "send message in MIME format").
-   */
-  mime?: string;
-  /** `Prefer: outlook.body-content-type` (Graph's default is html). */
-  bodyType?: "html" | "text";
-}
-
-export interface BatchStep extends GraphRequest {
-  id: string;
-}
-
-export interface BatchResult {
-  id: string;
-  status: number;
-  headers: Record<string, string>;
-  body: unknown;
 }
 
 export interface GraphClientOptions {
@@ -140,55 +124,15 @@ export class GraphClient {
     return { header: answer.header, body };
   }
 
-  /**
-   * One `PUT` of an attachment upload session (reference §3.6). The upload URL is pre-authenticated
-   * (no Authorization header) and lives on Outlook's host, not Graph's; the mailbox's limiter slot
-   * and the timeout still apply. Intermediate answers are Outlook's PascalCase
-   * (`NextExpectedRanges`); the last chunk answers 201 with a `Location`.
-   */
-  async uploadChunk(
+  /** One `PUT` of an attachment upload session (upload-session.ts), in the mailbox's limiter slot. */
+  uploadChunk(
     accountId: string,
     uploadUrl: string,
     chunk: Uint8Array | StreamedBody,
     range: { start: number; total: number },
   ): Promise<{ status: number; nextExpectedRanges: string[] }> {
-    if (!/^https?:\/\//.test(uploadUrl))
-      throw new AppError("provider_error", { detail: "Microsoft returned an invalid upload URL." });
-    const end = range.start + ("pieces" in chunk ? chunk.length : chunk.byteLength) - 1;
-    let answer: Answer;
-    try {
-      // Through the transport (node:http in production: the chunk is written as it is read, not copied).
-      answer = await this.options.limiter.run(accountId, () =>
-        this.transport(uploadUrl, {
-          method: "PUT",
-          headers: {
-            "content-type": "application/octet-stream",
-            "content-range": `bytes ${range.start}-${end}/${range.total}`,
-          },
-          body: chunk,
-          timeoutMs: this.timeoutMs,
-        }),
-      );
-    } catch (error) {
-      if ((error as Error)?.name === "TimeoutError")
-        throw new AppError("request_timeout", { detail: "The attachment upload timed out.", cause: error });
-      // Reading the chunk failed (a spool shorter than its size), not the network.
-      if (error instanceof AppError) throw error;
-      throw new AppError("service_unavailable", {
-        detail: "Microsoft's upload endpoint could not be reached.",
-        retryAfterSeconds: 1,
-        cause: error,
-      });
-    }
-    if (answer.status >= 400) throw translateGraphError(answer.status, parseBody(answer));
-    const body = (answer.bytes.length > 0 ? parseBody(answer) : {}) as {
-      NextExpectedRanges?: string[];
-      nextExpectedRanges?: string[];
-    };
-    return {
-      status: answer.status,
-      nextExpectedRanges: body?.NextExpectedRanges ?? body?.nextExpectedRanges ?? [],
-    };
+    const via = { limiter: this.options.limiter, transport: this.transport, timeoutMs: this.timeoutMs };
+    return putChunk(via, accountId, uploadUrl, chunk, range);
   }
 
   /**
@@ -421,17 +365,6 @@ export class GraphClient {
   }
 }
 
-/** Whether a call may change the mailbox: not a read (a GET, or a `$batch` of GETs), not a subscription. */
-export function changesMailbox(request: GraphRequest): boolean {
-  if ((request.method ?? "GET") === "GET") return false;
-  if (request.path === "/subscriptions" || request.path.startsWith("/subscriptions/")) return false;
-  if (request.path === "/$batch") {
-    const steps = (request.body as { requests?: { method?: string }[] } | undefined)?.requests ?? [];
-    return steps.some((step) => (step.method ?? "GET") !== "GET");
-  }
-  return true;
-}
-
 /** Translates a failed batch step like a single call's failure. */
 export function stepError(result: BatchResult): AppError {
   return translateGraphError(result.status, result.body, {
@@ -440,4 +373,5 @@ export function stepError(result: BatchResult): AppError {
   });
 }
 
-export { GraphCallError };
+export type { BatchResult, BatchStep, GraphMethod, GraphRequest };
+export { changesMailbox, GraphCallError };
