@@ -23,9 +23,11 @@ import type { AccountRepository, AccountRow } from "../../storage/repositories/a
 import type { UnitOfWorkRunner } from "../../storage/unit-of-work.ts";
 import type { AccountEventRecorder } from "./account-events.ts";
 import {
+  appUnavailable,
   classifyRefreshFailure,
   cooldownMs,
   DEFAULT_TUNING,
+  disconnected,
   type RefreshFailure,
   type RefreshOutcome,
   type TokenLifecycleTuning,
@@ -387,18 +389,4 @@ function appFingerprint(app: MicrosoftApp): string {
   return createHash("sha256")
     .update(`${app.clientId}\0${app.clientSecret}\0${app.audience}`)
     .digest("base64url");
-}
-
-function appUnavailable(code: string, aadsts: number | undefined, waitMs: number, cause: unknown): AppError {
-  return new AppError("service_unavailable", {
-    detail: `Microsoft rejected Mailroom's app credentials (${code}${aadsts ? `, AADSTS${aadsts}` : ""}); the operator must fix them in Settings → Microsoft OAuth.`,
-    retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
-    ...(cause === undefined ? {} : { cause }),
-  });
-}
-
-function disconnected(reason: string | null | undefined): AppError {
-  return new AppError("disconnected_account", {
-    detail: `The mailbox must sign in again${reason ? ` (${reason})` : ""}: create a hosted auth link with type "reconnect".`,
-  });
 }

@@ -1,5 +1,7 @@
 // Pure decisions of the token lifecycle, kept apart from I/O so they are testable on their own:
-// when a stored token is good enough, how a refresh failure is classified, how long to cool down.
+// when a stored token is good enough, how a refresh failure is classified, how long to cool down,
+// and the errors a caller is answered with.
+import { AppError } from "../../lib/errors.ts";
 import { IdentityError } from "../../providers/microsoft/identity.ts";
 
 /** Outcome label of `mailroom_token_refreshes_total`. */
@@ -62,4 +64,25 @@ export function classifyRefreshFailure(error: unknown): RefreshFailure | undefin
       // unavailable (network, 5xx, 429) and invalid_response: passing, try again after a cooldown.
       return { kind: "unavailable", aadsts };
   }
+}
+
+/** Microsoft rejected the app's credentials: every refresh waits, and the operator must fix them. */
+export function appUnavailable(
+  code: string,
+  aadsts: number | undefined,
+  waitMs: number,
+  cause: unknown,
+): AppError {
+  return new AppError("service_unavailable", {
+    detail: `Microsoft rejected Mailroom's app credentials (${code}${aadsts ? `, AADSTS${aadsts}` : ""}); the operator must fix them in Settings → Microsoft OAuth.`,
+    retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+/** The mailbox's sign-in is lost: a reconnect link is the way back. */
+export function disconnected(reason: string | null | undefined): AppError {
+  return new AppError("disconnected_account", {
+    detail: `The mailbox must sign in again${reason ? ` (${reason})` : ""}: create a hosted auth link with type "reconnect".`,
+  });
 }

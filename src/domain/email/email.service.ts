@@ -8,14 +8,14 @@ import { AppError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import { EXPAND_MARKS } from "../../providers/microsoft/extended-properties.ts";
 import type { GraphClient } from "../../providers/microsoft/graph-client.ts";
-import type { GraphMessage } from "../../providers/microsoft/graph-types.ts";
+import type { GraphMessage, GraphPage } from "../../providers/microsoft/graph-types.ts";
 import type { AccountMailState, AccountRow } from "../../storage/repositories/account.repository.ts";
 import { type AccountPages, listAllFolders } from "./all-folders.ts";
 import { type AttachmentDownload, downloadAttachment } from "./attachment-download.ts";
-import type { EmailObject, FolderObject } from "./email.types.ts";
+import type { EmailObject, EmailPage, FolderObject } from "./email.types.ts";
 import { type CachedKind, type EmailCache, emailVersion } from "./email-cache.ts";
 import { EXPAND_FULL, emailsByGraphId, SELECT_FULL, SELECT_FULL_HEADERS, SELECT_META } from "./email-full.ts";
-import { type IdRef, idFingerprint, isMessageIdRef, parseEmailRef, parseIdRef } from "./email-ids.ts";
+import { idFingerprint, isMessageIdRef, parseEmailRef, parseIdRef } from "./email-ids.ts";
 import { resolveMessageId } from "./email-ref.ts";
 import type { FolderDirectory, FolderEntry, FolderTree } from "./folder-directory.ts";
 import { cursorState, type ListQuery } from "./list-cursor.ts";
@@ -23,38 +23,23 @@ import { listPlan } from "./list-plan.ts";
 import { toFolder } from "./mappers.ts";
 import { folderInfo, mapMessage } from "./message-mapping.ts";
 import { findReplyParents, inReplyToOf, KnownParents } from "./reply-parents.ts";
+import { pageKey, seenVersion } from "./seen-reads.ts";
 
 export interface AccountLookup {
   findById(id: string): Promise<AccountRow | undefined>;
   /** The account with realtime's view of its mailbox, for reads that may be served from the cache. */
   findWithMailState(id: string): Promise<(AccountRow & AccountMailState) | undefined>;
 }
-
 type ReadAccount = AccountRow & AccountMailState;
 
-export interface EmailPage {
-  object: "EmailList";
-  items: EmailObject[];
-  cursor: string | null;
-  /**
-   * Set when the page is one the cache remembered, served unchanged: the same object for as long as
-   * the cache holds that page (the HTTP layer keeps the page's JSON by it).
-   */
-  remembered?: object;
-}
-
 export type { ListFilters, ListQuery } from "./list-cursor.ts";
-
-interface Page<T> {
-  value?: T[];
-  "@odata.nextLink"?: string;
-}
 
 /** What proves a cached email current (docs/adr/0008-email-cache.md), and places it on a page. */
 const SELECT_VERSION = "id,changeKey,parentFolderId,receivedDateTime";
 
 export class EmailService {
   private readonly knownParents: KnownParents;
+  private readonly trustMs: number;
 
   constructor(
     private readonly deps: {
@@ -73,6 +58,7 @@ export class EmailService {
     },
   ) {
     this.knownParents = new KnownParents(() => deps.clock.now());
+    this.trustMs = deps.trustRealtimeMs ?? 0;
   }
 
   // ---------- list ----------
@@ -94,25 +80,24 @@ export class EmailService {
     const cache = this.cacheFor(state.include_headers);
 
     // The mailbox unchanged since this page was listed, as far as Mailroom has seen: the page as then.
-    const seen = cache ? this.seenVersion(account) : undefined;
-    const pageKey =
-      seen !== undefined ? `${kind}\n${path}\n${JSON.stringify(base)}\n${JSON.stringify(state)}` : "";
+    const seen = cache ? seenVersion(account, this.trustMs, this.deps.clock.now()) : undefined;
+    const key = seen !== undefined ? pageKey(kind, path, base, state) : "";
     if (cache && seen !== undefined) {
-      const page = cache.getPage(account.id, pageKey, seen);
+      const page = cache.getPage(account.id, key, seen);
       if (page) {
         await this.deps.graph.passLimiter(account.id);
         return { object: "EmailList", items: page.items, cursor: page.cursor, remembered: page.remembered };
       }
     }
     const remember = (graphIds: string[], cursor: string | null) => {
-      if (cache && seen !== undefined) cache.setPage(account.id, pageKey, seen, kind, graphIds, cursor);
+      if (cache && seen !== undefined) cache.setPage(account.id, key, seen, kind, graphIds, cursor);
     };
 
     // Pages of an account with cached emails: first only the page's ids and versions (no bodies, no
     // other fields); when every email on it is cached at that version, the page is served from the cache.
     const held = cache?.holds(account.id) ?? false;
     if (cache?.worthProbing(account.id)) {
-      const probe = await this.deps.graph.json<Page<GraphMessage>>(account.id, {
+      const probe = await this.deps.graph.json<GraphPage<GraphMessage>>(account.id, {
         path,
         query: { ...base, $select: SELECT_VERSION },
       });
@@ -139,7 +124,7 @@ export class EmailService {
       $select: full ? (state.include_headers ? SELECT_FULL_HEADERS : SELECT_FULL) : SELECT_META,
       $expand: full ? EXPAND_FULL : EXPAND_MARKS,
     };
-    const html = await this.deps.graph.json<Page<GraphMessage>>(account.id, {
+    const html = await this.deps.graph.json<GraphPage<GraphMessage>>(account.id, {
       path,
       query: graphQuery,
       ...(full ? { bodyType: "html" as const } : {}),
@@ -187,7 +172,7 @@ export class EmailService {
   ): Promise<EmailObject> {
     const { account, graphId } = await this.resolveEmail(idParam, accountIdQuery);
     const cache = this.cacheFor(options.includeHeaders);
-    const seen = cache ? this.seenVersion(account) : undefined;
+    const seen = cache ? seenVersion(account, this.trustMs, this.deps.clock.now()) : undefined;
     // Named by Graph at the mailbox version Mailroom last saw: served as then.
     const unchanged = seen !== undefined ? cache?.getSeen(account.id, "2_full", graphId, seen) : undefined;
     if (unchanged) {
@@ -370,19 +355,6 @@ export class EmailService {
     const row = await this.deps.accounts.findWithMailState(accountId);
     if (!row) throw new AppError("resource_not_found", { detail: `Account ${accountId} not found` });
     return row;
-  }
-
-  /**
-   * The mailbox version reads may be served at without asking Graph: realtime completed a sync of the
-   * mailbox within `trustRealtimeMs`, and the account signs in itself and is not disconnected (a shared
-   * mailbox, or one whose sign-in was lost, always asks Graph, so the token and Microsoft decide).
-   */
-  private seenVersion(account: ReadAccount): number | undefined {
-    const trustMs = this.deps.trustRealtimeMs ?? 0;
-    if (trustMs <= 0 || account.mail_version === null || account.last_sync_at === null) return undefined;
-    if (account.status !== "OK" || account.delegate_account_id) return undefined;
-    if (this.deps.clock.now() - account.last_sync_at > trustMs) return undefined;
-    return account.mail_version;
   }
 
   private async account(accountId: string): Promise<AccountRow> {

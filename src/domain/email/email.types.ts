@@ -90,3 +90,14 @@ export interface FolderObject {
   nb_mails: number;
   provider_id: string;
 }
+
+export interface EmailPage {
+  object: "EmailList";
+  items: EmailObject[];
+  cursor: string | null;
+  /**
+   * Set when the page is one the cache remembered, served unchanged: the same object for as long as
+   * the cache holds that page (the HTTP layer keeps the page's JSON by it).
+   */
+  remembered?: object;
+}

@@ -3,7 +3,7 @@
 // and the child folders of each level; the result is cached briefly per account (folder ids are stable).
 import type { Clock } from "../../lib/clock.ts";
 import type { BatchStep, GraphClient } from "../../providers/microsoft/graph-client.ts";
-import type { GraphFolder } from "../../providers/microsoft/graph-types.ts";
+import type { GraphFolder, GraphPage } from "../../providers/microsoft/graph-types.ts";
 import { type FolderRole, WELL_KNOWN_BY_ROLE } from "./email.types.ts";
 
 export interface FolderEntry {
@@ -16,11 +16,6 @@ export interface FolderTree {
   byId: Map<string, FolderEntry>;
   /** Graph folder id of each role Outlook has. */
   byRole: Map<FolderRole, string>;
-}
-
-interface Page<T> {
-  value?: T[];
-  "@odata.nextLink"?: string;
 }
 
 const FOLDER_FIELDS = "id,displayName,parentFolderId,childFolderCount,totalItemCount,unreadItemCount";
@@ -99,7 +94,7 @@ export class FolderDirectory {
           const folderId = (result.body as { id?: string }).id;
           if (folderId) byRole.set(id.slice(5) as FolderRole, folderId);
         } else {
-          for (const child of (result.body as Page<GraphFolder>).value ?? []) {
+          for (const child of (result.body as GraphPage<GraphFolder>).value ?? []) {
             byId.set(child.id, { folder: child, role: "unknown" });
             if ((child.childFolderCount ?? 0) > 0) next.push(child);
           }
@@ -121,10 +116,10 @@ export class FolderDirectory {
     query: Record<string, string | number>,
   ): Promise<T[]> {
     const items: T[] = [];
-    let page = await this.graph.json<Page<T>>(accountId, { path, query });
+    let page = await this.graph.json<GraphPage<T>>(accountId, { path, query });
     items.push(...(page.value ?? []));
     for (let i = 0; page["@odata.nextLink"] && i < 50; i++) {
-      page = await this.graph.json<Page<T>>(accountId, { path: page["@odata.nextLink"] });
+      page = await this.graph.json<GraphPage<T>>(accountId, { path: page["@odata.nextLink"] });
       items.push(...(page.value ?? []));
     }
     return items;

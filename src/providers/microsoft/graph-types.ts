@@ -68,3 +68,9 @@ export const MESSAGE_META_FIELDS = [
   "bccRecipients",
   "replyTo",
 ];
+
+/** A page of a Graph collection: its items and, when more follow, the link to the next page. */
+export interface GraphPage<T> {
+  value?: T[];
+  "@odata.nextLink"?: string;
+}
