@@ -214,17 +214,21 @@ export class EmailCache {
       this.pages.delete(k);
       return undefined;
     }
-    const items: EmailObject[] = [];
+    const entries: Entry[] = [];
     for (let i = 0; i < page.keys.length; i++) {
       const entry = this.entries.get(page.keys[i]!);
       if (!entry || entry.version !== page.versions[i]) {
         this.pages.delete(k);
         return undefined;
       }
-      items.push(entry.email);
+      entries.push(entry);
     }
-    for (const itemKey of page.keys) this.touch(this.entries.get(itemKey)!);
+    for (const entry of entries) this.touch(entry);
+    // Least recently used pages go first.
+    this.pages.delete(k);
+    this.pages.set(k, page);
     this.seenHits++;
+    const items = entries.map((entry) => entry.email);
     return { items, cursor: page.cursor, remembered: page };
   }
 
