@@ -15,7 +15,7 @@ import { type AttachmentDownload, downloadAttachment } from "./attachment-downlo
 import type { EmailObject, EmailPage, FolderObject } from "./email.types.ts";
 import { type CachedKind, type EmailCache, emailVersion } from "./email-cache.ts";
 import { EXPAND_FULL, emailsByGraphId, SELECT_FULL, SELECT_FULL_HEADERS, SELECT_META } from "./email-full.ts";
-import { idFingerprint, isMessageIdRef, parseEmailRef, parseIdRef } from "./email-ids.ts";
+import { isMessageIdRef, parseEmailRef, parseIdRef } from "./email-ids.ts";
 import { resolveMessageId } from "./email-ref.ts";
 import type { FolderDirectory, FolderEntry, FolderTree } from "./folder-directory.ts";
 import { cursorState, type ListQuery } from "./list-cursor.ts";
