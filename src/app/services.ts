@@ -357,6 +357,7 @@ export async function buildServices(
       ),
       accounts: new AccountService(repos.accounts, {
         ...{ transaction, events: accountEvents, log, graph, settings: microsoftSettings, clock },
+        changeStamp: storage.changeStamp,
       }),
       microsoftSettings,
       hostedAuth,

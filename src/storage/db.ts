@@ -8,6 +8,7 @@ import type PgModule from "pg";
 import { migrationProvider } from "./migrations/index.ts";
 import { forgetStatementName, statementName } from "./prepared.ts";
 import type { Database } from "./schema.ts";
+import { sqliteConnection } from "./sqlite-connection.ts";
 
 export type DatabaseConfig = { kind: "sqlite"; path: string } | { kind: "postgres"; url: string };
 
@@ -28,6 +29,12 @@ export interface Storage {
   /** Where the data lives, for operators (file path, or the PostgreSQL URL without password). */
   location: string;
   ping(): Promise<void>;
+  /**
+   * Equal to an earlier stamp only if nothing was committed to the database in between, by any
+   * process, so what was read at that stamp may be served again from memory. Undefined when there is
+   * no cheap way to tell (PostgreSQL) or a transaction is open: then read the database.
+   */
+  changeStamp(): string | undefined;
   /**
    * The unit of work: runs `fn` in one transaction and commits when it resolves, rolls back when it
    * throws. Pass `tx` to repositories (`new XRepository(tx)`) and to `queue.enqueue(…, {transaction:
@@ -97,11 +104,13 @@ function openSqlite(path: string): Storage {
       { cause },
     );
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const connection = sqliteConnection(sqlite);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection.database }) });
   return {
     db,
     dialect: "sqlite",
     location: path,
+    changeStamp: connection.changeStamp,
     async ping() {
       sqlite.prepare("select 1").get();
     },
@@ -111,31 +120,6 @@ function openSqlite(path: string): Storage {
       await db.destroy();
     },
   };
-}
-
-/**
- * Kysely prepares every query anew; better-sqlite3 statements are reusable, and preparing is the
- * larger part of a small query's cost. Mailroom's queries come from a fixed set of shapes, so the
- * cache stays small; it is bounded anyway.
- */
-function withStatementCache(sqlite: SQLite.Database): SQLite.Database {
-  const cache = new Map<string, SQLite.Statement>();
-  const prepare = (source: string) => {
-    let statement = cache.get(source);
-    if (!statement) {
-      statement = sqlite.prepare(source);
-      if (cache.size >= 500) cache.delete(cache.keys().next().value as string);
-      cache.set(source, statement);
-    }
-    return statement;
-  };
-  return new Proxy(sqlite, {
-    get(target, property, receiver) {
-      if (property === "prepare") return prepare;
-      const value = Reflect.get(target, property, receiver);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
 }
 
 function checkSqliteHeader(path: string): void {
@@ -176,6 +160,8 @@ function openPostgres(url: string): Storage {
     db,
     dialect: "postgres",
     location,
+    // No cheap signal of another process's commit: every read goes to the server.
+    changeStamp: () => undefined,
     async ping() {
       try {
         await sql`select 1`.execute(db);

@@ -1,11 +1,21 @@
 import { AppError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
+import { StampedMemo } from "../../lib/stamped-memo.ts";
 import type { AccountRepository, AccountRow } from "../../storage/repositories/account.repository.ts";
 import type { UnitOfWorkRunner } from "../../storage/unit-of-work.ts";
 import { decodeCursor, encodeCursor } from "../pagination.ts";
 import { toUnipileAccount, type UnipileAccount } from "./account.mapper.ts";
 import type { AccountEventRecorder } from "./account-events.ts";
 import { openSharedMailbox, type SharedMailboxDeps } from "./shared-mailbox.ts";
+
+export interface AccountList {
+  object: "AccountList";
+  items: UnipileAccount[];
+  cursor: string | null;
+}
+
+/** List pages remembered (one per limit and cursor asked for). */
+const LIST_PAGES_KEPT = 32;
 
 export class AccountService {
   constructor(
@@ -14,8 +24,13 @@ export class AccountService {
       transaction: UnitOfWorkRunner;
       events: AccountEventRecorder;
       log: Logger;
+      /** Storage's change stamp: a list page read at the same stamp is served again from memory. */
+      changeStamp?: () => string | undefined;
     } & Pick<SharedMailboxDeps, "graph" | "settings" | "clock">,
   ) {}
+
+  /** Pages of the account list by limit and cursor, with the stamp they were read at. */
+  private readonly pages = new StampedMemo<AccountList>(LIST_PAGES_KEPT);
 
   /** Opens a shared mailbox through the connected account `delegateId` (shared-mailbox.ts). */
   openShared(delegateId: string, email: string): Promise<{ accountId: string; created: boolean }> {
@@ -50,11 +65,22 @@ export class AccountService {
     return row;
   }
 
-  async list(options: { limit: number; cursor?: string | undefined }): Promise<{
-    object: "AccountList";
-    items: UnipileAccount[];
-    cursor: string | null;
-  }> {
+  /**
+   * A page of accounts, newest first. An operator's backend polls this for its accounts' status: while
+   * nothing was committed to the database since a page was read (storage's change stamp), the same
+   * page is served without reading it again.
+   */
+  async list(options: { limit: number; cursor?: string | undefined }): Promise<AccountList> {
+    const stamp = this.deps.changeStamp?.();
+    const key = `${options.limit}:${options.cursor ?? ""}`;
+    const seen = this.pages.get(key, stamp);
+    if (seen) return seen;
+    const page = await this.readPage(options);
+    this.pages.set(key, stamp, page);
+    return page;
+  }
+
+  private async readPage(options: { limit: number; cursor?: string | undefined }): Promise<AccountList> {
     let after: { createdAt: number; id: string } | undefined;
     if (options.cursor) {
       const decoded = decodeCursor(options.cursor);
