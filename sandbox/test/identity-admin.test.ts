@@ -210,4 +210,10 @@ describe("stats and index", () => {
     assert.match(html, /Sandbox!2345/);
     assert.doesNotMatch(html, /<script>alert/);
   });
+
+  test("the sandbox's own address (the one the start-up banner prints) leads to the index page", async () => {
+    const res = await fetch(`${sb.url}/`, { redirect: "manual" });
+    assert.equal(res.status, 302);
+    assert.equal(res.headers.get("location"), "/_sandbox/");
+  });
 });

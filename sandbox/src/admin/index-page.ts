@@ -1,4 +1,4 @@
-// `GET /_sandbox/`: a human-readable page of the sandbox's users, apps and tenants.
+// `GET /_sandbox/` (and `/`): a human-readable page of the sandbox's users, apps and tenants.
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { escapeHtml } from "../identity/pages.ts";
 import { SEEDED_APP } from "../seed.ts";
@@ -6,6 +6,8 @@ import type { SandboxState } from "../state.ts";
 
 export function registerIndexPage(app: FastifyInstance, state: SandboxState): void {
   app.get("/_sandbox", async (_req, reply: FastifyReply) => reply.redirect("/_sandbox/"));
+  // The address the start-up banner prints: someone opening it lands on this page, not a 404.
+  app.get("/", async (_req, reply: FastifyReply) => reply.redirect("/_sandbox/"));
   app.get("/_sandbox/", async (_req, reply) => {
     const base = state.options.baseUrl;
     const rows = [...state.users.values()]
