@@ -19,12 +19,22 @@ import {
 
 declare module "../../jobs/queue.ts" {
   interface JobPayloads {
-    /** `webhookId` names the endpoint (absent in jobs enqueued before it was added). */
-    "webhooks.deliver": { deliveryId: string; round: number; webhookId?: string };
+    /**
+     * One delivery (`webhookId` names the endpoint; absent in jobs enqueued before it was added), or a
+     * batch: deliveries of one publish to one webhook, all in `round` (delivery-batch.ts).
+     */
+    "webhooks.deliver":
+      | { deliveryId: string; round: number; webhookId?: string }
+      | { deliveryIds: string[]; round: number; webhookId: string };
   }
 }
 
 export const DELIVER_JOB = "webhooks.deliver";
+
+/** The idempotency key of a delivery round's own job: a second enqueue of the round is a no-op. */
+export function deliveryJobKey(deliveryId: string, round: number): string {
+  return `${DELIVER_JOB}:${deliveryId}:${round}`;
+}
 
 export interface WebhookListItem {
   object: "Webhook";
