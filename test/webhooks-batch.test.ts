@@ -5,6 +5,8 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import { deliveryJobs } from "../src/domain/webhooks/outbox.ts";
+import { newDelivery } from "../src/domain/webhooks/webhook-model.ts";
 import { createTestApp, type TestApp } from "./support/app.ts";
 import { startReceiver } from "./support/connect-harness.ts";
 import { dialects } from "./support/databases.ts";
@@ -21,6 +23,37 @@ const setups = [
     ? [{ name: "BullMQ on PostgreSQL + Redis", dialect: "postgres" as const, scaled: true }]
     : []),
 ];
+
+describe("the jobs of a publish's deliveries", () => {
+  const shape = (webhooks: string[]) =>
+    deliveryJobs(webhooks.map((webhook, i) => ({ ...newDelivery(`evt-${i}`, webhook, 0), id: `d${i}` }))).map(
+      (job) =>
+        "deliveryIds" in job.payload
+          ? `${job.payload.webhookId}: batch of ${job.payload.deliveryIds.length}, no key`
+          : `${job.payload.webhookId}: ${job.payload.deliveryId}, key ${job.options?.idempotencyKey}`,
+    );
+  for (const [name, webhooks, expected] of [
+    ["none", [], []],
+    ["a lone delivery: its own keyed job", ["w1"], ["w1: d0, key webhooks.deliver:d0:0"]],
+    ["three to one webhook: one batch", ["w1", "w1", "w1"], ["w1: batch of 3, no key"]],
+    [
+      "one webhook with two, another with one",
+      ["w1", "w2", "w1"],
+      ["w1: batch of 2, no key", "w2: d1, key webhooks.deliver:d1:0"],
+    ],
+    [
+      "130 to one webhook: batches of at most 64",
+      Array.from({ length: 130 }, () => "w1"),
+      ["w1: batch of 64, no key", "w1: batch of 64, no key", "w1: batch of 2, no key"],
+    ],
+    [
+      "65 to one webhook: the one left over is a lone delivery",
+      Array.from({ length: 65 }, () => "w1"),
+      ["w1: batch of 64, no key", "w1: d64, key webhooks.deliver:d64:0"],
+    ],
+  ] as const)
+    it(name, () => assert.deepEqual(shape([...webhooks]), expected));
+});
 
 for (const setup of setups)
   describe(`webhook deliveries batched per publish and webhook, ${setup.name}`, () => {

@@ -4,13 +4,12 @@
 // and decides when to give up, so `X-Mailroom-Attempt` stays right across crashes; waiting for a busy
 // endpoint snoozes the job and costs no attempt at all.
 
-import type { JobQueue } from "../../jobs/queue.ts";
-import { type JobDefinition, RetryLaterError, SnoozeError } from "../../jobs/queue.ts";
+import { type JobDefinition, type JobQueue, RetryLaterError, SnoozeError } from "../../jobs/queue.ts";
 import type { Clock } from "../../lib/clock.ts";
 import type { SecretBox } from "../../lib/crypto.ts";
 import type { OutboundTransport } from "../../outbound/http-transport.ts";
 import { DEFAULT_RETRY_DELAYS_MS } from "../../outbound/retry.ts";
-import type { DeliveryOutcome, WebhookRepository } from "../../storage/repositories/webhook.repository.ts";
+import type { WebhookRepository } from "../../storage/repositories/webhook.repository.ts";
 import type { UnitOfWorkRunner } from "../../storage/unit-of-work.ts";
 import { DeliveryAttempts } from "./delivery-attempt.ts";
 import { deliverBatch } from "./delivery-batch.ts";
@@ -107,7 +106,7 @@ export function deliveryJob(deps: DeliveryJobDeps): JobDefinition<"webhooks.deli
         const webhook = started.webhook;
         const report = await attempts.send({ ...started, webhook }, now, ctx.signal);
         // The outcome commits with the job's own (one SQLite commit) where the runner offers it.
-        const row: DeliveryOutcome = report.row;
+        const row = report.row;
         if (ctx.withOutcome)
           ctx.withOutcome((tx) => deps.repo.inTransaction(tx).recordOutcome(deliveryId, round, row));
         else await deps.repo.recordOutcome(deliveryId, round, row);
