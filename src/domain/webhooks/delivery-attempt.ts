@@ -54,14 +54,14 @@ export class DeliveryAttempts {
 
   /**
    * Makes the attempt `started.delivery.attempts` (counted before the call) of a delivery whose webhook
-   * exists; `now` is when it was counted (the signature's time).
+   * exists. Signed with the time of the POST, not of the count: in a batch the two can be apart.
    */
   async send(
     started: DeliveryToSend & { webhook: NonNullable<DeliveryToSend["webhook"]> },
-    now: number,
     signal: AbortSignal,
   ): Promise<AttemptReport> {
     const { delivery, webhook, event } = started;
+    const now = this.d.clock.now();
     if (!event) {
       const error = "The event is no longer stored";
       return { row: outcomeRow("failed", null, error, null, null, null, now), error };

@@ -58,7 +58,7 @@ export async function deliverBatch(d: BatchDeps, payload: BatchPayload, ctx: Job
           webhookId,
         );
       const sendable = started.flatMap((s) => (s.webhook ? [{ ...s, webhook: s.webhook }] : []));
-      const reports = await inParallel(sendable, held, (s) => d.attempts.send(s, now, ctx.signal));
+      const reports = await inParallel(sendable, held, (s) => d.attempts.send(s, ctx.signal));
       await record(
         d,
         round,

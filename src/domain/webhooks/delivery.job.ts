@@ -104,7 +104,7 @@ export function deliveryJob(deps: DeliveryJobDeps): JobDefinition<"webhooks.deli
         const started = await deps.repo.startAttemptToSend(deliveryId, round, now);
         if (!started?.webhook) return;
         const webhook = started.webhook;
-        const report = await attempts.send({ ...started, webhook }, now, ctx.signal);
+        const report = await attempts.send({ ...started, webhook }, ctx.signal);
         // The outcome commits with the job's own (one SQLite commit) where the runner offers it.
         const row = report.row;
         if (ctx.withOutcome)
