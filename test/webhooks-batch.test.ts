@@ -183,7 +183,7 @@ async function deliveryJobRows(t: TestApp): Promise<number> {
   const row = await t.services.storage.db
     .selectFrom("jobs")
     .select((eb) => eb.fn.countAll().as("n"))
-    .where("kind", "=", "webhooks.deliver")
+    .where("kind", "=", "webhooks.deliver-batch")
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }

@@ -1,9 +1,9 @@
-// A `webhooks.deliver` job for a batch: one publish's deliveries to one webhook. Each delivery is still
+// The `webhooks.deliver-batch` job: one publish's deliveries to one webhook. Each delivery is still
 // its own signed POST with its own attempt count, outcome and retry schedule; what the batch shares is
 // the job (one BullMQ job, or one job row, instead of one per delivery) and the statements: per chunk
 // one statement counts the first attempts (and reads the deliveries, webhook and events), one records
 // the deliveries delivered. A delivery that needs another attempt leaves the batch: its outcome and
-// its own job (keyed as a delivery's job always is) commit together, and from then on it is retried
+// its own `webhooks.deliver` job (keyed as a delivery's job always is) commit together, and from then on it is retried
 // as any single delivery.
 //
 // The batch only makes first attempts. A run that finds a delivery of its round already attempted
@@ -33,9 +33,11 @@ export interface BatchDeps {
   snooze: () => Error;
 }
 
-type BatchPayload = Extract<JobPayloads["webhooks.deliver"], { deliveryIds: string[] }>;
-
-export async function deliverBatch(d: BatchDeps, payload: BatchPayload, ctx: JobContext): Promise<void> {
+export async function deliverBatch(
+  d: BatchDeps,
+  payload: JobPayloads["webhooks.deliver-batch"],
+  ctx: JobContext,
+): Promise<void> {
   const { webhookId, round } = payload;
   for (let from = 0; from < payload.deliveryIds.length; from += DELIVERIES_PER_STATEMENT) {
     const chunk = payload.deliveryIds.slice(from, from + DELIVERIES_PER_STATEMENT);

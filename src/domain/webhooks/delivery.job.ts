@@ -1,6 +1,6 @@
-// The `webhooks.deliver` job: POST an event to one webhook, signed, and record the outcome. A job names
-// one delivery (replays, test events, retries, a single event's delivery) or a batch of one publish's
-// deliveries to one webhook (delivery-batch.ts). The delivery row, not the job, counts HTTP attempts
+// The delivery jobs: `webhooks.deliver` POSTs an event to one webhook, signed, and records the outcome
+// (replays, test events, retries, a lone delivery); `webhooks.deliver-batch` does the same for one
+// publish's deliveries to one webhook (delivery-batch.ts). Both share the endpoints' slots. The delivery row, not the job, counts HTTP attempts
 // and decides when to give up, so `X-Mailroom-Attempt` stays right across crashes; waiting for a busy
 // endpoint snoozes the job and costs no attempt at all.
 
@@ -14,7 +14,7 @@ import type { UnitOfWorkRunner } from "../../storage/unit-of-work.ts";
 import { DeliveryAttempts } from "./delivery-attempt.ts";
 import { deliverBatch } from "./delivery-batch.ts";
 import { EndpointSlots } from "./endpoint-slots.ts";
-import { DELIVER_JOB } from "./webhook-model.ts";
+import { DELIVER_BATCH_JOB, DELIVER_JOB } from "./webhook-model.ts";
 
 export {
   ATTEMPT_HEADER,
@@ -68,23 +68,33 @@ export interface DeliveryJobDeps {
  */
 const RUNS_WITHOUT_ATTEMPT = 5;
 
-export function deliveryJob(deps: DeliveryJobDeps): JobDefinition<"webhooks.deliver"> {
+/** The two delivery kinds, sharing one process's endpoint slots. */
+export function deliveryJobs(
+  deps: DeliveryJobDeps,
+): [JobDefinition<"webhooks.deliver">, JobDefinition<"webhooks.deliver-batch">] {
   const options = { ...DEFAULT_DELIVERY_OPTIONS, ...deps.options };
   const random = deps.random ?? Math.random;
   const slots = new EndpointSlots(options.perEndpointConcurrency);
   const attempts = new DeliveryAttempts({ ...deps, schedule: options, random });
   const snooze = () =>
     new SnoozeError(250 + Math.floor(random() * 750), "the endpoint has enough deliveries in flight");
-  return {
+  const backoff = { baseMs: 1_000, maxMs: 60_000 };
+  // Each run makes at most one HTTP attempt per delivery, which the delivery row counts and bounds.
+  const maxAttempts = options.maxAttempts + RUNS_WITHOUT_ATTEMPT;
+  const batch: JobDefinition<"webhooks.deliver-batch"> = {
+    kind: DELIVER_BATCH_JOB,
+    // A batch keeps up to `perEndpointConcurrency` POSTs in flight: together about `concurrency`.
+    concurrency: Math.max(1, Math.floor(options.concurrency / options.perEndpointConcurrency)),
+    maxAttempts,
+    backoff,
+    handler: (payload, ctx) => deliverBatch({ ...deps, options, slots, attempts, snooze }, payload, ctx),
+  };
+  const single: JobDefinition<"webhooks.deliver"> = {
     kind: DELIVER_JOB,
     concurrency: options.concurrency,
-    // Each run makes at most one HTTP attempt per delivery, which the delivery row counts and bounds.
-    maxAttempts: options.maxAttempts + RUNS_WITHOUT_ATTEMPT,
-    backoff: { baseMs: 1_000, maxMs: 60_000 },
-    async handler(payload, ctx) {
-      if ("deliveryIds" in payload)
-        return deliverBatch({ ...deps, options, slots, attempts, snooze }, payload, ctx);
-      const { deliveryId, round, webhookId } = payload;
+    maxAttempts,
+    backoff,
+    async handler({ deliveryId, round, webhookId }, ctx) {
       // The endpoint is named in the job; a job enqueued before it was is read for it.
       let endpoint = webhookId;
       if (endpoint === undefined) {
@@ -130,4 +140,5 @@ export function deliveryJob(deps: DeliveryJobDeps): JobDefinition<"webhooks.deli
       }
     },
   };
+  return [single, batch];
 }

@@ -13,6 +13,7 @@ import {
 import type { MailEventType, TrackingEventType, WebhookSource } from "./payload.ts";
 import {
   accountEventId,
+  DELIVER_BATCH_JOB,
   DELIVER_JOB,
   deliveryJobKey,
   eventName,
@@ -71,21 +72,23 @@ const DELIVERIES_PER_JOB = 64;
  * delivery's own job when it is the only one. A batch needs no key: it is enqueued once, with the
  * deliveries it names, and a publish of a stored event enqueues nothing.
  */
-export function deliveryJobs(deliveries: readonly WebhookDeliveryRow[]): BatchedJob<typeof DELIVER_JOB>[] {
+export function deliveryJobs(
+  deliveries: readonly WebhookDeliveryRow[],
+): BatchedJob<typeof DELIVER_JOB | typeof DELIVER_BATCH_JOB>[] {
   const byWebhook = new Map<string, WebhookDeliveryRow[]>();
   for (const delivery of deliveries) {
     const list = byWebhook.get(delivery.webhook_id) ?? [];
     list.push(delivery);
     byWebhook.set(delivery.webhook_id, list);
   }
-  const jobs: BatchedJob<typeof DELIVER_JOB>[] = [];
+  const jobs: BatchedJob<typeof DELIVER_JOB | typeof DELIVER_BATCH_JOB>[] = [];
   for (const [webhookId, list] of byWebhook)
     for (let from = 0; from < list.length; from += DELIVERIES_PER_JOB) {
       const part = list.slice(from, from + DELIVERIES_PER_JOB);
       if (part.length === 1) jobs.push(deliveryJob(part[0]!));
       else
         jobs.push({
-          kind: DELIVER_JOB,
+          kind: DELIVER_BATCH_JOB,
           payload: { deliveryIds: part.map((d) => d.id), round: part[0]!.round, webhookId },
         });
     }

@@ -19,17 +19,19 @@ import {
 
 declare module "../../jobs/queue.ts" {
   interface JobPayloads {
+    /** `webhookId` names the endpoint (absent in jobs enqueued before it was added). */
+    "webhooks.deliver": { deliveryId: string; round: number; webhookId?: string };
     /**
-     * One delivery (`webhookId` names the endpoint; absent in jobs enqueued before it was added), or a
-     * batch: deliveries of one publish to one webhook, all in `round` (delivery-batch.ts).
+     * Deliveries of one publish to one webhook, all in `round` (delivery-batch.ts). A kind of its own,
+     * so a process of an earlier version, which would take it for a delivery it cannot find, never
+     * runs one.
      */
-    "webhooks.deliver":
-      | { deliveryId: string; round: number; webhookId?: string }
-      | { deliveryIds: string[]; round: number; webhookId: string };
+    "webhooks.deliver-batch": { deliveryIds: string[]; round: number; webhookId: string };
   }
 }
 
 export const DELIVER_JOB = "webhooks.deliver";
+export const DELIVER_BATCH_JOB = "webhooks.deliver-batch";
 
 /** The idempotency key of a delivery round's own job: a second enqueue of the round is a no-op. */
 export function deliveryJobKey(deliveryId: string, round: number): string {
