@@ -69,7 +69,7 @@ async function deliveryJobsSettled(t: TestApp): Promise<void> {
     const { pending } = await t.services.storage.db
       .selectFrom("jobs")
       .select((eb) => eb.fn.countAll().as("pending"))
-      .where("kind", "=", "webhooks.deliver")
+      .where("kind", "in", ["webhooks.deliver", "webhooks.deliver-batch"])
       .where("status", "in", ["queued", "running"])
       .executeTakeFirstOrThrow();
     return Number(pending) === 0;

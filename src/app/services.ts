@@ -244,6 +244,8 @@ export async function buildServices(
       secrets,
       clock,
       transport,
+      queue: jobs,
+      transaction,
       ...(options.webhooks?.delivery ? { options: options.webhooks.delivery } : {}),
     });
     registerNotifyJobs(registry, {

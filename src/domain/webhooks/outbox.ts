@@ -1,5 +1,5 @@
-// The outbox every event producer writes to: an event is stored with its deliveries and one delivery
-// job per matching webhook, in one transaction, before `publish` resolves, so a crash cannot lose it.
+// The outbox every event producer writes to: an event is stored with its deliveries and their delivery
+// jobs (one per webhook and publish), in one transaction, before `publish` resolves, so a crash cannot lose it.
 import type { BatchedJob, JobQueue, JobTransaction } from "../../jobs/queue.ts";
 import type { Clock } from "../../lib/clock.ts";
 import type { WebhookDeliveryRow, WebhookRepository } from "../../storage/repositories/webhook.repository.ts";
@@ -11,7 +11,15 @@ import {
   isConnection,
 } from "../accounts/account-events.ts";
 import type { MailEventType, TrackingEventType, WebhookSource } from "./payload.ts";
-import { accountEventId, DELIVER_JOB, eventName, newDelivery, parseList } from "./webhook-model.ts";
+import {
+  accountEventId,
+  DELIVER_BATCH_JOB,
+  DELIVER_JOB,
+  deliveryJobKey,
+  eventName,
+  newDelivery,
+  parseList,
+} from "./webhook-model.ts";
 
 /** An event for the outbox. `id` is the producer's stable id: publishing it again is a no-op. */
 export interface PublishedEvent {
@@ -52,8 +60,39 @@ function deliveryJob(delivery: WebhookDeliveryRow): BatchedJob<typeof DELIVER_JO
   return {
     kind: DELIVER_JOB,
     payload: { deliveryId: delivery.id, round: delivery.round, webhookId: delivery.webhook_id },
-    options: { idempotencyKey: `${DELIVER_JOB}:${delivery.id}:${delivery.round}` },
+    options: { idempotencyKey: deliveryJobKey(delivery.id, delivery.round) },
   };
+}
+
+/** Deliveries in one batch job at most (its payload lists their ids). */
+const DELIVERIES_PER_JOB = 64;
+
+/**
+ * The jobs of new deliveries: per webhook, one job for its deliveries (delivery-batch.ts), or the
+ * delivery's own job when it is the only one. A batch needs no key: it is enqueued once, with the
+ * deliveries it names, and a publish of a stored event enqueues nothing.
+ */
+export function deliveryJobs(
+  deliveries: readonly WebhookDeliveryRow[],
+): BatchedJob<typeof DELIVER_JOB | typeof DELIVER_BATCH_JOB>[] {
+  const byWebhook = new Map<string, WebhookDeliveryRow[]>();
+  for (const delivery of deliveries) {
+    const list = byWebhook.get(delivery.webhook_id) ?? [];
+    list.push(delivery);
+    byWebhook.set(delivery.webhook_id, list);
+  }
+  const jobs: BatchedJob<typeof DELIVER_JOB | typeof DELIVER_BATCH_JOB>[] = [];
+  for (const [webhookId, list] of byWebhook)
+    for (let from = 0; from < list.length; from += DELIVERIES_PER_JOB) {
+      const part = list.slice(from, from + DELIVERIES_PER_JOB);
+      if (part.length === 1) jobs.push(deliveryJob(part[0]!));
+      else
+        jobs.push({
+          kind: DELIVER_BATCH_JOB,
+          payload: { deliveryIds: part.map((d) => d.id), round: part[0]!.round, webhookId },
+        });
+    }
+  return jobs;
 }
 
 export class WebhookOutbox {
@@ -135,7 +174,7 @@ export class WebhookOutbox {
     }
     // New events have no deliveries yet: one insert and one enqueue for all of them.
     await uow.webhooks.insertDeliveries(deliveries);
-    await this.d.queue.enqueueMany(deliveries.map(deliveryJob), { transaction: uow.tx });
+    await this.d.queue.enqueueMany(deliveryJobs(deliveries), { transaction: uow.tx });
     return events.map((event) => ({ eventId: event.id, deliveries: counts.get(event.id) ?? 0 }));
   }
 

@@ -21,10 +21,22 @@ declare module "../../jobs/queue.ts" {
   interface JobPayloads {
     /** `webhookId` names the endpoint (absent in jobs enqueued before it was added). */
     "webhooks.deliver": { deliveryId: string; round: number; webhookId?: string };
+    /**
+     * Deliveries of one publish to one webhook, all in `round` (delivery-batch.ts). A kind of its own,
+     * so a process of an earlier version, which would take it for a delivery it cannot find, never
+     * runs one.
+     */
+    "webhooks.deliver-batch": { deliveryIds: string[]; round: number; webhookId: string };
   }
 }
 
 export const DELIVER_JOB = "webhooks.deliver";
+export const DELIVER_BATCH_JOB = "webhooks.deliver-batch";
+
+/** The idempotency key of a delivery round's own job: a second enqueue of the round is a no-op. */
+export function deliveryJobKey(deliveryId: string, round: number): string {
+  return `${DELIVER_JOB}:${deliveryId}:${round}`;
+}
 
 export interface WebhookListItem {
   object: "Webhook";

@@ -1,7 +1,8 @@
 // Outgoing webhooks, one entry point for the rest of Mailroom: admin (webhook-admin.service.ts), the
 // outbox every event producer writes to (outbox.ts), the delivery log and replay
 // (deliveries.service.ts), test events (test-events.ts) and the dashboard's views
-// (dashboard-views.ts). Delivery itself is the `webhooks.deliver` job (delivery.job.ts).
+// (dashboard-views.ts). Delivery itself is the `webhooks.deliver` and `webhooks.deliver-batch` jobs
+// (delivery.job.ts, delivery-batch.ts).
 
 import type { JobHandlerRegistry, JobQueue } from "../../jobs/queue.ts";
 import type { Clock } from "../../lib/clock.ts";
@@ -12,7 +13,7 @@ import type { UnitOfWorkRunner } from "../../storage/unit-of-work.ts";
 import type { AccountEventListener } from "../accounts/account-events.ts";
 import { WebhookViews } from "./dashboard-views.ts";
 import { DeliveryLog } from "./deliveries.service.ts";
-import { type DeliveryJobDeps, deliveryJob } from "./delivery.job.ts";
+import { type DeliveryJobDeps, deliveryJobs } from "./delivery.job.ts";
 import { WebhookOutbox } from "./outbox.ts";
 import { sendTestEvent } from "./test-events.ts";
 import { WebhookAdminService } from "./webhook-admin.service.ts";
@@ -42,9 +43,11 @@ export interface WebhookServiceDeps {
   transaction: UnitOfWorkRunner;
 }
 
-/** Registers the `webhooks.deliver` job. */
+/** Registers the `webhooks.deliver` and `webhooks.deliver-batch` jobs. */
 export function registerWebhookJobs(registry: JobHandlerRegistry, deps: DeliveryJobDeps): void {
-  registry.register(deliveryJob(deps));
+  const [single, batch] = deliveryJobs(deps);
+  registry.register(single);
+  registry.register(batch);
 }
 
 export class WebhookService {

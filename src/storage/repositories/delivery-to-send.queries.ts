@@ -1,7 +1,7 @@
 // What a webhook delivery job reads: the delivery with its webhook and event, in one statement, and on
 // PostgreSQL the same read joined to the attempt's own UPDATE (a data-modifying CTE, which SQLite
 // lacks), so a delivery run costs one round trip before its POST instead of two.
-import { type Kysely, PostgresAdapter, type QueryCreator } from "kysely";
+import { type Kysely, PostgresAdapter, type QueryCreator, sql } from "kysely";
 import { PreparedQuery } from "../prepared.ts";
 import type { Database, WebhookDeliveryTable, WebhookEventTable, WebhookTable } from "../schema.ts";
 
@@ -94,4 +94,129 @@ export function splitParts(row: Record<string, unknown>): DeliveryToSend {
     webhook: w_id === null ? undefined : ({ ...webhook, id: w_id } as unknown as WebhookRow),
     event: e_id === null ? undefined : ({ ...event, id: e_id } as unknown as WebhookEventRow),
   };
+}
+
+/**
+ * PostgreSQL only: the first attempts of several deliveries pending in `round`, joined to their
+ * webhooks and events, in one statement (`ids` is one array parameter, so the statement keeps its
+ * shape and its name whatever the batch's size).
+ */
+export const firstAttemptsWithParts = new PreparedQuery(3, (db, ids: string[], round: number, at: number) =>
+  db
+    .with("d", (qb) =>
+      qb
+        .updateTable("webhook_deliveries")
+        .set((eb) => ({ attempts: eb("attempts", "+", 1), updated_at: at }))
+        .where(sql<boolean>`id = any(${ids})`)
+        .where("round", "=", round)
+        .where("status", "=", "pending")
+        .where("attempts", "=", 0)
+        .returningAll(),
+    )
+    .selectFrom("d")
+    .leftJoin("webhooks as w", "w.id", "d.webhook_id")
+    .leftJoin("webhook_events as e", "e.id", "d.event_id")
+    .selectAll("d")
+    .select(PART_COLUMNS),
+);
+
+/** SQLite: the first attempts of several deliveries pending in `round` (built per call: a list). */
+export async function startFirstAttemptsSqlite(
+  db: Kysely<Database>,
+  ids: string[],
+  round: number,
+  at: number,
+): Promise<DeliveryToSend[]> {
+  const updated = await db
+    .updateTable("webhook_deliveries")
+    .set((eb) => ({ attempts: eb("attempts", "+", 1), updated_at: at }))
+    .where("id", "in", ids)
+    .where("round", "=", round)
+    .where("status", "=", "pending")
+    .where("attempts", "=", 0)
+    .returning("id")
+    .execute();
+  if (updated.length === 0) return [];
+  const rows = await db
+    .selectFrom("webhook_deliveries as d")
+    .leftJoin("webhooks as w", "w.id", "d.webhook_id")
+    .leftJoin("webhook_events as e", "e.id", "d.event_id")
+    .selectAll("d")
+    .select(PART_COLUMNS)
+    .where(
+      "d.id",
+      "in",
+      updated.map((row) => row.id),
+    )
+    .execute();
+  return rows.map((row) => splitParts(row));
+}
+
+/** PostgreSQL: `ids` is one array parameter, so the statement keeps one shape (and name). */
+const recordOutcomesPg = new PreparedQuery(
+  9,
+  (
+    db,
+    ids: string[],
+    round: number,
+    status: WebhookDeliveryRow["status"],
+    lastStatusCode: number | null,
+    lastError: string | null,
+    excerpt: string | null,
+    nextAttemptAt: number | null,
+    deliveredAt: number | null,
+    updatedAt: number,
+  ) =>
+    db
+      .updateTable("webhook_deliveries")
+      .set({
+        status,
+        last_status_code: lastStatusCode,
+        last_error: lastError,
+        last_response_excerpt: excerpt,
+        next_attempt_at: nextAttemptAt,
+        delivered_at: deliveredAt,
+        updated_at: updatedAt,
+      })
+      .where(sql<boolean>`id = any(${ids})`)
+      .where("round", "=", round),
+);
+
+/** The same outcome for several deliveries of `round`: one statement (named on PostgreSQL). */
+export async function recordOutcomes(
+  db: Kysely<Database>,
+  ids: string[],
+  round: number,
+  outcome: Pick<
+    WebhookDeliveryRow,
+    | "status"
+    | "last_status_code"
+    | "last_error"
+    | "last_response_excerpt"
+    | "next_attempt_at"
+    | "delivered_at"
+    | "updated_at"
+  >,
+): Promise<void> {
+  if (!isPostgres(db)) {
+    await db
+      .updateTable("webhook_deliveries")
+      .set(outcome)
+      .where("id", "in", ids)
+      .where("round", "=", round)
+      .execute();
+    return;
+  }
+  await recordOutcomesPg.execute(
+    db,
+    ids,
+    round,
+    outcome.status,
+    outcome.last_status_code,
+    outcome.last_error,
+    outcome.last_response_excerpt,
+    outcome.next_attempt_at,
+    outcome.delivered_at,
+    outcome.updated_at,
+  );
 }

@@ -4,9 +4,12 @@ import {
   attemptWithParts,
   type DeliveryToSend,
   deliveryWithParts,
+  firstAttemptsWithParts,
   isPostgres,
+  recordOutcomes,
   splitParts,
   startAttempt,
+  startFirstAttemptsSqlite,
 } from "./delivery-to-send.queries.ts";
 
 export type { DeliveryToSend };
@@ -166,6 +169,30 @@ export class WebhookRepository {
     return this.deliveryToSend(id);
   }
 
+  /**
+   * Counts the first attempt of each delivery still pending in `round` and not attempted yet (a batch
+   * makes only first attempts), and reads them with their webhooks and events. One statement on
+   * PostgreSQL.
+   */
+  async startFirstAttempts(ids: string[], round: number, at: number): Promise<DeliveryToSend[]> {
+    if (ids.length === 0) return [];
+    if (isPostgres(this.db))
+      return (await firstAttemptsWithParts.rows(this.db, ids, round, at)).map((row) => splitParts(row));
+    return startFirstAttemptsSqlite(this.db, ids, round, at);
+  }
+
+  /** Where each listed delivery stands (those that exist). */
+  async deliveryStates(
+    ids: string[],
+  ): Promise<Pick<WebhookDeliveryRow, "id" | "status" | "round" | "attempts" | "next_attempt_at">[]> {
+    if (ids.length === 0) return [];
+    return this.db
+      .selectFrom("webhook_deliveries")
+      .select(["id", "status", "round", "attempts", "next_attempt_at"])
+      .where("id", "in", ids)
+      .execute();
+  }
+
   async deliveryPage(
     webhookId: string,
     options: {
@@ -253,6 +280,12 @@ export class WebhookRepository {
       outcome.delivered_at,
       outcome.updated_at,
     );
+  }
+
+  /** Records the same outcome for several deliveries of `round` (a batch's delivered ones). */
+  async recordOutcomes(ids: string[], round: number, outcome: DeliveryOutcome): Promise<void> {
+    if (ids.length === 1) return this.recordOutcome(ids[0]!, round, outcome);
+    if (ids.length > 1) await recordOutcomes(this.db, ids, round, outcome);
   }
 
   /** Starts a new round: pending again, attempts from zero. Returns the delivery with its new round. */
