@@ -231,21 +231,11 @@ export async function buildServices(
     };
     const destinations = new DestinationGuard(destinationPolicy);
     const transport = options.webhooks?.transport ?? new HttpOutboundTransport(destinationPolicy);
-    const webhooks = new WebhookService({
-      repo: repos.webhooks,
-      secrets,
-      destinations,
-      clock,
-      queue: jobs,
-      transaction,
-    });
+    const webhookDeps = { repo: repos.webhooks, secrets, clock, queue: jobs, transaction };
+    const webhooks = new WebhookService({ ...webhookDeps, destinations });
     registerWebhookJobs(registry, {
-      repo: repos.webhooks,
-      secrets,
-      clock,
+      ...webhookDeps,
       transport,
-      queue: jobs,
-      transaction,
       ...(options.webhooks?.delivery ? { options: options.webhooks.delivery } : {}),
     });
     registerNotifyJobs(registry, {
@@ -359,7 +349,7 @@ export async function buildServices(
       ),
       accounts: new AccountService(repos.accounts, {
         ...{ transaction, events: accountEvents, log, graph, settings: microsoftSettings, clock },
-        changeStamp: storage.changeStamp,
+        ...{ changeStamp: storage.changeStamp },
       }),
       microsoftSettings,
       hostedAuth,
