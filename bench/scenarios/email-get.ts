@@ -1,5 +1,5 @@
 // GET /api/v1/emails/{id} through Mailroom vs GET /v1.0/me/messages/{id} straight to the sandbox
-// (same run, same user and app, same concurrency; see email-list.ts for the setup).
+// (same run, same user, each side through its own app, same concurrency; see email-list.ts for the setup).
 import type { Scenario } from "../lib/scenario.ts";
 import { ATTACHMENTS_EXPAND, compareEmail, MESSAGE_SELECT, startEmailBench } from "./email-list.ts";
 

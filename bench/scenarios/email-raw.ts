@@ -1,5 +1,5 @@
 // GET /api/v1/emails/{id}/raw through Mailroom vs GET /v1.0/me/messages/{id}/$value straight to the
-// sandbox, for a ~1 MB and a ~30 MB message (same run, same user and app; setup as in email-list.ts).
+// sandbox, for a ~1 MB and a ~30 MB message (same run, same user, each side through its own app; setup as in email-list.ts).
 // The messages are drafts made through Graph as a client would (a draft, then the attachment: inline
 // under 3 MB, an upload session above). Each round runs 4 downloaders (Outlook's 4 concurrent requests
 // per mailbox) for the duration, reading every byte; it reports MB/s per side, their ratio, and

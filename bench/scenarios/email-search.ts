@@ -1,5 +1,5 @@
 // GET /api/v1/emails?search= through Mailroom vs the same Graph `$search` page straight to the sandbox
-// (same run, same user and app, same 4 connections; see email-list.ts for the setup).
+// (same run, same user, each side through its own app, same 4 connections; see email-list.ts for the setup).
 import type { Scenario } from "../lib/scenario.ts";
 import { ATTACHMENTS_EXPAND, compareEmail, MESSAGE_SELECT, startEmailBench } from "./email-list.ts";
 
