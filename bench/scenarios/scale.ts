@@ -50,6 +50,11 @@ interface Measured {
   perS: number;
   p50Ms: number;
   p99Ms: number;
+  /**
+   * From the first injection to the last one answered, in s: with polling every second the last
+   * delivery cannot come much sooner than a poll after this, whatever the processes.
+   */
+  injectS: number;
   cpuMsPerEvent: number[];
   peakConcurrency: number;
   duplicates: number;
@@ -167,6 +172,7 @@ async function measure(
         }
       }),
     );
+    const injectEnd = performance.now();
     const deadline = Date.now() + DRAIN_TIMEOUT_MS;
     while (arrivals.size < BURST && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     clearInterval(stamp);
@@ -193,6 +199,7 @@ async function measure(
       perS: round(arrivals.size / ((last - first) / 1000), 1),
       p50Ms: round(median(latencies), 0),
       p99Ms: round(percentile(latencies, 0.99), 0),
+      injectS: round((injectEnd - first) / 1000, 2),
       cpuMsPerEvent: cpuAfter.map((after, i) =>
         round((after - cpuBefore[i]!) / Math.max(1, arrivals.size), 2),
       ),
@@ -281,6 +288,7 @@ export const scale: Scenario = {
           "events/s (rounds)",
           "p50 ms",
           "p99 ms",
+          "injection s",
           "CPU ms/event per process",
           "PostgreSQL + Redis CPU ms/event",
           "all processes CPU ms/event",
@@ -295,6 +303,7 @@ export const scale: Scenario = {
           `${r.perS} (${rounds[i]!.map((x) => x.perS).join(", ")})`,
           r.p50Ms,
           r.p99Ms,
+          r.injectS,
           r.cpuMsPerEvent.join(" + "),
           r.serverCpuMsPerEvent,
           r.pipelineCpuMsPerEvent,
