@@ -157,6 +157,33 @@ describe("GET /api/v1/emails/{id}/raw", () => {
     const again = await get(`/api/v1/emails/${scan.id}/raw`);
     assert.equal((await again.arrayBuffer()).byteLength, size);
   });
+
+  it("HEAD answers the headers; the response closing as Graph's body ends harms no pooled socket", async () => {
+    // Fastify drains a HEAD's stream; in-process (light-my-request) the response closes before it has
+    // finished, which cancels the upstream call just as Graph's answer ends. Cancelling then once
+    // destroyed the socket already back in the pool, with an error nobody listened to.
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on("uncaughtException", onUncaught);
+    try {
+      const [first] = await list("limit=1");
+      for (let i = 0; i < 5; i++) {
+        const res = await h.app.inject({
+          method: "HEAD",
+          url: `/api/v1/emails/${first!.id}/raw`,
+          headers: { "x-api-key": h.t.apiKey },
+        });
+        assert.equal(res.statusCode, 200);
+        assert.equal(res.headers["content-type"], "message/rfc822");
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal((await get(`/api/v1/emails/${first!.id}/raw`)).status, 200);
+      await until("the slot is back", () => limiter.inUse(accountId) === 0);
+      assert.deepEqual(uncaught, []);
+    } finally {
+      process.off("uncaughtException", onUncaught);
+    }
+  });
 });
 
 describe("GET /api/v1/emails/{id}/raw through an injected fetch (the stream's fetch transport)", () => {

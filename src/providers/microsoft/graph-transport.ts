@@ -113,12 +113,30 @@ export function httpTransport(): GraphTransport {
         clearTimeout(timer);
         reject(error);
       };
-      const abort = () => call.destroy(request.signal?.reason ?? new Error("aborted"));
+      // Cancelling applies while the exchange is under way: once the answer has been read to its end,
+      // its socket is back in the agent's pool (maybe serving another request already). Before the
+      // answer the call fails with the signal's reason. The request is destroyed without an error:
+      // `destroy(error)` first drains a response already buffered (which ends it and releases its
+      // socket) and then destroys that socket with the error, which nobody listens to any more (an
+      // uncaught exception). A streamed answer cut short just closes early; its reader sees that.
+      let over = false;
+      let answered = false;
+      const abort = () => {
+        if (over) return;
+        if (!answered) fail(asError(request.signal?.reason));
+        call.destroy();
+      };
+      const detach = () => {
+        over = true;
+        request.signal?.removeEventListener("abort", abort);
+      };
       if (request.signal?.aborted) abort();
       request.signal?.addEventListener("abort", abort, { once: true });
-      call.on("close", () => request.signal?.removeEventListener("abort", abort));
+      call.on("close", detach);
       call.on("error", fail);
       call.on("response", (response) => {
+        answered = true;
+        response.once("end", detach);
         const status = response.statusCode ?? 0;
         const header = (name: string) => {
           const value = response.headers[name];
@@ -152,4 +170,8 @@ export function httpTransport(): GraphTransport {
       if (isStreamed(body)) pipeline(body.pieces(), call).catch((error: Error) => fail(error));
       else call.end(body);
     });
+}
+
+function asError(reason: unknown): Error {
+  return reason instanceof Error ? reason : new Error(reason === undefined ? "aborted" : String(reason));
 }
