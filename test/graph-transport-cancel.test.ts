@@ -42,6 +42,10 @@ describe("cancelling a call of the node:http transport", () => {
 
   const transport = httpTransport();
   const settle = () => new Promise((r) => setTimeout(r, 50));
+  const read = (path: string) =>
+    transport(`${base}${path}`, { method: "GET", headers: {}, timeoutMs: 5_000 });
+  const streamed = (path: string, signal: AbortSignal) =>
+    transport(`${base}${path}`, { method: "GET", headers: {}, timeoutMs: 5_000, stream: true, signal });
 
   it("before the answer: the call fails with the signal's reason", async () => {
     const cancel = new AbortController();
@@ -60,18 +64,12 @@ describe("cancelling a call of the node:http transport", () => {
   it("after a streamed answer was read to its end: nothing happens, and the socket serves the next call", async () => {
     for (let i = 0; i < 3; i++) {
       const cancel = new AbortController();
-      const answer = await transport(`${base}/small`, {
-        method: "GET",
-        headers: {},
-        timeoutMs: 5_000,
-        stream: true,
-        signal: cancel.signal,
-      });
+      const answer = await streamed("/small", cancel.signal);
       const chunks: Buffer[] = [];
       for await (const chunk of answer.stream!) chunks.push(chunk as Buffer);
       assert.equal(Buffer.concat(chunks).toString(), "small");
       cancel.abort(new Error("client went away"));
-      const next = await transport(`${base}/small`, { method: "GET", headers: {}, timeoutMs: 5_000 });
+      const next = await read("/small");
       assert.equal(next.bytes.toString(), "small");
     }
     await settle();
@@ -81,18 +79,12 @@ describe("cancelling a call of the node:http transport", () => {
   for (const path of ["/small", "/chunked", "/mid"])
     it(`a streamed answer never read (a HEAD's body), cancelled once its bytes are in (${path}): no uncaught error`, async () => {
       const cancel = new AbortController();
-      const answer = await transport(`${base}${path}`, {
-        method: "GET",
-        headers: {},
-        timeoutMs: 5_000,
-        stream: true,
-        signal: cancel.signal,
-      });
+      const answer = await streamed(path, cancel.signal);
       await settle();
       cancel.abort(new Error("client went away"));
       await settle();
       assert.equal(answer.status, 200);
-      const next = await transport(`${base}/small`, { method: "GET", headers: {}, timeoutMs: 5_000 });
+      const next = await read("/small");
       assert.equal(next.bytes.toString(), "small");
       await settle();
       assert.deepEqual(uncaught, []);
@@ -101,18 +93,12 @@ describe("cancelling a call of the node:http transport", () => {
   it("cancelled as a streamed answer ends (a client leaving as its download finishes): the socket is left alone", async () => {
     for (const path of ["/small", "/chunked", "/mid"]) {
       const cancel = new AbortController();
-      const answer = await transport(`${base}${path}`, {
-        method: "GET",
-        headers: {},
-        timeoutMs: 5_000,
-        stream: true,
-        signal: cancel.signal,
-      });
+      const answer = await streamed(path, cancel.signal);
       const ended = new Promise((resolve) => answer.stream!.once("end", resolve));
       answer.stream!.once("end", () => cancel.abort(new Error("client went away")));
       answer.stream!.resume();
       await ended;
-      const next = await transport(`${base}/small`, { method: "GET", headers: {}, timeoutMs: 5_000 });
+      const next = await read("/small");
       assert.equal(next.bytes.toString(), "small");
     }
     await settle();
@@ -121,13 +107,7 @@ describe("cancelling a call of the node:http transport", () => {
 
   it("while a streamed answer is read: it closes early", async () => {
     const cancel = new AbortController();
-    const answer = await transport(`${base}/big`, {
-      method: "GET",
-      headers: {},
-      timeoutMs: 5_000,
-      stream: true,
-      signal: cancel.signal,
-    });
+    const answer = await streamed("/big", cancel.signal);
     const closed = new Promise((resolve) => answer.stream!.once("close", resolve));
     // The reader of a body cut short may hear of it as an error (ECONNRESET "aborted").
     answer.stream!.on("error", () => {});
