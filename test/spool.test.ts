@@ -78,4 +78,38 @@ describe("Spool", () => {
     await spool.dispose();
     assert.equal((await spoolDirs()).length, before);
   });
+  it("reads a range at once: a view of a file in memory, into the lent buffer from disk; past the end fails", async () => {
+    const spool = new Spool({ memoryFileBytes: 1000, memoryBudgetBytes: 1000 });
+    const small = await spool.add(chunks(900, 100));
+    const large = await spool.add(chunks(300_000, 777));
+    const lent = Buffer.alloc(200_000, 0xee);
+    let lends = 0;
+    const lend = () => {
+      lends++;
+      return lent;
+    };
+    const fromMemory = await small.read(100, 350, lend);
+    assert.equal(lends, 0, "a file in memory needs no buffer");
+    assert.ok(fromMemory.length === 250 && fromMemory.every((b, i) => b === ((100 + i) & 0xff)));
+    for (const [start, end] of [
+      [0, 200_000],
+      [4096, 204_096],
+      [299_999, 300_000],
+    ] as const) {
+      const got = await large.read(start, end, lend);
+      assert.equal(got.length, end - start);
+      assert.ok(
+        got.every((b, i) => b === ((start + i) & 0xff)),
+        `${start}-${end}`,
+      );
+      assert.equal(got.buffer, lent.buffer, "read into the lent buffer");
+    }
+    await assert.rejects(large.read(299_000, 300_001, lend), /ends after 300000 bytes/);
+    await assert.rejects(small.read(0, 901, lend), /ends after 900 bytes/);
+    await assert.rejects(
+      large.read(0, 200_001, () => Buffer.alloc(10)),
+      /cannot hold/,
+    );
+    await spool.dispose();
+  });
 });

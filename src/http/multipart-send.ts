@@ -106,6 +106,7 @@ async function readMultipart(
           size: content.size,
           bytes: () => content.bytes(),
           range: (start, end) => content.range(start, end),
+          read: (start, end, lend) => content.read(start, end, lend),
         });
         continue;
       }

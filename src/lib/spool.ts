@@ -1,7 +1,8 @@
 // Holds streamed bytes whose size must be known before they can be passed on (a Graph upload session
 // is created with the file's size; a multipart part does not say it): small ones in memory, within
 // a per-spool budget, the rest in a temporary file that `dispose` removes. A range of a file on disk
-// is read as a stream of small pieces, so reading it holds a piece or two, never the range.
+// is read as a stream of small pieces, so reading it holds a piece or two, never the range, or into a
+// buffer the caller lends (an upload chunk).
 import { createReadStream } from "node:fs";
 import { mkdtemp, open, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -17,6 +18,12 @@ export interface SpooledFile {
   bytes(): Promise<Buffer>;
   /** Bytes `start` to `end` (exclusive) in pieces as they are read; a piece stays valid once given. */
   range(start: number, end: number): AsyncIterable<Buffer>;
+  /**
+   * Bytes `start` to `end` (exclusive) at once: a view of a file held in memory, or read from disk into
+   * the buffer `lend` gives (asked only then; at least `end - start` long), valid until it is reused.
+   * Fails if the file ends before `end`.
+   */
+  read(start: number, end: number, lend: () => Buffer): Promise<Buffer>;
 }
 
 export interface SpoolOptions {
@@ -103,6 +110,10 @@ function inMemoryFile(content: Buffer): SpooledFile {
     async *range(start, end) {
       if (end > start) yield content.subarray(start, end);
     },
+    read: async (start, end) => {
+      if (end > content.length) throw shortFile(content.length, end);
+      return content.subarray(start, end);
+    },
   };
 }
 
@@ -117,5 +128,27 @@ function onDiskFile(path: string, size: number): SpooledFile {
       // the request's own chunks do. Reused multi-MiB buffers outlived those scavenges and stayed.
       yield* createReadStream(path, { start, end: end - 1, highWaterMark: READ_PIECE_BYTES });
     },
+    async read(start, end, lend) {
+      const length = end - start;
+      const into = lend();
+      if (into.length < length)
+        throw new RangeError(`a buffer of ${into.length} bytes cannot hold ${length}`);
+      const handle = await open(path, "r");
+      try {
+        let at = 0;
+        while (at < length) {
+          const { bytesRead } = await handle.read(into, at, length - at, start + at);
+          if (bytesRead === 0) throw shortFile(start + at, end);
+          at += bytesRead;
+        }
+      } finally {
+        await handle.close();
+      }
+      return into.subarray(0, length);
+    },
   };
+}
+
+function shortFile(size: number, end: number): Error {
+  return new RangeError(`the file ends after ${size} bytes, before ${end}`);
 }

@@ -1,8 +1,9 @@
 // Attaching files to a draft (reference microsoft §3.6): files under 3 MB are POSTed inline as
 // base64; from 3 MB each goes through an upload session, one chunk at a time (a multiple of 320 KiB,
-// at most 4 MiB), each chunk a request of its own that takes a mailbox slot (limiter.ts). A chunk's
-// bytes are streamed into its request as they are read from the spool, so memory holds a few small
-// pieces, not a chunk, let alone the file (ADR 0012).
+// at most 4 MiB), each chunk a request of its own that takes a mailbox slot (limiter.ts). A chunk is
+// read from the spool into a pooled buffer and written out from it in one piece, so memory holds one
+// chunk whatever the file's size, the same buffer for every upload (ADR 0012).
+import { BufferPool } from "../../lib/buffer-pool.ts";
 import { AppError } from "../../lib/errors.ts";
 import type { GraphClient } from "../../providers/microsoft/graph-client.ts";
 import type { OutgoingAttachment } from "./send.service.ts";
@@ -16,6 +17,8 @@ import type { OutgoingAttachment } from "./send.service.ts";
 export const UPLOAD_SESSION_MIN_BYTES = 3_000_000;
 /** Outlook recommends chunks of at most 4 MB; Graph wants multiples of 320 KiB. */
 export const UPLOAD_CHUNK_BYTES = 320 * 1024 * 12;
+/** A chunk buffer per upload from disk under way; one stays between uploads, the same one every time. */
+const chunkBuffers = new BufferPool(UPLOAD_CHUNK_BYTES, 1);
 
 /** An attachment whose bytes are already in memory (JSON bodies' base64 attachments, tests). */
 export function bufferedAttachment(name: string, contentType: string, content: Buffer): OutgoingAttachment {
@@ -27,6 +30,11 @@ export function bufferedAttachment(name: string, contentType: string, content: B
     async *range(start: number, end: number) {
       // subarray shares the buffer: nothing is copied.
       if (end > start) yield content.subarray(start, end);
+    },
+    read: async (start: number, end: number) => {
+      if (end > content.length)
+        throw new RangeError(`the content ends after ${content.length} bytes, before ${end}`);
+      return content.subarray(start, end);
     },
   };
 }
@@ -86,36 +94,35 @@ async function uploadInChunks(
   if (!session?.uploadUrl)
     throw new AppError("provider_error", { detail: "Microsoft returned no upload URL." });
   const total = file.size;
-  // Chunks go out in order, each awaited before the next is read: Graph's pace is the backpressure on
-  // the reads.
+  // Chunks go out in order, each read and then awaited before the next is read: Graph's pace is the
+  // backpressure on the reads. A chunk from disk is read into one buffer, the same for every chunk
+  // and, from the pool, for every upload: before it is read into again, its last chunk was answered
+  // with a 2xx, so Outlook had all of its bytes and nothing reads them any more.
+  let buffer: Buffer | undefined;
+  const lend = () => (buffer ??= chunkBuffers.take());
   for (let start = 0; start < total; start += UPLOAD_CHUNK_BYTES) {
     const end = Math.min(total, start + UPLOAD_CHUNK_BYTES);
-    const body = { length: end - start, pieces: () => exactly(file, start, end) };
-    const answer = await graph.uploadChunk(accountId, session.uploadUrl, body, { start, total });
-    if (answer.status === 201) {
-      if (end === total) return;
+    const chunk = await file.read(start, end, lend).catch((error: unknown) => {
       throw new AppError("provider_error", {
-        detail: `Microsoft closed the upload session of ${JSON.stringify(file.name)} after ${end} of ${total} bytes.`,
+        detail: `The attachment ${JSON.stringify(file.name)} could not be read back where it waited (${file.size} bytes were received).`,
+        cause: error,
       });
-    }
-    const next = Number.parseInt(answer.nextExpectedRanges[0] ?? "", 10);
-    // Outlook names the next byte it expects; anything but the one after this chunk is a broken session.
-    if (Number.isFinite(next) && next !== end)
-      throw new AppError("provider_error", {
-        detail: `Microsoft expected byte ${next} of the upload session, not ${end}.`,
-      });
-  }
-}
-
-/** The range's bytes, failing the request (instead of leaving Graph waiting) if the file is shorter. */
-async function* exactly(file: OutgoingAttachment, start: number, end: number): AsyncIterable<Buffer> {
-  let at = start;
-  for await (const piece of file.range(start, end)) {
-    at += piece.length;
-    yield piece;
-  }
-  if (at !== end)
-    throw new AppError("provider_error", {
-      detail: `The attachment ${JSON.stringify(file.name)} ended after ${at} of ${file.size} bytes.`,
     });
+    const answer = await graph.uploadChunk(accountId, session.uploadUrl, chunk, { start, total });
+    if (answer.status === 201) {
+      if (end !== total)
+        throw new AppError("provider_error", {
+          detail: `Microsoft closed the upload session of ${JSON.stringify(file.name)} after ${end} of ${total} bytes.`,
+        });
+      break;
+    }
+    const expected = Number.parseInt(answer.nextExpectedRanges[0] ?? "", 10);
+    // Outlook names the next byte it expects; anything but the one after this chunk is a broken session.
+    if (Number.isFinite(expected) && expected !== end)
+      throw new AppError("provider_error", {
+        detail: `Microsoft expected byte ${expected} of the upload session, not ${end}.`,
+      });
+  }
+  // Back to the pool only once every chunk was taken: a request that failed may still be writing it.
+  if (buffer) chunkBuffers.give(buffer);
 }

@@ -48,6 +48,12 @@ export interface OutgoingAttachment {
   bytes(): Promise<Buffer>;
   /** Bytes `start` to `end` (exclusive) in pieces as they are read; a piece stays valid once given. */
   range(start: number, end: number): AsyncIterable<Buffer>;
+  /**
+   * Bytes `start` to `end` (exclusive) at once: a view of bytes held in memory, or read into the buffer
+   * `lend` gives (at least `end - start` long), valid until that buffer is reused. Fails if the
+   * content ends before `end`.
+   */
+  read(start: number, end: number, lend: () => Buffer): Promise<Buffer>;
 }
 
 /** A send or draft request after parsing (multipart and JSON alike). */

@@ -20,7 +20,7 @@ import {
   preferHeader,
   relativeUrl,
 } from "./graph-request.ts";
-import { fetchTransport, type GraphTransport, type StreamedBody } from "./graph-transport.ts";
+import { fetchTransport, type GraphTransport } from "./graph-transport.ts";
 import type { MailboxLimiter } from "./limiter.ts";
 import { putChunk } from "./upload-session.ts";
 
@@ -128,7 +128,7 @@ export class GraphClient {
   uploadChunk(
     accountId: string,
     uploadUrl: string,
-    chunk: Uint8Array | StreamedBody,
+    chunk: Uint8Array,
     range: { start: number; total: number },
   ): Promise<{ status: number; nextExpectedRanges: string[] }> {
     const via = { limiter: this.options.limiter, transport: this.transport, timeoutMs: this.timeoutMs };

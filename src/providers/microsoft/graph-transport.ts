@@ -6,20 +6,12 @@
 import http from "node:http";
 import https from "node:https";
 import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
-
-/** A request body of known length written as its pieces come (an upload session's chunk). */
-export interface StreamedBody {
-  length: number;
-  /** The pieces, from the first; asked again if the request is made again. */
-  pieces(): AsyncIterable<Uint8Array>;
-}
 
 export interface TransportRequest {
   method: string;
   headers: Record<string, string>;
   /** JSON text, or an upload session's chunk. */
-  body?: string | Uint8Array | StreamedBody;
+  body?: string | Uint8Array;
   /** Until the answer's headers (with `stream`: then per idle gap while its body is read). */
   timeoutMs: number;
   /** Hand a 2xx answer's body over unread, as `stream` (attachment downloads). */
@@ -46,7 +38,7 @@ export function fetchTransport(fetchImpl: typeof fetch): GraphTransport {
     const streamed = new AbortController();
     const signals = [request.stream ? streamed.signal : timeout];
     if (request.signal) signals.push(request.signal);
-    const body = isStreamed(request.body) ? await collect(request.body) : request.body;
+    const body = request.body;
     const pending = fetchImpl(url, {
       method: request.method,
       headers: request.headers,
@@ -69,17 +61,6 @@ export function fetchTransport(fetchImpl: typeof fetch): GraphTransport {
   };
 }
 
-function isStreamed(body: TransportRequest["body"]): body is StreamedBody {
-  return typeof body === "object" && "pieces" in body;
-}
-
-/** The injected `fetch` gets a streamed body whole (it is for tests: one chunk at a time). */
-async function collect(body: StreamedBody): Promise<Buffer> {
-  const pieces: Uint8Array[] = [];
-  for await (const piece of body.pieces()) pieces.push(piece);
-  return Buffer.concat(pieces);
-}
-
 function untilTimeout<T>(pending: Promise<T>, timeout: AbortSignal, controller: AbortController): Promise<T> {
   const onTimeout = () => controller.abort(timeout.reason);
   timeout.addEventListener("abort", onTimeout, { once: true });
@@ -97,8 +78,7 @@ export function httpTransport(): GraphTransport {
       const agent = target.protocol === "https:" ? agents["https:"] : agents["http:"];
       const headers: Record<string, string | number> = { ...request.headers };
       const body = request.body;
-      if (body !== undefined)
-        headers["content-length"] = isStreamed(body) ? body.length : Buffer.byteLength(body);
+      if (body !== undefined) headers["content-length"] = Buffer.byteLength(body);
       const call = (target.protocol === "https:" ? https : http).request(target, {
         method: request.method,
         headers,
@@ -165,10 +145,7 @@ export function httpTransport(): GraphTransport {
           });
         });
       });
-      // A streamed body is written as it is read, at the socket's pace; a failed read destroys the
-      // request, which then fails with that error.
-      if (isStreamed(body)) pipeline(body.pieces(), call).catch((error: Error) => fail(error));
-      else call.end(body);
+      call.end(body);
     });
 }
 

@@ -2,7 +2,7 @@
 import { AppError } from "../../lib/errors.ts";
 import { translateGraphError } from "./graph-errors.ts";
 import { parseBody } from "./graph-request.ts";
-import type { GraphTransport, StreamedBody, TransportAnswer } from "./graph-transport.ts";
+import type { GraphTransport, TransportAnswer } from "./graph-transport.ts";
 import type { MailboxLimiter } from "./limiter.ts";
 
 /**
@@ -15,15 +15,15 @@ export async function putChunk(
   via: { limiter: MailboxLimiter; transport: GraphTransport; timeoutMs: number },
   accountId: string,
   uploadUrl: string,
-  chunk: Uint8Array | StreamedBody,
+  chunk: Uint8Array,
   range: { start: number; total: number },
 ): Promise<{ status: number; nextExpectedRanges: string[] }> {
   if (!/^https?:\/\//.test(uploadUrl))
     throw new AppError("provider_error", { detail: "Microsoft returned an invalid upload URL." });
-  const end = range.start + ("pieces" in chunk ? chunk.length : chunk.byteLength) - 1;
+  const end = range.start + chunk.byteLength - 1;
   let answer: TransportAnswer;
   try {
-    // Through the transport (node:http in production: the chunk is written as it is read, not copied).
+    // Through the transport (node:http in production: the chunk is written out as it is, not copied).
     answer = await via.limiter.run(accountId, () =>
       via.transport(uploadUrl, {
         method: "PUT",
@@ -38,7 +38,7 @@ export async function putChunk(
   } catch (error) {
     if ((error as Error)?.name === "TimeoutError")
       throw new AppError("request_timeout", { detail: "The attachment upload timed out.", cause: error });
-    // Reading the chunk failed (a spool shorter than its size), not the network.
+    // Already Mailroom's own answer (the limiter's), not the network's.
     if (error instanceof AppError) throw error;
     throw new AppError("service_unavailable", {
       detail: "Microsoft's upload endpoint could not be reached.",
