@@ -85,6 +85,11 @@ export interface BullmqJobRunnerOptions {
 const HOUR_MS = 3_600_000;
 /** An idempotency key outlives its job by this much, so it holds for the whole retention. */
 const IDEMPOTENCY_MARGIN_MS = 24 * HOUR_MS;
+/**
+ * A new scheduler's first slot is at least this far ahead when it is declared: BullMQ starts one whose
+ * start date has passed by its own clock at that moment, off the slots for good.
+ */
+const SCHEDULER_START_MARGIN_MS = 10;
 
 export class BullmqJobRunner implements JobQueue {
   readonly prefix: string;
@@ -298,16 +303,24 @@ export class BullmqJobRunner implements JobQueue {
     const isNew = (await this.client.hset(this.keys.schedules, name, kind)) === 1;
     const data = jobData(recurring.payload, recurring.exclusiveKey);
     const { runAt, nextAt } = recurringSlot(recurring, Date.now());
-    await (await this.queues.get(kind)).upsertJobScheduler(
-      name,
-      { every: everyMs, startDate: nextAt, ...(offsetMs > 0 ? { offset: offsetMs } : {}) },
-      { name: kind, data, opts: this.queues.jobOptions() },
-    );
+    // The slot under way is queued before the scheduler exists: declared just before a slot's end,
+    // the scheduler's first slot could otherwise be due, and run, before it.
     if (isNew && recurring.firstSlot !== "next") {
       const key = `schedule:${name}:${runAt}`;
       const id = jobIds.fromIdempotencyKey(key);
       await this.addJob(kind, id, data, this.clock.now(), key, randomUUID(), true);
     }
+    const queue = await this.queues.get(kind);
+    // The first slot is taken again just before the call (queueing the current one took time); a slot
+    // about to begin is skipped: the one under way has just run (or, with firstSlot "next", the first
+    // run is one slot later).
+    const now = Date.now();
+    const firstAt = Math.max(nextAt, recurringSlot(recurring, now + SCHEDULER_START_MARGIN_MS).nextAt);
+    await queue.upsertJobScheduler(
+      name,
+      { every: everyMs, startDate: firstAt, ...(offsetMs > 0 ? { offset: offsetMs } : {}) },
+      { name: kind, data, opts: this.queues.jobOptions() },
+    );
     this.log.debug({ name, kind, everyMs, offsetMs, nextAt, isNew }, "recurring job declared");
   }
 
