@@ -93,6 +93,28 @@ describe("Idempotency-Key", () => {
     assert.equal(received("with file"), 1);
   });
 
+  it("a file spooled to disk is fingerprinted with all of its bytes: the last one differing is another body", async () => {
+    const big = Buffer.alloc(3_500_000, 7);
+    const form = (last: number) => {
+      const f = new FormData();
+      f.append("account_id", adeleId);
+      f.append("subject", "with a large file");
+      f.append("body", "see attached");
+      const bytes = Buffer.from(big);
+      bytes[bytes.length - 1] = last;
+      f.append("attachments", new Blob([bytes]), "large.bin");
+      f.append("to", JSON.stringify([{ identifier: MEGAN }]));
+      return f;
+    };
+    const first = await post("/api/v1/emails", form(1), "multi-large");
+    assert.equal(first.status, 201, await first.clone().text());
+    const same = await post("/api/v1/emails", form(1), "multi-large");
+    assert.equal(same.headers.get("idempotent-replayed"), "true");
+    assert.deepEqual(await same.json(), await first.json());
+    assert.equal((await post("/api/v1/emails", form(2), "multi-large")).status, 422);
+    assert.equal(received("with a large file"), 1);
+  });
+
   it("keys belong to one API key: another API key's request with the same key runs on its own", async () => {
     const { key } = await h.services.apiKeys.create("second");
     const body = { account_id: adeleId, to: [{ identifier: MEGAN }], subject: "two keys", body: "x" };

@@ -2,6 +2,7 @@
 // budget, the rest on disk; a range reads back exactly its bytes (upload chunks must be exact), and
 // dispose removes every temporary file, also after a read stopped by a limit.
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { describe, it } from "node:test";
@@ -110,6 +111,20 @@ describe("Spool", () => {
       large.read(0, 200_001, () => Buffer.alloc(10)),
       /cannot hold/,
     );
+    await spool.dispose();
+  });
+  it("computes the SHA-256 of a file as it arrives when asked, in memory and on disk alike", async () => {
+    const spool = new Spool({ memoryFileBytes: 1000, memoryBudgetBytes: 1000 });
+    const expected = async (file: { bytes(): Promise<Buffer> }) =>
+      createHash("sha256")
+        .update(await file.bytes())
+        .digest("hex");
+    const small = await spool.add(chunks(900, 100), undefined, { sha256: true });
+    const large = await spool.add(chunks(300_000, 777), undefined, { sha256: true });
+    const plain = await spool.add(chunks(5_000, 333));
+    assert.equal(small.sha256, await expected(small));
+    assert.equal(large.sha256, await expected(large));
+    assert.equal(plain.sha256, undefined, "not computed unless asked");
     await spool.dispose();
   });
 });

@@ -4,7 +4,7 @@
 // run or to replay. A replayed answer carries `Idempotent-Replayed: true`, as Stripe's does.
 import { createHash } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { SendInput } from "../domain/email/send.service.ts";
+import type { OutgoingAttachment, SendInput } from "../domain/email/send.service.ts";
 import {
   idempotencyScope,
   MAX_IDEMPOTENCY_KEY_LENGTH,
@@ -60,8 +60,8 @@ export async function answerOnce<C>(
 
 /**
  * What a send's or draft's fingerprint is computed from: the parsed request with each attachment as its
- * name, type, size and SHA-256, read back from where it was spooled (never held whole). Only with an
- * Idempotency-Key; without one nothing is read.
+ * name, type, size and SHA-256: the one computed as the file arrived, or else read back from where it
+ * waits (never held whole). Only with an Idempotency-Key; without one nothing is computed.
  */
 export async function sendRequestFingerprintBody(
   request: FastifyRequest,
@@ -70,14 +70,18 @@ export async function sendRequestFingerprintBody(
   if (idempotencyKeyOf(request) === undefined || !input.attachments?.length) return input;
   const attachments = [];
   for (const file of input.attachments) {
-    const hash = createHash("sha256");
-    for await (const piece of file.range(0, file.size)) hash.update(piece);
     attachments.push({
       name: file.name,
       contentType: file.contentType,
       size: file.size,
-      sha256: hash.digest("hex"),
+      sha256: file.sha256 ?? (await sha256Of(file)),
     });
   }
   return { ...input, attachments };
+}
+
+async function sha256Of(file: OutgoingAttachment): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const piece of file.range(0, file.size)) hash.update(piece);
+  return hash.digest("hex");
 }

@@ -81,6 +81,8 @@ async function readMultipart(
 ): Promise<SendInput> {
   const fields: Record<string, unknown> = {};
   const files: OutgoingAttachment[] = [];
+  // An idempotent request's fingerprint names each file's hash: computed as the file arrives.
+  const sha256 = request.headers["idempotency-key"] !== undefined;
   let messageBytes = 0;
   const count = (length: number) => {
     messageBytes += length;
@@ -97,13 +99,14 @@ async function readMultipart(
         // is an unknown field, as a text field would be.
         if (part.fieldname.replace(/\[\d*\]$/, "") !== "attachments")
           throw unknownFieldsError("body", [part.fieldname], SEND_FIELDS);
-        const content = await spool.add(part.file, count);
+        const content = await spool.add(part.file, count, { sha256 });
         if (part.file.truncated) throw messageTooLarge(undefined, maxMessageBytes);
         const name = part.filename || `attachment-${files.length + 1}`;
         files.push({
           name,
           contentType: contentTypeOf(name, part.mimetype),
           size: content.size,
+          ...(content.sha256 !== undefined ? { sha256: content.sha256 } : {}),
           bytes: () => content.bytes(),
           range: (start, end) => content.range(start, end),
           read: (start, end, lend) => content.read(start, end, lend),

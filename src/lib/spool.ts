@@ -3,6 +3,7 @@
 // a per-spool budget, the rest in a temporary file that `dispose` removes. A range of a file on disk
 // is read as a stream of small pieces, so reading it holds a piece or two, never the range, or into a
 // buffer the caller lends (an upload chunk).
+import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdtemp, open, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -14,6 +15,8 @@ const READ_PIECE_BYTES = 64 * 1024;
 
 export interface SpooledFile {
   readonly size: number;
+  /** The content's SHA-256 (hex), when it was asked for: computed as the bytes came. */
+  readonly sha256?: string;
   /** The whole content. */
   bytes(): Promise<Buffer>;
   /** Bytes `start` to `end` (exclusive) in pieces as they are read; a piece stays valid once given. */
@@ -45,12 +48,15 @@ export class Spool {
 
   /**
    * Reads `source` to its end. `onBytes` sees each chunk's length first and may throw to stop the
-   * read (a size limit); the bytes read so far are then dropped with the spool.
+   * read (a size limit); the bytes read so far are then dropped with the spool. With `sha256` the
+   * content's hash is computed on the way, so it needs no second read.
    */
   async add(
     source: AsyncIterable<Buffer>,
     onBytes: (length: number) => void = () => {},
+    options: { sha256?: boolean } = {},
   ): Promise<SpooledFile> {
+    const hash = options.sha256 ? createHash("sha256") : undefined;
     const held: Buffer[] = [];
     let heldBytes = 0;
     let size = 0;
@@ -59,6 +65,7 @@ export class Spool {
     try {
       for await (const chunk of source) {
         onBytes(chunk.length);
+        hash?.update(chunk);
         size += chunk.length;
         held.push(chunk);
         heldBytes += chunk.length;
@@ -78,12 +85,13 @@ export class Spool {
     } finally {
       await handle?.close();
     }
+    const sha256 = hash?.digest("hex");
     if (path === undefined) {
       const content = held.length === 1 ? held[0]! : Buffer.concat(held);
       this.inMemory += content.length;
-      return inMemoryFile(content);
+      return withHash(inMemoryFile(content), sha256);
     }
-    return onDiskFile(path, size);
+    return withHash(onDiskFile(path, size), sha256);
   }
 
   /** Removes the temporary files. */
@@ -147,6 +155,10 @@ function onDiskFile(path: string, size: number): SpooledFile {
       return into.subarray(0, length);
     },
   };
+}
+
+function withHash(file: SpooledFile, sha256: string | undefined): SpooledFile {
+  return sha256 === undefined ? file : { ...file, sha256 };
 }
 
 function shortFile(size: number, end: number): Error {

@@ -44,6 +44,8 @@ export interface OutgoingAttachment {
   contentType: string;
   /** Known before the upload: Graph's upload session is created with it (microsoft §3.6). */
   size: number;
+  /** The content's SHA-256 (hex) when it was computed as the bytes arrived (idempotent requests). */
+  sha256?: string;
   /** The whole content (read only for files under UPLOAD_SESSION_MIN_BYTES, POSTed inline). */
   bytes(): Promise<Buffer>;
   /** Bytes `start` to `end` (exclusive) in pieces as they are read; a piece stays valid once given. */
