@@ -5,14 +5,18 @@
 //             read to the end.
 //   direct:   POST /me/messages, createUploadSession, PUT chunks of 320 KiB × 12, /send;
 //             GET …/attachments/{id}/$value, read to the end.
-// Both sides send from memory through the same node:http client (see `call`). Throughput is MB/s of
+//   integration: the same multipart body and read through bench/attachments-integration-server.ts
+//             (what an operator could write instead: the file read whole, the same Graph calls, the
+//             download piped through), in its own process.
+// Every side sends from memory through the same node:http client (see `call`). Throughput is MB/s of
 // the attachment (medians of rounds, alternating order). Mailroom's memory is its peak RSS (VmHWM)
 // after each size over its RSS before the first large attachment (after a 4 MB warm-up): sizes run in
 // ascending order in one process, so a size's figure is the most the process grew while handling
 // attachments up to that size (memory it took and kept for a smaller one counts).
 import { writeFile } from "node:fs/promises";
 import { Agent, request } from "node:http";
-import { readMemory } from "../lib/processes.ts";
+import { join } from "node:path";
+import { cleanEnv, freePort, REPO_ROOT, readMemory, spawnChild, waitFor200 } from "../lib/processes.ts";
 import type { Scenario } from "../lib/scenario.ts";
 import { median, round } from "../lib/stats.ts";
 import { type EmailBench, startEmailBench } from "./email-list.ts";
@@ -34,12 +38,28 @@ export const attachments: Scenario = {
   describe: "send + read back 10/50/100 MB attachments via Mailroom vs upload session + $value direct",
   async run(settings, log) {
     const bench = await startEmailBench(settings, log);
+    const integrationPort = await freePort();
+    const integrationChild = spawnChild(
+      "integration",
+      process.execPath,
+      ["--import", "tsx", join(REPO_ROOT, "bench/attachments-integration-server.ts")],
+      {
+        env: cleanEnv({
+          PORT: String(integrationPort),
+          GRAPH_BASE: bench.sandboxBase,
+          GRAPH_TOKEN: bench.accessToken,
+        }),
+      },
+    );
+    const integrationBase = `http://127.0.0.1:${integrationPort}`;
     try {
+      await waitFor200(integrationChild, integrationPort, "/", { timeoutMs: 30_000 });
       const rows: (string | number)[][] = [];
       const data: Record<string, unknown> = {};
       const warm = Buffer.alloc(4 * MB, 1);
       await throughMailroom(bench, warm);
       await direct(bench, warm);
+      await throughIntegration(bench, integrationBase, warm);
       // The peak so far (connecting the mailboxes) is not the attachments': Linux resets VmHWM to the
       // current RSS on "5" in clear_refs (proc(5)).
       const peakReset = await writeFile(`/proc/${bench.child.pid}/clear_refs`, "5").then(
@@ -54,13 +74,18 @@ export const attachments: Scenario = {
         // times include first-use costs.
         await throughMailroom(bench, bytes);
         await direct(bench, bytes);
+        await throughIntegration(bench, integrationBase, bytes);
         const mailroom: Timing[] = [];
         const straight: Timing[] = [];
+        const integration: Timing[] = [];
+        const sides = ["mailroom", "direct", "integration"] as const;
         for (let round_ = 0; round_ < settings.rounds; round_++) {
-          const order = round_ % 2 === 0 ? ["mailroom", "direct"] : ["direct", "mailroom"];
+          // Each side takes each place in the order in turn.
+          const order = sides.map((_, i) => sides[(i + round_) % sides.length]!);
           for (const side of order) {
             if (side === "mailroom") mailroom.push(await throughMailroom(bench, bytes));
-            else straight.push(await direct(bench, bytes));
+            else if (side === "direct") straight.push(await direct(bench, bytes));
+            else integration.push(await throughIntegration(bench, integrationBase, bytes));
           }
         }
         const after = await readMemory(bench.child.pid);
@@ -71,15 +96,16 @@ export const attachments: Scenario = {
         const result = {
           sendMBps: { mailroom: rate(mailroom, "sendMs"), direct: rate(straight, "sendMs") },
           readMBps: { mailroom: rate(mailroom, "readMs"), direct: rate(straight, "readMs") },
-          roundTripMBps: { mailroom: both(mailroom), direct: both(straight) },
+          roundTripMBps: { mailroom: both(mailroom), direct: both(straight), integration: both(integration) },
           rssBeforeMiB: before.rssMiB,
           peakRssMiB: after.peakRssMiB,
           peakGrowthMiB: growthMiB,
         };
         data[`${sizeMb}MB`] = result;
         const ratio = result.roundTripMBps.mailroom / result.roundTripMBps.direct;
+        const vsIntegration = result.roundTripMBps.mailroom / result.roundTripMBps.integration;
         log(
-          `  ${sizeMb} MB: round trip ${round(result.roundTripMBps.mailroom, 1)} vs ${round(result.roundTripMBps.direct, 1)} MB/s (${round(ratio, 2)}×); peak RSS +${round(growthMiB, 1)} MiB`,
+          `  ${sizeMb} MB: round trip ${round(result.roundTripMBps.mailroom, 1)} vs ${round(result.roundTripMBps.direct, 1)} MB/s (${round(ratio, 2)}×), vs the integration's ${round(result.roundTripMBps.integration, 1)} (${round(vsIntegration, 2)}×); peak RSS +${round(growthMiB, 1)} MiB`,
         );
         rows.push([
           `${sizeMb} MB`,
@@ -87,6 +113,8 @@ export const attachments: Scenario = {
           `${round(result.readMBps.mailroom, 1)} / ${round(result.readMBps.direct, 1)}`,
           `${round(result.roundTripMBps.mailroom, 1)} / ${round(result.roundTripMBps.direct, 1)}`,
           round(ratio, 2),
+          round(result.roundTripMBps.integration, 1),
+          round(vsIntegration, 2),
           round(growthMiB, 1),
         ]);
       }
@@ -101,10 +129,20 @@ export const attachments: Scenario = {
         status: "ok",
         table: {
           title: `attachments — one attachment sent and read back, ${settings.rounds} rounds per size (MB/s: mailroom / direct)`,
-          columns: ["size", "send MB/s", "read MB/s", "round trip MB/s", "ratio", "peak RSS growth MiB"],
+          columns: [
+            "size",
+            "send MB/s",
+            "read MB/s",
+            "round trip MB/s",
+            "ratio",
+            "integration MB/s",
+            "÷ integration",
+            "peak RSS growth MiB",
+          ],
           rows,
           notes: [
             `aim: round trip ≥ ${THROUGHPUT_AIM}× direct — ${throughputMet ? "met" : "MISSED"}`,
+            "÷ integration: Mailroom's round trip over the integration's (bench/attachments-integration-server.ts: the file read whole, the same Graph calls; no aim)",
             `aim: Mailroom peak RSS growth < ${RSS_GROWTH_AIM_MIB} MiB at every size — ${memoryMet ? "met" : "MISSED"}`,
           ],
         },
@@ -118,6 +156,7 @@ export const attachments: Scenario = {
         },
       };
     } finally {
+      await integrationChild.stop();
       await bench.stop();
     }
   },
@@ -269,5 +308,37 @@ async function direct(bench: EmailBench, bytes: Buffer<ArrayBuffer>): Promise<Ti
   });
   if (read.status !== 200 || read.length !== bytes.length)
     throw new Error(`read back ${read.length} of ${bytes.length} bytes (${read.status})`);
+  return { sendMs, readMs: performance.now() - readStarted };
+}
+
+/** The same multipart body and read as `throughMailroom`, through the integration server. */
+async function throughIntegration(
+  bench: EmailBench,
+  base: string,
+  bytes: Buffer<ArrayBuffer>,
+): Promise<Timing> {
+  const { body, contentType } = multipart(
+    [
+      ["body", "bench attachment"],
+      ["account_id", bench.accountId],
+      ["subject", `integration ${bytes.length}`],
+    ],
+    bytes,
+    [["to", JSON.stringify([{ identifier: ADELE }])]],
+  );
+  const started = performance.now();
+  const sent = await call(`${base}/send`, { method: "POST", headers: { "content-type": contentType }, body });
+  if (sent.status !== 201) throw new Error(`integration send failed: ${sent.status} ${sent.text}`);
+  const { id } = JSON.parse(sent.text) as { id: string };
+  const sendMs = performance.now() - started;
+  const list = await call(`${bench.sandboxBase}/v1.0/me/messages/${id}/attachments?$select=id`, {
+    headers: { authorization: `Bearer ${bench.accessToken}` },
+  });
+  const attachmentId = (JSON.parse(list.text) as { value: { id: string }[] }).value[0]?.id;
+  if (!attachmentId) throw new Error("the integration's message has no attachment");
+  const readStarted = performance.now();
+  const read = await call(`${base}/messages/${id}/attachments/${attachmentId}`, { count: true });
+  if (read.status !== 200 || read.length !== bytes.length)
+    throw new Error(`integration read back ${read.length} of ${bytes.length} bytes (${read.status})`);
   return { sendMs, readMs: performance.now() - readStarted };
 }

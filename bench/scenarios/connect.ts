@@ -2,7 +2,9 @@
 // authorize → sign-in → callback → account stored) beside the sandbox-only cost of the same OAuth
 // exchange (authorize → sign-in → code → token request) against the same sandbox, in the same run.
 // Both are driven over HTTP by the same cookie-keeping client, with no browser; each connection uses
-// a fresh client, so every one walks Microsoft's sign-in pages.
+// a fresh client, so every one walks Microsoft's sign-in pages. A third side, reported without an aim:
+// the integration an operator could write instead (bench/connect-integration-server.ts, msal-node, in
+// its own process), its redirects followed by the same client.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -70,6 +72,7 @@ export const connect: Scenario = {
     const child = spawnChild("mailroom", process.execPath, [...settings.subjectNodeFlags, bin, "start"], {
       env,
     });
+    let integrationChild: ReturnType<typeof spawnChild> | undefined;
     try {
       await waitFor200(child, port, "/ready", { timeoutMs: 60_000 });
       const base = `http://localhost:${port}`;
@@ -105,21 +108,54 @@ export const connect: Scenario = {
       };
 
       // Warm both paths (first sign-in per user asks for consent), then alternate measured rounds.
+      const integrationPort = await freePort();
+      integrationChild = spawnChild(
+        "integration",
+        process.execPath,
+        ["--import", "tsx", join(REPO_ROOT, "bench/connect-integration-server.ts")],
+        {
+          env: cleanEnv({
+            PORT: String(integrationPort),
+            SANDBOX_URL: sandbox,
+            REDIRECT_URI: SEEDED_APP.redirectUris[1]!,
+            CLIENT_ID: SEEDED_APP.clientId,
+            CLIENT_SECRET: SEEDED_APP.clientSecret,
+          }),
+        },
+      );
+      await waitFor200(integrationChild, integrationPort, "/", { timeoutMs: 30_000 });
+      const integrationBase = `http://127.0.0.1:${integrationPort}`;
+      const viaIntegration = async (i: number) => {
+        const user = users[i % users.length]!;
+        const start = await fetch(`${integrationBase}/connect`, { redirect: "manual" });
+        const authUrl = start.headers.get("location");
+        if (start.status !== 302 || !authUrl) throw new Error(`integration /connect: ${start.status}`);
+        const page = await signInAndConsent(new Browser(sandbox), authUrl, user.email, SEED_PASSWORD);
+        if (!page.redirect?.searchParams.get("code")) throw new Error("sandbox sign-in returned no code");
+        const done = await fetch(`${integrationBase}/callback${page.redirect.search}`, {
+          redirect: "manual",
+        });
+        if (done.status !== 302)
+          throw new Error(`integration /callback: ${done.status} ${await done.text()}`);
+      };
+
       for (let i = 0; i < users.length; i++) {
         await viaMailroom(i);
         await sandboxOnly(i);
+        await viaIntegration(i);
       }
       const mailroom: Awaited<ReturnType<typeof measure>>[] = [];
       const direct: Awaited<ReturnType<typeof measure>>[] = [];
+      const integration: Awaited<ReturnType<typeof measure>>[] = [];
+      const sides = [
+        () => measure(settings.durationS, sandboxOnly).then((r) => direct.push(r)),
+        () => measure(settings.durationS, viaMailroom).then((r) => mailroom.push(r)),
+        () => measure(settings.durationS, viaIntegration).then((r) => integration.push(r)),
+      ];
       for (let round_ = 0; round_ < settings.rounds; round_++) {
         log(`connect: round ${round_ + 1}/${settings.rounds}`);
-        if (round_ % 2 === 0) {
-          direct.push(await measure(settings.durationS, sandboxOnly));
-          mailroom.push(await measure(settings.durationS, viaMailroom));
-        } else {
-          mailroom.push(await measure(settings.durationS, viaMailroom));
-          direct.push(await measure(settings.durationS, sandboxOnly));
-        }
+        // Each side takes each place in the order in turn.
+        for (let i = 0; i < sides.length; i++) await sides[(i + round_) % sides.length]!();
       }
       const pick = (runs: typeof mailroom) => ({
         perS: median(runs.map((r) => r.perS)),
@@ -129,7 +165,9 @@ export const connect: Scenario = {
       });
       const m = pick(mailroom);
       const d = pick(direct);
+      const n = pick(integration);
       const ratio = round(m.perS / d.perS, 2);
+      const vsIntegration = round(m.perS / n.perS, 2);
       return {
         status: "ok",
         table: {
@@ -144,12 +182,24 @@ export const connect: Scenario = {
               m.n,
             ],
             ["sandbox only (authorize → sign-in → token)", d.perS, d.p50Ms, d.p99Ms, d.n],
+            ["an msal-node integration (connect → sign-in → callback → /me)", n.perS, n.p50Ms, n.p99Ms, n.n],
           ],
-          notes: [`ratio Mailroom/sandbox-only: ${ratio} (aim ≥ 0.5)`],
+          notes: [
+            `ratio Mailroom/sandbox-only: ${ratio} (aim ≥ 0.5)`,
+            `ratio Mailroom/msal-node integration: ${vsIntegration} (no aim)`,
+          ],
         },
-        data: { mailroom: m, sandboxOnly: d, ratio, rounds: { mailroom, direct } },
+        data: {
+          mailroom: m,
+          sandboxOnly: d,
+          integration: n,
+          ratio,
+          vsIntegration,
+          rounds: { mailroom, direct, integration },
+        },
       };
     } finally {
+      await integrationChild?.stop();
       await child.stop();
       await rm(dataDir, { recursive: true, force: true });
     }
