@@ -206,17 +206,8 @@ function call(
 
 async function throughMailroom(bench: EmailBench, bytes: Buffer<ArrayBuffer>): Promise<Timing> {
   const headers = { "x-api-key": bench.apiKey };
-  // The SDK's part order: body, account_id, subject, the files, then the recipients; the body is built
-  // before the clock starts, as the direct side's chunks are.
-  const { body, contentType } = multipart(
-    [
-      ["body", "bench attachment"],
-      ["account_id", bench.accountId],
-      ["subject", `bench ${bytes.length}`],
-    ],
-    bytes,
-    [["to", JSON.stringify([{ identifier: ADELE }])]],
-  );
+  // The body is built before the clock starts, as the direct side's chunks are.
+  const { body, contentType } = sdkOrderForm(bench, `bench ${bytes.length}`, bytes);
   const started = performance.now();
   const sent = await call(`${bench.mailroomBase}/api/v1/emails`, {
     method: "POST",
@@ -239,6 +230,23 @@ async function throughMailroom(bench: EmailBench, bytes: Buffer<ArrayBuffer>): P
   if (read.status !== 200 || read.length !== bytes.length)
     throw new Error(`read back ${read.length} of ${bytes.length} bytes (${read.status})`);
   return { sendMs, readMs: performance.now() - readStarted };
+}
+
+/** A send in the SDK's part order: body, account_id, subject, the file, then the recipients. */
+function sdkOrderForm(
+  bench: EmailBench,
+  subject: string,
+  bytes: Buffer,
+): { body: Buffer; contentType: string } {
+  return multipart(
+    [
+      ["body", "bench attachment"],
+      ["account_id", bench.accountId],
+      ["subject", subject],
+    ],
+    bytes,
+    [["to", JSON.stringify([{ identifier: ADELE }])]],
+  );
 }
 
 /** A multipart/form-data body (RFC 7578): text fields, one file `attachments`, then more text fields. */
@@ -317,15 +325,7 @@ async function throughIntegration(
   base: string,
   bytes: Buffer<ArrayBuffer>,
 ): Promise<Timing> {
-  const { body, contentType } = multipart(
-    [
-      ["body", "bench attachment"],
-      ["account_id", bench.accountId],
-      ["subject", `integration ${bytes.length}`],
-    ],
-    bytes,
-    [["to", JSON.stringify([{ identifier: ADELE }])]],
-  );
+  const { body, contentType } = sdkOrderForm(bench, `integration ${bytes.length}`, bytes);
   const started = performance.now();
   const sent = await call(`${base}/send`, { method: "POST", headers: { "content-type": contentType }, body });
   if (sent.status !== 201) throw new Error(`integration send failed: ${sent.status} ${sent.text}`);
