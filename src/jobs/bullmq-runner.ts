@@ -321,7 +321,7 @@ export class BullmqJobRunner implements JobQueue {
       { every: everyMs, startDate: firstAt, ...(offsetMs > 0 ? { offset: offsetMs } : {}) },
       { name: kind, data, opts: this.queues.jobOptions() },
     );
-    this.log.debug({ name, kind, everyMs, offsetMs, nextAt, isNew }, "recurring job declared");
+    this.log.debug({ name, kind, everyMs, offsetMs, nextAt: firstAt, isNew }, "recurring job declared");
   }
 
   async unschedule(name: string): Promise<void> {

@@ -131,9 +131,8 @@ function onDiskFile(path: string, size: number): SpooledFile {
     bytes: () => readFile(path),
     async *range(start, end) {
       if (end <= start) return;
-      // Each read is a fresh buffer that dies once sent: Node lets such young buffers pile up to a
-      // fixed budget (two semi-spaces) before a scavenge frees them, so they cost no more at peak than
-      // the request's own chunks do. Reused multi-MiB buffers outlived those scavenges and stayed.
+      // Each read is a fresh buffer that dies once used (a hash, not an upload: that reads into a
+      // lent buffer with `read`, and leaves no garbage).
       yield* createReadStream(path, { start, end: end - 1, highWaterMark: READ_PIECE_BYTES });
     },
     async read(start, end, lend) {
