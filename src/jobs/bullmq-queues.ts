@@ -4,11 +4,29 @@
 import { type JobsOptions, Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { BACKOFF_TYPE } from "./bullmq-run.ts";
-import type { JobStats } from "./queue.ts";
+import { type JobStats, type RecurringJob, recurringSlot } from "./queue.ts";
 import { checkKindName, type RedisKeys } from "./redis-keys.ts";
 
 /** Attempts are counted and decided by the run (decideJobOutcome), so BullMQ's limit is never the one hit. */
 const BULL_ATTEMPTS = 1_000_000;
+/**
+ * A new scheduler's first slot is at least this far ahead when it is declared: BullMQ starts one whose
+ * start date has passed by its own clock at that moment, off the slots for good.
+ */
+export const SCHEDULER_START_MARGIN_MS = 10;
+
+/**
+ * The first slot of a scheduler declared at `now`, `nextAt` being the slot after the one under way
+ * when the declaration began: a slot that has begun since, or begins within the margin, is skipped
+ * (the one under way has just been queued, or with firstSlot "next" the first run is a slot later).
+ */
+export function schedulerStart(
+  recurring: Pick<RecurringJob, "everyMs" | "offsetMs">,
+  nextAt: number,
+  now: number,
+): number {
+  return Math.max(nextAt, recurringSlot(recurring, now + SCHEDULER_START_MARGIN_MS).nextAt);
+}
 
 export class BullQueues {
   private readonly queues = new Map<string, Queue>();
@@ -37,6 +55,22 @@ export class BullQueues {
     }
     await this.registrations.get(kind);
     return queue;
+  }
+
+  /**
+   * Declares the recurring job's scheduler in its kind's queue, its first slot `schedulerStart`, so
+   * slots fall at `n · everyMs + offsetMs`; returns that slot.
+   */
+  async upsertScheduler(recurring: RecurringJob, data: unknown, nextAt: number): Promise<number> {
+    const { name, kind, everyMs, offsetMs = 0 } = recurring;
+    const queue = await this.get(kind);
+    const startDate = schedulerStart(recurring, nextAt, Date.now());
+    await queue.upsertJobScheduler(
+      name,
+      { every: everyMs, startDate, ...(offsetMs > 0 ? { offset: offsetMs } : {}) },
+      { name: kind, data, opts: this.jobOptions() },
+    );
+    return startDate;
   }
 
   /**

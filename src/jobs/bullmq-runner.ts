@@ -85,11 +85,6 @@ export interface BullmqJobRunnerOptions {
 const HOUR_MS = 3_600_000;
 /** An idempotency key outlives its job by this much, so it holds for the whole retention. */
 const IDEMPOTENCY_MARGIN_MS = 24 * HOUR_MS;
-/**
- * A new scheduler's first slot is at least this far ahead when it is declared: BullMQ starts one whose
- * start date has passed by its own clock at that moment, off the slots for good.
- */
-const SCHEDULER_START_MARGIN_MS = 10;
 
 export class BullmqJobRunner implements JobQueue {
   readonly prefix: string;
@@ -286,8 +281,8 @@ export class BullmqJobRunner implements JobQueue {
   }
 
   /**
-   * Declares a BullMQ job scheduler in the kind's queue. `startDate` is the next slot boundary of
-   * `recurringSlot`, so slots fall at `n · everyMs + offsetMs` as in the embedded runner, and BullMQ
+   * Declares a BullMQ job scheduler in the kind's queue (`BullQueues.upsertScheduler`): slots fall at
+   * `n · everyMs + offsetMs` as in the embedded runner, and BullMQ
    * names each slot's job `repeat:<name>:<slot ms>`, once across processes. A new recurring job's
    * current slot runs at once unless `firstSlot` is "next" (as in the embedded runner): the process
    * whose HSET added the name enqueues it, under the idempotency key `schedule:<name>:<slot ms>`.
@@ -310,17 +305,8 @@ export class BullmqJobRunner implements JobQueue {
       const id = jobIds.fromIdempotencyKey(key);
       await this.addJob(kind, id, data, this.clock.now(), key, randomUUID(), true);
     }
-    const queue = await this.queues.get(kind);
-    // The first slot is taken again just before the call (queueing the current one took time); a slot
-    // about to begin is skipped: the one under way has just run (or, with firstSlot "next", the first
-    // run is one slot later).
-    const now = Date.now();
-    const firstAt = Math.max(nextAt, recurringSlot(recurring, now + SCHEDULER_START_MARGIN_MS).nextAt);
-    await queue.upsertJobScheduler(
-      name,
-      { every: everyMs, startDate: firstAt, ...(offsetMs > 0 ? { offset: offsetMs } : {}) },
-      { name: kind, data, opts: this.queues.jobOptions() },
-    );
+    // Its first slot is taken again then (queueing the current one took time).
+    const firstAt = await this.queues.upsertScheduler(recurring, data, nextAt);
     this.log.debug({ name, kind, everyMs, offsetMs, nextAt: firstAt, isNew }, "recurring job declared");
   }
 
