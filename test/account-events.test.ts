@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { newId } from "../src/lib/ids.ts";
+import { accountRow } from "./support/account-rows.ts";
 import { createTestApp, type TestApp } from "./support/app.ts";
 import { startReceiver } from "./support/connect-harness.ts";
 import { type Dialect, dialects } from "./support/databases.ts";
@@ -52,22 +53,18 @@ function fanOutSuite(dialect: Dialect): void {
   it("a failing listener fails the fan-out job, which runs again; the other listeners' effects are not repeated", async () => {
     const id = newId();
     const now = Date.now();
-    await t.services.repos.accounts.insert({
-      id,
-      type: "OUTLOOK",
-      name: "fanout@contoso.example",
-      email: "fanout@contoso.example",
-      provider_user_id: `oid-${id}`,
-      tenant_id: "tenant",
-      status: "OK",
-      status_reason: null,
-      access_token: null,
-      refresh_token: null,
-      access_token_expires_at: null,
-      scopes: null,
-      created_at: now,
-      updated_at: now,
-    });
+    await t.services.repos.accounts.insert(
+      accountRow(
+        {
+          id,
+          name: "fanout@contoso.example",
+          email: "fanout@contoso.example",
+          provider_user_id: `oid-${id}`,
+          tenant_id: "tenant",
+        },
+        now,
+      ),
+    );
     assert.ok(await t.services.accounts.delete(id, "api"));
     const event = await t.services.storage.db
       .selectFrom("account_events")

@@ -12,32 +12,20 @@ import { StampedMemo } from "../src/lib/stamped-memo.ts";
 import type { Storage } from "../src/storage/db.ts";
 import { AccountRepository, type NewAccountRow } from "../src/storage/repositories/account.repository.ts";
 import { sqliteConnection } from "../src/storage/sqlite-connection.ts";
+import { accountRow } from "./support/account-rows.ts";
 import { createTestDatabase, createTestStorage, dialects, type TestDatabase } from "./support/databases.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 
 function account(i: number): NewAccountRow {
-  return {
+  return accountRow({
     id: `acc${i}`,
-    type: "OUTLOOK",
     name: `User ${i}`,
     email: `user${i}@contoso.com`,
     provider_user_id: `p${i}`,
-    tenant_id: "t",
-    status: "OK",
-    status_reason: null,
-    access_token: null,
-    refresh_token: null,
-    access_token_expires_at: null,
-    scopes: null,
     created_at: T0 + i,
     updated_at: T0,
-    last_refreshed_at: null,
-    refresh_lock_owner: null,
-    refresh_lock_until: null,
-    refresh_failures: null,
-    refresh_retry_at: null,
-  } as NewAccountRow;
+  });
 }
 
 function service(storage: Storage): AccountService {

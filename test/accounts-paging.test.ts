@@ -11,6 +11,7 @@ import type { Storage } from "../src/storage/db.ts";
 import { AccountRepository } from "../src/storage/repositories/account.repository.ts";
 import { type AccountKey, AdminRepository } from "../src/storage/repositories/admin.repository.ts";
 import type { Database } from "../src/storage/schema.ts";
+import { accountRow } from "./support/account-rows.ts";
 import { createTestStorage, dialects, type TestDatabase } from "./support/databases.ts";
 
 const ACCOUNTS = 1_200;
@@ -25,28 +26,17 @@ for (const dialect of dialects()) {
     before(async () => {
       ({ storage, dispose, database } = await createTestStorage(dialect));
       repo = new AdminRepository(storage.db);
-      const rows = Array.from({ length: ACCOUNTS }, (_, i) => ({
-        id: `acc${String(i).padStart(5, "0")}`,
-        type: "OUTLOOK",
-        name: i % 100 === 7 ? `Rare Name ${i}` : `User ${i}`,
-        email: `user${i}@contoso.com`,
-        provider_user_id: `p${i}`,
-        tenant_id: "t",
-        status: "OK",
-        status_reason: null,
-        access_token: null,
-        refresh_token: null,
-        access_token_expires_at: null,
-        scopes: null,
-        // Pairs share a creation time, so the id breaks ties.
-        created_at: T0 + Math.floor(i / 2),
-        updated_at: T0,
-        last_refreshed_at: null,
-        refresh_lock_owner: null,
-        refresh_lock_until: null,
-        refresh_failures: null,
-        refresh_retry_at: null,
-      }));
+      const rows = Array.from({ length: ACCOUNTS }, (_, i) =>
+        accountRow({
+          id: `acc${String(i).padStart(5, "0")}`,
+          name: i % 100 === 7 ? `Rare Name ${i}` : `User ${i}`,
+          email: `user${i}@contoso.com`,
+          provider_user_id: `p${i}`,
+          // Pairs share a creation time, so the id breaks ties.
+          created_at: T0 + Math.floor(i / 2),
+          updated_at: T0,
+        }),
+      );
       for (let i = 0; i < rows.length; i += 200)
         await storage.db
           .insertInto("accounts")

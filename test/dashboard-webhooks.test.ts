@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { verifySignature } from "../src/outbound/signing.ts";
+import { accountRow } from "./support/account-rows.ts";
 import { createTestApp, type TestApp } from "./support/app.ts";
 import { ShiftedClock } from "./support/clock.ts";
 import { startReceiver } from "./support/connect-harness.ts";
@@ -308,22 +309,9 @@ describe("dashboard webhooks", () => {
   it("the account page lists the account's events from the webhook event store when there are any", async () => {
     const id = "c".repeat(22);
     const now = Date.now();
-    await t.services.repos.accounts.insert({
-      id,
-      type: "OUTLOOK",
-      name: "Carol",
-      email: "carol@contoso.com",
-      provider_user_id: id,
-      tenant_id: "t",
-      status: "OK",
-      status_reason: null,
-      access_token: null,
-      refresh_token: null,
-      access_token_expires_at: null,
-      scopes: null,
-      created_at: now,
-      updated_at: now,
-    });
+    await t.services.repos.accounts.insert(
+      accountRow({ id, name: "Carol", email: "carol@contoso.com" }, now),
+    );
     const fallback = (await authed("GET", `/accounts/${id}`)).json();
     assert.match(fallback.eventsSource, /No webhook events/);
 

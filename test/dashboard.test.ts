@@ -6,6 +6,7 @@ import { SEEDED_APP } from "../sandbox/src/seed.ts";
 import { type Sandbox, startSandbox } from "../sandbox/src/server.ts";
 import { DASHBOARD_PAGES } from "../src/contracts/dashboard/index.ts";
 import { SIGN_IN_LIMIT } from "../src/domain/admins/admin.service.ts";
+import { accountRow } from "./support/account-rows.ts";
 import { createTestApp, type TestApp } from "./support/app.ts";
 
 const API = "/dashboard/api";
@@ -266,22 +267,9 @@ describe("dashboard", () => {
     const now = Date.now();
     for (let i = 0; i < 5; i++) {
       const id = `p${i}`.padEnd(22, "x");
-      await t.services.repos.accounts.insert({
-        id,
-        type: "OUTLOOK",
-        name: `Paged ${i}`,
-        email: `paged${i}@contoso.com`,
-        provider_user_id: id,
-        tenant_id: "t",
-        status: "OK",
-        status_reason: null,
-        access_token: null,
-        refresh_token: null,
-        access_token_expires_at: null,
-        scopes: null,
-        created_at: now + i,
-        updated_at: now + i,
-      });
+      await t.services.repos.accounts.insert(
+        accountRow({ id, name: `Paged ${i}`, email: `paged${i}@contoso.com` }, now + i),
+      );
     }
     const seen: string[] = [];
     let cursor: string | null = null;
